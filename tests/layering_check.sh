@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Fails when a file includes a header from a module it may not depend on.
+# Ranks (STYLE.md A1): proto, common/base < common/{crypto,wire,net} <
+# common/{channel,store} < tracker, peer. Rank-2 modules never include each
+# other, except that crypto may use proto for the certificate message.
+set -euo pipefail
+root="${1:-$(dirname "$0")/..}"
+cd "$root"
+
+# allowed[module]="modules it may include from"
+declare -A allowed=(
+  [common/base]="common/base"
+  [common/crypto]="common/base common/crypto proto"
+  [common/wire]="common/base common/wire"
+  [common/net]="common/base common/net"
+  [common/channel]="common/base common/crypto common/wire common/net common/channel proto"
+  [common/store]="common/base common/store"
+  [common/config]="common/base common/config"
+  [tracker]="common proto tracker"
+  [peer]="common proto peer"
+)
+
+fail=0
+checked=0
+while IFS= read -r -d '' file; do
+  module=""
+  for m in "${!allowed[@]}"; do
+    if [[ "$file" == "$m/"* && ${#m} -gt ${#module} ]]; then module="$m"; fi
+  done
+  [[ -n "$module" ]] || continue
+  while IFS= read -r inc; do
+    ok=0
+    for a in ${allowed[$module]}; do
+      if [[ "$inc" == "$a/"* ]]; then ok=1; fi
+    done
+    checked=$((checked + 1))
+    if [[ $ok -eq 0 ]]; then
+      echo "layering: $file includes \"$inc\", which $module may not depend on" >&2
+      fail=1
+    fi
+  done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
+done < <(find common tracker peer \( -name "*.h" -o -name "*.cc" \) -print0)
+
+echo "layering: $checked includes checked"
+exit $fail
