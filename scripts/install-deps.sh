@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# install-deps.sh [build|test|bench]: installs, with apt, whatever confab needs
+# that this Debian 12 machine lacks. Idempotent, and silent when all is there.
+#   build: compilers and libraries     test: + clang/libFuzzer, tools the tests drive
+#   bench: + the baselines the benchmarks compare against
+set -euo pipefail
+profile="${1:-build}"
+
+packages=(
+  g++ cmake ninja-build pkg-config git
+  libsodium-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  catch2 python3
+)
+case "$profile" in
+  build) ;;
+  test) packages+=(clang libclang-rt-14-dev) ;;
+  bench) packages+=(clang libclang-rt-14-dev) ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $EUID -ne 0 ]]; then
+  if command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "install-deps.sh: need root to install: ${missing[*]}" >&2; exit 1
+  fi
+else
+  sudo=()
+fi
+echo "install-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
