@@ -1,0 +1,179 @@
+// Directory: the tracker's durable record of who belongs to the
+// organisation (directory.db in the state directory, DESIGN.md "On disk").
+//
+// It holds members (name, Ed25519 identity key, current certificate, serial,
+// enrollment and revocation times), invites (only a hash of each secret, so a
+// stolen database cannot be used to join), the revocation list (keyed by
+// identity key and serial, kept even after a name is reinstated), a
+// monotonically increasing certificate serial, and an append-only audit log
+// (the database itself refuses UPDATE and DELETE on it).
+//
+// Rules it enforces, each in one SQLite transaction so that a refused or
+// failed call changes nothing:
+//   - An invite is for one name. A new invite for a name replaces that name's
+//     pending one (the old code stops working). A name that is enrolled
+//     cannot be invited; nor can a revoked name until ops Reinstate()s it,
+//     so revoking someone is never undone by accident with a fresh invite.
+//   - An invite works once, before it expires, for a key that has never been
+//     revoked and is not already enrolled.
+//   - Serials are never reused, even when an enrollment rolls back.
+//
+// Time is always passed in as unix seconds (`now`); the directory reads no
+// clock, so tests and the server decide what time it is.
+//
+// Operations by ops (CreateInvite, Revoke, Reinstate) are audited with the
+// actor "ops"; joins with the member's name; refused joins with "key:" and
+// the first 16 hex digits of the presented key.
+//
+// Not thread-safe: use a Directory from one thread at a time (the tracker's
+// loop thread, or one thread-pool job at a time).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/bytes.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
+
+namespace confab::store {
+class Database;
+}  // namespace confab::store
+
+namespace confab::tracker {
+
+inline constexpr size_t kInviteHashBytes = 32;   // BLAKE2b-256 of the secret
+inline constexpr size_t kIdentityKeyBytes = 32;  // Ed25519 public key
+inline constexpr size_t kMaxNameBytes = 64;
+inline constexpr int64_t kMaxInviteTtlSeconds = 365 * 86400;
+
+// The hash stored for an invite secret: keyed BLAKE2b-256, keyed with a
+// confab-specific label so the value is useless as a hash of anything else.
+Bytes HashInviteSecret(ByteView secret);
+
+// OK for 1 to kMaxNameBytes of [a-z0-9._-] starting with a letter or digit:
+// names appear in certificates, logs and shell commands, so keep them dull.
+Status ValidateMemberName(std::string_view name);
+
+struct Member {
+  std::string name;
+  Bytes identity_key;
+  Bytes certificate;
+  uint64_t serial = 0;
+  int64_t enrolled_at = 0;
+  bool revoked = false;
+  int64_t revoked_at = 0;  // 0 unless revoked
+  std::string revoke_reason;
+};
+
+enum class AuditAction {
+  kInvite,       // ops created an invite
+  kJoin,         // a member enrolled
+  kJoinRefused,  // an enrollment was refused (wrong, used or expired code, ...)
+  kRevoke,
+  kReinstate,
+  kLookup,         // a member looked another up (appended by the server)
+  kLookupRefused,  // (appended by the server)
+};
+std::string_view AuditActionName(AuditAction action);
+
+struct AuditEntry {
+  int64_t id = 0;  // increases with every append
+  int64_t time = 0;
+  std::string actor;
+  AuditAction action = AuditAction::kInvite;
+  std::string subject;
+  std::string detail;
+};
+
+// What the certificate issuer is asked to sign during Enroll.
+struct Issuance {
+  std::string name;
+  Bytes identity_key;
+  uint64_t serial = 0;
+  int64_t issued_at = 0;
+};
+// Returns the serialized, signed certificate, or an error that refuses the
+// join. Called inside Enroll's transaction: it must not call the Directory.
+using IssueFn = std::function<Result<Bytes>(const Issuance&)>;
+
+class Directory {
+ public:
+  // Opens or creates the directory at `path` (synchronous=FULL: a join that
+  // was acknowledged survives power loss) and brings its schema up to date.
+  // FailedPrecondition if the file was written by a newer confab,
+  // Corruption if it is not a database.
+  [[nodiscard]] static Result<std::unique_ptr<Directory>> Open(const std::string& path);
+  ~Directory();
+  Directory(const Directory&) = delete;
+  Directory& operator=(const Directory&) = delete;
+
+  // Records an invite for `name` valid for `ttl_seconds` (1 s to
+  // kMaxInviteTtlSeconds) from `now`, replacing any pending invite for that
+  // name. InvalidArgument for a bad name, hash size or ttl;
+  // FailedPrecondition if the name is enrolled or revoked, or the hash is
+  // already in use.
+  [[nodiscard]] Status CreateInvite(std::string_view name, ByteView secret_hash, int64_t now,
+                                    int64_t ttl_seconds);
+
+  // Redeems the invite whose secret hashes to `secret_hash` for
+  // `identity_key`: allocates a serial, asks `issue` for the certificate,
+  // records the member and marks the invite used, all in one transaction.
+  // On any refusal nothing changes except one kJoinRefused audit entry:
+  //   InvalidArgument     hash or key of the wrong size
+  //   NotFound            no such invite (wrong code, or replaced)
+  //   FailedPrecondition  "invite code already used" / "invite code expired" /
+  //                       the key is already enrolled
+  //   PermissionDenied    the key was revoked
+  //   whatever `issue` returned, if it failed.
+  [[nodiscard]] Result<Member> Enroll(ByteView secret_hash, ByteView identity_key, int64_t now,
+                                      const IssueFn& issue);
+
+  // Allocates the next certificate serial (1, 2, ...), durably.
+  [[nodiscard]] Result<uint64_t> NextSerial();
+
+  // Revokes `name`: marks the member, adds its key and serial to the
+  // revocation list. NotFound for an unknown name; FailedPrecondition if
+  // already revoked. `reason` must not be empty.
+  [[nodiscard]] Status Revoke(std::string_view name, int64_t now, std::string_view reason);
+
+  // Frees a revoked name so it can be invited again (a new person, or the
+  // same person with a new key). The old key and serial stay revoked for
+  // good. NotFound for an unknown name; FailedPrecondition if not revoked.
+  [[nodiscard]] Status Reinstate(std::string_view name, int64_t now);
+
+  // Whether the member `name` is revoked; NotFound if there is no such member.
+  [[nodiscard]] Result<bool> IsRevoked(std::string_view name);
+  // Whether `identity_key` was ever revoked (false for a key never seen).
+  [[nodiscard]] Result<bool> IsKeyRevoked(ByteView identity_key);
+
+  // Members, revoked ones included. NotFound if absent.
+  [[nodiscard]] Result<Member> GetMember(std::string_view name);
+  [[nodiscard]] Result<Member> GetMemberByKey(ByteView identity_key);
+  // Every member, sorted by name.
+  [[nodiscard]] Result<std::vector<Member>> ListMembers();
+
+  // Appends one audit entry (in its own transaction).
+  [[nodiscard]] Status AppendAudit(int64_t now, std::string_view actor, AuditAction action,
+                                   std::string_view subject, std::string_view detail);
+  // The most recent `limit` entries, newest first.
+  [[nodiscard]] Result<std::vector<AuditEntry>> ListAudit(size_t limit);
+
+ private:
+  explicit Directory(std::unique_ptr<store::Database> db);
+
+  Result<Member> EnrollInTransaction(ByteView secret_hash, ByteView identity_key, int64_t now,
+                                     const IssueFn& issue, std::string* invite_name);
+  Result<uint64_t> AllocateSerial();  // inside an open transaction
+  Status InsertAudit(int64_t now, std::string_view actor, AuditAction action,
+                     std::string_view subject, std::string_view detail);
+
+  std::unique_ptr<store::Database> db_;
+};
+
+}  // namespace confab::tracker
