@@ -95,8 +95,11 @@ class OrgKey {
 //   FailedPrecondition "certificate expired ..." or "certificate not yet
 //                      valid ..." (see kClockSkewSeconds); the certificate
 //                      is genuine but must be renewed or waited for
-// Checks run in that order: nothing in the body is looked at before the
-// signature verifies.
+// Order: the envelope (Corruption), then the signature (AuthFailed); nothing
+// in the body is read before the signature verifies. Then the body's shape
+// (Corruption, InvalidArgument), the org key id and name (AuthFailed), and
+// last the validity period (FailedPrecondition), so an expired certificate
+// is only reported as expired when it is otherwise genuine and expected.
 [[nodiscard]] Result<CheckedCertificate> VerifyCertificate(
     ByteView certificate, const Ed25519PublicKey& org_public_key, int64_t now_unix,
     std::optional<std::string_view> expected_name = std::nullopt);

@@ -58,7 +58,7 @@ inline constexpr size_t kMaxKeyFileBytes = 4096;
 
 struct KeyFileWriteOptions {
   // Absent: the seed is stored in the clear (the file is still mode 0600).
-  // Present: it must not be empty.
+  // Present: it must not be empty. Borrowed: it must outlive the call.
   std::optional<ByteView> passphrase;
   PwhashLimits limits = PwhashLimits::Interactive();
   // False: an existing file at the path is left alone and the write fails
