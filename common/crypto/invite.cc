@@ -74,6 +74,7 @@ Result<Invite> DecodeInvite(std::string_view code) {
   const Status damaged =
       Status::InvalidArgument("the invite code is damaged or incomplete; copy it again");
 
+  if (text.empty()) return damaged;
   Bytes raw(text.size());
   size_t raw_size = 0;
   if (sodium_base642bin(raw.data(), raw.size(), text.data(), text.size(), nullptr, &raw_size,
