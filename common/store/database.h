@@ -7,7 +7,9 @@
 //   - foreign_keys=ON, which SQLite leaves off by default;
 //   - a busy timeout, after which a locked database gives Unavailable;
 //   - a new file is created with mode 0600 (SQLite gives its -wal and -shm
-//     files the database file's mode). An existing file's mode is left alone.
+//     files the database file's mode). An existing file's mode is left alone;
+//   - a symbolic link at the path is refused (IoError), so a planted link
+//     cannot redirect the database elsewhere.
 //
 //   CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db,
 //                           store::Database::Open(dir + "/directory.db", {}));

@@ -1,6 +1,7 @@
 #include "common/store/database.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -95,6 +96,15 @@ TEST_CASE("Database::Open without create_if_missing is NotFound", "[store][error
 TEST_CASE("Database::Open in a missing directory is an IoError", "[store][error]") {
   TempDir dir;
   auto db = Database::Open(dir.File("no/such/dir/a.db"), {});
+  REQUIRE_FALSE(db.ok());
+  CHECK(db.status().code() == Code::kIoError);
+}
+
+TEST_CASE("Database::Open refuses a symbolic link", "[store][error]") {
+  TempDir dir;
+  { MustOpen(dir.File("real.db")); }
+  REQUIRE(::symlink(dir.File("real.db").c_str(), dir.File("link.db").c_str()) == 0);
+  auto db = Database::Open(dir.File("link.db"), {});
   REQUIRE_FALSE(db.ok());
   CHECK(db.status().code() == Code::kIoError);
 }
