@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include <sodium.h>
-
 #include "common/store/database.h"
 #include "common/store/migration.h"
 #include "common/store/statement.h"
@@ -70,15 +68,6 @@ std::string Quote(std::string_view s) {
 
 }  // namespace
 
-Bytes HashInviteSecret(ByteView secret) {
-  static constexpr std::string_view kLabel = "confab invite secret v1";
-  Bytes out(kInviteHashBytes);
-  // crypto_generichash only fails for out-of-range sizes, fixed here.
-  crypto_generichash(out.data(), out.size(), secret.data(), secret.size(),
-                     reinterpret_cast<const uint8_t*>(kLabel.data()), kLabel.size());
-  return out;
-}
-
 Status ValidateMemberName(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes)
     return Status::InvalidArgument("a member name must be 1 to " + std::to_string(kMaxNameBytes) +
@@ -116,8 +105,6 @@ std::string_view AuditActionName(AuditAction action) {
 }
 
 Result<std::unique_ptr<Directory>> Directory::Open(const std::string& path) {
-  if (sodium_init() < 0)
-    return Status::Unavailable("libsodium failed to initialise");
   store::Options options;
   options.durability = store::Durability::kFull;
   CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db,

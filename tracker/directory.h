@@ -3,8 +3,10 @@
 //
 // It holds members (name, Ed25519 identity key, current certificate, serial,
 // enrollment and revocation times), invites (only a hash of each secret, so a
-// stolen database cannot be used to join), the revocation list (keyed by
-// identity key and serial, kept even after a name is reinstated), a
+// stolen database cannot be used to join; callers pass
+// crypto::HashInviteSecret(secret), the one definition of that hash), the
+// revocation list (keyed by identity key and serial, kept even after a name
+// is reinstated), a
 // monotonically increasing certificate serial, and an append-only audit log
 // (the database itself refuses UPDATE and DELETE on it).
 //
@@ -47,14 +49,10 @@ class Database;
 
 namespace confab::tracker {
 
-inline constexpr size_t kInviteHashBytes = 32;   // BLAKE2b-256 of the secret
+inline constexpr size_t kInviteHashBytes = 32;   // crypto::HashInviteSecret(secret)
 inline constexpr size_t kIdentityKeyBytes = 32;  // Ed25519 public key
 inline constexpr size_t kMaxNameBytes = 64;
 inline constexpr int64_t kMaxInviteTtlSeconds = 365 * 86400;
-
-// The hash stored for an invite secret: keyed BLAKE2b-256, keyed with a
-// confab-specific label so the value is useless as a hash of anything else.
-Bytes HashInviteSecret(ByteView secret);
 
 // OK for 1 to kMaxNameBytes of [a-z0-9._-] starting with a letter or digit:
 // names appear in certificates, logs and shell commands, so keep them dull.
