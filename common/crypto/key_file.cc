@@ -65,6 +65,8 @@ Result<KeyKind> ParseKind(std::string_view name) {
     return KeyKind::kIdentity;
   if (name == KeyKindName(KeyKind::kOrg))
     return KeyKind::kOrg;
+  if (name == KeyKindName(KeyKind::kTracker))
+    return KeyKind::kTracker;
   return Status::Corruption("key file has an unknown kind '" + std::string(name) + "'");
 }
 
@@ -259,6 +261,8 @@ std::string_view KeyKindName(KeyKind kind) {
       return "identity";
     case KeyKind::kOrg:
       return "org";
+    case KeyKind::kTracker:
+      return "tracker";
   }
   return "unknown";
 }

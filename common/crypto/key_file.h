@@ -33,8 +33,10 @@
 
 namespace confab::crypto {
 
-enum class KeyKind { kIdentity, kOrg };
-// "identity" or "org", as stored in the file.
+// kIdentity: a member's identity key. kOrg: the org's certificate-signing key.
+// kTracker: the tracker's own key, whose X25519 form is its Noise static key.
+enum class KeyKind { kIdentity, kOrg, kTracker };
+// "identity", "org" or "tracker", as stored in the file.
 std::string_view KeyKindName(KeyKind kind);
 
 // Argon2id cost. Interactive() (libsodium's INTERACTIVE: 2 passes, 64 MiB,

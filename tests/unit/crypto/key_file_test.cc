@@ -384,7 +384,7 @@ TEST_CASE("Malformed fields in a key file are Corruption", "[keyfile][error]") {
   }
   SECTION("unknown kind") {
     file = plain;
-    file.set_kind("tracker");
+    file.set_kind("satellite");
   }
   SECTION("short public key") {
     file = plain;
@@ -469,6 +469,26 @@ TEST_CASE("The default limits are libsodium's interactive ones", "[keyfile]") {
   CHECK(options.limits.memlimit_bytes == PwhashLimits::Interactive().memlimit_bytes);
   CHECK(PwhashLimits::Moderate().memlimit_bytes <= kMaxPwhashMemlimitBytes);
   CHECK(PwhashLimits::Moderate().opslimit <= kMaxPwhashOpslimit);
+}
+
+}  // namespace
+}  // namespace confab::crypto
+
+namespace confab::crypto {
+namespace {
+
+TEST_CASE("A tracker key file round-trips and is not taken for an identity key", "[keyfile]") {
+  Result<SigningKey> key = SigningKey::Generate();
+  REQUIRE(key.ok());
+  KeyFileWriteOptions plain;
+  Result<SecretBytes> file = EncodeKeyFile(KeyKind::kTracker, *key, plain);
+  REQUIRE(file.ok());
+  Result<SigningKey> back = DecodeKeyFile(file->view(), KeyKind::kTracker, std::nullopt);
+  REQUIRE(back.ok());
+  CHECK(back->public_key() == key->public_key());
+  CHECK(DecodeKeyFile(file->view(), KeyKind::kIdentity, std::nullopt).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(KeyKindName(KeyKind::kTracker) == "tracker");
 }
 
 }  // namespace
