@@ -18,7 +18,7 @@ using store::Transaction;
 
 constexpr std::string_view kOps = "ops";
 constexpr std::string_view kMemberColumns =
-    "name, identity_key, certificate, serial, enrolled_at, revoked_at, revoke_reason";
+    "name, identity_key, certificate, serial, enrolled_at, revoked_at, revoke_reason, last_seen";
 
 constexpr AuditAction kAllActions[] = {
     AuditAction::kInvite,        AuditAction::kJoin,      AuditAction::kJoinRefused,
@@ -36,6 +36,7 @@ Member ReadMember(const Statement& st) {
   m.revoked = !st.ColumnIsNull(5);
   m.revoked_at = st.ColumnInt64(5);
   m.revoke_reason = st.ColumnText(6);
+  m.last_seen = st.ColumnInt64(7);
   return m;
 }
 
@@ -374,6 +375,16 @@ Result<std::vector<AuditEntry>> Directory::ListAudit(size_t limit) {
     e.detail = st.ColumnText(5);
     entries.push_back(std::move(e));
   }
+}
+
+Status Directory::RecordLastSeen(std::string_view name, int64_t now) {
+  CONFAB_ASSIGN_OR_RETURN(Statement st,
+                          db_->Prepare("UPDATE members SET last_seen = ?1 WHERE name = ?2"));
+  st.BindInt64(1, now).BindText(2, name);
+  CONFAB_RETURN_IF_ERROR(st.Run());
+  if (db_->changes() == 0)
+    return Status::NotFound("no member " + Quote(name));
+  return Status::Ok();
 }
 
 }  // namespace confab::tracker

@@ -67,6 +67,7 @@ struct Member {
   bool revoked = false;
   int64_t revoked_at = 0;  // 0 unless revoked
   std::string revoke_reason;
+  int64_t last_seen = 0;  // 0 until the member has been online
 };
 
 enum class AuditAction {
@@ -155,6 +156,10 @@ class Directory {
   [[nodiscard]] Result<Member> GetMemberByKey(ByteView identity_key);
   // Every member, sorted by name.
   [[nodiscard]] Result<std::vector<Member>> ListMembers();
+
+  // Records that `name` was online at `now` (the server calls it when a
+  // session ends). NotFound for an unknown name.
+  [[nodiscard]] Status RecordLastSeen(std::string_view name, int64_t now);
 
   // Appends one audit entry (in its own transaction).
   [[nodiscard]] Status AppendAudit(int64_t now, std::string_view actor, AuditAction action,

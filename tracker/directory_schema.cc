@@ -60,7 +60,13 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql";
 
-constexpr std::string_view kScripts[] = {kVersion1};
+// Version 2: when each member was last online (soft presence made durable
+// at disconnect, so `confab-tracker users` can say "last seen").
+constexpr std::string_view kVersion2 = R"sql(
+ALTER TABLE members ADD COLUMN last_seen INTEGER;
+)sql";
+
+constexpr std::string_view kScripts[] = {kVersion1, kVersion2};
 
 }  // namespace
 

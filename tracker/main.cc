@@ -1,18 +1,188 @@
-// confab-tracker: the organisation's directory and presence daemon.
+// confab-tracker: the organisation's directory, presence and rendezvous daemon.
+//
+// Exit codes: 0 success, 1 the operation failed (the message says why),
+// 2 bad usage.
 #include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
+#include "common/base/log.h"
 #include "common/base/version.h"
+#include "common/config/duration.h"
+#include "common/crypto/invite.h"
+#include "common/crypto/sodium.h"
+#include "tracker/admin.h"
+#include "tracker/state.h"
+
+namespace confab::tracker {
+namespace {
+
+constexpr int kExitFailed = 1;
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "confab-tracker: %s\n", status.ToString().c_str());
+  return kExitFailed;
+}
+
+int64_t Now() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+std::string FormatTime(int64_t unix_seconds) {
+  if (unix_seconds <= 0)
+    return "-";
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int RunInit(const std::string& dir, const std::string& org, const std::string& listen) {
+  Status s = TrackerState::Init(dir, org, listen);
+  if (!s.ok())
+    return Fail(s);
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  const auto& org_key = (*state)->org_key();
+  std::printf("Created tracker for '%s' in %s\n", org.c_str(), dir.c_str());
+  std::printf("  listen     %s (TCP and UDP)\n", (*state)->config().listen.c_str());
+  std::printf("  advertise  %s (edit tracker.toml to change what invite codes carry)\n",
+              (*state)->config().advertise.c_str());
+  std::printf("  org key    %s\n",
+              crypto::Fingerprint::Of(org_key.public_key()).ToString().c_str());
+  std::printf("Start it with: confab-tracker serve --state %s\n", dir.c_str());
+  return 0;
+}
+
+int RunInvite(const std::string& dir, const std::string& name, const std::string& ttl_text) {
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  std::chrono::seconds ttl = (*state)->config().invite_ttl;
+  if (!ttl_text.empty()) {
+    auto parsed = config::ParseDuration(ttl_text);
+    if (!parsed.ok())
+      return Fail(parsed.status().WithContext("--ttl"));
+    ttl = *parsed;
+  }
+  crypto::Invite invite;
+  invite.tracker_address = (*state)->config().advertise;
+  invite.tracker_static_key = (*state)->noise_static().public_key;
+  invite.secret = crypto::NewInviteSecret();
+  invite.name = name;
+  invite.org = (*state)->config().org;
+  const int64_t now = Now();
+  invite.expires_unix = now + ttl.count();
+  auto hash = crypto::HashInviteSecret(invite.secret.view());
+  Status s = (*state)->directory().CreateInvite(name, hash, now, ttl.count());
+  if (!s.ok())
+    return Fail(s);
+  std::printf("Invite for %s, valid once until %s. Give them this code for `confab join`:\n",
+              name.c_str(), FormatTime(invite.expires_unix).c_str());
+  std::printf("%s\n", crypto::EncodeInvite(invite).c_str());
+  return 0;
+}
+
+int RunRevoke(const std::string& dir, const std::string& name, const std::string& reason) {
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  Status s = RevokeMember(**state, name, reason.empty() ? "revoked by ops" : reason, Now());
+  if (!s.ok())
+    return Fail(s);
+  std::printf("Revoked %s.\n", name.c_str());
+  return 0;
+}
+
+int RunUsers(const std::string& dir, bool json) {
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  auto users = ListUsers(**state);
+  if (!users.ok())
+    return Fail(users.status());
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& u : *users) {
+      out.push_back(
+          {{"name", u.name},
+           {"online", u.online},
+           {"status", u.status},
+           {"text", u.text},
+           {"revoked", u.revoked},
+           {"enrolled", FormatTime(u.enrolled_unix)},
+           {"last_seen", u.last_seen_unix > 0 ? nlohmann::json(FormatTime(u.last_seen_unix))
+                                              : nlohmann::json(nullptr)},
+           {"fingerprint", u.fingerprint}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-20s %-8s %-10s %-21s %s\n", "NAME", "ONLINE", "STATUS", "LAST SEEN",
+              "FINGERPRINT");
+  for (const auto& u : *users) {
+    std::printf("%-20s %-8s %-10s %-21s %s\n", u.name.c_str(), u.online ? "yes" : "no",
+                u.status.c_str(), FormatTime(u.last_seen_unix).c_str(), u.fingerprint.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace confab::tracker
 
 int main(int argc, char** argv) {
+  using namespace confab::tracker;
   CLI::App app{"confab-tracker: directory, presence and rendezvous for one organisation",
                "confab-tracker"};
   app.set_version_flag("--version", std::string("confab-tracker ") + confab::kVersion);
-  app.require_subcommand(0, 1);
+  app.require_subcommand(1);
+  std::string state_dir;
+  auto add_state = [&](CLI::App* cmd) {
+    cmd->add_option("--state", state_dir, "Tracker state directory")->required();
+  };
+
+  std::string org, listen = "0.0.0.0:7650";
+  CLI::App* init = app.add_subcommand("init", "Create a tracker: org key, tracker key, config");
+  add_state(init);
+  init->add_option("--org", org, "The organisation's name")->required();
+  init->add_option("--listen", listen, "TCP and UDP address to listen on")->capture_default_str();
+
+  std::string name, ttl;
+  CLI::App* invite = app.add_subcommand("invite", "Print a one-time invite code for NAME");
+  add_state(invite);
+  invite->add_option("NAME", name, "The new member's name")->required();
+  invite->add_option("--ttl", ttl, "How long the code stays valid (e.g. 7d, 12h)");
+
+  std::string reason;
+  CLI::App* revoke = app.add_subcommand("revoke", "Revoke NAME's membership at once");
+  add_state(revoke);
+  revoke->add_option("NAME", name, "The member to revoke")->required();
+  revoke->add_option("--reason", reason, "Recorded in the audit log");
+
+  bool json = false;
+  CLI::App* users = app.add_subcommand("users", "List members: enrolled, online, last seen");
+  add_state(users);
+  users->add_flag("--json", json, "Print a JSON array");
+
   CLI11_PARSE(app, argc, argv);
-  if (app.get_subcommands().empty()) {
-    std::fputs(app.help().c_str(), stdout);
+  if (!confab::crypto::InitSodium().ok()) {
+    std::fprintf(stderr, "confab-tracker: libsodium failed to start\n");
+    return 1;
   }
-  return 0;
+  if (*init)
+    return RunInit(state_dir, org, listen);
+  if (*invite)
+    return RunInvite(state_dir, name, ttl);
+  if (*revoke)
+    return RunRevoke(state_dir, name, reason);
+  if (*users)
+    return RunUsers(state_dir, json);
+  return 2;
 }

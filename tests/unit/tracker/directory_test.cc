@@ -130,6 +130,18 @@ TEST_CASE("Directory keeps members, serials and audit across a reopen", "[direct
   CHECK(f.Audit().size() == 4);
 }
 
+TEST_CASE("Directory remembers when a member was last online, across a reopen", "[directory]") {
+  Fixture f;
+  Member m = f.MustJoin("alice", "s", 1);
+  CHECK(m.last_seen == 0);
+  REQUIRE(f.dir->RecordLastSeen("alice", kNow + 500).ok());
+  f.Reopen();
+  auto back = f.dir->GetMember("alice");
+  REQUIRE(back.ok());
+  CHECK(back->last_seen == kNow + 500);
+  CHECK(f.dir->RecordLastSeen("nobody", kNow).code() == Status::Code::kNotFound);
+}
+
 TEST_CASE("NextSerial increases monotonically", "[directory]") {
   Fixture f;
   CHECK(*f.dir->NextSerial() == 1);

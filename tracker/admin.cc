@@ -1,0 +1,31 @@
+#include "tracker/admin.h"
+
+#include "common/crypto/identity.h"
+
+namespace confab::tracker {
+
+Result<std::vector<UserInfo>> ListUsers(TrackerState& state) {
+  CONFAB_ASSIGN_OR_RETURN(std::vector<Member> members, state.directory().ListMembers());
+  std::vector<UserInfo> users;
+  users.reserve(members.size());
+  for (const Member& m : members) {
+    UserInfo u;
+    u.name = m.name;
+    u.revoked = m.revoked;
+    u.status = m.revoked ? "revoked" : "offline";
+    u.enrolled_unix = m.enrolled_at;
+    u.last_seen_unix = m.last_seen;
+    auto key = crypto::Ed25519PublicKeyFromBytes(m.identity_key);
+    if (key.ok())
+      u.fingerprint = crypto::Fingerprint::Of(*key).ToString();
+    users.push_back(std::move(u));
+  }
+  return users;
+}
+
+Status RevokeMember(TrackerState& state, const std::string& name, const std::string& reason,
+                    int64_t now_unix) {
+  return state.directory().Revoke(name, now_unix, reason);
+}
+
+}  // namespace confab::tracker

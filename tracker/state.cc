@@ -1,0 +1,196 @@
+#include "tracker/state.h"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "common/config/config.h"
+#include "common/crypto/key_file.h"
+
+namespace confab::tracker {
+namespace {
+
+constexpr std::string_view kConfigFile = "tracker.toml";
+constexpr std::string_view kOrgKeyFile = "org.key";
+constexpr std::string_view kTrackerKeyFile = "tracker.key";
+constexpr std::string_view kDirectoryFile = "directory.db";
+
+constexpr std::array<std::string_view, 14> kKnownKeys = {
+    "org",
+    "listen",
+    "advertise",
+    "log_level",
+    "invite.ttl",
+    "certificate.lifetime",
+    "metrics.listen",
+    "limits.handshakes_per_second_per_address",
+    "limits.handshake_burst_per_address",
+    "limits.max_subscriptions_per_member",
+    "limits.max_sessions",
+    "limits.handshake_timeout",
+    "session.keepalive_interval",
+    "session.timeout",
+};
+
+// "host:port" or "[v6]:port" with a numeric port. The listener checks the
+// host when it binds; here we only catch what is obviously not an address.
+Status CheckHostPort(std::string_view what, const std::string& value) {
+  size_t colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
+    return Status::InvalidArgument(std::string(what) + " '" + value +
+                                   "' is not host:port (for example 0.0.0.0:7650)");
+  }
+  std::string_view port = std::string_view(value).substr(colon + 1);
+  uint32_t number = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || number > 65535) {
+      return Status::InvalidArgument(std::string(what) + " '" + value + "' has a bad port");
+    }
+    number = number * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (number > 65535) {
+    return Status::InvalidArgument(std::string(what) + " '" + value + "' has a bad port");
+  }
+  return Status::Ok();
+}
+
+Result<TrackerConfig> LoadConfig(const std::string& path) {
+  CONFAB_ASSIGN_OR_RETURN(config::Config file, config::Config::Load(path, kKnownKeys));
+  TrackerConfig c;
+  using std::chrono::seconds;
+  CONFAB_ASSIGN_OR_RETURN(c.org, file.GetString("org", ""));
+  if (c.org.empty())
+    return Status::InvalidArgument(path + ": 'org' is missing or empty");
+  CONFAB_ASSIGN_OR_RETURN(c.listen, file.GetString("listen", c.listen));
+  CONFAB_RETURN_IF_ERROR(CheckHostPort(path + ": listen", c.listen));
+  CONFAB_ASSIGN_OR_RETURN(c.advertise, file.GetString("advertise", DefaultAdvertise(c.listen)));
+  CONFAB_RETURN_IF_ERROR(CheckHostPort(path + ": advertise", c.advertise));
+  CONFAB_ASSIGN_OR_RETURN(c.log_level, file.GetString("log_level", c.log_level));
+  CONFAB_ASSIGN_OR_RETURN(c.invite_ttl, file.GetDuration("invite.ttl", c.invite_ttl, seconds(60),
+                                                         seconds(kMaxInviteTtlSeconds)));
+  CONFAB_ASSIGN_OR_RETURN(c.certificate_lifetime,
+                          file.GetDuration("certificate.lifetime", c.certificate_lifetime,
+                                           seconds(3600), seconds(10LL * 365 * 86400)));
+  CONFAB_ASSIGN_OR_RETURN(c.metrics_listen, file.GetString("metrics.listen", ""));
+  if (!c.metrics_listen.empty()) {
+    CONFAB_RETURN_IF_ERROR(CheckHostPort(path + ": metrics.listen", c.metrics_listen));
+  }
+  CONFAB_ASSIGN_OR_RETURN(c.handshakes_per_second_per_address,
+                          file.GetInt("limits.handshakes_per_second_per_address",
+                                      c.handshakes_per_second_per_address, 1, 1000000));
+  CONFAB_ASSIGN_OR_RETURN(
+      c.handshake_burst_per_address,
+      file.GetInt("limits.handshake_burst_per_address", c.handshake_burst_per_address, 1, 1000000));
+  CONFAB_ASSIGN_OR_RETURN(c.max_subscriptions_per_member,
+                          file.GetInt("limits.max_subscriptions_per_member",
+                                      c.max_subscriptions_per_member, 1, 100000));
+  CONFAB_ASSIGN_OR_RETURN(c.max_sessions,
+                          file.GetInt("limits.max_sessions", c.max_sessions, 1, 10000000));
+  CONFAB_ASSIGN_OR_RETURN(
+      c.handshake_timeout,
+      file.GetDuration("limits.handshake_timeout", c.handshake_timeout, seconds(1), seconds(300)));
+  CONFAB_ASSIGN_OR_RETURN(c.keepalive_interval,
+                          file.GetDuration("session.keepalive_interval", c.keepalive_interval,
+                                           seconds(1), seconds(3600)));
+  CONFAB_ASSIGN_OR_RETURN(c.session_timeout, file.GetDuration("session.timeout", c.session_timeout,
+                                                              seconds(2), seconds(3600)));
+  if (c.session_timeout <= c.keepalive_interval) {
+    return Status::InvalidArgument(path +
+                                   ": session.timeout must be longer than "
+                                   "session.keepalive_interval");
+  }
+  return c;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+std::string DefaultAdvertise(const std::string& listen) {
+  if (listen.starts_with("0.0.0.0:"))
+    return "127.0.0.1:" + listen.substr(8);
+  if (listen.starts_with("[::]:"))
+    return "[::1]:" + listen.substr(5);
+  return listen;
+}
+
+Status TrackerState::Init(const std::string& dir, const std::string& org,
+                          const std::string& listen) {
+  if (org.empty())
+    return Status::InvalidArgument("--org must not be empty");
+  CONFAB_RETURN_IF_ERROR(CheckHostPort("--listen", listen));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::IoError("cannot create " + dir + ": " + std::strerror(errno));
+  }
+  const std::string base = dir + "/";
+  for (std::string_view file : {kConfigFile, kOrgKeyFile, kTrackerKeyFile, kDirectoryFile}) {
+    if (Exists(base + std::string(file))) {
+      return Status::FailedPrecondition(dir + " already holds a tracker (" + std::string(file) +
+                                        " exists); choose another --state directory");
+    }
+  }
+
+  CONFAB_ASSIGN_OR_RETURN(crypto::SigningKey org_key, crypto::SigningKey::Generate());
+  CONFAB_ASSIGN_OR_RETURN(crypto::SigningKey tracker_key, crypto::SigningKey::Generate());
+  crypto::KeyFileWriteOptions plain;  // a daemon starts unattended: mode 0600, no passphrase
+  CONFAB_RETURN_IF_ERROR(
+      crypto::WriteKeyFile(base + std::string(kOrgKeyFile), crypto::KeyKind::kOrg, org_key, plain));
+  CONFAB_RETURN_IF_ERROR(crypto::WriteKeyFile(base + std::string(kTrackerKeyFile),
+                                              crypto::KeyKind::kTracker, tracker_key, plain));
+
+  config::Writer writer;
+  writer.SetString("org", org).SetString("listen", listen);
+  writer.SetString("advertise", DefaultAdvertise(listen));
+  writer.SetDuration("invite.ttl", TrackerConfig{}.invite_ttl);
+  writer.SetDuration("certificate.lifetime", TrackerConfig{}.certificate_lifetime);
+  CONFAB_ASSIGN_OR_RETURN(
+      std::string toml,
+      writer.Render("confab-tracker settings. 'advertise' is the host:port written into invite\n"
+                    "codes: set it to the address workstations reach. Optional keys:\n"
+                    "metrics.listen = \"127.0.0.1:9650\" (Prometheus text), log_level,\n"
+                    "limits.* and session.* (see tracker/state.h)."));
+  CONFAB_RETURN_IF_ERROR(config::WriteFileAtomically(base + std::string(kConfigFile), toml, 0600));
+
+  // Creates directory.db with its schema.
+  CONFAB_ASSIGN_OR_RETURN(auto directory, Directory::Open(base + std::string(kDirectoryFile)));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<TrackerState>> TrackerState::Open(const std::string& dir) {
+  std::unique_ptr<TrackerState> state(new TrackerState());
+  state->dir_ = dir;
+  const std::string config_path = state->Path(std::string(kConfigFile));
+  if (!Exists(config_path)) {
+    return Status::NotFound("no tracker in " + dir + " (" + config_path +
+                            " is missing); create one with: confab-tracker init --org NAME "
+                            "--state " +
+                            dir);
+  }
+  CONFAB_ASSIGN_OR_RETURN(state->config_, LoadConfig(config_path));
+
+  auto org_key = crypto::ReadKeyFile(state->Path(std::string(kOrgKeyFile)), crypto::KeyKind::kOrg,
+                                     std::nullopt);
+  if (!org_key.ok())
+    return org_key.status().WithContext("org key");
+  state->org_key_ = std::make_unique<crypto::OrgKey>(std::move(org_key).value());
+
+  auto tracker_key = crypto::ReadKeyFile(state->Path(std::string(kTrackerKeyFile)),
+                                         crypto::KeyKind::kTracker, std::nullopt);
+  if (!tracker_key.ok())
+    return tracker_key.status().WithContext("tracker key");
+  state->noise_static_ = tracker_key->DeriveX25519();
+
+  auto directory = Directory::Open(state->Path(std::string(kDirectoryFile)));
+  if (!directory.ok())
+    return directory.status().WithContext(state->Path(std::string(kDirectoryFile)));
+  state->directory_ = std::move(directory).value();
+  return state;
+}
+
+}  // namespace confab::tracker

@@ -1,0 +1,78 @@
+// The tracker's state directory (DESIGN.md, On disk):
+//   org.key       the org's certificate-signing key (mode 0600)
+//   tracker.key   the tracker's own key; its X25519 form is the Noise static
+//   tracker.toml  settings (see TrackerConfig)
+//   directory.db  members, invites, revocations, audit log (see directory.h)
+//
+// Init creates a new directory; Open loads one and checks everything, so that
+// `serve` fails at start with one clear message rather than later.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/base/result.h"
+#include "common/crypto/certificate.h"
+#include "common/crypto/identity.h"
+#include "tracker/directory.h"
+
+namespace confab::tracker {
+
+inline constexpr uint16_t kDefaultTrackerPort = 7650;
+
+struct TrackerConfig {
+  std::string org;
+  std::string listen = "0.0.0.0:7650";  // TCP and UDP
+  // host:port written into invite codes; defaults to `listen` with a
+  // wildcard host replaced by 127.0.0.1. Ops set it to the name people reach.
+  std::string advertise;
+  std::chrono::seconds invite_ttl{7 * 86400};
+  std::chrono::seconds certificate_lifetime{365 * 86400};
+  std::string metrics_listen;  // "host:port" for Prometheus text; empty = off
+  std::string log_level = "info";
+  // Hostile-input limits.
+  int64_t handshakes_per_second_per_address = 50;  // token bucket rate
+  int64_t handshake_burst_per_address = 200;
+  int64_t max_subscriptions_per_member = 1000;
+  int64_t max_sessions = 200000;
+  std::chrono::seconds handshake_timeout{10};
+  std::chrono::seconds keepalive_interval{20};  // told to nodes
+  std::chrono::seconds session_timeout{60};     // silence before a node is offline
+};
+
+class TrackerState {
+ public:
+  // Creates `dir` (mode 0700) with fresh keys, tracker.toml and an empty
+  // directory. FailedPrecondition if `dir` already holds a tracker;
+  // InvalidArgument for an empty org name or a bad listen address.
+  [[nodiscard]] static Status Init(const std::string& dir, const std::string& org,
+                                   const std::string& listen);
+
+  // Loads and checks everything. The messages name the file at fault.
+  [[nodiscard]] static Result<std::unique_ptr<TrackerState>> Open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  const TrackerConfig& config() const { return config_; }
+  const crypto::OrgKey& org_key() const { return *org_key_; }
+  const crypto::X25519KeyPair& noise_static() const { return noise_static_; }
+  Directory& directory() { return *directory_; }
+
+  // The path of a file in the state directory.
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+ private:
+  TrackerState() = default;
+
+  std::string dir_;
+  TrackerConfig config_;
+  std::unique_ptr<crypto::OrgKey> org_key_;
+  crypto::X25519KeyPair noise_static_;
+  std::unique_ptr<Directory> directory_;
+};
+
+// "0.0.0.0:7650" -> "127.0.0.1:7650"; other addresses are returned as given.
+std::string DefaultAdvertise(const std::string& listen);
+
+}  // namespace confab::tracker
