@@ -200,6 +200,13 @@ Result<std::unique_ptr<HandshakeState>> HandshakeState::Create(HandshakeConfig c
   if (Contains(my_pre, Token::kE) && !config.e)
     return Status::InvalidArgument(protocol.name + " needs our pre-message ephemeral (e)");
 
+  // Remote keys count only where a pre-message says the peer's key is known
+  // in advance; a transmitted "s" or "e" always comes from the message.
+  if (!Contains(their_pre, Token::kS))
+    config.rs.reset();
+  if (!Contains(their_pre, Token::kE))
+    config.re.reset();
+
   State state{SymmetricState(protocol.cipher, protocol.hash), {}, {}, {}, 0, 0};
   auto hs = std::unique_ptr<HandshakeState>(
       new HandshakeState(std::move(protocol), me_initiator, std::move(state)));
