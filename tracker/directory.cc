@@ -387,4 +387,12 @@ Status Directory::RecordLastSeen(std::string_view name, int64_t now) {
   return Status::Ok();
 }
 
+Status Directory::AppendAudits(const std::vector<AuditEntry>& entries) {
+  CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  for (const AuditEntry& e : entries) {
+    CONFAB_RETURN_IF_ERROR(InsertAudit(e.time, e.actor, e.action, e.subject, e.detail));
+  }
+  return tx.Commit();
+}
+
 }  // namespace confab::tracker

@@ -161,6 +161,10 @@ class Directory {
   // session ends). NotFound for an unknown name.
   [[nodiscard]] Status RecordLastSeen(std::string_view name, int64_t now);
 
+  // Appends many audit entries in one transaction (the server batches
+  // lookups so that a busy tracker does not sync the disk per lookup).
+  [[nodiscard]] Status AppendAudits(const std::vector<AuditEntry>& entries);
+
   // Appends one audit entry (in its own transaction).
   [[nodiscard]] Status AppendAudit(int64_t now, std::string_view actor, AuditAction action,
                                    std::string_view subject, std::string_view detail);

@@ -1,0 +1,142 @@
+// TrackerService: everything the tracker decides, with no sockets. The
+// server (server.h) feeds it handshakes, messages and closures and sends what
+// it queues; the dispatcher fuzz target drives it the same way.
+//
+// Inbound path (STYLE.md A1): server -> SecureChannel -> OnHello/OnMessage
+// -> one switch on the oneof -> directory/presence -> queued replies.
+// Handlers validate everything before they change anything, so a message
+// that is refused leaves no trace but a counter.
+//
+// Not thread-safe: the loop thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/base/bytes.h"
+#include "common/base/result.h"
+#include "common/crypto/noise_primitives.h"
+#include "proto/channel.pb.h"
+#include "proto/tracker.pb.h"
+#include "tracker/admin.h"
+#include "tracker/presence.h"
+#include "tracker/state.h"
+
+namespace confab::tracker {
+
+inline constexpr size_t kUdpTokenBytes = 16;
+inline constexpr size_t kMaxLookupsPerSecond = 50;  // per session
+
+// Counters for the metrics endpoint; names match the exported series.
+struct ServiceCounters {
+  uint64_t handshakes = 0;  // completed (join or session)
+  uint64_t joins = 0;
+  uint64_t lookups = 0;
+  uint64_t presence_updates_sent = 0;
+  std::map<std::string, uint64_t> refusals;  // by reason
+};
+
+struct Outgoing {
+  SessionId to = 0;
+  proto::FromTracker message;
+};
+
+class TrackerService {
+ public:
+  explicit TrackerService(TrackerState& state);
+
+  struct HelloReply {
+    Bytes payload;                       // handshake message 2 payload
+    std::optional<SecretArray<32>> psk;  // joins
+    bool close_after_reply = false;      // joins and refusals
+  };
+
+  // Handshake message 1 on connection `session`. An error means: answer
+  // nothing and drop the connection (the party is not authenticated). A
+  // refusal that an authenticated party may read comes back as a reply with
+  // close_after_reply.
+  [[nodiscard]] Result<HelloReply> OnHello(SessionId session, proto::Purpose purpose,
+                                           const crypto::noise::PublicKey& remote_static,
+                                           ByteView payload, const std::string& peer_address,
+                                           int64_t now_unix);
+
+  // A transport message on an admitted session. An error closes it.
+  [[nodiscard]] Status OnMessage(SessionId session, ByteView plaintext, int64_t now_unix);
+
+  // The connection closed (for any reason). Unknown ids are ignored.
+  void OnClosed(SessionId session, int64_t now_unix);
+
+  // Revokes `name`: directory first, then their session is closed and every
+  // online member is told.
+  [[nodiscard]] Status Revoke(const std::string& name, const std::string& reason, int64_t now_unix);
+
+  // Members with their live presence.
+  [[nodiscard]] Result<std::vector<UserInfo>> Users();
+
+  // Sessions silent since before `cutoff_unix`; the server closes them.
+  std::vector<SessionId> SilentSince(int64_t cutoff_unix) const;
+
+  // The member a UDP token belongs to, if its session is up.
+  std::optional<std::string> NameForUdpToken(ByteView token) const;
+  // Records a member's public UDP address as the tracker saw it.
+  void SetObservedUdp(const std::string& name, const std::string& address, uint16_t port);
+
+  // Writes buffered audit entries (lookups) in one transaction.
+  void FlushAudit();
+
+  std::vector<Outgoing> TakeOutgoing() { return std::exchange(outgoing_, {}); }
+  std::vector<SessionId> TakeToClose() { return std::exchange(to_close_, {}); }
+
+  const ServiceCounters& counters() const { return counters_; }
+  size_t online() const { return presence_.online_count(); }
+  size_t sessions() const { return sessions_.size(); }
+
+ private:
+  struct Session {
+    std::string name;
+    Bytes identity_key;
+    Bytes certificate;
+    std::string peer_address;
+    std::array<uint8_t, kUdpTokenBytes> udp_token{};
+    int64_t last_activity = 0;
+    int64_t lookup_window = 0;  // the second the lookup count is for
+    uint32_t lookups_in_window = 0;
+    std::vector<proto::Endpoint> announced;  // validated, plus the observed TCP address
+    std::optional<proto::Endpoint> observed_udp;
+  };
+
+  Result<HelloReply> Join(const crypto::noise::PublicKey& remote_static, ByteView payload,
+                          const std::string& peer_address, int64_t now);
+  Result<HelloReply> Admit(SessionId id, const crypto::noise::PublicKey& remote_static,
+                           ByteView payload, const std::string& peer_address, int64_t now);
+  Status HandleAnnounce(Session& s, const proto::Announce& m);
+  Status PublishEndpoints(const Session& s);
+  Status HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m);
+  Status HandleLookup(SessionId id, Session& s, const proto::Lookup& m, int64_t now);
+  Status HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m);
+  void Send(SessionId to, proto::FromTracker message);
+  void DeliverPresence();
+  Status Refuse(std::string_view reason, Status status);
+  std::vector<proto::Endpoint> EndpointsOf(const std::string& name) const;
+
+  TrackerState& state_;
+  Presence presence_;
+  std::unordered_map<SessionId, Session> sessions_;
+  std::unordered_map<std::string, SessionId> udp_tokens_;  // token bytes -> session
+  std::vector<Outgoing> outgoing_;
+  std::vector<SessionId> to_close_;
+  struct PendingAudit {
+    int64_t time;
+    std::string actor;
+    AuditAction action;
+    std::string subject;
+  };
+  std::vector<PendingAudit> audit_;
+  ServiceCounters counters_;
+};
+
+}  // namespace confab::tracker
