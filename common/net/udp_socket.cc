@@ -1,0 +1,127 @@
+#include "common/net/udp_socket.h"
+
+#include <climits>
+#include <new>
+#include <string>
+
+namespace confab::net {
+namespace {
+
+// A datagram is at most 64 KiB; libuv suggests exactly that.
+constexpr size_t kRecvBufferBytes = 64 * 1024;
+
+// One send: the request and the bytes it points at, freed together in
+// SendCb on every path, UV_ECANCELED included (Part C #4, #5).
+struct SendReq {
+  uv_udp_send_t req{};
+  Bytes data;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<UdpSocket>> UdpSocket::Create(Loop& loop, const Address& bind_to,
+                                                     Delegate* delegate) {
+  CONFAB_RETURN_IF_ERROR(loop.CheckOpen());
+  std::unique_ptr<UdpSocket> socket(new UdpSocket(delegate));
+  CONFAB_RETURN_IF_ERROR(socket->handle_.Init(
+      socket.get(), [&](uv_udp_t* h) { return uv_udp_init(loop.get(), h); }, "uv_udp_init"));
+  CONFAB_RETURN_IF_ERROR(FromUv(uv_udp_bind(socket->handle_.get(), bind_to.sockaddr_ptr(), 0),
+                                "udp bind " + bind_to.ToString()));
+  return socket;
+}
+
+Result<Address> UdpSocket::local_address() const {
+  if (!handle_.open())
+    return Status::FailedPrecondition("udp socket is closed");
+  sockaddr_storage storage{};
+  int length = sizeof(storage);
+  CONFAB_RETURN_IF_ERROR(
+      FromUv(uv_udp_getsockname(handle_.get(), reinterpret_cast<sockaddr*>(&storage), &length),
+             "uv_udp_getsockname"));
+  return Address::FromSockaddr(reinterpret_cast<const sockaddr*>(&storage));
+}
+
+Status UdpSocket::StartReceiving() {
+  if (!handle_.open())
+    return Status::FailedPrecondition("udp socket is closed");
+  if (receiving_)
+    return Status::Ok();
+  CONFAB_RETURN_IF_ERROR(
+      FromUv(uv_udp_recv_start(handle_.get(), &AllocCb, &RecvCb), "uv_udp_recv_start"));
+  receiving_ = true;
+  return Status::Ok();
+}
+
+void UdpSocket::StopReceiving() {
+  if (handle_.open() && receiving_)
+    uv_udp_recv_stop(handle_.get());
+  receiving_ = false;
+}
+
+Status UdpSocket::Send(Bytes data, const Address& to) {
+  if (!handle_.open())
+    return Status::FailedPrecondition("udp socket is closed");
+  if (data.size() > UINT_MAX)
+    return Status::InvalidArgument("datagram too large");
+  auto req = std::make_unique<SendReq>();
+  req->data = std::move(data);
+  req->req.data = req.get();
+  // uv_udp_send copies the uv_buf_t itself; only the bytes must live on.
+  const uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
+                                   static_cast<unsigned>(req->data.size()));
+  CONFAB_RETURN_IF_ERROR(
+      FromUv(uv_udp_send(&req->req, handle_.get(), &buf, 1, to.sockaddr_ptr(), &SendCb),
+             "udp send to " + to.ToString()));
+  req.release();  // SendCb owns it now
+  return Status::Ok();
+}
+
+size_t UdpSocket::send_queue_bytes() const {
+  return handle_.open() ? uv_udp_get_send_queue_size(handle_.get()) : 0;
+}
+
+void UdpSocket::AllocCb(uv_handle_t* /*handle*/, size_t /*suggested*/, uv_buf_t* buf) noexcept {
+  // No closing or stopping here (Part C #10). A null base makes libuv report
+  // UV_ENOBUFS to RecvCb.
+  char* base = new (std::nothrow) char[kRecvBufferBytes];
+  *buf = uv_buf_init(base, base == nullptr ? 0 : kRecvBufferBytes);
+}
+
+void UdpSocket::RecvCb(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
+                       unsigned flags) noexcept {
+  // Freed on every path, after the upcall, whatever the upcall destroys.
+  std::unique_ptr<char[]> owned(buf->base);
+  UdpSocket* self = internal::OwnerOf<UdpSocket>(handle);
+  if (self == nullptr)
+    return;
+  if (nread < 0) {
+    self->delegate_->OnError(FromUv(static_cast<int>(nread), "udp receive"));
+    return;
+  }
+  // nread == 0 with no sender means "nothing more to read", not a datagram.
+  if (from == nullptr)
+    return;
+  Result<Address> sender = Address::FromSockaddr(from);
+  if (!sender.ok()) {
+    self->delegate_->OnError(sender.status());
+    return;
+  }
+  if ((flags & UV_UDP_PARTIAL) != 0) {
+    self->delegate_->OnError(
+        Status::ResourceExhausted("datagram from " + sender->ToString() + " was truncated"));
+    return;
+  }
+  self->delegate_->OnDatagram(
+      ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)), *sender);
+}
+
+void UdpSocket::SendCb(uv_udp_send_t* req, int status) noexcept {
+  uv_udp_t* handle = req->handle;  // still valid: close callbacks run after this
+  delete static_cast<SendReq*>(req->data);
+  UdpSocket* self = internal::OwnerOf<UdpSocket>(handle);
+  if (self == nullptr || status >= 0 || status == UV_ECANCELED || !self->handle_.open())
+    return;
+  self->delegate_->OnError(FromUv(status, "udp send"));
+}
+
+}  // namespace confab::net

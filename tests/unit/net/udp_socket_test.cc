@@ -1,0 +1,126 @@
+#include "common/net/udp_socket.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/net/net_test_util.h"
+
+namespace confab::net {
+namespace {
+
+using testing::CloseLoop;
+using testing::MakeLoop;
+using testing::RunUntil;
+
+struct Inbox final : UdpSocket::Delegate {
+  std::vector<std::string> datagrams;
+  std::vector<std::string> senders;
+  std::vector<Status> errors;
+  UdpSocket* reply_from = nullptr;  // echoes every datagram back when set
+  void OnDatagram(ByteView data, const Address& from) override {
+    datagrams.emplace_back(AsChars(data));
+    senders.push_back(from.ToString());
+    if (reply_from != nullptr)
+      CHECK(reply_from->Send(ToBytes(data), from).ok());
+  }
+  void OnError(Status status) override { errors.push_back(status); }
+};
+
+std::unique_ptr<UdpSocket> Bind(Loop& loop, UdpSocket::Delegate* delegate) {
+  Result<Address> any = Address::Parse("127.0.0.1:0");
+  REQUIRE(any.ok());
+  Result<std::unique_ptr<UdpSocket>> socket = UdpSocket::Create(loop, *any, delegate);
+  REQUIRE(socket.ok());
+  return std::move(*socket);
+}
+
+TEST_CASE("UdpSocket round trip on loopback reports the sender", "[net][udp]") {
+  auto loop = MakeLoop();
+  Inbox a_inbox;
+  Inbox b_inbox;
+  auto a = Bind(*loop, &a_inbox);
+  auto b = Bind(*loop, &b_inbox);
+  b_inbox.reply_from = b.get();
+  Result<Address> a_address = a->local_address();
+  Result<Address> b_address = b->local_address();
+  REQUIRE(a_address.ok());
+  REQUIRE(b_address.ok());
+  CHECK(b_address->port() != 0);
+  REQUIRE(a->StartReceiving().ok());
+  REQUIRE(a->StartReceiving().ok());  // idempotent
+  REQUIRE(b->StartReceiving().ok());
+
+  REQUIRE(a->Send(ToBytes(AsBytes("ping")), *b_address).ok());
+  REQUIRE(a->Send(Bytes(), *b_address).ok());  // zero-length datagrams are legal
+  REQUIRE(RunUntil(*loop, [&] { return a_inbox.datagrams.size() == 2; }));
+  CHECK(b_inbox.datagrams == std::vector<std::string>{"ping", ""});
+  CHECK(b_inbox.senders[0] == a_address->ToString());
+  CHECK(a_inbox.datagrams == std::vector<std::string>{"ping", ""});
+  CHECK(a_inbox.senders[0] == b_address->ToString());
+  CHECK(a_inbox.errors.empty());
+  CHECK(b_inbox.errors.empty());
+  CHECK(a->send_queue_bytes() == 0);
+  CloseLoop(*loop);
+}
+
+TEST_CASE("UdpSocket refuses use after Close and frees sends in flight", "[net][udp][error]") {
+  auto loop = MakeLoop();
+  Inbox inbox;
+  auto socket = Bind(*loop, &inbox);
+  Result<Address> self = socket->local_address();
+  REQUIRE(self.ok());
+  // Queued, then cancelled by Close: the request must still free its bytes.
+  REQUIRE(socket->Send(Bytes(1000, 7), *self).ok());
+  socket->Close();
+  socket->Close();
+  CHECK(socket->Send(Bytes(1, 0), *self).code() == Status::Code::kFailedPrecondition);
+  CHECK(socket->StartReceiving().code() == Status::Code::kFailedPrecondition);
+  CHECK(socket->local_address().status().code() == Status::Code::kFailedPrecondition);
+  REQUIRE(loop->Run().ok());
+  CHECK(inbox.errors.empty());
+  CloseLoop(*loop);
+}
+
+TEST_CASE("UdpSocket reports a port already taken", "[net][udp][error]") {
+  auto loop = MakeLoop();
+  Inbox inbox;
+  auto first = Bind(*loop, &inbox);
+  Result<Address> taken = first->local_address();
+  REQUIRE(taken.ok());
+  Result<std::unique_ptr<UdpSocket>> second = UdpSocket::Create(*loop, *taken, &inbox);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == Status::Code::kUnavailable);
+  CloseLoop(*loop);
+}
+
+TEST_CASE("UdpSocket may be destroyed inside its receive callback", "[net][udp]") {
+  auto loop = MakeLoop();
+  struct SelfDestruct final : UdpSocket::Delegate {
+    std::unique_ptr<UdpSocket>* owner = nullptr;
+    int received = 0;
+    void OnDatagram(ByteView, const Address&) override {
+      ++received;
+      owner->reset();
+    }
+    void OnError(Status) override {}
+  } delegate;
+  auto receiver = Bind(*loop, &delegate);
+  delegate.owner = &receiver;
+  Inbox unused;
+  auto sender = Bind(*loop, &unused);
+  Result<Address> to = receiver->local_address();
+  REQUIRE(to.ok());
+  REQUIRE(receiver->StartReceiving().ok());
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(sender->Send(Bytes(10, static_cast<uint8_t>(i)), *to).ok());
+  REQUIRE(RunUntil(*loop, [&] { return receiver == nullptr; }));
+  CHECK(delegate.received == 1);
+  CloseLoop(*loop);
+}
+
+}  // namespace
+}  // namespace confab::net
