@@ -137,8 +137,14 @@ Result<SecretArray<kDhLen>> Dh(const PrivateKey& private_key, const PublicKey& p
 }
 
 Status CheckCipherAvailable(CipherKind kind) {
-  CONFAB_RETURN_IF_ERROR(InitSodium());
-  if (kind == CipherKind::kAesGcm && crypto_aead_aes256gcm_is_available() == 0)
+  // Asked once per process: sodium_init() takes a lock on every call, which
+  // would cost more than sealing a small message. (It also runs the CPU
+  // feature detection that AESGCM depends on.)
+  static const bool sodium_ok = InitSodium().ok();
+  static const bool aesgcm_ok = sodium_ok && crypto_aead_aes256gcm_is_available() != 0;
+  if (!sodium_ok)
+    return Status::FailedPrecondition("libsodium could not be initialised");
+  if (kind == CipherKind::kAesGcm && !aesgcm_ok)
     return Status::InvalidArgument("unsupported cipher: AESGCM needs AES-NI on this CPU");
   return Status::Ok();
 }
