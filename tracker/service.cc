@@ -15,7 +15,6 @@ namespace confab::tracker {
 namespace {
 
 constexpr size_t kMaxTrackerMessageBytes = 16 * 1024;
-constexpr uint32_t kProtocolVersion = 1;
 
 std::string TokenKey(ByteView token) {
   return std::string(AsChars(token));
