@@ -133,7 +133,9 @@ struct HandshakeConfig {
   bool initiator = false;
   Bytes prologue;
   std::optional<PrivateKey> s;  // our static private key (public derived)
-  std::optional<PublicKey> rs;  // the peer's static key, when known in advance
+  // The peer's static key, used only when a pre-message says it is known in
+  // advance (IK, NK, KK, ...); a transmitted "s" always comes from the wire.
+  std::optional<PublicKey> rs;
   std::optional<PublicKey> re;  // the peer's ephemeral, for pre-message "e" only
   // A fixed ephemeral private key. For test vectors: production code leaves
   // it empty so ephemerals come from `ephemeral_source`.
@@ -194,8 +196,10 @@ class HandshakeState {
   Phase phase() const { return phase_; }
   bool is_initiator() const { return initiator_; }
   const Protocol& protocol() const { return protocol_; }
-  const PublicKey& local_static_public() const { return s_->public_key; }
-  bool has_local_static() const { return s_.has_value(); }
+  // Our static public key, if the config gave a static key.
+  std::optional<PublicKey> local_static_public() const {
+    return s_ ? std::optional<PublicKey>(s_->public_key) : std::nullopt;
+  }
   // The peer's static key once known (pre-message or received "s").
   const std::optional<PublicKey>& remote_static() const { return state_.rs; }
 

@@ -78,6 +78,7 @@ TEST_CASE("IK, XX, NN and IKpsk2 handshakes complete and both sides agree", "[no
       REQUIRE(hs.responder->remote_static().has_value());
       CHECK(*hs.responder->remote_static() == parties.initiator_static.public_key);
       CHECK(*hs.initiator->remote_static() == parties.responder_static.public_key);
+      CHECK(hs.initiator->local_static_public() == parties.initiator_static.public_key);
     }
     CheckTransport(hs);
   }
