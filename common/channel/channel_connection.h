@@ -1,0 +1,108 @@
+// ChannelConnection: one SecureChannel bound to one TcpConnection. It reads
+// bytes, feeds the channel, hands each event to one Delegate, and writes the
+// frames the channel produces. Used for every confab TCP link: tracker
+// sessions, joins, admin requests, chats and file transfers.
+//
+// Events reach the delegate one at a time, from the read path, each as the
+// last thing the code does before looking at the next event. An error the
+// delegate returns closes the connection (its OnClosed carries the error);
+// nothing after the bad message is processed.
+//
+// Lifetime: as net::TcpConnection. The delegate must outlive the connection;
+// destroy the connection from OnClosed (or later), never from another upcall:
+// Close() and Shutdown() only start closing, so they are safe anywhere.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "common/base/result.h"
+#include "common/channel/secure_channel.h"
+#include "common/net/address.h"
+#include "common/net/tcp_connection.h"
+#include "common/net/tcp_listener.h"
+
+namespace confab::channel {
+
+class ChannelConnection final : private net::TcpConnection::Delegate {
+ public:
+  // What a responder answers to a hello.
+  struct HelloAnswer {
+    Bytes payload;
+    std::optional<Psk> psk;          // joins
+    bool close_after_reply = false;  // flush the reply, then close
+  };
+
+  class Delegate {
+   public:
+    virtual ~Delegate() = default;
+    // Responder: handshake message 1. An error drops the connection without
+    // an answer.
+    virtual Result<HelloAnswer> OnHello(ChannelConnection& connection, const Event& hello) = 0;
+    // Initiator: handshake message 2; the channel is established. An error
+    // closes the connection.
+    virtual Status OnWelcome(ChannelConnection& connection, ByteView payload) = 0;
+    // A transport message. An error closes the connection.
+    virtual Status OnMessage(ChannelConnection& connection, ByteView plaintext) = 0;
+    // Writes can go on after backpressure (see want_write()).
+    virtual void OnWritable(ChannelConnection& /*connection*/) {}
+    // Exactly once, from a fresh stack; the connection may be destroyed here.
+    // OK for a local Close/Shutdown; otherwise why it ended.
+    virtual void OnClosed(ChannelConnection& connection, Status status) = 0;
+  };
+
+  // Dials `to` and starts the handshake (frame 1 is queued at once).
+  // Connection failures arrive through OnClosed (Unavailable).
+  [[nodiscard]] static Result<std::unique_ptr<ChannelConnection>> Connect(
+      net::Loop& loop, const net::Address& to, InitiatorParams params, Delegate* delegate,
+      net::TcpConnectionOptions options = {});
+
+  // Takes the listener's pending connection as a responder.
+  [[nodiscard]] static Result<std::unique_ptr<ChannelConnection>> Accept(
+      net::TcpListener& listener, ResponderParams params, Delegate* delegate,
+      net::TcpConnectionOptions options = {});
+
+  ~ChannelConnection() override;
+  ChannelConnection(const ChannelConnection&) = delete;
+  ChannelConnection& operator=(const ChannelConnection&) = delete;
+
+  // Seals and queues one message. FailedPrecondition before the channel is
+  // established or once closing; InvalidArgument if too large.
+  [[nodiscard]] Status Send(ByteView plaintext);
+
+  bool want_write() const { return tcp_->want_write(); }
+  size_t write_queue_bytes() const { return tcp_->write_queue_bytes(); }
+  bool established() const { return channel_->established(); }
+  const SecureChannel& channel() const { return *channel_; }
+
+  // Flushes what is queued, then closes.
+  void Shutdown() { tcp_->Shutdown(); }
+  // Closes now, dropping queued writes. OnClosed(OK) follows.
+  void Close() { tcp_->Close(); }
+  // Closes now with `reason` reported to OnClosed.
+  void Fail(Status reason);
+
+  // The peer's address as the kernel sees it (cached at accept/connect).
+  const std::optional<net::Address>& peer_address() const { return peer_; }
+
+ private:
+  ChannelConnection(Delegate* delegate, std::unique_ptr<SecureChannel> channel);
+
+  // net::TcpConnection::Delegate
+  void OnConnected() override;
+  void OnRead(ByteView data) override;
+  void OnWritable() override;
+  void OnClosed(Status status) override;
+
+  Status Pump();  // processes every event the fed bytes complete
+
+  Delegate* const delegate_;
+  std::unique_ptr<SecureChannel> channel_;
+  std::unique_ptr<net::TcpConnection> tcp_;
+  std::optional<net::Address> peer_;
+  std::optional<Status> failure_;  // the reason to report instead of the TCP one
+  Bytes pending_first_frame_;      // initiator: handshake frame 1, written on connect
+  bool closing_after_reply_ = false;
+};
+
+}  // namespace confab::channel
