@@ -80,11 +80,14 @@ Status Loop::Close() {
   if (running_)
     return Status::FailedPrecondition("Loop::Close called from inside the loop");
   closing_ = true;
-  uv_walk(loop_, &WalkCb, nullptr);
-  // Runs the close callbacks, and the write, connect and shutdown callbacks
-  // that closing cancels, so their requests are freed too.
   running_ = true;
-  uv_run(loop_, UV_RUN_DEFAULT);
+  // Runs the close callbacks, and the write, connect and shutdown callbacks
+  // that closing cancels, so their requests are freed too. Again if a
+  // callback called Stop() (uv_run then returns non-zero with work left);
+  // the factories refuse new handles meanwhile, so this ends.
+  do {
+    uv_walk(loop_, &WalkCb, nullptr);
+  } while (uv_run(loop_, UV_RUN_DEFAULT) != 0);
   running_ = false;
   const int rc = uv_loop_close(loop_);
   if (rc != 0)

@@ -383,6 +383,35 @@ TEST_CASE("Loop::Close closes live connections and tells their delegates", "[net
   server.listener.reset();
 }
 
+TEST_CASE("Loop::Close finishes even if a delegate calls Stop while it closes",
+          "[net][tcp][loop]") {
+  auto loop = MakeLoop();
+  Server server;
+  Listen(*loop, server);
+  struct Stopper final : TcpConnection::Delegate {
+    Loop* loop = nullptr;
+    std::unique_ptr<TcpConnection> conn;
+    int closed = 0;
+    void OnConnected() override {}
+    void OnRead(ByteView) override {}
+    void OnWritable() override {}
+    void OnClosed(Status) override {
+      ++closed;
+      loop->Stop();
+      conn.reset();
+    }
+  } stopper;
+  stopper.loop = loop.get();
+  Result<std::unique_ptr<TcpConnection>> conn =
+      TcpConnection::Connect(*loop, Loopback(server.listener->port()), &stopper);
+  REQUIRE(conn.ok());
+  stopper.conn = std::move(*conn);
+  REQUIRE(RunUntil(*loop, [&] { return !server.peers.empty(); }));
+  REQUIRE(stopper.conn->Write(Bytes(1000, 1)).ok());
+  CloseLoop(*loop);
+  CHECK(stopper.closed == 1);
+}
+
 TEST_CASE("TcpConnection echo over IPv6 loopback", "[net][tcp][ipv6]") {
   auto loop = MakeLoop();
   Server server;
