@@ -261,6 +261,25 @@ TEST_CASE("TcpConnection backpressure: want_write goes false, OnWritable once dr
   CloseLoop(*loop);
 }
 
+TEST_CASE("TcpConnection delivers nothing between StopReading and StartReading", "[net][tcp]") {
+  auto loop = MakeLoop();
+  Server server;
+  Listen(*loop, server);
+  Peer client;
+  Connect(*loop, client, Loopback(server.listener->port()));
+  REQUIRE(client.conn->StartReading().ok());
+  REQUIRE(RunUntil(*loop, [&] { return client.connected && !server.peers.empty(); }));
+  client.conn->StopReading();
+  client.conn->StopReading();  // idempotent
+  REQUIRE(server.peers[0]->conn->Write(ToBytes(AsBytes("held back"))).ok());
+  REQUIRE_FALSE(RunUntil(
+      *loop, [&] { return !client.received.empty(); }, 50));
+  REQUIRE(client.conn->StartReading().ok());
+  REQUIRE(RunUntil(*loop, [&] { return client.received.size() == 9; }));
+  CHECK(AsChars(client.received) == "held back");
+  CloseLoop(*loop);
+}
+
 TEST_CASE("TcpConnection may Close from inside OnRead, then be destroyed in OnClosed",
           "[net][tcp]") {
   auto loop = MakeLoop();
