@@ -16,6 +16,7 @@
 #include "common/crypto/invite.h"
 #include "common/crypto/sodium.h"
 #include "tracker/admin.h"
+#include "tracker/serve.h"
 #include "tracker/state.h"
 
 namespace confab::tracker {
@@ -73,7 +74,10 @@ int RunInvite(const std::string& dir, const std::string& name, const std::string
     ttl = *parsed;
   }
   crypto::Invite invite;
-  invite.tracker_address = (*state)->config().advertise;
+  auto advertised = AdvertisedAddress(**state);
+  if (!advertised.ok())
+    return Fail(advertised.status());
+  invite.tracker_address = *advertised;
   invite.tracker_static_key = (*state)->noise_static().public_key;
   invite.secret = crypto::NewInviteSecret();
   invite.name = name;
@@ -101,11 +105,32 @@ int RunRevoke(const std::string& dir, const std::string& name, const std::string
   return 0;
 }
 
+// The running tracker's view (with presence), or the directory's when no
+// tracker is running.
+Result<std::vector<UserInfo>> LiveOrStoredUsers(TrackerState& state) {
+  proto::AdminRequest request;
+  request.set_list_users(true);
+  auto response = AdminCall(state, request);
+  if (!response.ok()) {
+    if (response.status().code() == Status::Code::kUnavailable)
+      return ListUsers(state);
+    return response.status();
+  }
+  if (!response->ok())
+    return Status::Unavailable(response->error());
+  std::vector<UserInfo> users;
+  for (const proto::AdminUser& u : response->users()) {
+    users.push_back(UserInfo{u.name(), u.online(), u.status(), u.text(), u.revoked(),
+                             u.enrolled_unix(), u.last_seen_unix(), u.fingerprint()});
+  }
+  return users;
+}
+
 int RunUsers(const std::string& dir, bool json) {
   auto state = TrackerState::Open(dir);
   if (!state.ok())
     return Fail(state.status());
-  auto users = ListUsers(**state);
+  auto users = LiveOrStoredUsers(**state);
   if (!users.ok())
     return Fail(users.status());
   if (json) {
@@ -154,6 +179,9 @@ int main(int argc, char** argv) {
   init->add_option("--org", org, "The organisation's name")->required();
   init->add_option("--listen", listen, "TCP and UDP address to listen on")->capture_default_str();
 
+  CLI::App* serve = app.add_subcommand("serve", "Run the tracker in the foreground");
+  add_state(serve);
+
   std::string name, ttl;
   CLI::App* invite = app.add_subcommand("invite", "Print a one-time invite code for NAME");
   add_state(invite);
@@ -178,6 +206,8 @@ int main(int argc, char** argv) {
   }
   if (*init)
     return RunInit(state_dir, org, listen);
+  if (*serve)
+    return Serve(state_dir);
   if (*invite)
     return RunInvite(state_dir, name, ttl);
   if (*revoke)

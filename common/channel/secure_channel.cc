@@ -22,6 +22,8 @@ std::string_view PurposeName(proto::Purpose purpose) {
       return "chat";
     case proto::PURPOSE_FILE:
       return "file";
+    case proto::PURPOSE_ADMIN:
+      return "admin";
     default:
       return "";
   }

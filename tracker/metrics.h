@@ -1,0 +1,54 @@
+// Prometheus text exposition over a minimal HTTP/1.0 responder on a local
+// port (`metrics.listen` in tracker.toml). It answers GET /metrics and
+// nothing else, then closes; a request head over 8 KiB is cut off. Bind it to
+// a local address: it has no authentication.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/base/result.h"
+#include "common/net/address.h"
+#include "common/net/loop.h"
+#include "common/net/tcp_connection.h"
+#include "common/net/tcp_listener.h"
+
+namespace confab::tracker {
+
+class MetricsSource {
+ public:
+  virtual ~MetricsSource() = default;
+  // The whole exposition, in Prometheus text format 0.0.4.
+  virtual std::string RenderMetrics() = 0;
+};
+
+// Appends one sample: "# HELP", "# TYPE" and the value line.
+void AppendMetric(std::string* out, std::string_view name, std::string_view type,
+                  std::string_view help, double value, std::string_view labels = "");
+
+// The resident set size of this process, from /proc/self/statm; 0 if unknown.
+uint64_t ResidentBytes();
+
+class MetricsHttp final : private net::TcpListener::Delegate {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<MetricsHttp>> Start(net::Loop& loop,
+                                                                  const net::Address& bind,
+                                                                  MetricsSource* source);
+  ~MetricsHttp() override;
+  uint16_t port() const { return listener_->port(); }
+  void Close();
+
+ private:
+  class Request;
+  explicit MetricsHttp(MetricsSource* source);
+  void OnIncoming(Status status) override;
+  void Finished(Request* request);
+
+  MetricsSource* source_;
+  std::unique_ptr<net::TcpListener> listener_;
+  std::unordered_map<Request*, std::unique_ptr<Request>> requests_;
+};
+
+}  // namespace confab::tracker

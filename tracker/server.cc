@@ -1,0 +1,328 @@
+#include "tracker/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <utility>
+
+#include "common/crypto/identity.h"
+
+namespace confab::tracker {
+namespace {
+
+template <typename Message>
+Bytes Serialize(const Message& m) {
+  Bytes out(m.ByteSizeLong());
+  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+}  // namespace
+
+TrackerServer::TrackerServer(net::Loop& loop, TrackerState& state)
+    : loop_(loop),
+      state_(state),
+      service_(state),
+      handshake_limiter_(static_cast<double>(state.config().handshakes_per_second_per_address),
+                         static_cast<double>(state.config().handshake_burst_per_address)) {}
+
+TrackerServer::~TrackerServer() = default;
+
+Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, TrackerState& state) {
+  std::unique_ptr<TrackerServer> server(new TrackerServer(loop, state));
+  CONFAB_ASSIGN_OR_RETURN(net::Address listen, net::Address::Parse(state.config().listen));
+  auto listener = net::TcpListener::Create(loop, listen, server.get(), 1024);
+  if (!listener.ok())
+    return listener.status().WithContext("listen " + listen.ToString() + " (TCP)");
+  server->listener_ = std::move(listener).value();
+  // UDP on the same port number as TCP (port 0: the one TCP got).
+  CONFAB_ASSIGN_OR_RETURN(net::Address udp_at,
+                          net::Address::FromIp(listen.ip(), server->listener_->port()));
+  auto udp = net::UdpSocket::Create(loop, udp_at, server.get());
+  if (!udp.ok())
+    return udp.status().WithContext("listen " + udp_at.ToString() + " (UDP)");
+  server->udp_ = std::move(udp).value();
+  CONFAB_RETURN_IF_ERROR(server->udp_->StartReceiving());
+  if (!state.config().metrics_listen.empty()) {
+    CONFAB_ASSIGN_OR_RETURN(net::Address at, net::Address::Parse(state.config().metrics_listen));
+    auto metrics = MetricsHttp::Start(loop, at, server.get());
+    if (!metrics.ok())
+      return metrics.status().WithContext("metrics.listen " + at.ToString());
+    server->metrics_ = std::move(metrics).value();
+  }
+  CONFAB_ASSIGN_OR_RETURN(server->housekeeping_, net::Timer::Create(loop, server.get()));
+  CONFAB_RETURN_IF_ERROR(server->housekeeping_->Start(1000, 1000));
+  return server;
+}
+
+std::optional<uint16_t> TrackerServer::metrics_port() const {
+  if (!metrics_)
+    return std::nullopt;
+  return metrics_->port();
+}
+
+int64_t TrackerServer::NowUnix() const {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+void TrackerServer::Stop() {
+  if (stopping_)
+    return;
+  stopping_ = true;
+  listener_->Close();
+  udp_->Close();
+  housekeeping_->Close();
+  if (metrics_)
+    metrics_->Close();
+  service_.FlushAudit();
+  for (auto& [id, connection] : connections_)
+    connection.channel->Close();
+}
+
+void TrackerServer::OnIncoming(Status status) {
+  if (!status.ok()) {
+    spdlog::warn("accept failed: {}", status.ToString());
+    return;
+  }
+  channel::ResponderParams params;
+  params.local_static = state_.noise_static().secret_key;
+  params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN};
+  auto accepted = channel::ChannelConnection::Accept(*listener_, std::move(params), this);
+  if (!accepted.ok())
+    return;
+  std::unique_ptr<channel::ChannelConnection> c = std::move(accepted).value();
+  std::string ip = c->peer_address() ? c->peer_address()->ip() : std::string();
+  const uint64_t now_ms = loop_.now_ms();
+  if (stopping_ || connections_.size() >= static_cast<size_t>(state_.config().max_sessions)) {
+    ++service_refusals_["capacity"];
+    c->Close();
+    graveyard_.push_back(std::move(c));
+    return;
+  }
+  if (!handshake_limiter_.Allow(ip, now_ms)) {
+    ++rate_limited_;
+    c->Close();
+    graveyard_.push_back(std::move(c));
+    return;
+  }
+  ++accepted_;
+  const SessionId id = next_id_++;
+  ids_[c.get()] = id;
+  handshaking_.insert(id);
+  connections_[id] = Connection{std::move(c), now_ms, false, std::move(ip)};
+}
+
+Result<channel::ChannelConnection::HelloAnswer> TrackerServer::OnHello(
+    channel::ChannelConnection& c, const channel::Event& hello) {
+  const SessionId id = ids_.at(&c);
+  Connection& connection = connections_.at(id);
+  channel::ChannelConnection::HelloAnswer answer;
+  if (hello.purpose == proto::PURPOSE_ADMIN) {
+    // Only the holder of the tracker's own key file (ops on this host).
+    if (hello.remote_static != state_.noise_static().public_key) {
+      return Status::PermissionDenied("admin requests need the tracker key");
+    }
+    connection.admin = true;
+    handshaking_.erase(id);
+    return answer;
+  }
+  CONFAB_ASSIGN_OR_RETURN(TrackerService::HelloReply reply,
+                          service_.OnHello(id, hello.purpose, hello.remote_static, hello.payload,
+                                           connection.peer_ip, NowUnix()));
+  handshaking_.erase(id);
+  answer.payload = std::move(reply.payload);
+  answer.psk = std::move(reply.psk);
+  answer.close_after_reply = reply.close_after_reply;
+  // Tells followers the member is online. Nothing queued targets this
+  // connection itself: it is not established until our reply is written.
+  Flush();
+  return answer;
+}
+
+Status TrackerServer::OnWelcome(channel::ChannelConnection&, ByteView) {
+  return Status::FailedPrecondition("the tracker never initiates");
+}
+
+Status TrackerServer::OnMessage(channel::ChannelConnection& c, ByteView plaintext) {
+  const SessionId id = ids_.at(&c);
+  if (connections_.at(id).admin)
+    return HandleAdmin(c, plaintext);
+  Status s = service_.OnMessage(id, plaintext, NowUnix());
+  Flush();
+  return s;
+}
+
+Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaintext) {
+  proto::AdminRequest request;
+  if (!request.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size()))) {
+    return Status::Corruption("malformed admin request");
+  }
+  proto::AdminResponse response;
+  Status result;
+  switch (request.body_case()) {
+    case proto::AdminRequest::kListUsers: {
+      auto users = service_.Users();
+      result = users.status();
+      if (users.ok()) {
+        for (const UserInfo& u : *users) {
+          proto::AdminUser* out = response.add_users();
+          out->set_name(u.name);
+          out->set_online(u.online);
+          out->set_status(u.status);
+          out->set_text(u.text);
+          out->set_revoked(u.revoked);
+          out->set_enrolled_unix(u.enrolled_unix);
+          out->set_last_seen_unix(u.last_seen_unix);
+          out->set_fingerprint(u.fingerprint);
+        }
+      }
+      break;
+    }
+    case proto::AdminRequest::kRevoke:
+      result = service_.Revoke(request.revoke().name(), request.revoke().reason(), NowUnix());
+      if (result.ok())
+        spdlog::info("revoked {}: {}", request.revoke().name(), request.revoke().reason());
+      break;
+    case proto::AdminRequest::BODY_NOT_SET:
+      return Status::Corruption("empty admin request");
+  }
+  response.set_ok(result.ok());
+  if (!result.ok())
+    response.set_error(result.ToString());
+  CONFAB_RETURN_IF_ERROR(c.Send(Serialize(response)));
+  c.Shutdown();
+  Flush();
+  return Status::Ok();
+}
+
+TrackerServer::Connection* TrackerServer::Find(SessionId id) {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : &it->second;
+}
+
+void TrackerServer::Flush() {
+  for (Outgoing& out : service_.TakeOutgoing()) {
+    Connection* connection = Find(out.to);
+    if (connection == nullptr)
+      continue;
+    if (connection->channel->write_queue_bytes() > kMaxQueuedBytesPerSession) {
+      ++slow_consumers_;
+      connection->channel->Fail(Status::ResourceExhausted("peer is not reading"));
+      continue;
+    }
+    Status s = connection->channel->Send(Serialize(out.message));
+    if (!s.ok() && s.code() != Status::Code::kFailedPrecondition) {
+      connection->channel->Fail(s);
+    }
+  }
+  for (SessionId id : service_.TakeToClose()) {
+    if (Connection* connection = Find(id))
+      connection->channel->Close();
+  }
+}
+
+void TrackerServer::OnClosed(channel::ChannelConnection& c, Status status) {
+  auto it = ids_.find(&c);
+  if (it == ids_.end())
+    return;
+  const SessionId id = it->second;
+  ids_.erase(it);
+  handshaking_.erase(id);
+  service_.OnClosed(id, NowUnix());
+  if (!status.ok() && status.code() != Status::Code::kClosed) {
+    spdlog::debug("connection {} closed: {}", id, status.ToString());
+  }
+  // Destroyed on the next housekeeping tick, not under its own callback.
+  auto node = connections_.extract(id);
+  if (!node.empty())
+    graveyard_.push_back(std::move(node.mapped().channel));
+  Flush();
+}
+
+void TrackerServer::OnTimer() {
+  graveyard_.clear();
+  const uint64_t now_ms = loop_.now_ms();
+  const uint64_t handshake_ms =
+      static_cast<uint64_t>(state_.config().handshake_timeout.count()) * 1000;
+  std::vector<SessionId> expired;
+  for (SessionId id : handshaking_) {
+    Connection* connection = Find(id);
+    if (connection != nullptr && now_ms - connection->accepted_ms > handshake_ms) {
+      expired.push_back(id);
+    }
+  }
+  for (SessionId id : expired) {
+    ++handshake_timeouts_;
+    handshaking_.erase(id);
+    if (Connection* connection = Find(id)) {
+      connection->channel->Fail(Status::Unavailable("handshake timed out"));
+    }
+  }
+  const int64_t cutoff = NowUnix() - state_.config().session_timeout.count();
+  for (SessionId id : service_.SilentSince(cutoff)) {
+    if (Connection* connection = Find(id)) {
+      connection->channel->Fail(Status::Unavailable("session timed out"));
+    }
+  }
+  service_.FlushAudit();
+  handshake_limiter_.Sweep(now_ms);
+}
+
+void TrackerServer::OnDatagram(ByteView data, const net::Address& from) {
+  proto::TrackerDatagram datagram;
+  if (data.size() > 512 || !datagram.ParseFromArray(data.data(), static_cast<int>(data.size())) ||
+      !datagram.has_probe()) {
+    return;  // unauthenticated parties learn nothing
+  }
+  auto name = service_.NameForUdpToken(AsBytes(datagram.probe().token()));
+  if (!name)
+    return;
+  service_.SetObservedUdp(*name, from.ip(), from.port());
+  proto::TrackerDatagram reply;
+  reply.mutable_observed()->set_nonce(datagram.probe().nonce());
+  reply.mutable_observed()->set_address(from.ip());
+  reply.mutable_observed()->set_port(from.port());
+  if (udp_->Send(Serialize(reply), from).ok())
+    ++udp_probes_answered_;
+}
+
+void TrackerServer::OnError(Status status) {
+  spdlog::debug("udp: {}", status.ToString());
+}
+
+std::string TrackerServer::RenderMetrics() {
+  const ServiceCounters& c = service_.counters();
+  std::string out;
+  AppendMetric(&out, "confab_tracker_online_members", "gauge", "Members with a session.",
+               static_cast<double>(service_.online()));
+  AppendMetric(&out, "confab_tracker_connections", "gauge", "Open TCP connections.",
+               static_cast<double>(connections_.size()));
+  AppendMetric(&out, "confab_tracker_handshakes_total", "counter",
+               "Completed handshakes (joins and sessions).", static_cast<double>(c.handshakes));
+  AppendMetric(&out, "confab_tracker_joins_total", "counter", "Members enrolled.",
+               static_cast<double>(c.joins));
+  AppendMetric(&out, "confab_tracker_lookups_total", "counter", "Member lookups answered.",
+               static_cast<double>(c.lookups));
+  AppendMetric(&out, "confab_tracker_presence_updates_total", "counter",
+               "Presence entries pushed to subscribers.",
+               static_cast<double>(c.presence_updates_sent));
+  AppendMetric(&out, "confab_tracker_accepted_total", "counter", "TCP connections accepted.",
+               static_cast<double>(accepted_));
+  std::map<std::string, uint64_t> refusals = c.refusals;
+  refusals["rate_limited"] += rate_limited_;
+  refusals["handshake_timeout"] += handshake_timeouts_;
+  refusals["slow_consumer"] += slow_consumers_;
+  for (const auto& [reason, n] : service_refusals_)
+    refusals[reason] += n;
+  for (const auto& [reason, n] : refusals) {
+    AppendMetric(&out, "confab_tracker_refusals_total", "counter", "Refusals by reason.",
+                 static_cast<double>(n), "reason=\"" + reason + "\"");
+  }
+  AppendMetric(&out, "confab_tracker_udp_probes_total", "counter", "UDP address probes answered.",
+               static_cast<double>(udp_probes_answered_));
+  AppendMetric(&out, "confab_tracker_resident_bytes", "gauge", "Resident memory of the tracker.",
+               static_cast<double>(ResidentBytes()));
+  return out;
+}
+
+}  // namespace confab::tracker

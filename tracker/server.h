@@ -1,0 +1,113 @@
+// TrackerServer: the tracker's I/O. It owns the TCP listener (joins, member
+// sessions, admin requests), the UDP socket on the same port number, the
+// optional metrics listener and a one-second housekeeping timer, and moves
+// bytes between them and TrackerService, which decides everything.
+//
+// Hostile input (issue: tracker, item 6): handshakes are rate-limited per
+// source address; connections that do not finish the handshake within
+// handshake_timeout, and sessions silent for session_timeout, are closed; a
+// peer that stops reading is cut off once its queue passes
+// kMaxQueuedBytesPerSession; at most max_sessions connections exist at once.
+//
+// Lifetime: create on a Loop, Stop() to close every handle; the Loop can then
+// be closed. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/base/result.h"
+#include "common/channel/channel_connection.h"
+#include "common/net/loop.h"
+#include "common/net/tcp_listener.h"
+#include "common/net/timer.h"
+#include "common/net/udp_socket.h"
+#include "tracker/metrics.h"
+#include "tracker/rate_limiter.h"
+#include "tracker/service.h"
+#include "tracker/state.h"
+
+namespace confab::tracker {
+
+inline constexpr size_t kMaxQueuedBytesPerSession = 4 << 20;
+
+class TrackerServer final : private net::TcpListener::Delegate,
+                            private channel::ChannelConnection::Delegate,
+                            private net::UdpSocket::Delegate,
+                            private net::Timer::Delegate,
+                            private MetricsSource {
+ public:
+  // Binds TCP and UDP on config().listen (and the metrics port if set).
+  // Unavailable "address in use" when the port is taken.
+  [[nodiscard]] static Result<std::unique_ptr<TrackerServer>> Start(net::Loop& loop,
+                                                                    TrackerState& state);
+  ~TrackerServer() override;
+
+  uint16_t port() const { return listener_->port(); }
+  std::optional<uint16_t> metrics_port() const;
+
+  // Closes the listeners and every connection; the loop then runs dry.
+  void Stop();
+
+ private:
+  struct Connection {
+    std::unique_ptr<channel::ChannelConnection> channel;
+    uint64_t accepted_ms = 0;
+    bool admin = false;
+    std::string peer_ip;
+  };
+
+  TrackerServer(net::Loop& loop, TrackerState& state);
+
+  // net::TcpListener::Delegate
+  void OnIncoming(Status status) override;
+  // channel::ChannelConnection::Delegate
+  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection& c,
+                                                          const channel::Event& hello) override;
+  Status OnWelcome(channel::ChannelConnection& c, ByteView payload) override;
+  Status OnMessage(channel::ChannelConnection& c, ByteView plaintext) override;
+  void OnClosed(channel::ChannelConnection& c, Status status) override;
+  // net::UdpSocket::Delegate
+  void OnDatagram(ByteView data, const net::Address& from) override;
+  void OnError(Status status) override;
+  // net::Timer::Delegate: housekeeping once a second.
+  void OnTimer() override;
+  // MetricsSource
+  std::string RenderMetrics() override;
+
+  Status HandleAdmin(channel::ChannelConnection& c, ByteView plaintext);
+  // Sends what the service queued and closes what it asked to close.
+  void Flush();
+  Connection* Find(SessionId id);
+  int64_t NowUnix() const;
+
+  net::Loop& loop_;
+  TrackerState& state_;
+  TrackerService service_;
+  RateLimiter handshake_limiter_;
+  std::unique_ptr<net::TcpListener> listener_;
+  std::unique_ptr<net::UdpSocket> udp_;
+  std::unique_ptr<net::Timer> housekeeping_;
+  std::unique_ptr<MetricsHttp> metrics_;
+  std::unordered_map<SessionId, Connection> connections_;
+  std::unordered_map<const channel::ChannelConnection*, SessionId> ids_;
+  std::unordered_set<SessionId> handshaking_;
+  // Connections are destroyed here, on the next housekeeping tick or with
+  // the server, never inside their own callbacks.
+  std::vector<std::unique_ptr<channel::ChannelConnection>> graveyard_;
+  std::map<std::string, uint64_t> service_refusals_;  // refused before the service saw them
+  SessionId next_id_ = 1;
+  bool stopping_ = false;
+  uint64_t accepted_ = 0;
+  uint64_t rate_limited_ = 0;
+  uint64_t handshake_timeouts_ = 0;
+  uint64_t slow_consumers_ = 0;
+  uint64_t udp_probes_answered_ = 0;
+};
+
+}  // namespace confab::tracker
