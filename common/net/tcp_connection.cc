@@ -18,8 +18,11 @@ struct WriteReq {
 
 }  // namespace
 
-TcpConnection::TcpConnection(Delegate* delegate, Options options, State state)
-    : delegate_(delegate), options_(options), state_(state) {}
+TcpConnection::TcpConnection(Delegate* delegate, const Options& options, State state)
+    : delegate_(delegate),
+      high_water_bytes_(options.high_water_bytes),
+      low_water_bytes_(options.low_water_bytes),
+      state_(state) {}
 
 // handle_'s destructor clears data and closes the handle if it is not
 // closing already; pending requests then complete with UV_ECANCELED and free
@@ -35,6 +38,10 @@ Status TcpConnection::CheckOptions(const Options& options) {
 Result<std::unique_ptr<TcpConnection>> TcpConnection::Connect(Loop& loop, const Address& to,
                                                               Delegate* delegate, Options options) {
   CONFAB_RETURN_IF_ERROR(CheckOptions(options));
+  if (options.bind_local && options.bind_local->family() != to.family()) {
+    return Status::InvalidArgument("bind_local " + options.bind_local->ToString() +
+                                   " and " + to.ToString() + " are of different families");
+  }
   CONFAB_RETURN_IF_ERROR(loop.CheckOpen());
   std::unique_ptr<TcpConnection> conn(new TcpConnection(delegate, options, State::kConnecting));
   conn->remote_ = to.ToString();
@@ -42,6 +49,11 @@ Result<std::unique_ptr<TcpConnection>> TcpConnection::Connect(Loop& loop, const 
       conn.get(), [&](uv_tcp_t* h) { return uv_tcp_init(loop.get(), h); }, "uv_tcp_init"));
   // Frames are small and latency matters more than packet count.
   CONFAB_RETURN_IF_ERROR(FromUv(uv_tcp_nodelay(conn->handle_.get(), 1), "uv_tcp_nodelay"));
+  if (options.bind_local) {
+    CONFAB_RETURN_IF_ERROR(
+        FromUv(uv_tcp_bind(conn->handle_.get(), options.bind_local->sockaddr_ptr(), 0),
+               "bind to " + options.bind_local->ToString()));
+  }
   auto req = std::make_unique<uv_connect_t>();
   CONFAB_RETURN_IF_ERROR(
       FromUv(uv_tcp_connect(req.get(), conn->handle_.get(), to.sockaddr_ptr(), &ConnectCb),
@@ -116,7 +128,7 @@ Status TcpConnection::Write(Bytes data) {
   CONFAB_RETURN_IF_ERROR(
       FromUv(uv_write(&req->req, handle_.stream(), &buf, 1, &WriteCb), "write to " + remote_));
   req.release();  // WriteCb owns it now
-  if (write_queue_bytes() > options_.high_water_bytes)
+  if (write_queue_bytes() > high_water_bytes_)
     blocked_ = true;
   return Status::Ok();
 }
@@ -239,7 +251,7 @@ void TcpConnection::WriteCb(uv_write_t* req, int status) noexcept {
     return;
   }
   if (self->state_ == State::kOpen && self->blocked_ &&
-      self->write_queue_bytes() <= self->options_.low_water_bytes) {
+      self->write_queue_bytes() <= self->low_water_bytes_) {
     self->blocked_ = false;
     self->delegate_->OnWritable();  // last: the delegate may destroy us
   }

@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/base/bytes.h"
@@ -48,6 +49,11 @@ namespace confab::net {
 struct TcpConnectionOptions {
   size_t high_water_bytes = 1 << 20;
   size_t low_water_bytes = 256 << 10;  // must not exceed high_water_bytes
+  // Connect only: the local address to bind before connecting (port 0 lets
+  // the kernel choose the port). Unset: the kernel chooses both. Load tests
+  // bind to many 127.x.y.z addresses to get past one address's ephemeral
+  // ports. Must be of the same family as the destination.
+  std::optional<Address> bind_local;
 };
 
 class TcpConnection final : public internal::HandleOwner {
@@ -73,8 +79,10 @@ class TcpConnection final : public internal::HandleOwner {
   };
 
   // Starts connecting; OnConnected or OnClosed(error) follows. Returns an
-  // error only for what fails at once: InvalidArgument for bad Options,
-  // FailedPrecondition if the loop is closing, a uv_tcp_init/connect error.
+  // error only for what fails at once: InvalidArgument for bad Options (a
+  // bind_local of another family than `to`), FailedPrecondition if the loop
+  // is closing, a uv_tcp_init/bind/connect error (e.g. an address that is
+  // not local).
   // A refused connection is reported through OnClosed (Unavailable).
   static Result<std::unique_ptr<TcpConnection>> Connect(Loop& loop, const Address& to,
                                                         Delegate* delegate, Options options = {});
@@ -110,7 +118,7 @@ class TcpConnection final : public internal::HandleOwner {
 
  private:
   friend class TcpListener;
-  TcpConnection(Delegate* delegate, Options options, State state);
+  TcpConnection(Delegate* delegate, const Options& options, State state);
   static Status CheckOptions(const Options& options);
   // For TcpListener::Accept: takes the pending connection off `server`.
   static Result<std::unique_ptr<TcpConnection>> AcceptFrom(Loop& loop, uv_stream_t* server,
@@ -129,7 +137,10 @@ class TcpConnection final : public internal::HandleOwner {
   void OnHandleClosed() noexcept override;
 
   Delegate* const delegate_;
-  const Options options_;
+  // Only the marks are kept: bind_local is used once, in Connect, and every
+  // accepted connection would otherwise carry its sockaddr_storage.
+  const size_t high_water_bytes_;
+  const size_t low_water_bytes_;
   State state_;
   bool read_wanted_ = false;  // StartReading called (maybe before connect)
   bool reading_ = false;      // uv_read_start in effect

@@ -458,5 +458,58 @@ TEST_CASE("TcpConnection echo over IPv6 loopback", "[net][tcp][ipv6]") {
   CloseLoop(*loop);
 }
 
+
+TEST_CASE("TcpConnection binds to a chosen local address before connecting", "[net][tcp]") {
+  auto loop = MakeLoop();
+  Server server;
+  Listen(*loop, server);
+  TcpConnection::Options options;
+  Result<Address> local = Address::FromIp("127.0.0.2", 0);  // all of 127/8 is loopback
+  REQUIRE(local.ok());
+  options.bind_local = *local;
+  Peer client;
+  Connect(*loop, client, Loopback(server.listener->port()), options);
+  REQUIRE(RunUntil(*loop, [&] { return client.connected && server.peers.size() == 1; }));
+  Result<Address> client_local = client.conn->local_address();
+  Result<Address> server_sees = server.peers[0]->conn->peer_address();
+  REQUIRE(client_local.ok());
+  REQUIRE(server_sees.ok());
+  CHECK(client_local->ip() == "127.0.0.2");
+  CHECK(client_local->port() != 0);
+  CHECK(server_sees->ToString() == client_local->ToString());
+  client.conn->Close();
+  REQUIRE(RunUntil(*loop, [&] { return client.closed && server.peers[0]->closed; }));
+  CloseLoop(*loop);
+}
+
+TEST_CASE("TcpConnection refuses a bind_local it cannot use", "[net][tcp][error]") {
+  auto loop = MakeLoop();
+  Server server;
+  Listen(*loop, server);
+  Peer client;
+  SECTION("another family") {
+    Result<Address> v6 = Address::FromIp("::1", 0);
+    REQUIRE(v6.ok());
+    TcpConnection::Options options;
+    options.bind_local = *v6;
+    auto conn = TcpConnection::Connect(*loop, Loopback(server.listener->port()), &client, options);
+    CHECK(conn.status().code() == Status::Code::kInvalidArgument);
+  }
+  SECTION("an address that is not this host's") {
+    Result<Address> remote = Address::FromIp("192.0.2.1", 0);  // TEST-NET-1
+    REQUIRE(remote.ok());
+    TcpConnection::Options options;
+    options.bind_local = *remote;
+    auto conn = TcpConnection::Connect(*loop, Loopback(server.listener->port()), &client, options);
+    CHECK_FALSE(conn.ok());
+    CHECK(std::string(conn.status().message()).find("bind to 192.0.2.1:0") != std::string::npos);
+  }
+  REQUIRE(loop->Run().ok());
+  CHECK_FALSE(client.closed.has_value());  // no upcall for what failed at once
+  CHECK(server.peers.empty());
+  server.listener.reset();
+  CloseLoop(*loop);
+}
+
 }  // namespace
 }  // namespace confab::net
