@@ -1,17 +1,41 @@
 // confab: the workstation's node and the command line that talks to it.
+// Each subcommand lives in its own file (peer/cli_*.cc) and registers itself
+// here; see peer/cli.h for the exit codes.
 #include <cstdio>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "common/base/version.h"
+#include "common/crypto/sodium.h"
+#include "peer/cli.h"
 
 int main(int argc, char** argv) {
+  using confab::peer::cli::kExitFailed;
+  using confab::peer::cli::kExitUsage;
+
   CLI::App app{"confab: end-to-end encrypted messaging inside your organisation", "confab"};
   app.set_version_flag("--version", std::string("confab ") + confab::kVersion);
   app.require_subcommand(0, 1);
-  CLI11_PARSE(app, argc, argv);
-  if (app.get_subcommands().empty()) {
-    std::fputs(app.help().c_str(), stdout);
+
+  confab::peer::cli::Runner runner;
+  confab::peer::cli::RegisterJoin(app, &runner);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return kExitUsage;
   }
-  return 0;
+  if (!runner) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  if (!confab::crypto::InitSodium().ok()) {
+    std::fprintf(stderr, "confab: libsodium failed to start\n");
+    return kExitFailed;
+  }
+  return runner();
 }

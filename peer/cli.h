@@ -1,0 +1,28 @@
+// The confab command line: one file per subcommand (cli_join.cc, ...), each
+// registering itself on the CLI11 app that main() builds.
+//
+// Exit codes (DESIGN.md: scripts rely on them):
+//   0  ok
+//   1  refused or failed; stderr says why
+//   2  usage (CLI11 prints what was wrong)
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace confab::peer::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// What runs once parsing chose a subcommand; returns the exit code.
+using Runner = std::function<int()>;
+
+// Each Register* adds one subcommand to `app`. When the user picks it,
+// `*runner` is set (from CLI11's callback) to the function that does the
+// work; the options it needs live in that function's captures.
+void RegisterJoin(CLI::App& app, Runner* runner);
+
+}  // namespace confab::peer::cli
