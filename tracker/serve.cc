@@ -1,6 +1,7 @@
 #include "tracker/serve.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -48,6 +49,16 @@ net::Address LoopbackFor(const net::Address& listen, uint16_t port) {
   return address.ok() ? *address : listen;
 }
 
+// One descriptor per online member: take the whole hard limit.
+void RaiseFileLimit() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the open-file limit to {}", limit.rlim_max);
+  }
+}
+
 Result<uint16_t> RunningPort(const TrackerState& state) {
   std::ifstream in(state.Path(kAddressFile));
   std::string text;
@@ -93,6 +104,7 @@ int Serve(const std::string& dir) {
     return 1;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit();
   auto loop = net::Loop::Create();
   if (!loop.ok()) {
     std::fprintf(stderr, "confab-tracker: %s\n", loop.status().ToString().c_str());

@@ -16,10 +16,16 @@ class CliBasicsTest(unittest.TestCase):
             self.assertIn("Usage:", r.stdout)
 
     def test_unknown_option_is_refused_with_a_message(self):
-        for env_name in ("CONFAB_TRACKER", "CONFAB"):
-            r = run([binary(env_name), "--no-such-option"])
+        for env_name, args in (("CONFAB_TRACKER", ["users", "--state", "x", "--no-such-option"]),
+                               ("CONFAB", ["--no-such-option"])):
+            r = run([binary(env_name)] + args)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("no-such-option", r.stderr + r.stdout)
+
+    def test_the_tracker_asks_for_a_subcommand(self):
+        r = run([binary("CONFAB_TRACKER")])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("subcommand", r.stderr + r.stdout)
 
 
 if __name__ == "__main__":
