@@ -68,6 +68,7 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Initiate(InitiatorParams p
   channel->initiator_ = true;
   channel->purpose_ = params.purpose;
   channel->remote_static_ = params.remote_static;
+  channel->rekey_after_messages_ = params.rekey_after_messages;
   CONFAB_ASSIGN_OR_RETURN(channel->handshake_,
                           NewHandshake(params.purpose, true, params.local_static,
                                        params.remote_static, params.psk, params.ephemeral_source));
@@ -89,6 +90,7 @@ std::unique_ptr<SecureChannel> SecureChannel::Respond(ResponderParams params) {
   channel->local_static_ = std::move(params.local_static);
   channel->purposes_ = std::move(params.purposes);
   channel->ephemeral_source_ = std::move(params.ephemeral_source);
+  channel->rekey_after_messages_ = params.rekey_after_messages;
   channel->state_ = State::kAwaitingHello;
   return channel;
 }
@@ -247,7 +249,7 @@ Result<std::optional<Event>> SecureChannel::HandleTransport(Bytes frame) {
   Status s = receive_.DecryptWithAdInto({}, frame, out);
   if (!s.ok())
     return Fail(s);
-  if (++received_since_rekey_ == kRekeyAfterMessages) {
+  if (++received_since_rekey_ == rekey_after_messages_) {
     received_since_rekey_ = 0;
     CONFAB_RETURN_IF_ERROR(receive_.Rekey());
   }
@@ -278,7 +280,7 @@ Status SecureChannel::SealAppend(ByteView plaintext, Bytes* out) {
     out->resize(start);
     return s;
   }
-  if (++sent_since_rekey_ == kRekeyAfterMessages) {
+  if (++sent_since_rekey_ == rekey_after_messages_) {
     sent_since_rekey_ = 0;
     CONFAB_RETURN_IF_ERROR(send_.Rekey());
   }

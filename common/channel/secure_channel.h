@@ -57,12 +57,16 @@ struct InitiatorParams {
   Bytes payload;           // handshake message 1 payload
   // Test seam: where ephemeral keys come from (default: the CSPRNG).
   std::function<crypto::noise::PrivateKey()> ephemeral_source;
+  // Test seam: both sides must use the same value (the protocol's is
+  // kRekeyAfterMessages); tests shrink it to cross a rekey quickly.
+  uint64_t rekey_after_messages = kRekeyAfterMessages;
 };
 
 struct ResponderParams {
   crypto::noise::PrivateKey local_static;
   std::set<proto::Purpose> purposes;  // what this listener serves
   std::function<crypto::noise::PrivateKey()> ephemeral_source;
+  uint64_t rekey_after_messages = kRekeyAfterMessages;  // see InitiatorParams
 };
 
 struct Event {
@@ -142,6 +146,7 @@ class SecureChannel {
   Bytes hello_message_;  // responder: message 1, kept until Accept
   crypto::noise::CipherState send_;
   crypto::noise::CipherState receive_;
+  uint64_t rekey_after_messages_ = kRekeyAfterMessages;
   uint64_t sent_since_rekey_ = 0;
   uint64_t received_since_rekey_ = 0;
   Bytes handshake_hash_;

@@ -236,7 +236,21 @@ TEST_CASE("Sealing is refused before the handshake and over the frame limit", "[
 
 TEST_CASE("Both directions rekey after the same count and keep working", "[channel]") {
   Keys keys;
-  Pair p = Establish(keys);
+  constexpr uint64_t kEvery = 1000;
+  Bytes frame1;
+  InitiatorParams params = Params(keys, proto::PURPOSE_TRACKER, "");
+  params.rekey_after_messages = kEvery;
+  auto init = SecureChannel::Initiate(std::move(params), &frame1);
+  REQUIRE(init.ok());
+  ResponderParams r;
+  r.local_static = keys.responder.private_key;
+  r.purposes = {proto::PURPOSE_TRACKER};
+  r.rekey_after_messages = kEvery;
+  Pair p{std::move(init).value(), SecureChannel::Respond(std::move(r))};
+  One(*p.responder, frame1);
+  auto frame2 = p.responder->Accept({});
+  REQUIRE(frame2.ok());
+  One(*p.initiator, *frame2);
   // Run just past one rekey boundary in one direction, checking in batches
   // (a REQUIRE per message would dominate the run time).
   auto drain = [&](const Bytes& bytes) {
@@ -252,9 +266,9 @@ TEST_CASE("Both directions rekey after the same count and keep working", "[chann
   };
   Bytes batch;
   bool sealed = true;
-  for (uint64_t i = 0; i < kRekeyAfterMessages + 3; ++i) {
+  for (uint64_t i = 0; i < 3 * kEvery + 3; ++i) {
     sealed = sealed && p.initiator->SealAppend({}, &batch).ok();
-    if (batch.size() > (1 << 20)) {
+    if (batch.size() > (1 << 14)) {
       REQUIRE(sealed);
       REQUIRE(drain(batch));
       batch.clear();
@@ -265,6 +279,30 @@ TEST_CASE("Both directions rekey after the same count and keep working", "[chann
   auto frame = p.initiator->Seal(AsBytes("after rekey"));
   REQUIRE(frame.ok());
   CHECK(AsChars(One(*p.responder, *frame).payload) == "after rekey");
+  auto back = p.responder->Seal(AsBytes("the other way"));
+  REQUIRE(back.ok());
+  CHECK(AsChars(One(*p.initiator, *back).payload) == "the other way");
+
+  // A side that rekeyed at a different count can no longer read.
+  Bytes frame_a;
+  InitiatorParams early = Params(keys, proto::PURPOSE_TRACKER, "");
+  early.rekey_after_messages = 2;
+  auto a = SecureChannel::Initiate(std::move(early), &frame_a);
+  REQUIRE(a.ok());
+  auto b = Responder(keys);  // the protocol's count
+  One(*b, frame_a);
+  auto reply = b->Accept({});
+  REQUIRE(reply.ok());
+  One(**a, *reply);
+  for (int i = 0; i < 2; ++i) {
+    auto f = (*a)->Seal(AsBytes("x"));
+    REQUIRE(f.ok());
+    One(*b, *f);
+  }
+  auto after = (*a)->Seal(AsBytes("y"));
+  REQUIRE(after.ok());
+  REQUIRE(b->Feed(*after).ok());
+  CHECK(b->Next().status().code() == Status::Code::kAuthFailed);
 }
 
 }  // namespace
