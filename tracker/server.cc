@@ -86,6 +86,7 @@ void TrackerServer::OnIncoming(Status status) {
   }
   channel::ResponderParams params;
   params.local_static = state_.noise_static().secret_key;
+  params.local_static_public = state_.noise_static().public_key;
   params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN};
   auto accepted = channel::ChannelConnection::Accept(*listener_, std::move(params), this);
   if (!accepted.ok())

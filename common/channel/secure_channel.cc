@@ -35,13 +35,14 @@ noise::PrivateKey CopyKey(const noise::PrivateKey& key) {
 
 Result<std::unique_ptr<noise::HandshakeState>> NewHandshake(
     proto::Purpose purpose, bool initiator, const noise::PrivateKey& local_static,
-    std::optional<PublicKey> remote_static, std::optional<Psk> psk,
-    const std::function<noise::PrivateKey()>& ephemeral_source) {
+    const std::optional<PublicKey>& local_static_public, std::optional<PublicKey> remote_static,
+    std::optional<Psk> psk, const std::function<noise::PrivateKey()>& ephemeral_source) {
   noise::HandshakeConfig config;
   config.protocol_name = std::string(purpose == proto::PURPOSE_JOIN ? kIkPsk2 : kIk);
   config.initiator = initiator;
   config.prologue = PrologueFor(purpose);
   config.s = CopyKey(local_static);
+  config.s_public = local_static_public;
   config.rs = remote_static;
   config.ephemeral_source = ephemeral_source;
   if (psk)
@@ -69,9 +70,10 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Initiate(InitiatorParams p
   channel->purpose_ = params.purpose;
   channel->remote_static_ = params.remote_static;
   channel->rekey_after_messages_ = params.rekey_after_messages;
-  CONFAB_ASSIGN_OR_RETURN(channel->handshake_,
-                          NewHandshake(params.purpose, true, params.local_static,
-                                       params.remote_static, params.psk, params.ephemeral_source));
+  CONFAB_ASSIGN_OR_RETURN(
+      channel->handshake_,
+      NewHandshake(params.purpose, true, params.local_static, params.local_static_public,
+                   params.remote_static, params.psk, params.ephemeral_source));
   CONFAB_ASSIGN_OR_RETURN(Bytes message, channel->handshake_->WriteMessage(params.payload));
   proto::HandshakeInit init;
   init.set_version(kHandshakeVersion);
@@ -88,6 +90,7 @@ std::unique_ptr<SecureChannel> SecureChannel::Respond(ResponderParams params) {
   std::unique_ptr<SecureChannel> channel(new SecureChannel());
   channel->initiator_ = false;
   channel->local_static_ = std::move(params.local_static);
+  channel->local_static_public_ = params.local_static_public;
   channel->purposes_ = std::move(params.purposes);
   channel->ephemeral_source_ = std::move(params.ephemeral_source);
   channel->rekey_after_messages_ = params.rekey_after_messages;
@@ -156,8 +159,8 @@ Result<std::optional<Event>> SecureChannel::HandleHello(Bytes frame) {
   std::optional<Psk> placeholder;
   if (purpose_ == proto::PURPOSE_JOIN)
     placeholder.emplace();
-  auto handshake =
-      NewHandshake(purpose_, false, local_static_, std::nullopt, placeholder, ephemeral_source_);
+  auto handshake = NewHandshake(purpose_, false, local_static_, local_static_public_, std::nullopt,
+                                placeholder, ephemeral_source_);
   if (!handshake.ok())
     return Fail(handshake.status());
   hello_message_ = ToBytes(AsBytes(init.noise()));
@@ -185,8 +188,8 @@ Result<Bytes> SecureChannel::Accept(ByteView payload, std::optional<Psk> psk) {
     return Status::InvalidArgument("a psk is used for joining, and only for joining");
   }
   if (psk) {
-    auto handshake =
-        NewHandshake(purpose_, false, local_static_, std::nullopt, psk, ephemeral_source_);
+    auto handshake = NewHandshake(purpose_, false, local_static_, local_static_public_,
+                                  std::nullopt, psk, ephemeral_source_);
     if (!handshake.ok())
       return Fail(handshake.status());
     auto again = (*handshake)->ReadMessage(hello_message_);

@@ -52,6 +52,8 @@ Bytes PrologueFor(proto::Purpose purpose);
 struct InitiatorParams {
   proto::Purpose purpose = proto::PURPOSE_UNKNOWN;
   crypto::noise::PrivateKey local_static;
+  // Its public half if known (saves a scalar multiplication per handshake).
+  std::optional<PublicKey> local_static_public;
   PublicKey remote_static{};
   std::optional<Psk> psk;  // required for PURPOSE_JOIN, refused otherwise
   Bytes payload;           // handshake message 1 payload
@@ -64,7 +66,8 @@ struct InitiatorParams {
 
 struct ResponderParams {
   crypto::noise::PrivateKey local_static;
-  std::set<proto::Purpose> purposes;  // what this listener serves
+  std::optional<PublicKey> local_static_public;  // see InitiatorParams
+  std::set<proto::Purpose> purposes;             // what this listener serves
   std::function<crypto::noise::PrivateKey()> ephemeral_source;
   uint64_t rekey_after_messages = kRekeyAfterMessages;  // see InitiatorParams
 };
@@ -139,6 +142,7 @@ class SecureChannel {
   proto::Purpose purpose_ = proto::PURPOSE_UNKNOWN;
   PublicKey remote_static_{};
   crypto::noise::PrivateKey local_static_;
+  std::optional<PublicKey> local_static_public_;
   std::set<proto::Purpose> purposes_;
   std::function<crypto::noise::PrivateKey()> ephemeral_source_;
   wire::FrameReader reader_;

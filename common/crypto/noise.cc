@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/base/check.h"
 #include "common/crypto/sodium.h"
 
 namespace confab::crypto::noise {
@@ -210,7 +211,10 @@ Result<std::unique_ptr<HandshakeState>> HandshakeState::Create(HandshakeConfig c
   State state{SymmetricState(protocol.cipher, protocol.hash), {}, {}, {}, 0, 0};
   auto hs = std::unique_ptr<HandshakeState>(
       new HandshakeState(std::move(protocol), me_initiator, std::move(state)));
-  if (config.s) {
+  if (config.s && config.s_public) {
+    hs->s_ = KeyPair{*config.s, *config.s_public};
+    CONFAB_DCHECK(KeyPairFromPrivate(config.s->view())->public_key == *config.s_public);
+  } else if (config.s) {
     CONFAB_ASSIGN_OR_RETURN(hs->s_, KeyPairFromPrivate(config.s->view()));
   }
   hs->Initialize(config);

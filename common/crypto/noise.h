@@ -133,6 +133,10 @@ struct HandshakeConfig {
   bool initiator = false;
   Bytes prologue;
   std::optional<PrivateKey> s;  // our static private key (public derived)
+  // Our static public key, when the caller already has it: saves deriving it
+  // (one scalar multiplication) on every handshake, which a busy responder
+  // feels. It must belong to `s`; debug builds check that it does.
+  std::optional<PublicKey> s_public;
   // The peer's static key, used only when a pre-message says it is known in
   // advance (IK, NK, KK, ...); a transmitted "s" always comes from the wire.
   std::optional<PublicKey> rs;

@@ -346,3 +346,36 @@ TEST_CASE("Legacy NoisePSK_ handshakes complete with one shared PSK and fail wit
 }
 
 }  // namespace confab::crypto::noise
+
+namespace confab::crypto::noise {
+namespace {
+
+TEST_CASE("A precomputed static public key gives the same handshake as deriving it", "[noise]") {
+  Parties parties;
+  const std::string name = "Noise_IK_25519_ChaChaPoly_BLAKE2b";
+  HandshakeConfig init_config = MakeConfig(name, true, parties);
+  HandshakeConfig resp_config = MakeConfig(name, false, parties);
+  init_config.s_public = parties.initiator_static.public_key;
+  resp_config.s_public = parties.responder_static.public_key;
+  auto init = HandshakeState::Create(std::move(init_config));
+  auto resp = HandshakeState::Create(std::move(resp_config));
+  REQUIRE(init.ok());
+  REQUIRE(resp.ok());
+  CHECK((*init)->local_static_public() == parties.initiator_static.public_key);
+  auto m1 = (*init)->WriteMessage(AsBytes("one"));
+  REQUIRE(m1.ok());
+  auto p1 = (*resp)->ReadMessage(*m1);
+  REQUIRE(p1.ok());
+  CHECK(*(*resp)->remote_static() == parties.initiator_static.public_key);
+  auto m2 = (*resp)->WriteMessage(AsBytes("two"));
+  REQUIRE(m2.ok());
+  REQUIRE((*init)->ReadMessage(*m2).ok());
+  auto h1 = (*init)->GetHandshakeHash();
+  auto h2 = (*resp)->GetHandshakeHash();
+  REQUIRE(h1.ok());
+  REQUIRE(h2.ok());
+  CHECK(*h1 == *h2);
+}
+
+}  // namespace
+}  // namespace confab::crypto::noise
