@@ -88,10 +88,12 @@ void BenchHandshake() {
     ic.protocol = *protocol;
     ic.initiator = true;
     ic.s = init_static.private_key;
+    ic.s_public = init_static.public_key;
     ic.rs = resp_static.public_key;
     noise::HandshakeConfig rc;
     rc.protocol = *protocol;
     rc.s = resp_static.private_key;
+    rc.s_public = resp_static.public_key;
     auto init = noise::HandshakeState::Create(std::move(ic));
     auto resp = noise::HandshakeState::Create(std::move(rc));
     Check(init.ok() && resp.ok(), "Create");
