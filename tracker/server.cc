@@ -88,6 +88,9 @@ void TrackerServer::OnIncoming(Status status) {
   params.local_static = state_.noise_static().secret_key;
   params.local_static_public = state_.noise_static().public_key;
   params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN};
+  // Nothing a node sends the tracker comes near this; it bounds what one
+  // connection can make us buffer.
+  params.max_frame_payload = kMaxInboundFrameBytes;
   auto accepted = channel::ChannelConnection::Accept(*listener_, std::move(params), this);
   if (!accepted.ok())
     return;

@@ -35,6 +35,8 @@
 namespace confab::tracker {
 
 inline constexpr size_t kMaxQueuedBytesPerSession = 4 << 20;
+// Largest frame a node may send the tracker (messages are at most 16 KiB).
+inline constexpr size_t kMaxInboundFrameBytes = 17 * 1024;
 
 class TrackerServer final : private net::TcpListener::Delegate,
                             private channel::ChannelConnection::Delegate,

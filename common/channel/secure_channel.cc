@@ -65,7 +65,7 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Initiate(InitiatorParams p
   if ((params.purpose == proto::PURPOSE_JOIN) != params.psk.has_value()) {
     return Status::InvalidArgument("a psk is used for joining, and only for joining");
   }
-  std::unique_ptr<SecureChannel> channel(new SecureChannel());
+  std::unique_ptr<SecureChannel> channel(new SecureChannel(params.max_frame_payload));
   channel->initiator_ = true;
   channel->purpose_ = params.purpose;
   channel->remote_static_ = params.remote_static;
@@ -87,7 +87,7 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Initiate(InitiatorParams p
 }
 
 std::unique_ptr<SecureChannel> SecureChannel::Respond(ResponderParams params) {
-  std::unique_ptr<SecureChannel> channel(new SecureChannel());
+  std::unique_ptr<SecureChannel> channel(new SecureChannel(params.max_frame_payload));
   channel->initiator_ = false;
   channel->local_static_ = std::move(params.local_static);
   channel->local_static_public_ = params.local_static_public;

@@ -62,6 +62,9 @@ struct InitiatorParams {
   // Test seam: both sides must use the same value (the protocol's is
   // kRekeyAfterMessages); tests shrink it to cross a rekey quickly.
   uint64_t rekey_after_messages = kRekeyAfterMessages;
+  // Frames the peer sends may not exceed this (at most 65535). A smaller
+  // limit bounds what a connection can make us buffer.
+  size_t max_frame_payload = wire::kMaxFramePayloadBytes;
 };
 
 struct ResponderParams {
@@ -69,7 +72,8 @@ struct ResponderParams {
   std::optional<PublicKey> local_static_public;  // see InitiatorParams
   std::set<proto::Purpose> purposes;             // what this listener serves
   std::function<crypto::noise::PrivateKey()> ephemeral_source;
-  uint64_t rekey_after_messages = kRekeyAfterMessages;  // see InitiatorParams
+  uint64_t rekey_after_messages = kRekeyAfterMessages;     // see InitiatorParams
+  size_t max_frame_payload = wire::kMaxFramePayloadBytes;  // see InitiatorParams
 };
 
 struct Event {
@@ -128,7 +132,7 @@ class SecureChannel {
   ByteView handshake_hash() const { return handshake_hash_; }
 
  private:
-  SecureChannel() = default;
+  explicit SecureChannel(size_t max_frame_payload) : reader_(max_frame_payload) {}
 
   Status Fail(Status status);
   Result<std::optional<Event>> HandleHello(Bytes frame);

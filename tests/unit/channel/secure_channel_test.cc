@@ -307,3 +307,21 @@ TEST_CASE("Both directions rekey after the same count and keep working", "[chann
 
 }  // namespace
 }  // namespace confab::channel
+
+namespace confab::channel {
+namespace {
+
+TEST_CASE("A responder with a small frame limit refuses a bigger frame", "[channel][error]") {
+  Keys keys;
+  ResponderParams r;
+  r.local_static = keys.responder.private_key;
+  r.purposes = {proto::PURPOSE_TRACKER};
+  r.max_frame_payload = 1024;
+  auto responder = SecureChannel::Respond(std::move(r));
+  Bytes header = {0x04, 0x01};  // announces 1025 bytes
+  REQUIRE(responder->Feed(header).ok());
+  CHECK(responder->Next().status().code() == Status::Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace confab::channel
