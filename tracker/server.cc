@@ -5,19 +5,11 @@
 #include <ctime>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/crypto/identity.h"
 
 namespace confab::tracker {
-namespace {
-
-template <typename Message>
-Bytes Serialize(const Message& m) {
-  Bytes out(m.ByteSizeLong());
-  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TrackerServer::TrackerServer(net::Loop& loop, TrackerState& state)
     : loop_(loop),
@@ -193,7 +185,7 @@ Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaint
   response.set_ok(result.ok());
   if (!result.ok())
     response.set_error(result.ToString());
-  CONFAB_RETURN_IF_ERROR(c.Send(Serialize(response)));
+  CONFAB_RETURN_IF_ERROR(c.Send(SerializeToBytes(response)));
   c.Shutdown();
   Flush();
   return Status::Ok();
@@ -214,7 +206,7 @@ void TrackerServer::Flush() {
       connection->channel->Fail(Status::ResourceExhausted("peer is not reading"));
       continue;
     }
-    Status s = connection->channel->Send(Serialize(out.message));
+    Status s = connection->channel->Send(SerializeToBytes(out.message));
     if (!s.ok() && s.code() != Status::Code::kFailedPrecondition) {
       connection->channel->Fail(s);
     }
@@ -286,7 +278,7 @@ void TrackerServer::OnDatagram(ByteView data, const net::Address& from) {
   reply.mutable_observed()->set_nonce(datagram.probe().nonce());
   reply.mutable_observed()->set_address(from.ip());
   reply.mutable_observed()->set_port(from.port());
-  if (udp_->Send(Serialize(reply), from).ok())
+  if (udp_->Send(SerializeToBytes(reply), from).ok())
     ++udp_probes_answered_;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/crypto/certificate.h"
 #include "common/crypto/identity.h"
 #include "common/crypto/invite.h"
@@ -41,13 +42,6 @@ proto::PresenceEntry ToProto(const PresenceEntry& e) {
   out.set_status(e.status);
   out.set_text(e.text);
   out.set_last_seen_unix(e.last_seen_unix);
-  return out;
-}
-
-template <typename Message>
-Bytes Serialize(const Message& m) {
-  Bytes out(m.ByteSizeLong());
-  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
   return out;
 }
 
@@ -96,7 +90,7 @@ Result<TrackerService::HelloReply> TrackerService::Join(
     ++counters_.refusals[std::string(reason)];
     response.set_accepted(false);
     response.set_refusal(text);
-    reply.payload = Serialize(response);
+    reply.payload = SerializeToBytes(response);
     return reply;
   };
 
@@ -139,7 +133,7 @@ Result<TrackerService::HelloReply> TrackerService::Join(
   }
   response.set_org_public_key(org.public_key().data(), org.public_key().size());
   response.set_org(state_.config().org);
-  reply.payload = Serialize(response);
+  reply.payload = SerializeToBytes(response);
   (void)peer_address;
   return reply;
 }
@@ -163,7 +157,7 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
     ++counters_.refusals[std::string(reason)];
     welcome.set_accepted(false);
     welcome.set_refusal(std::move(text));
-    reply.payload = Serialize(welcome);
+    reply.payload = SerializeToBytes(welcome);
     reply.close_after_reply = true;
     return reply;
   };
@@ -202,7 +196,7 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   welcome.set_accepted(true);
   welcome.set_udp_token(sessions_[id].udp_token.data(), kUdpTokenBytes);
   welcome.set_keepalive_seconds(static_cast<uint32_t>(state_.config().keepalive_interval.count()));
-  reply.payload = Serialize(welcome);
+  reply.payload = SerializeToBytes(welcome);
   return reply;
 }
 
