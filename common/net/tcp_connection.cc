@@ -39,8 +39,8 @@ Result<std::unique_ptr<TcpConnection>> TcpConnection::Connect(Loop& loop, const 
                                                               Delegate* delegate, Options options) {
   CONFAB_RETURN_IF_ERROR(CheckOptions(options));
   if (options.bind_local && options.bind_local->family() != to.family()) {
-    return Status::InvalidArgument("bind_local " + options.bind_local->ToString() +
-                                   " and " + to.ToString() + " are of different families");
+    return Status::InvalidArgument("bind_local " + options.bind_local->ToString() + " and " +
+                                   to.ToString() + " are of different families");
   }
   CONFAB_RETURN_IF_ERROR(loop.CheckOpen());
   std::unique_ptr<TcpConnection> conn(new TcpConnection(delegate, options, State::kConnecting));

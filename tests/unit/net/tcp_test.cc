@@ -458,7 +458,6 @@ TEST_CASE("TcpConnection echo over IPv6 loopback", "[net][tcp][ipv6]") {
   CloseLoop(*loop);
 }
 
-
 TEST_CASE("TcpConnection binds to a chosen local address before connecting", "[net][tcp]") {
   auto loop = MakeLoop();
   Server server;
@@ -504,8 +503,9 @@ TEST_CASE("TcpConnection refuses a bind_local it cannot use", "[net][tcp][error]
     CHECK_FALSE(conn.ok());
     CHECK(std::string(conn.status().message()).find("bind to 192.0.2.1:0") != std::string::npos);
   }
-  REQUIRE(loop->Run().ok());
-  CHECK_FALSE(client.closed.has_value());  // no upcall for what failed at once
+  RunUntil(
+      *loop, [] { return false; }, 50);    // time for any stray upcall
+  CHECK_FALSE(client.closed.has_value());  // none for what failed at once
   CHECK(server.peers.empty());
   server.listener.reset();
   CloseLoop(*loop);
