@@ -111,10 +111,8 @@ Result<crypto::SigningKey> IdentityKey(const Home& home, const std::string& pass
     std::fprintf(stderr, "Created the identity key %s (encrypted with your passphrase)\n",
                  path.c_str());
   } else {
-    std::fprintf(stderr,
-                 "Created the identity key %s UNENCRYPTED (mode 0600): %s\n", path.c_str(),
-                 terminal ? "no passphrase given"
-                          : "no terminal and no --passphrase-file");
+    std::fprintf(stderr, "Created the identity key %s UNENCRYPTED (mode 0600): %s\n", path.c_str(),
+                 terminal ? "no passphrase given" : "no terminal and no --passphrase-file");
   }
   return key;
 }
@@ -146,8 +144,8 @@ int RunJoin(const std::string& code, const std::string& passphrase_file) {
   if (!key.ok())
     return Fail(key.status().ToString());
 
-  std::fprintf(stderr, "Joining '%s' as '%s' through the tracker at %s ...\n",
-               invite->org.c_str(), invite->name.c_str(), invite->tracker_address.c_str());
+  std::fprintf(stderr, "Joining '%s' as '%s' through the tracker at %s ...\n", invite->org.c_str(),
+               invite->name.c_str(), invite->tracker_address.c_str());
   JoinOptions options;
   options.hostname = HostName();
   auto enrollment = Join(*invite, *key, options);
@@ -157,8 +155,8 @@ int RunJoin(const std::string& code, const std::string& passphrase_file) {
   if (!saved.ok())
     return Fail("enrolled, but the certificate could not be stored: " + saved.ToString());
 
-  std::printf("Joined '%s' as '%s'. Home: %s\n", enrollment->org.c_str(),
-              enrollment->name.c_str(), home->dir().c_str());
+  std::printf("Joined '%s' as '%s'. Home: %s\n", enrollment->org.c_str(), enrollment->name.c_str(),
+              home->dir().c_str());
   std::printf("Your fingerprint (compare it out of band with `confab verify`):\n%s\n",
               crypto::Fingerprint::Of(key->public_key()).ToString().c_str());
   return kExitOk;

@@ -3,11 +3,11 @@
 // and notice a silent tracker).
 #include "peer/tracker_client.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"

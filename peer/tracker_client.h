@@ -44,19 +44,19 @@ namespace confab::peer {
 // ---- Join ----------------------------------------------------------------
 
 struct JoinOptions {
-  std::string hostname;             // informational, for the tracker's audit log
-  uint64_t timeout_ms = 15000;      // the whole exchange, dial included
-  int64_t now_unix = 0;             // for checking the certificate; 0 = the clock
+  std::string hostname;         // informational, for the tracker's audit log
+  uint64_t timeout_ms = 15000;  // the whole exchange, dial included
+  int64_t now_unix = 0;         // for checking the certificate; 0 = the clock
 };
 
 // What a successful join returns: everything has been checked.
 struct Enrollment {
   std::string name;
   std::string org;
-  Bytes certificate;                        // a serialized proto::Certificate, verbatim
-  crypto::CheckedCertificate checked;       // its verified fields
+  Bytes certificate;                   // a serialized proto::Certificate, verbatim
+  crypto::CheckedCertificate checked;  // its verified fields
   crypto::Ed25519PublicKey org_public_key{};
-  std::string tracker_address;              // host:port, from the invite
+  std::string tracker_address;  // host:port, from the invite
   crypto::X25519PublicKey tracker_static_key{};
 };
 
@@ -85,16 +85,16 @@ struct BackoffPolicy {
 };
 
 struct TrackerLinkParams {
-  net::Address tracker;                     // see ResolveHostPort
+  net::Address tracker;  // see ResolveHostPort
   crypto::X25519PublicKey tracker_static_key{};
-  crypto::X25519KeyPair local_static;       // the identity key's X25519 form
-  Bytes certificate;                        // a serialized proto::Certificate
+  crypto::X25519KeyPair local_static;  // the identity key's X25519 form
+  Bytes certificate;                   // a serialized proto::Certificate
   BackoffPolicy backoff;
   uint64_t handshake_timeout_ms = 10000;
   // Without anything from the tracker for this many keepalive intervals the
   // link is declared dead and reconnects.
   uint32_t dead_after_keepalives = 3;
-  uint64_t random_seed = 0;                 // jitter; 0 = from std::random_device
+  uint64_t random_seed = 0;  // jitter; 0 = from std::random_device
 };
 
 class TrackerLink final : private channel::ChannelConnection::Delegate {
@@ -187,7 +187,7 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   void OnKeepaliveTimer();  // send a keepalive, check for silence
   void ScheduleReconnect(Status reason, bool was_connected);
   Status SendToTracker(const proto::ToTracker& message);
-  void Replay();            // announced state after a (re)connect
+  void Replay();  // announced state after a (re)connect
   void FailPendingLookups(const std::string& why);
 
   net::Loop& loop_;
@@ -201,9 +201,9 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   bool started_ = false;
   bool closed_ = false;
   bool connected_ = false;
-  bool refused_ = false;            // set when a welcome refused the session
-  Status refusal_;                  // the tracker's reason, for OnRefused
-  uint32_t attempts_ = 0;           // consecutive failures, for the backoff
+  bool refused_ = false;   // set when a welcome refused the session
+  Status refusal_;         // the tracker's reason, for OnRefused
+  uint32_t attempts_ = 0;  // consecutive failures, for the backoff
   uint64_t keepalive_ms_ = 0;
   uint64_t last_heard_ms_ = 0;
   uint64_t keepalive_sequence_ = 0;

@@ -25,8 +25,7 @@ Bytes Serialize(const Message& m) {
 
 // Drives one join: dial, handshake message 1 with the JoinRequest, then the
 // JoinResponse in message 2; the loop stops once the connection is closed.
-class JoinAttempt final : public channel::ChannelConnection::Delegate,
-                          public net::Timer::Delegate {
+class JoinAttempt final : public channel::ChannelConnection::Delegate, public net::Timer::Delegate {
  public:
   JoinAttempt(net::Loop& loop, const crypto::Invite& invite, const crypto::SigningKey& identity,
               const JoinOptions& options)
@@ -48,9 +47,8 @@ class JoinAttempt final : public channel::ChannelConnection::Delegate,
     params.payload = Serialize(request);
     CONFAB_ASSIGN_OR_RETURN(timer_, net::Timer::Create(loop_, this));
     CONFAB_RETURN_IF_ERROR(timer_->Start(options_.timeout_ms));
-    CONFAB_ASSIGN_OR_RETURN(connection_,
-                            channel::ChannelConnection::Connect(loop_, address, std::move(params),
-                                                                this));
+    CONFAB_ASSIGN_OR_RETURN(
+        connection_, channel::ChannelConnection::Connect(loop_, address, std::move(params), this));
     return Status::Ok();
   }
 
@@ -111,17 +109,16 @@ class JoinAttempt final : public channel::ChannelConnection::Delegate,
     if (!response.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
       return Status::Corruption("the tracker's join reply does not parse");
     if (!response.accepted()) {
-      return Status::PermissionDenied("the tracker refused the invite: " +
-                                      (response.refusal().empty() ? std::string("no reason given")
-                                                                  : response.refusal()));
+      return Status::PermissionDenied(
+          "the tracker refused the invite: " +
+          (response.refusal().empty() ? std::string("no reason given") : response.refusal()));
     }
     auto org_key = crypto::Ed25519PublicKeyFromBytes(AsBytes(response.org_public_key()));
     if (!org_key.ok())
       return Status::Corruption("the tracker's org key is not 32 bytes");
     const int64_t now =
         options_.now_unix != 0 ? options_.now_unix : static_cast<int64_t>(std::time(nullptr));
-    auto checked =
-        crypto::VerifyCertificate(response.certificate(), *org_key, now, invite_.name);
+    auto checked = crypto::VerifyCertificate(response.certificate(), *org_key, now, invite_.name);
     if (!checked.ok()) {
       return Status::AuthFailed("the certificate from the tracker does not check out: " +
                                 checked.status().ToString());
