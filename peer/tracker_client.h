@@ -53,7 +53,7 @@ struct JoinOptions {
 struct Enrollment {
   std::string name;
   std::string org;
-  Bytes certificate;                   // a serialized proto::Certificate, verbatim
+  Bytes certificate{};                 // a serialized proto::Certificate, verbatim
   crypto::CheckedCertificate checked;  // its verified fields
   crypto::Ed25519PublicKey org_public_key{};
   std::string tracker_address;  // host:port, from the invite
@@ -87,9 +87,9 @@ struct BackoffPolicy {
 struct TrackerLinkParams {
   net::Address tracker;  // see ResolveHostPort
   crypto::X25519PublicKey tracker_static_key{};
-  crypto::X25519KeyPair local_static;  // the identity key's X25519 form
-  Bytes certificate;                   // a serialized proto::Certificate
-  BackoffPolicy backoff;
+  crypto::X25519KeyPair local_static{};  // the identity key's X25519 form
+  Bytes certificate{};                   // a serialized proto::Certificate
+  BackoffPolicy backoff{};
   uint64_t handshake_timeout_ms = 10000;
   // Without anything from the tracker for this many keepalive intervals the
   // link is declared dead and reconnects.

@@ -1,0 +1,325 @@
+// tracker_probe: holds a TrackerLink for a joined home ($CONFAB_HOME) so the
+// integration tests can watch the tracker from a member's side.
+//
+//   stdout: one JSON object per line, one per event (see Emit* below):
+//     ready, connected, presence (one line per entry), lookup, revoked,
+//     refused, punch, error, disconnected, command_error, bye
+//   stdin: one command per line
+//     status online|away|busy|invisible [TEXT...]
+//     subscribe NAME...          (replaces the list)
+//     lookup NAME
+//     announce HOST:PORT...      (TCP endpoints)
+//     punch NAME
+//     quit                       (also: end of input, SIGINT, SIGTERM)
+//
+// Options: --passphrase-file FILE, --backoff-initial-ms N, --backoff-max-ms N.
+// Test tool only: not installed.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/base/log.h"
+#include "common/crypto/certificate.h"
+#include "common/crypto/key_file.h"
+#include "common/crypto/sodium.h"
+#include "common/net/fd_reader.h"
+#include "common/net/loop.h"
+#include "common/net/signal_watcher.h"
+#include "peer/home.h"
+#include "peer/tracker_client.h"
+
+namespace confab {
+namespace {
+
+using nlohmann::json;
+
+void Emit(const json& line) {
+  std::fputs((line.dump() + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+std::string StatusName(proto::PresenceStatus s) {
+  switch (s) {
+    case proto::PRESENCE_ONLINE:
+      return "online";
+    case proto::PRESENCE_AWAY:
+      return "away";
+    case proto::PRESENCE_BUSY:
+      return "busy";
+    case proto::PRESENCE_INVISIBLE:
+      return "invisible";
+    case proto::PRESENCE_OFFLINE:
+      return "offline";
+    default:
+      return "unknown";
+  }
+}
+
+json EndpointJson(const proto::Endpoint& e) {
+  const char* kind = e.kind() == proto::Endpoint::KIND_LAN      ? "lan"
+                     : e.kind() == proto::Endpoint::KIND_PUBLIC ? "public"
+                                                                : "unknown";
+  return json{{"address", e.address()}, {"port", e.port()}, {"kind", kind}, {"udp", e.udp()}};
+}
+
+class Probe final : public peer::TrackerLink::Delegate,
+                    public net::FdReader::Delegate,
+                    public net::SignalWatcher::Delegate {
+ public:
+  Status Start(net::Loop& loop, peer::TrackerLinkParams params) {
+    CONFAB_ASSIGN_OR_RETURN(link_, peer::TrackerLink::Create(loop, std::move(params), this));
+    CONFAB_ASSIGN_OR_RETURN(stdin_, net::FdReader::Create(loop, STDIN_FILENO, this));
+    CONFAB_ASSIGN_OR_RETURN(sigint_, net::SignalWatcher::Create(loop, SIGINT, this));
+    CONFAB_ASSIGN_OR_RETURN(sigterm_, net::SignalWatcher::Create(loop, SIGTERM, this));
+    link_->Start();
+    return Status::Ok();
+  }
+
+ private:
+  // peer::TrackerLink::Delegate
+  void OnConnected(const proto::SessionWelcome& welcome) override {
+    Emit({{"event", "connected"},
+          {"keepalive_seconds", welcome.keepalive_seconds()},
+          {"udp_token", !welcome.udp_token().empty()}});
+  }
+  void OnPresence(const proto::PresenceDelta& delta) override {
+    for (const proto::PresenceEntry& e : delta.entries()) {
+      Emit({{"event", "presence"},
+            {"name", e.name()},
+            {"status", StatusName(e.status())},
+            {"text", e.text()},
+            {"last_seen_unix", e.last_seen_unix()}});
+    }
+  }
+  void OnLookupResult(const proto::LookupResult& r) override {
+    json line{{"event", "lookup"},
+              {"request_id", r.request_id()},
+              {"found", r.found()},
+              {"error", r.error()}};
+    if (r.found()) {
+      auto cert = crypto::VerifyCertificate(r.certificate(), org_key_, std::time(nullptr));
+      line["certificate_ok"] = cert.ok();
+      if (cert.ok()) {
+        line["name"] = cert->name;
+        line["fingerprint"] = crypto::Fingerprint::Of(cert->identity_key).ToString();
+      }
+      json endpoints = json::array();
+      for (const proto::Endpoint& e : r.endpoints())
+        endpoints.push_back(EndpointJson(e));
+      line["endpoints"] = endpoints;
+      line["status"] = StatusName(r.presence().status());
+    }
+    Emit(line);
+  }
+  void OnRevoked(const proto::Revoked& revoked) override {
+    Emit({{"event", "revoked"}, {"name", revoked.name()}});
+  }
+  void OnPunch(const proto::PunchNotice& notice) override {
+    json endpoints = json::array();
+    for (const proto::Endpoint& e : notice.endpoints())
+      endpoints.push_back(EndpointJson(e));
+    Emit({{"event", "punch"},
+          {"request_id", notice.request_id()},
+          {"name", notice.name()},
+          {"endpoints", endpoints}});
+  }
+  void OnTrackerError(std::string_view message) override {
+    Emit({{"event", "error"}, {"message", std::string(message)}});
+  }
+  void OnDisconnected(const peer::TrackerLink::Disconnect& d) override {
+    Emit({{"event", "disconnected"},
+          {"reason", d.reason.ToString()},
+          {"was_connected", d.was_connected},
+          {"retry_in_ms", d.retry_in_ms}});
+  }
+  void OnRefused(const Status& reason) override {
+    Emit({{"event", "refused"}, {"reason", reason.ToString()}});
+  }
+
+  // net::FdReader::Delegate
+  void OnRead(ByteView data) override {
+    pending_.append(AsChars(data));
+    size_t newline;
+    while (!quitting_ && (newline = pending_.find('\n')) != std::string::npos) {
+      std::string line = pending_.substr(0, newline);
+      pending_.erase(0, newline + 1);
+      Command(line);
+    }
+  }
+  void OnEnd(Status) override { Quit(); }
+
+  // net::SignalWatcher::Delegate
+  void OnSignal(int) override { Quit(); }
+
+  void Command(const std::string& line) {
+    std::istringstream in(line);
+    std::string verb;
+    in >> verb;
+    std::vector<std::string> args;
+    for (std::string word; in >> word;)
+      args.push_back(word);
+    if (verb.empty())
+      return;
+    if (verb == "quit") {
+      Quit();
+    } else if (verb == "status" && !args.empty()) {
+      static const std::map<std::string, proto::PresenceStatus> kStatuses = {
+          {"online", proto::PRESENCE_ONLINE},
+          {"away", proto::PRESENCE_AWAY},
+          {"busy", proto::PRESENCE_BUSY},
+          {"invisible", proto::PRESENCE_INVISIBLE}};
+      auto it = kStatuses.find(args[0]);
+      if (it == kStatuses.end())
+        return CommandError("unknown status " + args[0]);
+      std::string text;
+      for (size_t i = 1; i < args.size(); ++i)
+        text += (i > 1 ? " " : "") + args[i];
+      link_->SetStatus(it->second, text);
+    } else if (verb == "subscribe") {
+      link_->Subscribe(args);
+    } else if (verb == "lookup" && args.size() == 1) {
+      auto id = link_->Lookup(args[0]);
+      if (!id.ok())
+        return CommandError(id.status().ToString());
+      Emit({{"event", "lookup_sent"}, {"request_id", *id}, {"name", args[0]}});
+    } else if (verb == "punch" && args.size() == 1) {
+      auto id = link_->Punch(args[0]);
+      if (!id.ok())
+        return CommandError(id.status().ToString());
+    } else if (verb == "announce") {
+      std::vector<proto::Endpoint> endpoints;
+      for (const std::string& a : args) {
+        auto address = net::Address::Parse(a);
+        if (!address.ok())
+          return CommandError(address.status().ToString());
+        proto::Endpoint e;
+        e.set_address(address->ip());
+        e.set_port(address->port());
+        endpoints.push_back(std::move(e));
+      }
+      link_->Announce(std::move(endpoints));
+    } else {
+      CommandError("unknown command: " + line);
+    }
+  }
+
+  void CommandError(const std::string& message) {
+    Emit({{"event", "command_error"}, {"message", message}});
+  }
+
+  void Quit() {
+    if (quitting_)
+      return;
+    quitting_ = true;
+    link_->Close();
+    stdin_->Close();
+    sigint_->Close();
+    sigterm_->Close();
+    Emit({{"event", "bye"}});
+  }
+
+ public:
+  crypto::Ed25519PublicKey org_key_{};
+
+ private:
+  std::unique_ptr<peer::TrackerLink> link_;
+  std::unique_ptr<net::FdReader> stdin_;
+  std::unique_ptr<net::SignalWatcher> sigint_, sigterm_;
+  std::string pending_;
+  bool quitting_ = false;
+};
+
+int Fail(const std::string& message) {
+  Emit({{"event", "fatal"}, {"message", message}});
+  std::fprintf(stderr, "tracker_probe: %s\n", message.c_str());
+  return 1;
+}
+
+int Main(int argc, char** argv) {
+  std::string passphrase_file;
+  peer::BackoffPolicy backoff;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc)
+      return Fail(
+          "usage: tracker_probe [--passphrase-file F] [--backoff-initial-ms N] "
+          "[--backoff-max-ms N]");
+    const std::string value = argv[++i];
+    if (arg == "--passphrase-file")
+      passphrase_file = value;
+    else if (arg == "--backoff-initial-ms")
+      backoff.initial_ms = std::strtoull(value.c_str(), nullptr, 10);
+    else if (arg == "--backoff-max-ms")
+      backoff.max_ms = std::strtoull(value.c_str(), nullptr, 10);
+    else
+      return Fail("unknown option " + arg);
+  }
+  (void)InitLogging("tracker_probe", "warn");
+  if (!crypto::InitSodium().ok())
+    return Fail("libsodium failed to start");
+  auto home = peer::Home::FromEnvironment();
+  if (!home.ok())
+    return Fail(home.status().ToString());
+  auto enrollment = home->LoadEnrollment();
+  if (!enrollment.ok())
+    return Fail(enrollment.status().ToString());
+  std::string passphrase;
+  if (!passphrase_file.empty()) {
+    std::ifstream in(passphrase_file);
+    std::getline(in, passphrase);
+  }
+  std::optional<ByteView> view;
+  if (!passphrase.empty())
+    view = AsBytes(passphrase);
+  auto key =
+      crypto::ReadKeyFile(home->Path(peer::kIdentityKeyFile), crypto::KeyKind::kIdentity, view);
+  if (!key.ok())
+    return Fail(key.status().ToString());
+  auto tracker = peer::ResolveHostPort(enrollment->tracker_address);
+  if (!tracker.ok())
+    return Fail(tracker.status().ToString());
+
+  peer::TrackerLinkParams params{.tracker = *tracker};
+  params.tracker_static_key = enrollment->tracker_static_key;
+  params.local_static = key->DeriveX25519();
+  params.certificate = enrollment->certificate;
+  params.backoff = backoff;
+
+  auto loop = net::Loop::Create();
+  if (!loop.ok())
+    return Fail(loop.status().ToString());
+  {
+    Probe probe;
+    probe.org_key_ = enrollment->org_public_key;
+    Status started = probe.Start(**loop, std::move(params));
+    if (!started.ok()) {
+      (void)(*loop)->Close();
+      return Fail(started.ToString());
+    }
+    Emit({{"event", "ready"}, {"name", enrollment->name}});
+    Status ran = (*loop)->Run();
+    Status closed = (*loop)->Close();
+    if (!ran.ok() || !closed.ok())
+      return Fail("loop: " + ran.ToString() + " / " + closed.ToString());
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace confab
+
+int main(int argc, char** argv) {
+  return confab::Main(argc, argv);
+}
