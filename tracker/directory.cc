@@ -304,11 +304,24 @@ Result<bool> Directory::IsKeyRevoked(ByteView identity_key) {
   return r == StepResult::kRow;
 }
 
+Result<store::Statement*> Directory::Cached(std::unique_ptr<store::Statement>* slot,
+                                            std::string_view sql) {
+  if (*slot == nullptr) {
+    CONFAB_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+    *slot = std::make_unique<Statement>(std::move(st));
+  }
+  (*slot)->Reset();
+  return slot->get();
+}
+
 Result<Member> Directory::GetMember(std::string_view name) {
-  CONFAB_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT " + std::string(kMemberColumns) +
-                                                     " FROM members WHERE name = ?1"));
-  st.BindText(1, name);
-  return ReadOneMember(st, Quote(name));
+  CONFAB_ASSIGN_OR_RETURN(Statement * st,
+                          Cached(&get_member_, "SELECT " + std::string(kMemberColumns) +
+                                                   " FROM members WHERE name = ?1"));
+  st->BindText(1, name);
+  Result<Member> member = ReadOneMember(*st, Quote(name));
+  st->Reset();  // ends the read now rather than at the next call
+  return member;
 }
 
 Result<Member> Directory::GetMemberByKey(ByteView identity_key) {
@@ -339,15 +352,18 @@ Status Directory::AppendAudit(int64_t now, std::string_view actor, AuditAction a
 
 Status Directory::InsertAudit(int64_t now, std::string_view actor, AuditAction action,
                               std::string_view subject, std::string_view detail) {
-  CONFAB_ASSIGN_OR_RETURN(Statement st,
-                          db_->Prepare("INSERT INTO audit(time, actor, action, subject, detail) "
-                                       "VALUES (?1, ?2, ?3, ?4, ?5)"));
-  st.BindInt64(1, now)
+  CONFAB_ASSIGN_OR_RETURN(Statement * st,
+                          Cached(&insert_audit_,
+                                 "INSERT INTO audit(time, actor, action, subject, detail) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5)"));
+  st->BindInt64(1, now)
       .BindText(2, actor)
       .BindText(3, AuditActionName(action))
       .BindText(4, subject)
       .BindText(5, detail);
-  return st.Run().WithContext("append audit");
+  Status ran = st->Run().WithContext("append audit");
+  st->Reset();
+  return ran;
 }
 
 Result<std::vector<AuditEntry>> Directory::ListAudit(size_t limit) {

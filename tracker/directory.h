@@ -45,6 +45,7 @@
 
 namespace confab::store {
 class Database;
+class Statement;
 }  // namespace confab::store
 
 namespace confab::tracker {
@@ -179,8 +180,16 @@ class Directory {
   Result<uint64_t> AllocateSerial();  // inside an open transaction
   Status InsertAudit(int64_t now, std::string_view actor, AuditAction action,
                      std::string_view subject, std::string_view detail);
+  // The statement in `*slot`, compiled on first use and reset for another
+  // run. For the statements on the tracker's hot paths (every handshake and
+  // lookup reads a member; lookups are audited): compiling SQL costs more
+  // than running it.
+  Result<store::Statement*> Cached(std::unique_ptr<store::Statement>* slot, std::string_view sql);
 
   std::unique_ptr<store::Database> db_;
+  // Declared after db_ so that they are finalized before it closes.
+  std::unique_ptr<store::Statement> get_member_;
+  std::unique_ptr<store::Statement> insert_audit_;
 };
 
 }  // namespace confab::tracker
