@@ -98,9 +98,25 @@ int RunRevoke(const std::string& dir, const std::string& name, const std::string
   auto state = TrackerState::Open(dir);
   if (!state.ok())
     return Fail(state.status());
-  Status s = RevokeMember(**state, name, reason.empty() ? "revoked by ops" : reason, Now());
-  if (!s.ok())
-    return Fail(s);
+  const std::string why = reason.empty() ? "revoked by ops" : reason;
+  // A running tracker revokes, closes the member's session and tells the
+  // others; with none running, the directory is changed directly.
+  proto::AdminRequest request;
+  request.mutable_revoke()->set_name(name);
+  request.mutable_revoke()->set_reason(why);
+  auto response = AdminCall(**state, request);
+  if (response.ok()) {
+    if (!response->ok()) {
+      std::fprintf(stderr, "confab-tracker: %s\n", response->error().c_str());
+      return kExitFailed;
+    }
+  } else if (response.status().code() == Status::Code::kUnavailable) {
+    Status s = RevokeMember(**state, name, why, Now());
+    if (!s.ok())
+      return Fail(s);
+  } else {
+    return Fail(response.status());
+  }
   std::printf("Revoked %s.\n", name.c_str());
   return 0;
 }
