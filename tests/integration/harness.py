@@ -35,3 +35,200 @@ class TempDirTest(unittest.TestCase):
 
     def tearDown(self):
         self._tmp.cleanup()
+
+
+# ---- Tracker and member helpers (test_tracker.py) ---------------------------
+
+import json
+import queue
+import re
+import signal
+import socket
+import threading
+import time
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Polls predicate() until it returns something truthy; returns that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class TrackerProcess:
+    """A real `confab-tracker` state directory and (when started) its daemon."""
+
+    def __init__(self, state_dir, org="Demo", listen="127.0.0.1:0"):
+        self.exe = binary("CONFAB_TRACKER")
+        self.state = state_dir
+        self.org = org
+        self.listen = listen
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(os.path.dirname(state_dir), "tracker-stderr.log")
+
+    def cmd(self, *args, timeout=30):
+        return run([self.exe, *args, "--state", self.state], timeout=timeout)
+
+    def init(self, extra_toml=""):
+        r = run([self.exe, "init", "--org", self.org, "--state", self.state,
+                 "--listen", self.listen])
+        if r.returncode != 0:
+            raise AssertionError(f"init failed: {r.stderr}")
+        if extra_toml:
+            with open(self.toml_path, "a") as f:
+                f.write("\n" + extra_toml)
+        return r
+
+    @property
+    def toml_path(self):
+        return os.path.join(self.state, "tracker.toml")
+
+    def set_listen(self, host_port):
+        """Rewrites `listen` in tracker.toml (e.g. to pin the port for a restart)."""
+        with open(self.toml_path) as f:
+            text = f.read()
+        text = re.sub(r"^listen = .*$", f"listen = '{host_port}'", text, flags=re.M)
+        with open(self.toml_path, "w") as f:
+            f.write(text)
+
+    def start(self, timeout=15):
+        addr_file = os.path.join(self.state, "tracker.addr")
+        if os.path.exists(addr_file):
+            os.unlink(addr_file)
+        self._log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([self.exe, "serve", "--state", self.state],
+                                     stdout=subprocess.DEVNULL, stderr=self._log)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"tracker exited with {self.proc.returncode}: "
+                                     f"{self.log()}")
+            try:
+                with open(addr_file) as f:
+                    text = f.read().strip()
+            except FileNotFoundError:
+                return None
+            return text or None
+
+        text = wait_until(ready, timeout, what="tracker.addr")
+        self.port = int(text.rsplit(":", 1)[1])
+        return self.port
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Signals the daemon and waits; returns its exit code (None if not running)."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        self._log.close()
+        return proc.returncode
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def invite(self, name, *extra):
+        r = self.cmd("invite", name, *extra)
+        if r.returncode != 0:
+            raise AssertionError(f"invite {name} failed: {r.stderr}")
+        return r.stdout.strip().splitlines()[-1]
+
+    def users(self):
+        r = self.cmd("users", "--json")
+        if r.returncode != 0:
+            raise AssertionError(f"users failed: {r.stderr}")
+        return {u["name"]: u for u in json.loads(r.stdout)}
+
+
+def confab_env(home):
+    env = dict(os.environ)
+    env["CONFAB_HOME"] = home
+    return env
+
+
+def confab_join(home, code, *extra, timeout=60):
+    """`confab join CODE` with no terminal on stdin; returns CompletedProcess."""
+    return subprocess.run([binary("CONFAB"), "join", code, *extra], env=confab_env(home),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class Probe:
+    """A tracker_probe for one joined home: JSON events out, commands in."""
+
+    def __init__(self, home, *extra):
+        args = [binary("TRACKER_PROBE"), "--backoff-initial-ms", "200", "--backoff-max-ms",
+                "1000", *extra]
+        self.proc = subprocess.Popen(args, env=confab_env(home), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, bufsize=1)
+        self.events = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"event": "unparsed", "line": line}
+            with self._lock:
+                self.events.append(event)
+
+    def send(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.events)
+
+    def wait_for(self, timeout=10.0, after=0, **fields):
+        """The first event at index >= after whose fields match; returns (index, event)."""
+        def match():
+            for i, e in enumerate(self.snapshot()[after:], start=after):
+                if all(e.get(k) == v for k, v in fields.items()):
+                    return (i, e)
+            return None
+        return wait_until(match, timeout,
+                          what=f"event {fields} (have {self.snapshot()[after:][-8:]})")
+
+    def count(self, **fields):
+        return sum(1 for e in self.snapshot() if all(e.get(k) == v for k, v in fields.items()))
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(timeout)
+            except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(5)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
+        self.stop()
