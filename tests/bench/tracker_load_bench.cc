@@ -898,6 +898,13 @@ int Main(int argc, char** argv) {
   if (flags.members < flags.subscribers + 1 + flags.lookup_sessions)
     Die("--members too small for the fan-out and lookup phases");
 
+  std::string load_at_start;
+  {
+    std::ifstream in("/proc/loadavg");
+    std::getline(in, load_at_start);
+    load_at_start = load_at_start.substr(0, load_at_start.find(' ', 15));
+  }
+
   // The echo server forks before this process has a loop.
   auto [echo_pid, echo_port] = StartEchoServer();
 
@@ -1023,9 +1030,11 @@ int Main(int argc, char** argv) {
 
   // Stop the tracker first (it closes every session), then our side.
   bench.set_closing();
+  const auto stop_start = Clock::now();
   ::kill(tracker_pid, SIGTERM);
   bench.CloseAll();
   const int tracker_status = Reap(tracker_pid, 30000);
+  const double stop_ms = MsSince(stop_start);
   Check(loop->Close(), "loop close");
 
   // --- report ---------------------------------------------------------------
@@ -1051,6 +1060,12 @@ int Main(int argc, char** argv) {
         " (it cannot be raised in this sandbox, not even as root), so at most\n"
         "~%" PRIu64 " sessions fit. The 50,000-online target could not be tried on this machine.\n",
         flags.members, kTargetOnline, fd_limit, fd_limit - 100);
+  }
+  {
+    std::printf(
+        "machine: %ld cores online, load average at the start %s (other work on the "
+        "machine shows in the baseline below)\n",
+        ::sysconf(_SC_NPROCESSORS_ONLN), load_at_start.c_str());
   }
   std::printf("enrolled %zu members (invite + Enroll, org-signed) in %.1f s; state on %s\n\n",
               flags.members, enroll_ms / 1000.0, flags.state_root.c_str());
@@ -1117,6 +1132,10 @@ int Main(int argc, char** argv) {
       "\n  sessions closed unexpectedly before the end: %zu%s%s\n", bench.unexpected_closes(),
       bench.first_unexpected_close().empty() ? "" : " (first: ",
       bench.first_unexpected_close().empty() ? "" : (bench.first_unexpected_close() + ")").c_str());
+  std::printf(
+      "  tracker stop with %zu online (SIGTERM to exit, each session's last-seen "
+      "written): %.2f s\n",
+      ramp.online, stop_ms / 1000.0);
   std::printf("  tracker exit: %s; log %s\n",
               WIFEXITED(tracker_status)
                   ? ("status " + std::to_string(WEXITSTATUS(tracker_status))).c_str()
