@@ -30,8 +30,6 @@ int Fail(const std::string& message) {
 
 // One line from the terminal on stdin with echo off. Empty on EOF.
 SecretBytes ReadHidden(const char* prompt) {
-  std::fputs(prompt, stderr);
-  std::fflush(stderr);
   termios old_mode{};
   const bool have_mode = tcgetattr(STDIN_FILENO, &old_mode) == 0;
   if (have_mode) {
@@ -39,6 +37,9 @@ SecretBytes ReadHidden(const char* prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  // The prompt comes after the flush, so nothing typed after it is lost.
+  std::fputs(prompt, stderr);
+  std::fflush(stderr);
   std::string line;
   std::getline(std::cin, line);
   if (have_mode)

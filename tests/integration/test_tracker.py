@@ -3,14 +3,16 @@ tracker_probe (a member's TrackerLink) on 127.0.0.1, port 0 everywhere."""
 import base64
 import hashlib
 import os
+import select
 import socket
 import sqlite3
 import stat
-import struct
+import subprocess
 import time
 import unittest
 
-from harness import (Probe, TempDirTest, TrackerProcess, binary, confab_join, run, wait_until)
+from harness import (Probe, TempDirTest, TrackerProcess, binary, confab_env, confab_join,
+                     wait_until)
 
 # Small limits so the hostile-input checks run in seconds. The flood comes
 # from 127.0.0.2 and the other hostile peers from 127.0.0.3, so the members
@@ -132,6 +134,43 @@ class TrackerTest(TempDirTest):
         p.stop()
         # Without the passphrase the key does not load.
         q = Probe(self.home("dora"))
+        self.probes.append(q)
+        _, e = q.wait_for(event="fatal")
+        self.assertIn("passphrase", e["message"])
+
+    def test_join_on_a_terminal_asks_for_a_passphrase(self):
+        code = self.tracker.invite("hugo")
+        master, slave = os.openpty()
+        proc = subprocess.Popen([binary("CONFAB"), "join", code], env=confab_env(self.home("hugo")),
+                                stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(slave)
+        try:
+            err = b""
+
+            def prompted(word):
+                nonlocal err
+                while word not in err:
+                    ready, _, _ = select.select([proc.stderr], [], [], 10)
+                    if not ready:
+                        raise AssertionError(f"no {word!r} prompt: {err!r}")
+                    chunk = os.read(proc.stderr.fileno(), 4096)
+                    if not chunk:
+                        raise AssertionError(f"no {word!r} prompt: {err!r}")
+                    err += chunk
+            prompted(b"Passphrase")
+            os.write(master, b"tty secret\n")
+            prompted(b"Repeat")
+            os.write(master, b"tty secret\n")
+            out, rest = proc.communicate(timeout=60)
+        finally:
+            os.close(master)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        self.assertEqual(proc.returncode, 0, err + rest)
+        self.assertNotIn(b"unencrypted", (err + rest).lower())
+        self.assertNotIn(b"tty secret", err + rest + out)
+        q = Probe(self.home("hugo"))
         self.probes.append(q)
         _, e = q.wait_for(event="fatal")
         self.assertIn("passphrase", e["message"])
