@@ -1,5 +1,7 @@
 #include "peer/messaging/body_cipher.h"
 
+#include <cstring>
+
 #include <sodium.h>
 
 #include "common/crypto/sodium.h"
@@ -19,12 +21,18 @@ static_assert(BodyCipher::kTagBytes == crypto_aead_xchacha20poly1305_ietf_ABYTES
 static_assert(crypto_kdf_KEYBYTES == 32);
 
 Bytes AdditionalData(const MessageId& id, std::string_view conversation) {
-  Bytes ad;
-  ad.reserve(kAdLabel.size() + 1 + id.size() + conversation.size());
-  ad.insert(ad.end(), kAdLabel.begin(), kAdLabel.end());
-  ad.push_back(0);  // the label is fixed, but a separator keeps the fields unambiguous
-  ad.insert(ad.end(), id.begin(), id.end());
-  ad.insert(ad.end(), conversation.begin(), conversation.end());
+  // Sized once and filled with memcpy: cheaper per row than appends, and it
+  // avoids g++ 12's false -Wstringop-overflow on vector::insert at -O2.
+  // The label is fixed, but a 0 separator keeps the fields unambiguous.
+  Bytes ad(kAdLabel.size() + 1 + id.size() + conversation.size());
+  uint8_t* out = ad.data();
+  std::memcpy(out, kAdLabel.data(), kAdLabel.size());
+  out += kAdLabel.size();
+  *out++ = 0;
+  std::memcpy(out, id.data(), id.size());
+  out += id.size();
+  if (!conversation.empty())
+    std::memcpy(out, conversation.data(), conversation.size());
   return ad;
 }
 
