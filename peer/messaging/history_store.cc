@@ -66,10 +66,9 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(store::Database* db, Bo
   return std::unique_ptr<HistoryStore>(new HistoryStore(db, std::move(cipher), std::move(options)));
 }
 
-Status HistoryStore::BeforeCommit() {
+void HistoryStore::BeforeCommit() {
   if (options_.before_commit)
     options_.before_commit();
-  return Status::Ok();
 }
 
 Result<StoredMessage> HistoryStore::AppendOutgoing(std::string_view conversation,
@@ -109,7 +108,7 @@ Result<StoredMessage> HistoryStore::AppendOutgoing(std::string_view conversation
   // A clash of 128-bit random ids is not going to happen; if it did, the
   // UNIQUE constraint fails the whole transaction rather than merge rows.
   CONFAB_RETURN_IF_ERROR(insert.Run());
-  CONFAB_RETURN_IF_ERROR(BeforeCommit());
+  BeforeCommit();
   CONFAB_RETURN_IF_ERROR(tx.Commit());
   return m;
 }
@@ -139,7 +138,7 @@ Result<std::vector<bool>> HistoryStore::AppendIncoming(std::string_view conversa
     fresh.push_back(db_->changes() == 1);
     insert.Reset();
   }
-  CONFAB_RETURN_IF_ERROR(BeforeCommit());
+  BeforeCommit();
   CONFAB_RETURN_IF_ERROR(tx.Commit());
   return fresh;
 }
@@ -212,7 +211,7 @@ Result<int64_t> HistoryStore::UpdateOutgoingState(std::string_view conversation,
     changed += db_->changes();
     update.Reset();
   }
-  CONFAB_RETURN_IF_ERROR(BeforeCommit());
+  BeforeCommit();
   CONFAB_RETURN_IF_ERROR(tx.Commit());
   return changed;
 }
@@ -253,7 +252,7 @@ Result<int64_t> HistoryStore::PurgeOlderThan(int64_t cutoff_ms) {
   del.BindInt64(1, cutoff_ms);
   CONFAB_RETURN_IF_ERROR(del.Run());
   int64_t deleted = db_->changes();
-  CONFAB_RETURN_IF_ERROR(BeforeCommit());
+  BeforeCommit();
   CONFAB_RETURN_IF_ERROR(tx.Commit());
   return deleted;
 }

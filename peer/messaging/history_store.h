@@ -131,7 +131,7 @@ class HistoryStore {
   HistoryStore(store::Database* db, BodyCipher cipher, Options options)
       : db_(db), cipher_(std::move(cipher)), options_(std::move(options)) {}
 
-  [[nodiscard]] Status BeforeCommit();
+  void BeforeCommit();
   // Reads a message row from the current row of `st` (columns as kColumns
   // in the .cc) and opens its body.
   [[nodiscard]] Result<StoredMessage> ReadRow(const store::Statement& st) const;

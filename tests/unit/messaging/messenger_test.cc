@@ -227,6 +227,34 @@ TEST_CASE("A crash inside Receive leaves nothing stored and nothing acknowledged
   CHECK(bob.Count("SELECT count(*) FROM messages") == 3);
 }
 
+TEST_CASE("A crash inside Compose leaves no message and no seq used",
+          "[messaging][delivery][crash]") {
+  Node alice(1);
+  REQUIRE(alice.messenger->Compose("bob", "first", kNow).ok());
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    HistoryStore::Options crash;
+    crash.before_commit = [] { ::_exit(7); };
+    auto db = OpenPeerDatabase(alice.path());
+    if (!db.ok())
+      ::_exit(1);
+    auto history = HistoryStore::Open(db->get(), CipherFor(1), std::move(crash));
+    auto contacts = ContactBook::Open(db->get());
+    if (!history.ok() || !contacts.ok())
+      ::_exit(2);
+    Messenger messenger(**history, **contacts);
+    ::_exit(messenger.Compose("bob", "never queued", kNow + 1).ok() ? 0 : 3);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 7);
+  alice.Reopen();
+  CHECK(TextsOf(*alice.messenger->PendingFor("bob")) == std::vector<std::string>{"first"});
+  CHECK(alice.messenger->Compose("bob", "second", kNow + 2)->seq == 2);
+}
+
 TEST_CASE("A blocked contact's messages are refused and nothing is acknowledged",
           "[messaging][delivery][error]") {
   Node bob(2);
