@@ -132,7 +132,7 @@ class HistoryStore {
       : db_(db), cipher_(std::move(cipher)), options_(std::move(options)) {}
 
   void BeforeCommit();
-  // Reads a message row from the current row of `st` (columns as kColumns
+  // Reads a message row from the current row of `st` (columns as CONFAB_MESSAGE_COLUMNS
   // in the .cc) and opens its body.
   [[nodiscard]] Result<StoredMessage> ReadRow(const store::Statement& st) const;
   [[nodiscard]] Result<std::vector<StoredMessage>> ReadAll(store::Statement& st) const;
