@@ -195,8 +195,14 @@ class TrackerTest(TempDirTest):
         self.assertEqual(e["fingerprint"], users["bob"]["fingerprint"])
         self.assertIn({"address": "10.1.2.3", "port": 7651, "kind": "lan", "udp": False},
                       e["endpoints"])
+        alice.send("punch bob")
+        _, e = bob.wait_for(event="punch", name="alice")
+        _, e = alice.wait_for(event="punch", name="bob")
+        self.assertIn({"address": "10.1.2.3", "port": 7651, "kind": "lan", "udp": False},
+                      e["endpoints"])
         alice.send("lookup nobody")
-        _, e = alice.wait_for(event="lookup", request_id=2)
+        _, sent = alice.wait_for(event="lookup_sent", name="nobody")
+        _, e = alice.wait_for(event="lookup", request_id=sent["request_id"])
         self.assertFalse(e["found"])
 
         def audited():
@@ -370,6 +376,19 @@ class TrackerTest(TempDirTest):
                 s.close()
             self.assertGreaterEqual(dropped, 20)
             self.assertLessEqual(dropped, 35)  # the burst got in
+        with self.subTest("UDP with the session's token is answered"):
+            _, connected = alice.wait_for(event="connected")
+            token = bytes.fromhex(connected["udp_token"])
+            self.assertEqual(len(token), 16)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(5.0)
+            try:
+                # TrackerDatagram{probe{token, nonce=7}}
+                u.sendto(b"\x0a\x14\x0a\x10" + token + b"\x10\x07", ("127.0.0.1", port))
+                reply, _ = u.recvfrom(2048)
+                self.assertIn(b"127.0.0.1", reply)  # UdpObserved: the address it saw
+            finally:
+                u.close()
         with self.subTest("UDP without a valid token"):
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             u.settimeout(1.0)

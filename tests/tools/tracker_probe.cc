@@ -92,7 +92,7 @@ class Probe final : public peer::TrackerLink::Delegate,
   void OnConnected(const proto::SessionWelcome& welcome) override {
     Emit({{"event", "connected"},
           {"keepalive_seconds", welcome.keepalive_seconds()},
-          {"udp_token", !welcome.udp_token().empty()}});
+          {"udp_token", ToHex(AsBytes(welcome.udp_token()))}});
   }
   void OnPresence(const proto::PresenceDelta& delta) override {
     for (const proto::PresenceEntry& e : delta.entries()) {
