@@ -33,13 +33,13 @@ def read_bytes(path):
         return f.read()
 
 
-def forge_invite(code):
-    """The same invite with another secret and a valid checksum: a code the
-    tracker has never issued."""
+def forge_invite(code, field_tag=b"\x22"):
+    """The same invite with one 32-byte field replaced (default: field 4, the
+    secret; b"\x1a" is field 3, the tracker's key) and a valid checksum."""
     text = code[len("confab1-"):]
     raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     body = raw[:-4]
-    at = body.index(b"\x22\x20")  # field 4 (secret), 32 bytes
+    at = body.index(field_tag + b"\x20")
     body = body[:at + 2] + os.urandom(32) + body[at + 34:]
     ctx = b"confab invite checksum v1"
     checksum = hashlib.blake2b(bytes([len(ctx)]) + ctx + body, digest_size=32).digest()[:4]
@@ -284,6 +284,7 @@ class TrackerTest(TempDirTest):
             ("damaged", good[:-6] + ("AAAAAA" if not good.endswith("AAAAAA") else "BBBBBB"),
              "damaged"),
             ("garbage", "hello-world", "not a confab invite"),
+            ("another tracker's key", forge_invite(good, b"\x1a"), "without an answer"),
         ]
         for label, code, message in cases:
             with self.subTest(label):
