@@ -187,6 +187,8 @@ void TrackerLink::OnClosed(channel::ChannelConnection&, Status status) {
   handshake_timer_->Stop();
   keepalive_timer_->Stop();
   FailPendingLookups("the tracker connection was lost");
+  if (closed_)
+    return;  // the delegate closed the link from OnLookupResult
   if (refused_) {
     reconnect_timer_->Stop();
     delegate_->OnRefused(refusal_);  // last
