@@ -69,22 +69,6 @@ std::string Quote(std::string_view s) {
 
 }  // namespace
 
-Status ValidateMemberName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameBytes)
-    return Status::InvalidArgument("a member name must be 1 to " + std::to_string(kMaxNameBytes) +
-                                   " characters");
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(name[0]))
-    return Status::InvalidArgument("member name " + Quote(name) +
-                                   " must start with a lower-case letter or digit");
-  for (char c : name) {
-    if (!alnum(c) && c != '.' && c != '_' && c != '-')
-      return Status::InvalidArgument("member name " + Quote(name) +
-                                     " may contain only a-z, 0-9, '.', '_' and '-'");
-  }
-  return Status::Ok();
-}
-
 std::string_view AuditActionName(AuditAction action) {
   switch (action) {
     case AuditAction::kInvite:

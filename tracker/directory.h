@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "common/base/bytes.h"
+#include "common/base/member_name.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
 
@@ -54,10 +55,6 @@ inline constexpr size_t kInviteHashBytes = 32;   // crypto::HashInviteSecret(sec
 inline constexpr size_t kIdentityKeyBytes = 32;  // Ed25519 public key
 inline constexpr size_t kMaxNameBytes = 64;
 inline constexpr int64_t kMaxInviteTtlSeconds = 365 * 86400;
-
-// OK for 1 to kMaxNameBytes of [a-z0-9._-] starting with a letter or digit:
-// names appear in certificates, logs and shell commands, so keep them dull.
-Status ValidateMemberName(std::string_view name);
 
 struct Member {
   std::string name;

@@ -1,5 +1,6 @@
 #include "peer/messaging/contact_book.h"
 
+#include "common/base/member_name.h"
 #include "common/crypto/sodium.h"
 
 namespace confab::peer {
@@ -28,19 +29,6 @@ Status CheckKey(ByteView key) {
 
 }  // namespace
 
-Status ValidateContactName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxContactNameBytes)
-    return Status::InvalidArgument("a contact name is 1 to 64 bytes");
-  for (size_t i = 0; i < name.size(); ++i) {
-    char ch = name[i];
-    bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-    if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
-      return Status::InvalidArgument(
-          "a contact name is [a-z0-9._-], starting with a letter or digit");
-  }
-  return Status::Ok();
-}
-
 Result<std::unique_ptr<ContactBook>> ContactBook::Open(store::Database* db) {
   if (db == nullptr)
     return Status::InvalidArgument("ContactBook needs a database");
@@ -49,7 +37,7 @@ Result<std::unique_ptr<ContactBook>> ContactBook::Open(store::Database* db) {
 
 Result<PinOutcome> ContactBook::PinOnFirstContact(std::string_view name, ByteView key,
                                                   int64_t now_ms) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(name));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(name));
   CONFAB_RETURN_IF_ERROR(CheckKey(key));
   // Pins only where nothing is pinned yet; a row that exists without a key
   // (blocked before first contact) keeps its flags. One statement, so
@@ -68,7 +56,7 @@ Result<PinOutcome> ContactBook::PinOnFirstContact(std::string_view name, ByteVie
 }
 
 Status ContactBook::CheckPin(std::string_view name, ByteView key, int64_t now_ms) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(name));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(name));
   CONFAB_RETURN_IF_ERROR(CheckKey(key));
   CONFAB_ASSIGN_OR_RETURN(Contact c, Get(name));
   if (c.identity_key.empty())
@@ -87,7 +75,7 @@ Status ContactBook::CheckPin(std::string_view name, ByteView key, int64_t now_ms
 }
 
 Status ContactBook::AcceptKeyChange(std::string_view name, int64_t now_ms) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(name));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(name));
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement accept,
       db_->Prepare("UPDATE contacts SET identity_key = pending_key, pinned_at = ?2, verified = 0, "
@@ -101,7 +89,7 @@ Status ContactBook::AcceptKeyChange(std::string_view name, int64_t now_ms) {
 }
 
 Status ContactBook::SetBlocked(std::string_view name, bool blocked) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(name));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(name));
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,
                           db_->Prepare("INSERT INTO contacts (name, blocked) VALUES (?1, ?2) "
                                        "ON CONFLICT (name) DO UPDATE SET blocked = ?2"));
@@ -138,7 +126,7 @@ Status ContactBook::MarkVerified(std::string_view name) {
 }
 
 Result<Contact> ContactBook::Get(std::string_view name) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(name));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(name));
   CONFAB_ASSIGN_OR_RETURN(store::Statement st, db_->Prepare("SELECT " CONFAB_CONTACT_COLUMNS
                                                             " FROM contacts WHERE name = ?1"));
   st.BindText(1, name);
@@ -161,7 +149,7 @@ Result<std::vector<Contact>> ContactBook::List() {
 }
 
 Status ContactBook::Remove(std::string_view name) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(name));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(name));
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,
                           db_->Prepare("DELETE FROM contacts WHERE name = ?1"));
   st.BindText(1, name);

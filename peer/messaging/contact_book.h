@@ -29,9 +29,6 @@ namespace confab::peer {
 inline constexpr size_t kMaxContactNameBytes = 64;
 inline constexpr size_t kContactKeyBytes = 32;
 
-// OK for a valid member name (see above).
-[[nodiscard]] Status ValidateContactName(std::string_view name);
-
 struct Contact {
   std::string name;
   Bytes identity_key;  // empty until first contact

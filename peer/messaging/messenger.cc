@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "common/base/member_name.h"
+
 namespace confab::peer {
 namespace {
 
@@ -64,7 +66,7 @@ bool IsValidUtf8(std::string_view text) {
 
 Result<StoredMessage> Messenger::Compose(std::string_view to, std::string_view text,
                                          int64_t now_ms) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(to));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(to));
   CONFAB_RETURN_IF_ERROR(CheckText(text));
   Result<Contact> contact = contacts_.Get(to);
   if (contact.ok()) {
@@ -81,19 +83,19 @@ Result<StoredMessage> Messenger::Compose(std::string_view to, std::string_view t
 }
 
 Result<std::vector<StoredMessage>> Messenger::PendingFor(std::string_view contact) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(contact));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
   return history_.Outbox(contact);
 }
 
 Result<int64_t> Messenger::MarkSent(std::string_view contact, std::span<const MessageId> ids,
                                     int64_t now_ms) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(contact));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
   const MessageState from[] = {MessageState::kQueued};
   return history_.UpdateOutgoingState(contact, ids, from, MessageState::kSent, now_ms);
 }
 
 Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, int64_t now_ms) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(from));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(from));
   std::vector<MessageId> ids;
   ids.reserve(static_cast<size_t>(ack.ids_size()));
   for (const std::string& raw : ack.ids()) {
@@ -112,7 +114,7 @@ Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, i
 Result<ReceiveResult> Messenger::Receive(std::string_view from,
                                          std::span<const proto::ChatMessage> batch,
                                          int64_t now_ms) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(from));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(from));
   CONFAB_RETURN_IF_ERROR(CheckNotBlocked(contacts_, from));
   std::vector<IncomingMessage> incoming;
   incoming.reserve(batch.size());
@@ -157,7 +159,7 @@ Result<ReceiveResult> Messenger::Receive(std::string_view from,
 
 Result<std::vector<StoredMessage>> Messenger::History(std::string_view contact, int64_t since_ms,
                                                       size_t limit) {
-  CONFAB_RETURN_IF_ERROR(ValidateContactName(contact));
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
   return history_.Conversation(contact, since_ms, limit);
 }
 

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/base/member_name.h"
+
 #include "node_fixture.h"
 
 namespace confab::peer {
@@ -118,8 +120,8 @@ TEST_CASE("ContactBook refuses malformed names and keys", "[messaging][contacts]
     CHECK(n.contacts->Block(name).code() == Code::kInvalidArgument);
     CHECK(n.contacts->IsBlocked(name).status().code() == Code::kInvalidArgument);
   }
-  CHECK(ValidateContactName("b0b.x_y-z").ok());
-  CHECK(ValidateContactName(std::string(64, 'b')).ok());
+  CHECK(ValidateMemberName("b0b.x_y-z").ok());
+  CHECK(ValidateMemberName(std::string(64, 'b')).ok());
   CHECK(n.contacts->PinOnFirstContact("bob", Bytes(31), kNow).status().code() ==
         Code::kInvalidArgument);
   CHECK(n.contacts->CheckPin("bob", Bytes(33), kNow).code() == Code::kInvalidArgument);
