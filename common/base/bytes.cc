@@ -14,6 +14,8 @@ std::string ToHex(ByteView bytes) {
 Result<Bytes> FromHex(std::string_view hex) {
   if (hex.size() % 2 != 0)
     return Status::InvalidArgument("hex string has an odd length");
+  if (hex.empty())
+    return Bytes();  // libsodium wants non-null buffers
   Bytes out(hex.size() / 2);
   size_t written = 0;
   const char* end = nullptr;
