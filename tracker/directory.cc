@@ -387,6 +387,20 @@ Status Directory::RecordLastSeen(std::string_view name, int64_t now) {
   return Status::Ok();
 }
 
+Status Directory::RecordLastSeen(const std::vector<std::pair<std::string, int64_t>>& seen) {
+  if (seen.empty())
+    return Status::Ok();
+  CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(Statement st,
+                          db_->Prepare("UPDATE members SET last_seen = ?1 WHERE name = ?2"));
+  for (const auto& [name, time] : seen) {
+    st.Reset();
+    st.BindInt64(1, time).BindText(2, name);
+    CONFAB_RETURN_IF_ERROR(st.Run());  // a revoked-and-reinstated name may be gone: fine
+  }
+  return tx.Commit();
+}
+
 Status Directory::AppendAudits(const std::vector<AuditEntry>& entries) {
   CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   for (const AuditEntry& e : entries) {

@@ -37,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/base/bytes.h"
@@ -158,6 +159,10 @@ class Directory {
   // Records that `name` was online at `now` (the server calls it when a
   // session ends). NotFound for an unknown name.
   [[nodiscard]] Status RecordLastSeen(std::string_view name, int64_t now);
+  // The same for many members in one transaction (unknown names are
+  // skipped): the server batches disconnects, so that thousands of members
+  // leaving at once cost one disk sync, not one each.
+  [[nodiscard]] Status RecordLastSeen(const std::vector<std::pair<std::string, int64_t>>& seen);
 
   // Appends many audit entries in one transaction (the server batches
   // lookups so that a busy tracker does not sync the disk per lookup).

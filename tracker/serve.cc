@@ -1,8 +1,8 @@
 #include "tracker/serve.h"
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -52,7 +52,8 @@ net::Address LoopbackFor(const net::Address& listen, uint16_t port) {
 // One descriptor per online member: take the whole hard limit.
 void RaiseFileLimit() {
   struct rlimit limit;
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max)
+    return;
   limit.rlim_cur = limit.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
     spdlog::warn("cannot raise the open-file limit to {}", limit.rlim_max);

@@ -18,7 +18,10 @@ TrackerServer::TrackerServer(net::Loop& loop, TrackerState& state)
       handshake_limiter_(static_cast<double>(state.config().handshakes_per_second_per_address),
                          static_cast<double>(state.config().handshake_burst_per_address)) {}
 
-TrackerServer::~TrackerServer() = default;
+TrackerServer::~TrackerServer() {
+  // Connections closed by Stop() recorded their members' last-seen times.
+  service_.FlushDurable();
+}
 
 Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, TrackerState& state) {
   std::unique_ptr<TrackerServer> server(new TrackerServer(loop, state));
@@ -66,7 +69,7 @@ void TrackerServer::Stop() {
   housekeeping_->Close();
   if (metrics_)
     metrics_->Close();
-  service_.FlushAudit();
+  service_.FlushDurable();
   for (auto& [id, connection] : connections_)
     connection.channel->Close();
 }
@@ -260,7 +263,7 @@ void TrackerServer::OnTimer() {
       connection->channel->Fail(Status::Unavailable("session timed out"));
     }
   }
-  service_.FlushAudit();
+  service_.FlushDurable();
   handshake_limiter_.Sweep(now_ms);
 }
 

@@ -399,9 +399,8 @@ void TrackerService::OnClosed(SessionId id, int64_t now) {
   presence_.Detach(name, id, now);
   DeliverPresence();
   if (current) {
-    // Best effort: presence is soft state, and a member who was revoked
-    // meanwhile has no row to update.
-    (void)state_.directory().RecordLastSeen(name, now);
+    // Written with the next FlushDurable(), in one transaction with others.
+    last_seen_[name] = now;
   }
 }
 
@@ -424,6 +423,9 @@ Status TrackerService::Revoke(const std::string& name, const std::string& reason
 Result<std::vector<UserInfo>> TrackerService::Users() {
   CONFAB_ASSIGN_OR_RETURN(std::vector<UserInfo> users, ListUsers(state_));
   for (UserInfo& u : users) {
+    if (auto seen = last_seen_.find(u.name); seen != last_seen_.end()) {
+      u.last_seen_unix = seen->second;  // left since the last flush
+    }
     auto session = presence_.SessionOf(u.name);
     if (!session || u.revoked)
       continue;
@@ -477,7 +479,13 @@ void TrackerService::SetObservedUdp(const std::string& name, const std::string& 
   (void)PublishEndpoints(it->second);
 }
 
-void TrackerService::FlushAudit() {
+void TrackerService::FlushDurable() {
+  if (!last_seen_.empty()) {
+    std::vector<std::pair<std::string, int64_t>> seen(last_seen_.begin(), last_seen_.end());
+    last_seen_.clear();
+    // Best effort: presence is soft state.
+    (void)state_.directory().RecordLastSeen(seen);
+  }
   if (audit_.empty())
     return;
   std::vector<AuditEntry> entries;

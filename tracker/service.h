@@ -85,8 +85,10 @@ class TrackerService {
   // Records a member's public UDP address as the tracker saw it.
   void SetObservedUdp(const std::string& name, const std::string& address, uint16_t port);
 
-  // Writes buffered audit entries (lookups) in one transaction.
-  void FlushAudit();
+  // Writes what is buffered for the directory (lookup audit entries, the
+  // last-seen times of members who left) in batches; the server calls it
+  // once a second and at shutdown.
+  void FlushDurable();
 
   std::vector<Outgoing> TakeOutgoing() { return std::exchange(outgoing_, {}); }
   std::vector<SessionId> TakeToClose() { return std::exchange(to_close_, {}); }
@@ -136,6 +138,7 @@ class TrackerService {
     std::string subject;
   };
   std::vector<PendingAudit> audit_;
+  std::unordered_map<std::string, int64_t> last_seen_;  // not yet in the directory
   ServiceCounters counters_;
 };
 

@@ -138,6 +138,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   w.service->TakeOutgoing();
   w.service->TakeToClose();
-  w.service->FlushAudit();
+  w.service->FlushDurable();
   return 0;
 }

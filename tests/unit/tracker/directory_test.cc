@@ -142,6 +142,17 @@ TEST_CASE("Directory remembers when a member was last online, across a reopen", 
   CHECK(f.dir->RecordLastSeen("nobody", kNow).code() == Status::Code::kNotFound);
 }
 
+TEST_CASE("Directory records many last-seen times in one call and skips unknown names",
+          "[directory]") {
+  Fixture f;
+  f.MustJoin("alice", "a", 1);
+  f.MustJoin("bob", "b", 2);
+  REQUIRE(f.dir->RecordLastSeen({{"alice", kNow + 7}, {"ghost", kNow}, {"bob", kNow + 9}}).ok());
+  CHECK(f.dir->GetMember("alice")->last_seen == kNow + 7);
+  CHECK(f.dir->GetMember("bob")->last_seen == kNow + 9);
+  CHECK(f.dir->RecordLastSeen(std::vector<std::pair<std::string, int64_t>>{}).ok());
+}
+
 TEST_CASE("NextSerial increases monotonically", "[directory]") {
   Fixture f;
   CHECK(*f.dir->NextSerial() == 1);

@@ -180,6 +180,7 @@ TEST_CASE("Two members online see each other's presence change", "[service]") {
   CHECK(out[0].message.presence().entries(0).text() == "lunch");
 
   w.service->OnClosed(b, kNow + 5);
+  w.service->FlushDurable();
   out = w.service->TakeOutgoing();
   REQUIRE(out.size() == 1);
   CHECK(out[0].message.presence().entries(0).status() == proto::PRESENCE_OFFLINE);
@@ -215,7 +216,7 @@ TEST_CASE("Lookup returns certificate and endpoints and is audited", "[service]"
   CHECK(result.endpoints(0).address() == "10.1.2.3");
   CHECK(result.endpoints(1).address() == "192.0.2.7");
   CHECK(result.endpoints(1).kind() == proto::Endpoint::KIND_PUBLIC);
-  w.service->FlushAudit();
+  w.service->FlushDurable();
   auto audit = w.state->directory().ListAudit(1);
   REQUIRE(audit.ok());
   CHECK((*audit)[0].action == AuditAction::kLookup);
