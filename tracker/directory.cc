@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/crypto/identity.h"
 #include "common/store/database.h"
 #include "common/store/migration.h"
 #include "common/store/statement.h"
@@ -67,6 +68,15 @@ std::string Quote(std::string_view s) {
   return "'" + std::string(s) + "'";
 }
 
+// The Noise static key of an Ed25519 identity key. InvalidArgument for a key
+// that is not a valid point (a joining party can present one).
+Result<Bytes> NoiseKeyOf(ByteView identity_key) {
+  CONFAB_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
+                          crypto::Ed25519PublicKeyFromBytes(identity_key));
+  CONFAB_ASSIGN_OR_RETURN(crypto::X25519PublicKey noise_key, crypto::X25519FromEd25519(key));
+  return Bytes(noise_key.begin(), noise_key.end());
+}
+
 }  // namespace
 
 std::string_view AuditActionName(AuditAction action) {
@@ -95,7 +105,32 @@ Result<std::unique_ptr<Directory>> Directory::Open(const std::string& path) {
   CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db,
                           store::Database::Open(path, options));
   CONFAB_RETURN_IF_ERROR(store::Migrate(*db, DirectorySchema()));
-  return std::unique_ptr<Directory>(new Directory(std::move(db)));
+  std::unique_ptr<Directory> directory(new Directory(std::move(db)));
+  CONFAB_RETURN_IF_ERROR(directory->FillNoiseKeys());
+  return directory;
+}
+
+Status Directory::FillNoiseKeys() {
+  CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(
+      Statement missing,
+      db_->Prepare("SELECT name, identity_key FROM members WHERE noise_key IS NULL"));
+  std::vector<std::pair<std::string, Bytes>> rows;
+  for (;;) {
+    CONFAB_ASSIGN_OR_RETURN(StepResult r, missing.Step());
+    if (r == StepResult::kDone)
+      break;
+    rows.emplace_back(missing.ColumnText(0), missing.ColumnBlob(1));
+  }
+  CONFAB_ASSIGN_OR_RETURN(Statement fill,
+                          db_->Prepare("UPDATE members SET noise_key = ?1 WHERE name = ?2"));
+  for (const auto& [name, identity_key] : rows) {
+    CONFAB_ASSIGN_OR_RETURN(Bytes noise_key, NoiseKeyOf(identity_key));
+    fill.Reset();
+    fill.BindBlob(1, noise_key).BindText(2, name);
+    CONFAB_RETURN_IF_ERROR(fill.Run());
+  }
+  return tx.Commit();
 }
 
 Directory::Directory(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
@@ -193,15 +228,17 @@ Result<Member> Directory::EnrollInTransaction(ByteView secret_hash, ByteView ide
     return cert.status().WithContext("issue certificate");
   m.certificate = std::move(cert).value();
 
-  CONFAB_ASSIGN_OR_RETURN(
-      Statement insert,
-      db_->Prepare("INSERT INTO members(name, identity_key, certificate, serial, enrolled_at) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5)"));
+  CONFAB_ASSIGN_OR_RETURN(Bytes noise_key, NoiseKeyOf(m.identity_key));
+  CONFAB_ASSIGN_OR_RETURN(Statement insert,
+                          db_->Prepare("INSERT INTO members(name, identity_key, certificate, "
+                                       "serial, enrolled_at, noise_key) "
+                                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   insert.BindText(1, m.name)
       .BindBlob(2, m.identity_key)
       .BindBlob(3, m.certificate)
       .BindInt64(4, static_cast<int64_t>(m.serial))
-      .BindInt64(5, now);
+      .BindInt64(5, now)
+      .BindBlob(6, noise_key);
   CONFAB_RETURN_IF_ERROR(insert.Run().WithContext("record member"));
   CONFAB_ASSIGN_OR_RETURN(Statement use,
                           db_->Prepare("UPDATE invites SET used_at = ?1 WHERE secret_hash = ?2"));
@@ -305,6 +342,16 @@ Result<Member> Directory::GetMember(std::string_view name) {
   st->BindText(1, name);
   Result<Member> member = ReadOneMember(*st, Quote(name));
   st->Reset();  // ends the read now rather than at the next call
+  return member;
+}
+
+Result<Member> Directory::GetMemberByNoiseKey(ByteView noise_key) {
+  CONFAB_ASSIGN_OR_RETURN(
+      Statement * st, Cached(&get_member_by_noise_key_, "SELECT " + std::string(kMemberColumns) +
+                                                            " FROM members WHERE noise_key = ?1"));
+  st->BindBlob(1, noise_key);
+  Result<Member> member = ReadOneMember(*st, "with that Noise key");
+  st->Reset();
   return member;
 }
 

@@ -153,6 +153,9 @@ class Directory {
   // Members, revoked ones included. NotFound if absent.
   [[nodiscard]] Result<Member> GetMember(std::string_view name);
   [[nodiscard]] Result<Member> GetMemberByKey(ByteView identity_key);
+  // The member whose identity key's X25519 form (their Noise static key) is
+  // `noise_key`. NotFound if none.
+  [[nodiscard]] Result<Member> GetMemberByNoiseKey(ByteView noise_key);
   // Every member, sorted by name.
   [[nodiscard]] Result<std::vector<Member>> ListMembers();
 
@@ -180,6 +183,7 @@ class Directory {
   Result<Member> EnrollInTransaction(ByteView secret_hash, ByteView identity_key, int64_t now,
                                      const IssueFn& issue, std::string* invite_name);
   Result<uint64_t> AllocateSerial();  // inside an open transaction
+  Status FillNoiseKeys();             // rows from before schema version 3
   Status InsertAudit(int64_t now, std::string_view actor, AuditAction action,
                      std::string_view subject, std::string_view detail);
   // The statement in `*slot`, compiled on first use and reset for another
@@ -191,6 +195,7 @@ class Directory {
   std::unique_ptr<store::Database> db_;
   // Declared after db_ so that they are finalized before it closes.
   std::unique_ptr<store::Statement> get_member_;
+  std::unique_ptr<store::Statement> get_member_by_noise_key_;
   std::unique_ptr<store::Statement> insert_audit_;
 };
 

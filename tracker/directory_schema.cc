@@ -66,7 +66,15 @@ constexpr std::string_view kVersion2 = R"sql(
 ALTER TABLE members ADD COLUMN last_seen INTEGER;
 )sql";
 
-constexpr std::string_view kScripts[] = {kVersion1, kVersion2};
+// Version 3: each member's Noise static key (the X25519 form of the identity
+// key), so the tracker finds the member a handshake proved without
+// converting keys. Filled in by Enroll, and for older rows by Directory::Open.
+constexpr std::string_view kVersion3 = R"sql(
+ALTER TABLE members ADD COLUMN noise_key BLOB CHECK (noise_key IS NULL OR length(noise_key) = 32);
+CREATE UNIQUE INDEX members_by_noise_key ON members(noise_key) WHERE noise_key IS NOT NULL;
+)sql";
+
+constexpr std::string_view kScripts[] = {kVersion1, kVersion2, kVersion3};
 
 }  // namespace
 

@@ -155,7 +155,16 @@ Result<CheckedCertificate> VerifyCertificate(const proto::Certificate& certifica
            .ok()) {
     return Status::AuthFailed("certificate signature does not verify under the org key");
   }
+  return CheckKnownCertificate(certificate, org_public_key, now_unix, expected_name);
+}
 
+Result<CheckedCertificate> CheckKnownCertificate(const proto::Certificate& certificate,
+                                                 const Ed25519PublicKey& org_public_key,
+                                                 int64_t now_unix,
+                                                 std::optional<std::string_view> expected_name) {
+  const std::string& body_bytes = certificate.body();
+  if (body_bytes.size() > kMaxCertificateBytes)
+    return Status::Corruption("certificate body is over the limit");
   proto::CertificateBody body;
   if (!body.ParseFromString(body_bytes))
     return Status::Corruption("signed certificate body does not parse");

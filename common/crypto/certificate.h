@@ -107,6 +107,16 @@ class OrgKey {
     const proto::Certificate& certificate, const Ed25519PublicKey& org_public_key, int64_t now_unix,
     std::optional<std::string_view> expected_name = std::nullopt);
 
+// Everything VerifyCertificate checks except the signature, for a
+// certificate already known to be genuine: byte-identical to one the caller
+// issued or verified before and kept (the tracker's directory holds each
+// member's certificate). The Ed25519 verification is most of the cost of a
+// check, and a busy tracker checks one per session. Never call it on bytes
+// that came only from a peer.
+[[nodiscard]] Result<CheckedCertificate> CheckKnownCertificate(
+    const proto::Certificate& certificate, const Ed25519PublicKey& org_public_key, int64_t now_unix,
+    std::optional<std::string_view> expected_name = std::nullopt);
+
 // Checks that `certificate`'s identity key is the one behind a Noise static
 // key (the session layer calls this with the remote static key the handshake
 // returned). AuthFailed if they differ or the identity key has no X25519 form.

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/crypto/identity.h"
 #include "common/store/database.h"
 #include "common/store/migration.h"
 
@@ -37,8 +38,12 @@ class TempDir {
   std::string path_;
 };
 
+// A real Ed25519 public key (the directory also stores its X25519 form, so
+// it must be a valid point), different for each `fill`.
 Bytes Key(uint8_t fill) {
-  return Bytes(kIdentityKeyBytes, fill);
+  auto key = crypto::SigningKey::FromSeed(Bytes(32, fill));
+  REQUIRE(key.ok());
+  return Bytes(key->public_key().begin(), key->public_key().end());
 }
 
 // Stands in for crypto::HashInviteSecret: the directory only needs distinct
@@ -199,7 +204,7 @@ TEST_CASE("Enroll refuses a wrong code and records only the refusal", "[director
   auto audit = f.Audit();
   REQUIRE(audit.size() == 2);
   CHECK(audit[0].action == AuditAction::kJoinRefused);
-  CHECK(audit[0].actor == "key:0101010101010101");
+  CHECK(audit[0].actor == "key:" + ToHex(Key(1)).substr(0, 16));
   CHECK(audit[0].detail.find("unknown invite code") != std::string::npos);
   // The right code still works afterwards.
   CHECK(f.dir->Enroll(Hash("right"), Key(1), kNow + 2, FakeIssue).ok());
@@ -404,6 +409,50 @@ TEST_CASE("directory.db is created private to its owner", "[directory]") {
   struct stat st;
   REQUIRE(::stat(f.tmp.File("directory.db").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
+}
+
+}  // namespace
+}  // namespace confab::tracker
+
+namespace confab::tracker {
+namespace {
+
+TEST_CASE("Directory finds a member by their Noise static key", "[directory]") {
+  Fixture f;
+  Member alice = f.MustJoin("alice", "a", 1);
+  auto key = crypto::Ed25519PublicKeyFromBytes(alice.identity_key);
+  REQUIRE(key.ok());
+  auto noise_key = crypto::X25519FromEd25519(*key);
+  REQUIRE(noise_key.ok());
+  auto found = f.dir->GetMemberByNoiseKey(*noise_key);
+  REQUIRE(found.ok());
+  CHECK(found->name == "alice");
+  f.Reopen();
+  CHECK(f.dir->GetMemberByNoiseKey(*noise_key)->name == "alice");
+  CHECK(f.dir->GetMemberByNoiseKey(Bytes(32, 9)).status().code() == Status::Code::kNotFound);
+}
+
+TEST_CASE("Directory fills in Noise keys for members enrolled before schema 3", "[directory]") {
+  Fixture f;
+  Member alice = f.MustJoin("alice", "a", 1);
+  {
+    auto db = store::Database::Open(f.tmp.File("directory.db"), {});
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("UPDATE members SET noise_key = NULL").ok());
+  }
+  f.Reopen();
+  auto key = crypto::X25519FromEd25519(*crypto::Ed25519PublicKeyFromBytes(alice.identity_key));
+  REQUIRE(key.ok());
+  CHECK(f.dir->GetMemberByNoiseKey(*key)->name == "alice");
+}
+
+TEST_CASE("Enroll refuses an identity key that is not a valid point", "[directory][error]") {
+  Fixture f;
+  REQUIRE(f.dir->CreateInvite("alice", Hash("s"), kNow, kWeek).ok());
+  Bytes bad(32, 0xff);
+  auto m = f.dir->Enroll(Hash("s"), bad, kNow + 1, FakeIssue);
+  CHECK_FALSE(m.ok());
+  CHECK(f.dir->GetMember("alice").status().code() == Status::Code::kNotFound);
 }
 
 }  // namespace
