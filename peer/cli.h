@@ -5,6 +5,8 @@
 //   0  ok
 //   1  refused or failed; stderr says why
 //   2  usage (CLI11 prints what was wrong)
+//   3  no node is running (commands that talk to `confab up` over node.sock);
+//      stderr says how to start one
 #pragma once
 
 #include <functional>
@@ -16,6 +18,7 @@ namespace confab::peer::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitNoNode = 3;
 
 // What runs once parsing chose a subcommand; returns the exit code.
 using Runner = std::function<int()>;
@@ -24,5 +27,7 @@ using Runner = std::function<int()>;
 // `*runner` is set (from CLI11's callback) to the function that does the
 // work; the options it needs live in that function's captures.
 void RegisterJoin(CLI::App& app, Runner* runner);
+void RegisterUp(CLI::App& app, Runner* runner);       // cli_up.cc
+void RegisterControl(CLI::App& app, Runner* runner);  // cli_control.cc: msg, history, who, status
 
 }  // namespace confab::peer::cli

@@ -1,15 +1,11 @@
 // `confab join CODE`: creates the home and the identity key, enrols with the
 // tracker named in the code, stores the certificate and the org key, and
 // prints the person's fingerprint.
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "common/base/bytes.h"
@@ -18,6 +14,7 @@
 #include "common/crypto/key_file.h"
 #include "peer/cli.h"
 #include "peer/home.h"
+#include "peer/passphrase.h"
 #include "peer/tracker_client.h"
 
 namespace confab::peer::cli {
@@ -26,44 +23,6 @@ namespace {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "confab join: %s\n", message.c_str());
   return kExitFailed;
-}
-
-// One line from the terminal on stdin with echo off. Empty on EOF.
-SecretBytes ReadHidden(const char* prompt) {
-  termios old_mode{};
-  const bool have_mode = tcgetattr(STDIN_FILENO, &old_mode) == 0;
-  if (have_mode) {
-    termios quiet = old_mode;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-  }
-  // The prompt comes after the flush, so nothing typed after it is lost.
-  std::fputs(prompt, stderr);
-  std::fflush(stderr);
-  std::string line;
-  std::getline(std::cin, line);
-  if (have_mode)
-    (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old_mode);
-  std::fputs("\n", stderr);
-  SecretBytes secret(AsBytes(line));
-  SecureWipe(line.data(), line.size());
-  return secret;
-}
-
-Result<SecretBytes> ReadPassphraseFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Status::IoError("cannot read the passphrase file " + path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
-    text.pop_back();
-  if (text.empty())
-    return Status::InvalidArgument("the passphrase file " + path + " is empty");
-  SecretBytes secret(AsBytes(text));
-  SecureWipe(text.data(), text.size());
-  return secret;
 }
 
 // Loads the identity key a failed earlier join left behind, or creates one.

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
 
   confab::peer::cli::Runner runner;
   confab::peer::cli::RegisterJoin(app, &runner);
+  confab::peer::cli::RegisterUp(app, &runner);
+  confab::peer::cli::RegisterControl(app, &runner);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,221 @@
+// The commands that talk to the running node over node.sock
+// (proto/control.proto): `confab msg`, `confab history`, `confab who`,
+// `confab status`. Each has --json. Exit codes (cli.h): 0 ok, 1 the node
+// refused or failed (stderr says why), 2 usage, 3 no node running.
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "peer/cli.h"
+#include "peer/control_client.h"
+#include "peer/home.h"
+#include "peer/node.h"
+
+namespace confab::peer::cli {
+namespace {
+
+std::string Json(std::string_view text) {
+  std::string out = "\"";
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += ch;  // UTF-8 passes through
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// Sends `request` to this home's node. On failure prints why and sets
+// `*exit_code`.
+std::optional<proto::Response> Call(const char* command, const proto::Request& request,
+                                    int* exit_code) {
+  auto home = Home::FromEnvironment();
+  if (!home.ok()) {
+    std::fprintf(stderr, "confab %s: %s\n", command, std::string(home.status().message()).c_str());
+    *exit_code = kExitFailed;
+    return std::nullopt;
+  }
+  Result<proto::Response> response = CallNode(home->Path(kControlSocketFile), request);
+  if (!response.ok()) {
+    if (response.status().code() == Status::Code::kUnavailable) {
+      std::fprintf(stderr,
+                   "confab %s: no node is running for %s; start one with `confab up` "
+                   "(it runs in the foreground)\n",
+                   command, home->dir().c_str());
+      *exit_code = kExitNoNode;
+    } else {
+      std::fprintf(stderr, "confab %s: %s\n", command, response.status().ToString().c_str());
+      *exit_code = kExitFailed;
+    }
+    return std::nullopt;
+  }
+  if (!response->ok()) {
+    std::fprintf(stderr, "confab %s: %s\n", command, response->error().c_str());
+    *exit_code = kExitFailed;
+    return std::nullopt;
+  }
+  *exit_code = kExitOk;
+  return std::move(*response);
+}
+
+int RunMsg(const std::string& to, const std::string& text, bool json) {
+  proto::Request request;
+  request.mutable_send()->set_to(to);
+  request.mutable_send()->set_text(text);
+  int code = kExitOk;
+  auto response = Call("msg", request, &code);
+  if (!response)
+    return code;
+  if (json)
+    std::printf("{\"id\": %s, \"state\": \"queued\"}\n", Json(response->message_id()).c_str());
+  else
+    std::printf("%s\n", response->message_id().c_str());
+  return kExitOk;
+}
+
+std::string LocalTime(int64_t unix_ms) {
+  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
+  tm local{};
+  localtime_r(&seconds, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, bool json) {
+  proto::Request request;
+  request.mutable_history()->set_contact(contact);
+  request.mutable_history()->set_since_unix_ms(since_ms);
+  request.mutable_history()->set_limit(limit);
+  int code = kExitOk;
+  auto response = Call("history", request, &code);
+  if (!response)
+    return code;
+  if (json) {
+    std::printf("[");
+    for (int i = 0; i < response->history_size(); ++i) {
+      const proto::HistoryEntry& e = response->history(i);
+      std::printf(
+          "%s{\"id\": %s, \"from\": %s, \"to\": %s, \"text\": %s, \"state\": %s, "
+          "\"time\": %" PRId64 ", \"seq\": %" PRIu64 "}",
+          i == 0 ? "" : ",\n ", Json(e.id()).c_str(), Json(e.from()).c_str(), Json(e.to()).c_str(),
+          Json(e.text()).c_str(), Json(e.state()).c_str(), e.time_unix_ms(), e.seq());
+    }
+    std::printf("]\n");
+    return kExitOk;
+  }
+  for (const proto::HistoryEntry& e : response->history()) {
+    std::printf("%s  %s: %s  [%s]\n", LocalTime(e.time_unix_ms()).c_str(), e.from().c_str(),
+                e.text().c_str(), e.state().c_str());
+  }
+  return kExitOk;
+}
+
+int RunWho(bool json) {
+  proto::Request request;
+  request.mutable_who();
+  int code = kExitOk;
+  auto response = Call("who", request, &code);
+  if (!response)
+    return code;
+  if (json) {
+    std::printf("[");
+    for (int i = 0; i < response->contacts_size(); ++i) {
+      const proto::ContactPresence& p = response->contacts(i);
+      std::printf(
+          "%s{\"name\": %s, \"online\": %s, \"status\": %s, \"text\": %s, "
+          "\"blocked\": %s, \"key_change_pending\": %s}",
+          i == 0 ? "" : ",\n ", Json(p.name()).c_str(), p.online() ? "true" : "false",
+          Json(p.status()).c_str(), Json(p.text()).c_str(), p.blocked() ? "true" : "false",
+          p.key_change_pending() ? "true" : "false");
+    }
+    std::printf("]\n");
+    return kExitOk;
+  }
+  for (const proto::ContactPresence& p : response->contacts()) {
+    std::printf("%-20s %-8s %s%s%s\n", p.name().c_str(), p.status().c_str(), p.text().c_str(),
+                p.blocked() ? " (blocked)" : "",
+                p.key_change_pending() ? " (KEY CHANGED: not sending)" : "");
+  }
+  return kExitOk;
+}
+
+int RunStatus(const std::string& status, const std::string& text, bool json) {
+  proto::Request request;
+  request.mutable_status()->set_status(status);
+  request.mutable_status()->set_text(text);
+  int code = kExitOk;
+  auto response = Call("status", request, &code);
+  if (!response)
+    return code;
+  if (json)
+    std::printf("{\"status\": %s, \"text\": %s}\n", Json(status).c_str(), Json(text).c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterControl(CLI::App& app, Runner* runner) {
+  struct Options {
+    std::string name, text, status;
+    int64_t since_ms = 0;
+    uint32_t limit = 100;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+
+  CLI::App* msg = app.add_subcommand("msg", "Send a message (returns once durably queued)");
+  msg->add_option("NAME", o->name, "The contact")->required();
+  msg->add_option("TEXT", o->text, "The message")->required();
+  msg->add_flag("--json", o->json, "Print JSON");
+  msg->callback([o, runner] { *runner = [o] { return RunMsg(o->name, o->text, o->json); }; });
+
+  CLI::App* history = app.add_subcommand("history", "Show the conversation with a contact");
+  history->add_option("NAME", o->name, "The contact")->required();
+  history->add_option("--since", o->since_ms, "Only messages since this Unix time in ms");
+  history->add_option("--limit", o->limit, "At most this many (the latest), default 100");
+  history->add_flag("--json", o->json, "Print a JSON array");
+  history->callback([o, runner] {
+    *runner = [o] { return RunHistory(o->name, o->since_ms, o->limit, o->json); };
+  });
+
+  CLI::App* who = app.add_subcommand("who", "Contacts and their presence");
+  who->add_flag("--json", o->json, "Print a JSON array");
+  who->callback([o, runner] { *runner = [o] { return RunWho(o->json); }; });
+
+  CLI::App* status = app.add_subcommand("status", "Set your presence");
+  status->add_option("STATUS", o->status, "online, away, busy or invisible")
+      ->required()
+      ->check(CLI::IsMember({"online", "away", "busy", "invisible"}));
+  status->add_option("TEXT", o->text, "A short note (\"lunch\")");
+  status->add_flag("--json", o->json, "Print JSON");
+  status->callback(
+      [o, runner] { *runner = [o] { return RunStatus(o->status, o->text, o->json); }; });
+}
+
+}  // namespace confab::peer::cli

@@ -1,0 +1,23 @@
+// The command line's end of node.sock: one blocking request and response
+// (proto/control.proto, framing in control_frame.h). For the short-lived
+// `confab msg`, `confab who`, ... processes; never call it on a loop.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/base/result.h"
+#include "proto/control.pb.h"
+
+namespace confab::peer {
+
+// Sends `request` to the node listening on `socket_path` and returns its
+// Response. Unavailable when no node is running there (no socket file, or
+// nobody accepting); ResourceExhausted when the node does not answer
+// within `timeout_ms`; Corruption for an answer that does not parse;
+// IoError for other socket errors.
+[[nodiscard]] Result<proto::Response> CallNode(const std::string& socket_path,
+                                               const proto::Request& request,
+                                               uint64_t timeout_ms = 30000);
+
+}  // namespace confab::peer

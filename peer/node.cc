@@ -1,0 +1,321 @@
+#include "peer/node.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <utility>
+
+#include "common/base/member_name.h"
+#include "peer/messaging/body_cipher.h"
+#include "peer/messaging/peer_database.h"
+
+namespace confab::peer {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+proto::Response Failure(const Status& status) {
+  proto::Response response;
+  response.set_ok(false);
+  response.set_error(std::string(status.message()));
+  return response;
+}
+
+bool IsOnline(proto::PresenceStatus status) {
+  return status == proto::PRESENCE_ONLINE || status == proto::PRESENCE_AWAY ||
+         status == proto::PRESENCE_BUSY;
+}
+
+std::string StatusWord(proto::PresenceStatus status) {
+  switch (status) {
+    case proto::PRESENCE_ONLINE:
+      return "online";
+    case proto::PRESENCE_AWAY:
+      return "away";
+    case proto::PRESENCE_BUSY:
+      return "busy";
+    case proto::PRESENCE_INVISIBLE:
+      return "invisible";
+    default:
+      return "offline";
+  }
+}
+
+// The node's IPv4 interface addresses: not loopback ones, unless there is
+// nothing else.
+std::vector<std::string> InterfaceAddresses() {
+  std::vector<std::string> lan, loopback;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0)
+    return {"127.0.0.1"};
+  for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET)
+      continue;
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* in = reinterpret_cast<const sockaddr_in*>(it->ifa_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) == nullptr)
+      continue;
+    (ntohl(in->sin_addr.s_addr) >> 24 == 127 ? loopback : lan).push_back(text);
+  }
+  freeifaddrs(list);
+  return lan.empty() ? loopback : lan;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
+                                           const crypto::SigningKey& identity,
+                                           const NodeOptions& options) {
+  CONFAB_ASSIGN_OR_RETURN(Enrollment enrollment, home.LoadEnrollment());
+  if (enrollment.checked.identity_key != identity.public_key())
+    return Status::AuthFailed("the identity key does not match the stored certificate");
+  CONFAB_ASSIGN_OR_RETURN(net::Address listen, ResolveHostPort(options.listen));
+  CONFAB_ASSIGN_OR_RETURN(net::Address tracker, ResolveHostPort(enrollment.tracker_address));
+
+  std::unique_ptr<Node> node(new Node(loop, options));
+  node->name_ = enrollment.name;
+  node->control_path_ = home.Path(kControlSocketFile);
+
+  CONFAB_ASSIGN_OR_RETURN(node->db_, OpenPeerDatabase(home.Path(kDatabaseFile)));
+  CONFAB_ASSIGN_OR_RETURN(node->contacts_, ContactBook::Open(node->db_.get()));
+  CONFAB_ASSIGN_OR_RETURN(BodyCipher cipher, BodyCipher::FromIdentitySeed(identity.seed().view()));
+  CONFAB_ASSIGN_OR_RETURN(node->history_, HistoryStore::Open(node->db_.get(), std::move(cipher)));
+  node->messenger_ = std::make_unique<Messenger>(*node->history_, *node->contacts_);
+
+  // Ahead of the sockets: a second node on this home must fail before it
+  // takes a port.
+  CONFAB_ASSIGN_OR_RETURN(node->control_,
+                          ControlServer::Create(loop, node->control_path_, node.get()));
+
+  const crypto::X25519KeyPair local_static = identity.DeriveX25519();
+  ChatSessionsParams chat;
+  chat.self_name = enrollment.name;
+  chat.local_static = local_static;
+  chat.certificate = enrollment.certificate;
+  chat.org_public_key = enrollment.org_public_key;
+  CONFAB_ASSIGN_OR_RETURN(node->sessions_,
+                          ChatSessions::Create(loop, listen, std::move(chat), *node->messenger_,
+                                               *node->contacts_, node.get()));
+
+  TrackerLinkParams link{.tracker = tracker,
+                         .tracker_static_key = enrollment.tracker_static_key,
+                         .local_static = local_static,
+                         .certificate = enrollment.certificate};
+  CONFAB_ASSIGN_OR_RETURN(node->link_, TrackerLink::Create(loop, std::move(link), node.get()));
+
+  CONFAB_ASSIGN_OR_RETURN(node->sigint_, net::SignalWatcher::Create(loop, SIGINT, node.get()));
+  CONFAB_ASSIGN_OR_RETURN(node->sigterm_, net::SignalWatcher::Create(loop, SIGTERM, node.get()));
+  CONFAB_ASSIGN_OR_RETURN(node->retry_timer_, net::Timer::Create(loop, node.get()));
+  CONFAB_RETURN_IF_ERROR(node->retry_timer_->Start(options.retry_ms, options.retry_ms));
+
+  node->link_->Announce(node->Endpoints());
+  node->link_->SetStatus(proto::PRESENCE_ONLINE, "");
+  node->RefreshSubscriptions();
+  node->link_->Start();
+  return node;
+}
+
+Node::~Node() = default;
+
+void Node::Shutdown() {
+  if (shut_down_)
+    return;
+  shut_down_ = true;
+  link_->Close();
+  sessions_->Close();
+  control_->Close();
+  sigint_->Close();
+  sigterm_->Close();
+  retry_timer_->Close();
+}
+
+std::vector<proto::Endpoint> Node::Endpoints() const {
+  const net::Address& bound = sessions_->local_address();
+  const std::string ip = bound.ip();
+  std::vector<std::string> ips;
+  if (ip == "0.0.0.0" || ip == "::")
+    ips = InterfaceAddresses();
+  else
+    ips.push_back(ip);
+  std::vector<proto::Endpoint> endpoints;
+  for (const std::string& address : ips) {
+    proto::Endpoint e;
+    e.set_address(address);
+    e.set_port(bound.port());
+    e.set_kind(proto::Endpoint::KIND_LAN);
+    endpoints.push_back(std::move(e));
+  }
+  return endpoints;
+}
+
+void Node::RefreshSubscriptions() {
+  const size_t before = correspondents_.size();
+  if (Result<std::vector<Contact>> all = contacts_->List(); all.ok()) {
+    for (const Contact& c : *all)
+      correspondents_.insert(c.name);
+  }
+  if (correspondents_.size() != before || before == 0)
+    link_->Subscribe({correspondents_.begin(), correspondents_.end()});
+}
+
+// ---- events ---------------------------------------------------------------
+
+void Node::OnConnected(const proto::SessionWelcome& /*welcome*/) {
+  spdlog::info("connected to the tracker");
+  sessions_->DeliverAll(correspondents_);
+}
+
+void Node::OnPresence(const proto::PresenceDelta& delta) {
+  for (const proto::PresenceEntry& entry : delta.entries()) {
+    presence_[entry.name()] = entry;
+    if (IsOnline(entry.status()))
+      sessions_->Deliver(entry.name());  // the presence push: retry now
+  }
+}
+
+void Node::OnLookupResult(const proto::LookupResult& result) {
+  sessions_->OnLookupResult(result);
+}
+
+void Node::OnRevoked(const proto::Revoked& revoked) {
+  spdlog::warn("{} was revoked", revoked.name());
+  sessions_->OnRevoked(revoked.name());
+}
+
+void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {
+  spdlog::info("tracker link down ({}); retrying in {} ms", disconnect.reason.ToString(),
+               disconnect.retry_in_ms);
+}
+
+void Node::OnRefused(const Status& reason) {
+  spdlog::error("the tracker refused this node: {}; known contacts only from now on",
+                reason.ToString());
+}
+
+Result<uint64_t> Node::RequestLookup(const std::string& name) {
+  return link_->Lookup(name);
+}
+
+void Node::OnSignal(int signum) {
+  spdlog::info("signal {}: shutting down", signum);
+  Shutdown();
+}
+
+void Node::OnTimer() {
+  RefreshSubscriptions();
+  sessions_->DeliverAll(correspondents_);
+}
+
+// ---- control requests -----------------------------------------------------
+
+proto::Response Node::HandleControl(const proto::Request& request) {
+  switch (request.body_case()) {
+    case proto::Request::kSend:
+      return Send(request.send());
+    case proto::Request::kHistory:
+      return History(request.history());
+    case proto::Request::kWho:
+      return Who();
+    case proto::Request::kStatus:
+      return SetStatus(request.status());
+    case proto::Request::BODY_NOT_SET:
+      break;
+  }
+  return Failure(Status::InvalidArgument("an empty request"));
+}
+
+proto::Response Node::Send(const proto::SendRequest& request) {
+  if (request.to() == name_)
+    return Failure(Status::InvalidArgument("you cannot message yourself"));
+  Result<StoredMessage> message = messenger_->Compose(request.to(), request.text(), NowMs());
+  if (!message.ok())
+    return Failure(message.status());
+  if (correspondents_.insert(request.to()).second)
+    link_->Subscribe({correspondents_.begin(), correspondents_.end()});
+  sessions_->Deliver(request.to());
+  proto::Response response;
+  response.set_ok(true);
+  response.set_message_id(ToHex(message->id));
+  return response;
+}
+
+proto::Response Node::History(const proto::HistoryRequest& request) {
+  if (Status valid = ValidateMemberName(request.contact()); !valid.ok())
+    return Failure(valid);
+  const size_t limit = request.limit() == 0 ? 100 : request.limit();
+  Result<std::vector<StoredMessage>> messages =
+      messenger_->History(request.contact(), request.since_unix_ms(), limit);
+  if (!messages.ok())
+    return Failure(messages.status());
+  proto::Response response;
+  response.set_ok(true);
+  for (const StoredMessage& m : *messages) {
+    proto::HistoryEntry* e = response.add_history();
+    const bool out = m.direction == Direction::kOut;
+    e->set_id(ToHex(m.id));
+    e->set_from(out ? name_ : m.conversation);
+    e->set_to(out ? m.conversation : name_);
+    e->set_text(m.text);
+    e->set_state(std::string(MessageStateName(m.state)));
+    e->set_time_unix_ms(m.sent_ms);
+    e->set_seq(m.seq);
+  }
+  return response;
+}
+
+proto::Response Node::Who() {
+  Result<std::vector<Contact>> all = contacts_->List();
+  if (!all.ok())
+    return Failure(all.status());
+  std::map<std::string, const Contact*> known;
+  for (const Contact& c : *all)
+    known[c.name] = &c;
+  std::set<std::string> names(correspondents_);
+  for (const auto& [name, contact] : known)
+    names.insert(name);
+  proto::Response response;
+  response.set_ok(true);
+  for (const std::string& name : names) {
+    proto::ContactPresence* p = response.add_contacts();
+    p->set_name(name);
+    auto seen = presence_.find(name);
+    const proto::PresenceStatus status =
+        seen == presence_.end() ? proto::PRESENCE_OFFLINE : seen->second.status();
+    p->set_online(IsOnline(status));
+    p->set_status(StatusWord(status));
+    if (seen != presence_.end())
+      p->set_text(seen->second.text());
+    if (auto c = known.find(name); c != known.end()) {
+      p->set_blocked(c->second->blocked);
+      p->set_key_change_pending(!c->second->pending_key.empty());
+    }
+  }
+  return response;
+}
+
+proto::Response Node::SetStatus(const proto::StatusRequest& request) {
+  static const std::map<std::string, proto::PresenceStatus> kWords = {
+      {"online", proto::PRESENCE_ONLINE},
+      {"away", proto::PRESENCE_AWAY},
+      {"busy", proto::PRESENCE_BUSY},
+      {"invisible", proto::PRESENCE_INVISIBLE}};
+  auto word = kWords.find(request.status());
+  if (word == kWords.end())
+    return Failure(Status::InvalidArgument("status must be online, away, busy or invisible"));
+  if (request.text().size() > 140)
+    return Failure(Status::InvalidArgument("status text is at most 140 bytes"));
+  link_->SetStatus(word->second, request.text());
+  proto::Response response;
+  response.set_ok(true);
+  return response;
+}
+
+}  // namespace confab::peer

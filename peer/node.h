@@ -1,0 +1,113 @@
+// Node: `confab up`. It wires the node's roles together and holds no
+// protocol logic of its own:
+//   confab.db -> ContactBook, HistoryStore -> Messenger   (peer/messaging)
+//   ChatSessions   the peer port and the direct chat connections
+//   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
+//   ControlServer  node.sock, for the CLI
+//   signals        SIGINT/SIGTERM start a clean shutdown
+//   a retry timer  the outbox again every retry_ms, besides presence pushes
+//
+// Lifetime: `loop` outlives the node. Run the loop after Create; it returns
+// once Shutdown() (or a signal) has closed everything. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/base/result.h"
+#include "common/crypto/identity.h"
+#include "common/net/address.h"
+#include "common/net/loop.h"
+#include "common/net/signal_watcher.h"
+#include "common/net/timer.h"
+#include "common/store/database.h"
+#include "peer/control_server.h"
+#include "peer/home.h"
+#include "peer/messaging/contact_book.h"
+#include "peer/messaging/history_store.h"
+#include "peer/messaging/messenger.h"
+#include "peer/sessions.h"
+#include "peer/tracker_client.h"
+
+namespace confab::peer {
+
+inline constexpr std::string_view kDatabaseFile = "confab.db";
+inline constexpr std::string_view kControlSocketFile = "node.sock";
+inline constexpr uint16_t kDefaultPeerPort = 7651;
+
+struct NodeOptions {
+  std::string listen = "0.0.0.0:7651";  // the peer port (TCP)
+  uint64_t retry_ms = 5000;             // outbox retry period
+};
+
+class Node final : private TrackerLink::Delegate,
+                   private ChatSessions::Delegate,
+                   private ControlServer::Delegate,
+                   private net::SignalWatcher::Delegate,
+                   private net::Timer::Delegate {
+ public:
+  // Loads the enrolment from `home`, opens confab.db, listens on the peer
+  // port and node.sock, and starts the tracker link. Errors name what
+  // failed (NotFound when not enrolled; FailedPrecondition when a node
+  // already runs on this home; the bind error for a busy port).
+  [[nodiscard]] static Result<std::unique_ptr<Node>> Create(net::Loop& loop, const Home& home,
+                                                            const crypto::SigningKey& identity,
+                                                            const NodeOptions& options);
+  ~Node() override;
+
+  const std::string& name() const { return name_; }
+  const net::Address& peer_address() const { return sessions_->local_address(); }
+  const std::string& control_path() const { return control_path_; }
+
+  // Closes every handle; the loop then runs out. Idempotent.
+  void Shutdown();
+
+ private:
+  Node(net::Loop& loop, NodeOptions options) : loop_(loop), options_(std::move(options)) {}
+
+  // TrackerLink::Delegate
+  void OnConnected(const proto::SessionWelcome& welcome) override;
+  void OnPresence(const proto::PresenceDelta& delta) override;
+  void OnLookupResult(const proto::LookupResult& result) override;
+  void OnRevoked(const proto::Revoked& revoked) override;
+  void OnDisconnected(const TrackerLink::Disconnect& disconnect) override;
+  void OnRefused(const Status& reason) override;
+  // ChatSessions::Delegate
+  Result<uint64_t> RequestLookup(const std::string& name) override;
+  // ControlServer::Delegate
+  proto::Response HandleControl(const proto::Request& request) override;
+  // SignalWatcher::Delegate
+  void OnSignal(int signum) override;
+  // Timer::Delegate: the retry timer
+  void OnTimer() override;
+
+  proto::Response Send(const proto::SendRequest& request);
+  proto::Response History(const proto::HistoryRequest& request);
+  proto::Response Who();
+  proto::Response SetStatus(const proto::StatusRequest& request);
+  // Subscribes to every contact and correspondent (when the set grew).
+  void RefreshSubscriptions();
+  std::vector<proto::Endpoint> Endpoints() const;
+
+  net::Loop& loop_;
+  const NodeOptions options_;
+  std::string name_;
+  std::string control_path_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<ContactBook> contacts_;
+  std::unique_ptr<HistoryStore> history_;
+  std::unique_ptr<Messenger> messenger_;
+  std::unique_ptr<ChatSessions> sessions_;
+  std::unique_ptr<TrackerLink> link_;
+  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<net::SignalWatcher> sigint_, sigterm_;
+  std::unique_ptr<net::Timer> retry_timer_;
+  std::set<std::string> correspondents_;  // subscribed, and retried
+  std::map<std::string, proto::PresenceEntry> presence_;
+  bool shut_down_ = false;
+};
+
+}  // namespace confab::peer

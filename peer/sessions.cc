@@ -1,0 +1,398 @@
+#include "peer/sessions.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <utility>
+
+#include "common/crypto/certificate.h"
+#include "proto/channel.pb.h"
+#include "proto/identity.pb.h"
+#include "proto/peer.pb.h"
+
+namespace confab::peer {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t NowUnix() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+template <typename Message>
+Bytes Serialize(const Message& m) {
+  Bytes out(m.ByteSizeLong());
+  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+}  // namespace
+
+// One chat connection, either direction. `peer` is the contact's name: set
+// at dial time for an outbound link, after the hello checks for an inbound
+// one. A handshake timer drops links that never get established.
+class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
+                                 public net::Timer::Delegate {
+ public:
+  Link(ChatSessions& owner, std::string peer_name, bool is_outbound)
+      : owner_(owner), peer(std::move(peer_name)), outbound(is_outbound) {}
+
+  ChatSessions& owner_;
+  std::string peer;
+  const bool outbound;
+  bool established = false;
+  std::set<MessageId> sent_here;  // sent on this connection, awaiting the ack
+  std::unique_ptr<channel::ChannelConnection> conn;
+  std::unique_ptr<net::Timer> handshake_timer;
+
+ private:
+  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
+                                                          const channel::Event& hello) override {
+    return owner_.CheckHello(*this, hello);
+  }
+  Status OnWelcome(channel::ChannelConnection&, ByteView) override {
+    owner_.OnEstablished(*this);
+    return Status::Ok();
+  }
+  Status OnMessage(channel::ChannelConnection&, ByteView plaintext) override {
+    return owner_.HandleMessage(*this, plaintext);
+  }
+  void OnWritable(channel::ChannelConnection&) override { owner_.SendPending(*this); }
+  void OnClosed(channel::ChannelConnection&, Status status) override {
+    owner_.OnLinkClosed(*this, status);  // destroys us: last
+  }
+  void OnTimer() override {
+    if (!established && conn)
+      conn->Fail(Status::ResourceExhausted("no handshake in time"));
+  }
+};
+
+ChatSessions::ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
+                           ContactBook& contacts, Delegate* delegate)
+    : loop_(loop),
+      params_(std::move(params)),
+      messenger_(messenger),
+      contacts_(contacts),
+      delegate_(delegate) {}
+
+ChatSessions::~ChatSessions() = default;
+
+Result<std::unique_ptr<ChatSessions>> ChatSessions::Create(
+    net::Loop& loop, const net::Address& listen, ChatSessionsParams params, Messenger& messenger,
+    ContactBook& contacts, Delegate* delegate) {
+  std::unique_ptr<ChatSessions> sessions(
+      new ChatSessions(loop, std::move(params), messenger, contacts, delegate));
+  CONFAB_ASSIGN_OR_RETURN(sessions->listener_,
+                          net::TcpListener::Create(loop, listen, sessions.get()));
+  CONFAB_ASSIGN_OR_RETURN(net::Address bound, sessions->listener_->local_address());
+  sessions->local_address_ = bound;
+  CONFAB_ASSIGN_OR_RETURN(sessions->kick_timer_, net::Timer::Create(loop, sessions.get()));
+  return sessions;
+}
+
+void ChatSessions::Close() {
+  closed_ = true;
+  if (kick_timer_)
+    kick_timer_->Close();
+  if (listener_)
+    listener_->Close();
+  for (auto& [raw, link] : links_) {
+    if (link->handshake_timer)
+      link->handshake_timer->Close();
+    if (link->conn)
+      link->conn->Close();
+  }
+}
+
+bool ChatSessions::HasSession(const std::string& name) const {
+  return EstablishedLinkTo(name) != nullptr;
+}
+
+ChatSessions::Link* ChatSessions::EstablishedLinkTo(const std::string& name) const {
+  for (const auto& [raw, link] : links_) {
+    if (link->established && link->peer == name && link->conn)
+      return raw;
+  }
+  return nullptr;
+}
+
+ChatSessions::Link* ChatSessions::AddLink(std::string peer, bool outbound) {
+  auto link = std::make_unique<Link>(*this, std::move(peer), outbound);
+  Result<std::unique_ptr<net::Timer>> timer = net::Timer::Create(loop_, link.get());
+  if (!timer.ok() || !(*timer)->Start(params_.handshake_timeout_ms).ok())
+    return nullptr;
+  link->handshake_timer = std::move(*timer);
+  Link* raw = link.get();
+  links_.emplace(raw, std::move(link));
+  return raw;
+}
+
+// ---- sending --------------------------------------------------------------
+
+void ChatSessions::DeliverAll(const std::set<std::string>& names) {
+  for (const std::string& name : names)
+    Deliver(name);
+}
+
+void ChatSessions::Deliver(const std::string& name) {
+  if (closed_ || name == params_.self_name || revoked_.count(name) != 0)
+    return;
+  if (Link* link = EstablishedLinkTo(name)) {
+    SendPending(*link);
+    return;
+  }
+  Attempt& attempt = attempts_[name];
+  if (attempt.lookup_in_flight || attempt.dialing != nullptr)
+    return;
+  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(name);
+  if (!pending.ok() || pending->empty())
+    return;
+  Result<uint64_t> id = delegate_->RequestLookup(name);
+  if (!id.ok()) {
+    spdlog::info("cannot reach {} yet: {}", name, id.status().ToString());
+    return;
+  }
+  attempt.lookup_in_flight = true;
+  lookups_[*id] = name;
+}
+
+void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
+  auto found = lookups_.find(result.request_id());
+  if (found == lookups_.end())
+    return;
+  const std::string name = found->second;
+  lookups_.erase(found);
+  Attempt& attempt = attempts_[name];
+  attempt.lookup_in_flight = false;
+  if (closed_)
+    return;
+  if (!result.found()) {
+    spdlog::info("lookup of {} failed: {}", name, result.error());
+    return;
+  }
+  Result<crypto::CheckedCertificate> checked =
+      crypto::VerifyCertificate(result.certificate(), params_.org_public_key, NowUnix(), name);
+  if (!checked.ok()) {
+    spdlog::warn("{}'s certificate from the tracker is refused: {}", name,
+                 checked.status().ToString());
+    return;
+  }
+  Result<PinOutcome> pinned = contacts_.PinOnFirstContact(name, checked->identity_key, NowMs());
+  if (!pinned.ok()) {
+    spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)", name,
+                  pinned.status().ToString());
+    return;
+  }
+  Result<crypto::X25519PublicKey> remote = crypto::X25519FromEd25519(checked->identity_key);
+  if (!remote.ok())
+    return;
+  attempt.remote_static = *remote;
+  attempt.endpoints.clear();
+  std::vector<proto::Endpoint> endpoints(result.endpoints().begin(), result.endpoints().end());
+  std::stable_sort(endpoints.begin(), endpoints.end(), [](const auto& a, const auto& b) {
+    return (a.kind() == proto::Endpoint::KIND_LAN) > (b.kind() == proto::Endpoint::KIND_LAN);
+  });
+  for (const proto::Endpoint& e : endpoints) {
+    if (e.udp() || e.port() == 0 || e.port() > 65535)
+      continue;
+    Result<net::Address> address =
+        net::Address::FromIp(e.address(), static_cast<uint16_t>(e.port()));
+    if (address.ok())
+      attempt.endpoints.push_back(*address);
+  }
+  if (attempt.endpoints.empty()) {
+    spdlog::info("{} announced no endpoint we can dial", name);
+    return;
+  }
+  DialNext(name);
+}
+
+void ChatSessions::DialNext(const std::string& name) {
+  Attempt& attempt = attempts_[name];
+  while (!attempt.endpoints.empty() && !closed_) {
+    const net::Address to = attempt.endpoints.front();
+    attempt.endpoints.erase(attempt.endpoints.begin());
+    Link* link = AddLink(name, /*outbound=*/true);
+    if (link == nullptr)
+      return;
+    channel::InitiatorParams params;
+    params.purpose = proto::PURPOSE_CHAT;
+    params.local_static = params_.local_static.secret_key;
+    params.local_static_public = params_.local_static.public_key;
+    params.remote_static = attempt.remote_static;
+    params.payload = params_.certificate;
+    Result<std::unique_ptr<channel::ChannelConnection>> conn =
+        channel::ChannelConnection::Connect(loop_, to, std::move(params), link);
+    if (conn.ok()) {
+      link->conn = std::move(*conn);
+      attempt.dialing = link;
+      return;
+    }
+    spdlog::info("dialing {} at {}: {}", name, to.ToString(), conn.status().ToString());
+    links_.erase(link);  // nothing was opened on its behalf but the timer
+  }
+}
+
+void ChatSessions::SendPending(Link& link) {
+  if (!link.established || !link.conn)
+    return;
+  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(link.peer);
+  if (!pending.ok()) {
+    spdlog::warn("outbox of {}: {}", link.peer, pending.status().ToString());
+    return;
+  }
+  std::vector<MessageId> sent;
+  for (const StoredMessage& message : *pending) {
+    if (link.sent_here.count(message.id) != 0)
+      continue;
+    if (!link.conn->want_write())
+      break;  // OnWritable brings us back
+    proto::PeerMessage wire;
+    *wire.mutable_chat() = Messenger::ToWire(message);
+    if (Status s = link.conn->Send(Serialize(wire)); !s.ok()) {
+      spdlog::warn("sending to {}: {}", link.peer, s.ToString());
+      break;
+    }
+    link.sent_here.insert(message.id);
+    sent.push_back(message.id);
+  }
+  if (!sent.empty()) {
+    if (Result<int64_t> marked = messenger_.MarkSent(link.peer, sent, NowMs()); !marked.ok())
+      spdlog::warn("marking sent to {}: {}", link.peer, marked.status().ToString());
+  }
+}
+
+// ---- accepting and receiving -----------------------------------------------
+
+void ChatSessions::OnIncoming(Status status) {
+  if (!status.ok()) {
+    spdlog::warn("peer port: {}", status.ToString());
+    return;
+  }
+  Link* link = AddLink("", /*outbound=*/false);
+  if (link == nullptr) {
+    listener_->Close();  // cannot take it; libuv would keep announcing it
+    return;
+  }
+  channel::ResponderParams params;
+  params.local_static = params_.local_static.secret_key;
+  params.local_static_public = params_.local_static.public_key;
+  params.purposes = {proto::PURPOSE_CHAT};
+  Result<std::unique_ptr<channel::ChannelConnection>> conn =
+      channel::ChannelConnection::Accept(*listener_, std::move(params), link);
+  if (!conn.ok()) {
+    spdlog::warn("peer port: {}", conn.status().ToString());
+    links_.erase(link);
+    return;
+  }
+  link->conn = std::move(*conn);
+}
+
+Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
+    Link& link, const channel::Event& hello) {
+  CONFAB_ASSIGN_OR_RETURN(
+      crypto::CheckedCertificate checked,
+      crypto::VerifyCertificate(hello.payload, params_.org_public_key, NowUnix()));
+  if (checked.name == params_.self_name)
+    return Status::AuthFailed("a chat hello carrying our own certificate");
+  if (revoked_.count(checked.name) != 0)
+    return Status::PermissionDenied(checked.name + " has been revoked");
+  CONFAB_RETURN_IF_ERROR(crypto::CheckMatchesNoiseStatic(checked, hello.remote_static));
+  CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(checked.name));
+  if (blocked)
+    return Status::PermissionDenied(checked.name + " is blocked");
+  Result<PinOutcome> pinned =
+      contacts_.PinOnFirstContact(checked.name, checked.identity_key, NowMs());
+  if (!pinned.ok()) {
+    spdlog::error("REFUSED a chat from {}: {}", checked.name, pinned.status().ToString());
+    return pinned.status();
+  }
+  link.peer = checked.name;
+  // The channel is established once this returns: OnEstablished then.
+  link.established = true;
+  if (link.handshake_timer)
+    link.handshake_timer->Close();
+  spdlog::info("chat session from {}", link.peer);
+  // The channel is established only after this returns: our outbox for
+  // them goes out on this connection from the kick.
+  kick_.insert(link.peer);
+  if (kick_timer_ && !kick_timer_->active())
+    (void)kick_timer_->Start(0);
+  return channel::ChannelConnection::HelloAnswer{};
+}
+
+void ChatSessions::OnEstablished(Link& link) {
+  link.established = true;
+  if (link.handshake_timer)
+    link.handshake_timer->Close();
+  Attempt& attempt = attempts_[link.peer];
+  if (attempt.dialing == &link)
+    attempt.dialing = nullptr;
+  attempt.endpoints.clear();
+  spdlog::info("chat session to {}", link.peer);
+  SendPending(link);
+}
+
+Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
+  if (!link.established || link.peer.empty())
+    return Status::FailedPrecondition("a chat message before the session is up");
+  proto::PeerMessage message;
+  if (!message.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size())))
+    return Status::Corruption("a chat message that does not parse");
+  switch (message.body_case()) {
+    case proto::PeerMessage::kChat: {
+      CONFAB_ASSIGN_OR_RETURN(ReceiveResult received,
+                              messenger_.Receive(link.peer, {&message.chat(), 1}, NowMs()));
+      for (const StoredMessage& fresh : received.fresh)
+        spdlog::info("message from {} (seq {})", link.peer, fresh.seq);
+      proto::PeerMessage ack;
+      *ack.mutable_ack() = std::move(received.ack);
+      return link.conn->Send(Serialize(ack));  // after the commit
+    }
+    case proto::PeerMessage::kAck: {
+      CONFAB_ASSIGN_OR_RETURN(int64_t delivered,
+                              messenger_.OnAck(link.peer, message.ack(), NowMs()));
+      (void)delivered;
+      return Status::Ok();
+    }
+    case proto::PeerMessage::BODY_NOT_SET:
+      break;
+  }
+  return Status::Corruption("an empty chat message");
+}
+
+void ChatSessions::OnTimer() {
+  std::set<std::string> names;
+  names.swap(kick_);
+  DeliverAll(names);
+}
+
+void ChatSessions::OnRevoked(const std::string& name) {
+  revoked_.insert(name);
+  for (auto& [raw, link] : links_) {
+    if (link->peer == name && link->conn)
+      link->conn->Fail(Status::PermissionDenied(name + " was revoked"));
+  }
+}
+
+void ChatSessions::OnLinkClosed(Link& link, const Status& status) {
+  const std::string peer = link.peer;
+  const bool retry_dial = link.outbound && !link.established;
+  if (!status.ok())
+    spdlog::info("chat connection{}{} closed: {}", peer.empty() ? "" : " with ", peer,
+                 status.ToString());
+  auto attempt = attempts_.find(peer);
+  if (attempt != attempts_.end() && attempt->second.dialing == &link)
+    attempt->second.dialing = nullptr;
+  links_.erase(&link);  // destroys the link and its connection: nothing follows
+  if (retry_dial && !closed_)
+    DialNext(peer);
+}
+
+}  // namespace confab::peer

@@ -1,0 +1,144 @@
+// ChatSessions: the node's direct, end-to-end encrypted chat connections
+// (PURPOSE_CHAT, DESIGN.md "Protocols"), one role: move Messenger's outbox
+// to contacts and their messages into Messenger. It knows sockets and keys;
+// Messenger knows messages; the node wires the two and the tracker link.
+//
+// Reaching a contact (Deliver):
+//   1. ask the delegate for a tracker lookup (certificate + endpoints);
+//   2. verify the certificate (org key, expected name, validity) and pin its
+//      identity key on first contact; a changed key is refused (AuthFailed
+//      recorded by ContactBook) and the messages stay queued;
+//   3. dial the TCP endpoints, LAN first, Noise IK to the key derived from
+//      the certificate, our certificate in the hello payload;
+//   4. once established, send PeerMessage{chat} for every outbox message not
+//      yet sent on this connection, and mark them sent.
+// Accepting (the peer port): the hello payload must be a certificate signed
+// by the org key, for someone other than us, not revoked in this run, not
+// blocked, matching the Noise static key and the pinned key (pinned now on
+// first contact). Anything else drops the connection without an answer.
+//
+// On any established connection, either side: PeerMessage{chat} goes to
+// Messenger::Receive and the Ack goes back only after it returns (committed);
+// PeerMessage{ack} goes to Messenger::OnAck. A message that does not parse,
+// or a batch Messenger refuses, closes the connection.
+//
+// Lifetime: `loop`, `messenger`, `contacts` and `delegate` outlive the
+// sessions. Not thread-safe (the loop's thread).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/base/bytes.h"
+#include "common/base/result.h"
+#include "common/channel/channel_connection.h"
+#include "common/crypto/identity.h"
+#include "common/net/address.h"
+#include "common/net/loop.h"
+#include "common/net/tcp_listener.h"
+#include "common/net/timer.h"
+#include "peer/messaging/contact_book.h"
+#include "peer/messaging/messenger.h"
+#include "proto/tracker.pb.h"
+
+namespace confab::peer {
+
+struct ChatSessionsParams {
+  std::string self_name;
+  crypto::X25519KeyPair local_static{};  // the identity key's X25519 form
+  Bytes certificate;                     // ours, a serialized proto::Certificate
+  crypto::Ed25519PublicKey org_public_key{};
+  // A connection that has not finished its handshake after this is dropped.
+  uint64_t handshake_timeout_ms = 10000;
+};
+
+class ChatSessions final : private net::TcpListener::Delegate, private net::Timer::Delegate {
+ public:
+  class Delegate {
+   public:
+    virtual ~Delegate() = default;
+    // Ask the tracker for `name`; the answer comes back through
+    // ChatSessions::OnLookupResult with the returned request id.
+    // Unavailable when the tracker is not reachable.
+    virtual Result<uint64_t> RequestLookup(const std::string& name) = 0;
+  };
+
+  // Listens for peers on `listen` (port 0 picks one). The listener's errors.
+  [[nodiscard]] static Result<std::unique_ptr<ChatSessions>> Create(
+      net::Loop& loop, const net::Address& listen, ChatSessionsParams params, Messenger& messenger,
+      ContactBook& contacts, Delegate* delegate);
+  ~ChatSessions() override;
+  ChatSessions(const ChatSessions&) = delete;
+  ChatSessions& operator=(const ChatSessions&) = delete;
+
+  // The bound address (the real port when asked for port 0).
+  const net::Address& local_address() const { return *local_address_; }
+
+  // Sends `name`'s outbox now if a session is up, else starts reaching
+  // them (lookup, then dial). Does nothing while an attempt is under way or
+  // when the outbox is empty. Failures are logged; the messages stay queued
+  // for the next Deliver.
+  void Deliver(const std::string& name);
+  // Deliver for every name in `names`.
+  void DeliverAll(const std::set<std::string>& names);
+
+  // The tracker's answer to a RequestLookup (the node forwards them all;
+  // unknown request ids are ignored).
+  void OnLookupResult(const proto::LookupResult& result);
+  // `name` was revoked: refuse them from now on and drop their sessions.
+  void OnRevoked(const std::string& name);
+
+  bool HasSession(const std::string& name) const;
+
+  // Stops listening and closes every connection. Idempotent.
+  void Close();
+
+ private:
+  class Link;
+  struct Attempt {  // reaching one contact
+    bool lookup_in_flight = false;
+    crypto::X25519PublicKey remote_static{};
+    std::vector<net::Address> endpoints;  // still to try, in order
+    Link* dialing = nullptr;
+  };
+
+  ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
+               ContactBook& contacts, Delegate* delegate);
+
+  void OnIncoming(Status status) override;
+  void OnTimer() override;  // the kick: Deliver to kick_ from a fresh stack
+
+  // For Link.
+  Result<channel::ChannelConnection::HelloAnswer> CheckHello(Link& link,
+                                                             const channel::Event& hello);
+  void OnEstablished(Link& link);
+  Status HandleMessage(Link& link, ByteView plaintext);
+  void SendPending(Link& link);
+  void OnLinkClosed(Link& link, const Status& status);  // destroys the link: last
+
+  void DialNext(const std::string& name);
+  Link* AddLink(std::string peer, bool outbound);
+  Link* EstablishedLinkTo(const std::string& name) const;
+
+  net::Loop& loop_;
+  ChatSessionsParams params_;
+  Messenger& messenger_;
+  ContactBook& contacts_;
+  Delegate* const delegate_;
+  std::unique_ptr<net::TcpListener> listener_;
+  std::optional<net::Address> local_address_;
+  std::map<Link*, std::unique_ptr<Link>> links_;
+  std::map<std::string, Attempt> attempts_;
+  std::map<uint64_t, std::string> lookups_;  // request id -> name
+  std::set<std::string> revoked_;
+  std::unique_ptr<net::Timer> kick_timer_;
+  std::set<std::string> kick_;  // contacts whose session just came up inbound
+  bool closed_ = false;
+};
+
+}  // namespace confab::peer
