@@ -232,3 +232,77 @@ class Probe:
             self.proc.kill()
         self.proc.wait(5)
         self.stop()
+
+
+# ---- Node helpers (test_node.py) --------------------------------------------
+
+NODE_UP_RE = re.compile(r"node up as (\S+); peers on (\S+); control socket (\S+)")
+
+
+class NodeProcess:
+    """A member's `confab up` on 127.0.0.1:0 in its own CONFAB_HOME."""
+
+    def __init__(self, home, name):
+        self.home = home
+        self.name = name
+        self.proc = None
+        self.port = None
+        self.log_path = os.path.join(os.path.dirname(home), f"{name}-node.log")
+
+    def start(self, timeout=15):
+        self._log = open(self.log_path, "a")
+        start_at = self._log.tell()
+        self.proc = subprocess.Popen([binary("CONFAB"), "up", "--listen", "127.0.0.1:0"],
+                                     env=confab_env(self.home), stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name}'s node exited with {self.proc.returncode}: "
+                                     f"{self.log()}")
+            with open(self.log_path) as f:
+                f.seek(start_at)
+                m = NODE_UP_RE.search(f.read())
+            return m
+
+        m = wait_until(ready, timeout, what=f"{self.name}'s node")
+        self.port = int(m.group(2).rsplit(":", 1)[1])
+        return self.port
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Signals the node and waits; returns its exit code (None if not running)."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        self._log.close()
+        return proc.returncode
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def cli(self, *args, timeout=30):
+        """Runs `confab ARGS` against this home; returns CompletedProcess."""
+        return subprocess.run([binary("CONFAB"), *args], env=confab_env(self.home),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def cli_json(self, *args):
+        r = self.cli(*args, "--json")
+        if r.returncode != 0:
+            raise AssertionError(f"{self.name}: confab {' '.join(args)} exited "
+                                 f"{r.returncode}: {r.stderr}")
+        return json.loads(r.stdout)
+
+    def history(self, contact):
+        return self.cli_json("history", contact)

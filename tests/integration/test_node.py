@@ -1,0 +1,129 @@
+"""Two real `confab up` nodes (alice and bob) and a tracker on 127.0.0.1,
+port 0 everywhere: messages go directly between the nodes, end to end
+encrypted, with durable history and offline delivery, driven by the CLI."""
+import os
+import socket
+import stat
+import unittest
+
+from harness import NodeProcess, TempDirTest, TrackerProcess, confab_join, wait_until
+
+EXIT_NO_NODE = 3
+
+
+class NodeTest(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        self.nodes = []
+        self.tracker = TrackerProcess(os.path.join(self.tmp, "state"))
+        self.tracker.init()
+        self.tracker.start()
+        self.alice = self.member("alice")
+        self.bob = self.member("bob")
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.stop(timeout=10)
+        self.tracker.stop(timeout=10)
+        super().tearDown()
+
+    def member(self, name):
+        home = os.path.join(self.tmp, name)
+        r = confab_join(home, self.tracker.invite(name))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        node = NodeProcess(home, name)
+        self.nodes.append(node)
+        return node
+
+    def msg(self, node, to, text):
+        r = node.cli("msg", to, text, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr + node.log())
+        return r
+
+    def wait_state(self, node, contact, text, state, timeout=15):
+        def match():
+            found = [m for m in node.history(contact) if m["text"] == text]
+            return found if found and found[-1]["state"] == state else None
+
+        try:
+            return wait_until(match, timeout, what=f"{node.name}: {text!r} {state}")
+        except AssertionError:
+            raise AssertionError(f"{node.name}'s history with {contact}: "
+                                 f"{node.history(contact)}\nalice log:\n{self.alice.log()}\n"
+                                 f"bob log:\n{self.bob.log()}")
+
+    def test_messages_both_ways_are_delivered_once(self):
+        self.alice.start()
+        self.bob.start()
+        sock = os.path.join(self.alice.home, "node.sock")
+        self.assertEqual(stat.S_IMODE(os.stat(sock).st_mode), 0o600)
+
+        self.msg(self.alice, "bob", "hi")
+        received = self.wait_state(self.bob, "alice", "hi", "received")
+        self.assertEqual(len(received), 1)
+        self.assertEqual(received[0]["from"], "alice")
+        self.assertEqual(received[0]["to"], "bob")
+        self.wait_state(self.alice, "bob", "hi", "delivered")
+
+        self.msg(self.bob, "alice", "hello alice")
+        self.wait_state(self.alice, "bob", "hello alice", "received")
+        self.wait_state(self.bob, "alice", "hello alice", "delivered")
+        for m in self.alice.history("bob"):
+            self.assertTrue({"id", "from", "to", "text", "state", "time"} <= set(m))
+        self.assertEqual([m["text"] for m in self.bob.history("alice")], ["hi", "hello alice"])
+
+        who = wait_until(lambda: [c for c in self.alice.cli_json("who")
+                                  if c["name"] == "bob" and c["online"]],
+                         10, what="bob online in alice's who")
+        self.assertEqual(who[0]["status"], "online")
+        self.assertEqual(self.bob.cli("status", "away", "lunch").returncode, 0)
+        wait_until(lambda: [c for c in self.alice.cli_json("who")
+                            if c["name"] == "bob" and c["status"] == "away"],
+                   10, what="bob away in alice's who")
+
+    def test_offline_receiver_gets_queued_messages_in_order_once(self):
+        self.alice.start()
+        self.bob.start()
+        self.msg(self.alice, "bob", "first")
+        self.wait_state(self.alice, "bob", "first", "delivered")
+        self.assertEqual(self.bob.stop(), 0)
+
+        for text in ("one", "two", "three"):
+            self.msg(self.alice, "bob", text)
+        for text in ("one", "two", "three"):
+            self.assertEqual([m["state"] for m in self.alice.history("bob")
+                              if m["text"] == text], ["queued"])
+
+        self.bob.start()
+        self.wait_state(self.alice, "bob", "three", "delivered", timeout=20)
+        texts = [m["text"] for m in self.bob.history("alice")]
+        self.assertEqual(texts, ["first", "one", "two", "three"])
+        for m in self.alice.history("bob"):
+            self.assertEqual(m["state"], "delivered")
+
+    def test_cli_without_a_node_says_how_to_start_one(self):
+        r = self.alice.cli("msg", "bob", "hi")
+        self.assertEqual(r.returncode, EXIT_NO_NODE, r.stderr)
+        self.assertIn("no node is running", r.stderr)
+        self.assertIn("confab up", r.stderr)
+        self.assertEqual(self.alice.cli("history", "bob", "--json").returncode, EXIT_NO_NODE)
+
+    def test_garbage_on_peer_port_and_control_socket_is_refused(self):
+        self.alice.start()
+        self.bob.start()
+        with socket.create_connection(("127.0.0.1", self.bob.port), timeout=5) as s:
+            s.sendall(b"\x00\x10" + os.urandom(16) + b"GET / HTTP/1.0\r\n\r\n")
+            s.settimeout(5)
+            self.assertEqual(s.recv(100), b"")  # closed without an answer
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(os.path.join(self.bob.home, "node.sock"))
+            s.sendall(b"\x00\x00\x00\x05garbage")
+            self.assertEqual(s.recv(100), b"")
+        self.msg(self.alice, "bob", "still there?")
+        self.wait_state(self.bob, "alice", "still there?", "received")
+        self.wait_state(self.alice, "bob", "still there?", "delivered")
+
+
+if __name__ == "__main__":
+    unittest.main()
