@@ -162,6 +162,8 @@ void Node::RefreshSubscriptions() {
     for (const Contact& c : *all)
       correspondents_.insert(c.name);
   }
+  if (Result<std::vector<std::string>> waiting = messenger_->ContactsWithOutbox(); waiting.ok())
+    correspondents_.insert(waiting->begin(), waiting->end());
   if (correspondents_.size() != before || before == 0)
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
 }

@@ -183,6 +183,20 @@ Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view convers
   return ReadAll(st);
 }
 
+Result<std::vector<std::string>> HistoryStore::OutboxConversations() {
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement st,
+      db_->Prepare("SELECT DISTINCT conversation FROM messages WHERE state IN (1, 2) "
+                   "ORDER BY conversation"));
+  std::vector<std::string> out;
+  while (true) {
+    CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
+    if (step == store::StepResult::kDone)
+      return out;
+    out.push_back(st.ColumnText(0));
+  }
+}
+
 Result<int64_t> HistoryStore::UpdateOutgoingState(std::string_view conversation,
                                                   std::span<const MessageId> ids,
                                                   std::span<const MessageState> from,

@@ -100,6 +100,10 @@ class HistoryStore {
   // seq order: what to (re)send when the contact is reachable.
   [[nodiscard]] Result<std::vector<StoredMessage>> Outbox(std::string_view conversation);
 
+  // The conversations with at least one message in the outbox (kQueued or
+  // kSent), by name: what a node retries after a restart.
+  [[nodiscard]] Result<std::vector<std::string>> OutboxConversations();
+
   // Moves the outgoing rows of `conversation` named in `ids` whose state is
   // one of `from` to state `to`, in one transaction. Ids not found, incoming
   // rows, and rows in another state are left alone. Returns how many changed.

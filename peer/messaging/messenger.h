@@ -72,6 +72,12 @@ class Messenger {
   // acknowledged, in seq order. Empty if there are none.
   [[nodiscard]] Result<std::vector<StoredMessage>> PendingFor(std::string_view contact);
 
+  // The contacts with messages waiting in the outbox, by name (a node
+  // retries them after a restart).
+  [[nodiscard]] Result<std::vector<std::string>> ContactsWithOutbox() {
+    return history_.OutboxConversations();
+  }
+
   // Notes that these messages went out on a connection (queued -> sent).
   // Unknown ids and messages already sent or delivered are left alone.
   // Returns how many changed.

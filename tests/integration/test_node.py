@@ -101,6 +101,15 @@ class NodeTest(TempDirTest):
         for m in self.alice.history("bob"):
             self.assertEqual(m["state"], "delivered")
 
+    def test_sender_restart_keeps_retrying_a_contact_never_reached(self):
+        self.alice.start()
+        self.msg(self.alice, "bob", "before bob ever ran")
+        self.assertEqual(self.alice.stop(), 0)
+        self.alice.start()
+        self.bob.start()
+        self.wait_state(self.alice, "bob", "before bob ever ran", "delivered", timeout=20)
+        self.assertEqual([m["text"] for m in self.bob.history("alice")], ["before bob ever ran"])
+
     def test_cli_without_a_node_says_how_to_start_one(self):
         r = self.alice.cli("msg", "bob", "hi")
         self.assertEqual(r.returncode, EXIT_NO_NODE, r.stderr)

@@ -265,3 +265,35 @@ TEST_CASE("A database from a newer confab is refused", "[messaging][history][err
 
 }  // namespace
 }  // namespace confab::peer
+
+namespace confab::peer {
+namespace {
+
+TEST_CASE(
+    "OutboxConversations names the conversations with queued or sent messages, across a "
+    "reopen",
+    "[messaging][history]") {
+  Node n;
+  auto to_bob = n.history->AppendOutgoing("bob", "one", kNow);
+  auto to_carol = n.history->AppendOutgoing("carol", "uno", kNow);
+  REQUIRE(to_bob.ok());
+  REQUIRE(to_carol.ok());
+  const IncomingMessage from_dave[] = {In(7, 1, "hi")};
+  REQUIRE(n.history->AppendIncoming("dave", from_dave, kNow).ok());
+  n.Reopen();
+  auto waiting = n.history->OutboxConversations();
+  REQUIRE(waiting.ok());
+  CHECK(*waiting == std::vector<std::string>{"bob", "carol"});
+
+  const MessageId delivered[] = {to_carol->id};
+  const MessageState from[] = {MessageState::kQueued};
+  REQUIRE(
+      n.history->UpdateOutgoingState("carol", delivered, from, MessageState::kDelivered, kNow + 1)
+          .ok());
+  waiting = n.history->OutboxConversations();
+  REQUIRE(waiting.ok());
+  CHECK(*waiting == std::vector<std::string>{"bob"});
+}
+
+}  // namespace
+}  // namespace confab::peer
