@@ -1,0 +1,247 @@
+// ChatSessions in one process: two members on one loop, each with its own
+// confab.db, and a fake tracker directory that answers lookups from the
+// loop (never re-entrantly, as the real TrackerLink does).
+#include "peer/sessions.h"
+
+#include <ctime>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <catch2/catch.hpp>
+
+#include "common/crypto/certificate.h"
+#include "proto/identity.pb.h"
+
+#include "tests/unit/messaging/node_fixture.h"
+#include "tests/unit/net/net_test_util.h"
+
+namespace confab::peer {
+namespace {
+
+using net::testing::CloseLoop;
+using net::testing::MakeLoop;
+using net::testing::RunUntil;
+
+int64_t NowUnix() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+crypto::SigningKey NewKey() {
+  auto key = crypto::SigningKey::Generate();
+  REQUIRE(key.ok());
+  return std::move(*key);
+}
+
+struct Directory;
+
+struct Member final : ChatSessions::Delegate {
+  Member(Directory& d, std::string n, uint8_t fill) : dir(d), name(std::move(n)), state(fill) {}
+  Result<uint64_t> RequestLookup(const std::string& who) override;
+
+  Directory& dir;
+  std::string name;
+  crypto::SigningKey key = NewKey();
+  Bytes certificate;
+  Node state;  // confab.db, contacts, messenger (tests/unit/messaging)
+  std::unique_ptr<ChatSessions> sessions;
+};
+
+struct Directory {
+  crypto::OrgKey org{NewKey()};
+  std::map<std::string, Member*> members;
+  // Certificates the directory hands out instead of the member's own.
+  std::map<std::string, Bytes> forged;
+  std::deque<std::pair<Member*, proto::LookupResult>> answers;
+  uint64_t next_id = 1;
+
+  void Flush() {
+    while (!answers.empty()) {
+      auto [asker, result] = std::move(answers.front());
+      answers.pop_front();
+      asker->sessions->OnLookupResult(result);
+    }
+  }
+};
+
+Result<uint64_t> Member::RequestLookup(const std::string& who) {
+  proto::LookupResult result;
+  result.set_request_id(dir.next_id++);
+  auto found = dir.members.find(who);
+  if (found == dir.members.end() || !found->second->sessions) {
+    result.set_error("offline");
+  } else {
+    result.set_found(true);
+    const Bytes& cert = dir.forged.count(who) != 0 ? dir.forged[who] : found->second->certificate;
+    REQUIRE(
+        result.mutable_certificate()->ParseFromArray(cert.data(), static_cast<int>(cert.size())));
+    proto::Endpoint* e = result.add_endpoints();
+    e->set_address("127.0.0.1");
+    e->set_port(found->second->sessions->local_address().port());
+    e->set_kind(proto::Endpoint::KIND_LAN);
+  }
+  dir.answers.emplace_back(this, result);
+  return result.request_id();
+}
+
+struct Fixture {
+  std::unique_ptr<net::Loop> loop = MakeLoop();
+  Directory dir;
+  Member alice{dir, "alice", 1};
+  Member bob{dir, "bob", 2};
+
+  Fixture() {
+    for (Member* m : {&alice, &bob}) {
+      auto cert = dir.org.Issue(m->name, m->key.public_key(), 1, NowUnix(), 3600);
+      REQUIRE(cert.ok());
+      m->certificate = *cert;
+      dir.members[m->name] = m;
+    }
+  }
+
+  void Start(Member& m, const crypto::OrgKey* org = nullptr) {
+    ChatSessionsParams params;
+    params.self_name = m.name;
+    params.local_static = m.key.DeriveX25519();
+    params.certificate = m.certificate;
+    params.org_public_key = (org != nullptr ? *org : dir.org).public_key();
+    auto listen = net::Address::Parse("127.0.0.1:0");
+    REQUIRE(listen.ok());
+    auto s = ChatSessions::Create(*loop, *listen, std::move(params), *m.state.messenger,
+                                  *m.state.contacts, &m);
+    REQUIRE(s.ok());
+    m.sessions = std::move(*s);
+  }
+
+  StoredMessage Send(Member& from, const std::string& to, const std::string& text) {
+    auto m = from.state.messenger->Compose(to, text, kNow);
+    REQUIRE(m.ok());
+    from.sessions->Deliver(to);
+    return *m;
+  }
+
+  MessageState StateOf(Member& m, const std::string& contact, const MessageId& id) {
+    auto all = m.state.messenger->History(contact, 0, 100);
+    REQUIRE(all.ok());
+    for (const StoredMessage& s : *all) {
+      if (s.id == id)
+        return s.state;
+    }
+    FAIL("no such message");
+    return MessageState::kReceived;
+  }
+
+  // Runs the loop (and the fake tracker) for `ms` or until `done`.
+  bool Run(const std::function<bool()>& done, uint64_t ms = 5000) {
+    return RunUntil(
+        *loop,
+        [&] {
+          dir.Flush();
+          return done();
+        },
+        ms);
+  }
+
+  ~Fixture() {
+    for (Member* m : {&alice, &bob}) {
+      if (m->sessions)
+        m->sessions->Close();
+    }
+    CloseLoop(*loop);
+  }
+};
+
+TEST_CASE(
+    "ChatSessions delivers a message, acks it after the commit, and replies on the same "
+    "session",
+    "[peer][sessions]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }));
+  auto received = f.bob.state.messenger->History("alice", 0, 10);
+  REQUIRE(received.ok());
+  REQUIRE(received->size() == 1);
+  CHECK((*received)[0].text == "hi");
+  // Both sides pinned each other's key on first contact.
+  CHECK(f.alice.state.contacts->Get("bob")->identity_key == ToBytes(f.bob.key.public_key()));
+  CHECK(f.bob.state.contacts->Get("alice")->identity_key == ToBytes(f.alice.key.public_key()));
+
+  const StoredMessage reply = f.Send(f.bob, "alice", "hello");
+  REQUIRE(f.Run([&] { return f.StateOf(f.bob, "alice", reply.id) == MessageState::kDelivered; }));
+  CHECK(f.bob.sessions->HasSession("alice"));
+}
+
+TEST_CASE("A hello with a certificate from another org is refused and nothing is delivered",
+          "[peer][sessions][error]") {
+  Fixture f;
+  crypto::OrgKey other_org{NewKey()};
+  f.Start(f.alice);
+  f.Start(f.bob, &other_org);  // bob trusts another org: alice's certificate fails
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }, 500));
+  CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
+  CHECK_FALSE(f.bob.sessions->HasSession("alice"));
+}
+
+TEST_CASE("A blocked sender is refused at the hello", "[peer][sessions][error]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  REQUIRE(f.bob.state.contacts->Block("alice").ok());
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }, 500));
+  CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
+}
+
+TEST_CASE("A changed key is refused by the receiver and recorded as pending",
+          "[peer][sessions][error]") {
+  Fixture f;
+  // bob pinned another key for alice earlier.
+  const crypto::SigningKey old_key = NewKey();
+  REQUIRE(f.bob.state.contacts->PinOnFirstContact("alice", old_key.public_key(), kNow).ok());
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }, 500));
+  CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
+  CHECK(f.bob.state.contacts->Get("alice")->pending_key == ToBytes(f.alice.key.public_key()));
+}
+
+TEST_CASE("A sender does not dial a contact whose looked-up key differs from the pin",
+          "[peer][sessions][error]") {
+  Fixture f;
+  const crypto::SigningKey impostor = NewKey();
+  auto forged = f.dir.org.Issue("bob", impostor.public_key(), 2, NowUnix(), 3600);
+  REQUIRE(forged.ok());
+  REQUIRE(f.alice.state.contacts->PinOnFirstContact("bob", f.bob.key.public_key(), kNow).ok());
+  f.dir.forged["bob"] = *forged;  // the tracker hands out another key for bob
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) != MessageState::kQueued; }, 500));
+  CHECK(f.alice.state.contacts->Get("bob")->pending_key == ToBytes(impostor.public_key()));
+  CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
+}
+
+TEST_CASE("A certificate from the directory for another name is not dialed",
+          "[peer][sessions][error]") {
+  Fixture f;
+  f.dir.forged["bob"] = f.alice.certificate;  // names alice
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) != MessageState::kQueued; }, 500));
+  CHECK_FALSE(f.alice.state.contacts->Get("bob").ok());
+}
+
+}  // namespace
+}  // namespace confab::peer
