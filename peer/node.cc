@@ -242,7 +242,7 @@ proto::Response Node::Send(const proto::SendRequest& request) {
     return Failure(message.status());
   if (correspondents_.insert(request.to()).second)
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
-  sessions_->Deliver(request.to());
+  sessions_->DeliverSoon(request.to());
   proto::Response response;
   response.set_ok(true);
   response.set_message_id(ToHex(message->id));

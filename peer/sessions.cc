@@ -48,6 +48,9 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   const bool outbound;
   bool established = false;
   std::set<MessageId> sent_here;  // sent on this connection, awaiting the ack
+  // Chat messages read since the last flush: stored in one commit, then
+  // acknowledged in one Ack (group commit).
+  std::vector<proto::ChatMessage> inbox;
   std::unique_ptr<channel::ChannelConnection> conn;
   std::unique_ptr<net::Timer> handshake_timer;
 
@@ -92,14 +95,14 @@ Result<std::unique_ptr<ChatSessions>> ChatSessions::Create(
                           net::TcpListener::Create(loop, listen, sessions.get()));
   CONFAB_ASSIGN_OR_RETURN(net::Address bound, sessions->listener_->local_address());
   sessions->local_address_ = bound;
-  CONFAB_ASSIGN_OR_RETURN(sessions->kick_timer_, net::Timer::Create(loop, sessions.get()));
+  CONFAB_ASSIGN_OR_RETURN(sessions->soon_timer_, net::Timer::Create(loop, sessions.get()));
   return sessions;
 }
 
 void ChatSessions::Close() {
   closed_ = true;
-  if (kick_timer_)
-    kick_timer_->Close();
+  if (soon_timer_)
+    soon_timer_->Close();
   if (listener_)
     listener_->Close();
   for (auto& [raw, link] : links_) {
@@ -138,6 +141,11 @@ ChatSessions::Link* ChatSessions::AddLink(std::string peer, bool outbound) {
 void ChatSessions::DeliverAll(const std::set<std::string>& names) {
   for (const std::string& name : names)
     Deliver(name);
+}
+
+void ChatSessions::DeliverSoon(const std::string& name) {
+  kick_.insert(name);
+  ArmSoonTimer();
 }
 
 void ChatSessions::Deliver(const std::string& name) {
@@ -321,9 +329,7 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
   spdlog::info("chat session from {}", link.peer);
   // The channel is established only after this returns: our outbox for
   // them goes out on this connection from the kick.
-  kick_.insert(link.peer);
-  if (kick_timer_ && !kick_timer_->active())
-    (void)kick_timer_->Start(0);
+  DeliverSoon(link.peer);
   return channel::ChannelConnection::HelloAnswer{};
 }
 
@@ -347,13 +353,14 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
     return Status::Corruption("a chat message that does not parse");
   switch (message.body_case()) {
     case proto::PeerMessage::kChat: {
-      CONFAB_ASSIGN_OR_RETURN(ReceiveResult received,
-                              messenger_.Receive(link.peer, {&message.chat(), 1}, NowMs()));
-      for (const StoredMessage& fresh : received.fresh)
-        spdlog::info("message from {} (seq {})", link.peer, fresh.seq);
-      proto::PeerMessage ack;
-      *ack.mutable_ack() = std::move(received.ack);
-      return link.conn->Send(Serialize(ack));  // after the commit
+      link.inbox.push_back(std::move(*message.mutable_chat()));
+      if (link.inbox.size() >= kMaxReceiveBatch)
+        return FlushInbox(link);
+      // Everything else read from the socket in this loop iteration joins
+      // the batch; the commit and the ack follow from the soon timer.
+      flush_.insert(&link);
+      ArmSoonTimer();
+      return Status::Ok();
     }
     case proto::PeerMessage::kAck: {
       CONFAB_ASSIGN_OR_RETURN(int64_t delivered,
@@ -367,7 +374,32 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
   return Status::Corruption("an empty chat message");
 }
 
+Status ChatSessions::FlushInbox(Link& link) {
+  flush_.erase(&link);
+  if (link.inbox.empty())
+    return Status::Ok();
+  std::vector<proto::ChatMessage> batch;
+  batch.swap(link.inbox);
+  CONFAB_ASSIGN_OR_RETURN(ReceiveResult received, messenger_.Receive(link.peer, batch, NowMs()));
+  for (const StoredMessage& fresh : received.fresh)
+    spdlog::debug("message from {} (seq {})", link.peer, fresh.seq);
+  proto::PeerMessage ack;
+  *ack.mutable_ack() = std::move(received.ack);
+  return link.conn->Send(Serialize(ack));  // after the commit
+}
+
+void ChatSessions::ArmSoonTimer() {
+  if (soon_timer_ && !soon_timer_->active())
+    (void)soon_timer_->Start(0);
+}
+
 void ChatSessions::OnTimer() {
+  std::set<Link*> links;
+  links.swap(flush_);
+  for (Link* link : links) {
+    if (Status flushed = FlushInbox(*link); !flushed.ok() && link->conn)
+      link->conn->Fail(std::move(flushed));  // OnClosed follows from a fresh stack
+  }
   std::set<std::string> names;
   names.swap(kick_);
   DeliverAll(names);
@@ -387,6 +419,7 @@ void ChatSessions::OnLinkClosed(Link& link, const Status& status) {
   if (!status.ok())
     spdlog::info("chat connection{}{} closed: {}", peer.empty() ? "" : " with ", peer,
                  status.ToString());
+  flush_.erase(&link);  // unflushed messages were never acked: the sender retries
   auto attempt = attempts_.find(peer);
   if (attempt != attempts_.end() && attempt->second.dialing == &link)
     attempt->second.dialing = nullptr;

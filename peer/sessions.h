@@ -17,8 +17,10 @@
 // blocked, matching the Noise static key and the pinned key (pinned now on
 // first contact). Anything else drops the connection without an answer.
 //
-// On any established connection, either side: PeerMessage{chat} goes to
-// Messenger::Receive and the Ack goes back only after it returns (committed);
+// On any established connection, either side: PeerMessage{chat} messages
+// read in one loop iteration (at most kMaxReceiveBatch) go to
+// Messenger::Receive as one batch, one commit, and one Ack goes back only
+// after it returns (committed);
 // PeerMessage{ack} goes to Messenger::OnAck. A message that does not parse,
 // or a batch Messenger refuses, closes the connection.
 //
@@ -47,6 +49,9 @@
 #include "proto/tracker.pb.h"
 
 namespace confab::peer {
+
+// The most chat messages stored in one commit.
+inline constexpr size_t kMaxReceiveBatch = 1024;
 
 struct ChatSessionsParams {
   std::string self_name;
@@ -84,6 +89,9 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   // when the outbox is empty. Failures are logged; the messages stay queued
   // for the next Deliver.
   void Deliver(const std::string& name);
+  // Deliver from a fresh stack in the next loop iteration: requests that
+  // arrive together then cost one outbox read.
+  void DeliverSoon(const std::string& name);
   // Deliver for every name in `names`.
   void DeliverAll(const std::set<std::string>& names);
 
@@ -111,7 +119,11 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
                ContactBook& contacts, Delegate* delegate);
 
   void OnIncoming(Status status) override;
-  void OnTimer() override;  // the kick: Deliver to kick_ from a fresh stack
+  // The soon timer (0 ms): flushes inboxes, then Delivers to kick_.
+  void OnTimer() override;
+  void ArmSoonTimer();
+  // Stores link.inbox in one commit and sends one Ack for it.
+  Status FlushInbox(Link& link);
 
   // For Link.
   Result<channel::ChannelConnection::HelloAnswer> CheckHello(Link& link,
@@ -136,8 +148,9 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::map<std::string, Attempt> attempts_;
   std::map<uint64_t, std::string> lookups_;  // request id -> name
   std::set<std::string> revoked_;
-  std::unique_ptr<net::Timer> kick_timer_;
+  std::unique_ptr<net::Timer> soon_timer_;
   std::set<std::string> kick_;  // contacts whose session just came up inbound
+  std::set<Link*> flush_;       // links with messages to store and acknowledge
   bool closed_ = false;
 };
 

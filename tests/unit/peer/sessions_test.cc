@@ -175,6 +175,25 @@ TEST_CASE(
   CHECK(f.bob.sessions->HasSession("alice"));
 }
 
+TEST_CASE("ChatSessions delivers a burst in order, each message once", "[peer][sessions]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  std::vector<StoredMessage> sent;
+  for (int i = 0; i < 300; ++i)
+    sent.push_back(f.Send(f.alice, "bob", "m" + std::to_string(i)));
+  REQUIRE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", sent.back().id) == MessageState::kDelivered; }));
+  auto received = f.bob.state.messenger->History("alice", 0, 1000);
+  REQUIRE(received.ok());
+  REQUIRE(received->size() == sent.size());
+  for (size_t i = 0; i < sent.size(); ++i)
+    CHECK((*received)[i].text == "m" + std::to_string(i));
+  auto pending = f.alice.state.messenger->PendingFor("bob");
+  REQUIRE(pending.ok());
+  CHECK(pending->empty());
+}
+
 TEST_CASE("A hello with a certificate from another org is refused and nothing is delivered",
           "[peer][sessions][error]") {
   Fixture f;
