@@ -284,6 +284,10 @@ class NodeProcess:
         self._log.close()
         return proc.returncode
 
+    def kill(self):
+        """SIGKILL: no clean shutdown (node.sock is left behind)."""
+        return self.stop(sig=signal.SIGKILL)
+
     def log(self):
         try:
             with open(self.log_path) as f:

@@ -4,6 +4,7 @@ encrypted, with durable history and offline delivery, driven by the CLI."""
 import os
 import socket
 import stat
+import time
 import unittest
 
 from harness import NodeProcess, TempDirTest, TrackerProcess, confab_join, wait_until
@@ -109,6 +110,45 @@ class NodeTest(TempDirTest):
         self.bob.start()
         self.wait_state(self.alice, "bob", "before bob ever ran", "delivered", timeout=20)
         self.assertEqual([m["text"] for m in self.bob.history("alice")], ["before bob ever ran"])
+
+    def test_chat_goes_on_over_open_sessions_while_the_tracker_is_down(self):
+        self.alice.start()
+        self.bob.start()
+        self.msg(self.alice, "bob", "before")
+        self.wait_state(self.alice, "bob", "before", "delivered")
+        self.tracker.stop()
+        self.msg(self.alice, "bob", "tracker is down")
+        self.wait_state(self.bob, "alice", "tracker is down", "received")
+        self.msg(self.bob, "alice", "still here")
+        self.wait_state(self.bob, "alice", "still here", "delivered")
+
+    def test_a_revoked_member_is_refused(self):
+        self.alice.start()
+        self.bob.start()
+        self.msg(self.bob, "alice", "before")
+        self.wait_state(self.bob, "alice", "before", "delivered")
+        r = self.tracker.cmd("revoke", "bob")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: "bob was revoked" in self.alice.log(), 10, what="alice hears of it")
+        self.msg(self.bob, "alice", "after revoke")
+        time.sleep(2)
+        self.assertEqual([m["text"] for m in self.alice.history("bob")], ["before"])
+        self.assertNotEqual([m["state"] for m in self.bob.history("alice")
+                             if m["text"] == "after revoke"], ["delivered"])
+
+    def test_receiver_killed_mid_stream_loses_nothing_and_shows_nothing_twice(self):
+        self.alice.start()
+        self.bob.start()
+        texts = [f"m{i}" for i in range(30)]
+        for i, text in enumerate(texts):
+            self.msg(self.alice, "bob", text)
+            if i == 10:
+                self.bob.kill()
+        self.bob.start()  # a stale node.sock from the kill is cleaned up
+        self.wait_state(self.alice, "bob", texts[-1], "delivered", timeout=30)
+        wait_until(lambda: all(m["state"] == "delivered" for m in self.alice.history("bob")),
+                   30, what="every message delivered")
+        self.assertEqual([m["text"] for m in self.bob.history("alice")], texts)
 
     def test_cli_without_a_node_says_how_to_start_one(self):
         r = self.alice.cli("msg", "bob", "hi")

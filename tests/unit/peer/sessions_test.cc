@@ -264,3 +264,24 @@ TEST_CASE("A certificate from the directory for another name is not dialed",
 
 }  // namespace
 }  // namespace confab::peer
+
+namespace confab::peer {
+namespace {
+
+TEST_CASE("A member revoked during the run is dropped and refused at the next hello",
+          "[peer][sessions][error]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage first = f.Send(f.alice, "bob", "first");
+  REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", first.id) == MessageState::kDelivered; }));
+  f.bob.sessions->OnRevoked("alice");
+  REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
+  const StoredMessage second = f.Send(f.alice, "bob", "second");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", second.id) == MessageState::kDelivered; }, 500));
+  CHECK(f.bob.state.messenger->History("alice", 0, 10)->size() == 1);
+}
+
+}  // namespace
+}  // namespace confab::peer
