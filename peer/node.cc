@@ -114,7 +114,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(node->sigint_, net::SignalWatcher::Create(loop, SIGINT, node.get()));
   CONFAB_ASSIGN_OR_RETURN(node->sigterm_, net::SignalWatcher::Create(loop, SIGTERM, node.get()));
   CONFAB_ASSIGN_OR_RETURN(node->retry_timer_, net::Timer::Create(loop, node.get()));
-  CONFAB_RETURN_IF_ERROR(node->retry_timer_->Start(options.retry_ms, options.retry_ms));
+  node->ArmRetry();
 
   node->link_->Announce(node->Endpoints());
   node->link_->SetStatus(proto::PRESENCE_ONLINE, "");
@@ -206,14 +206,32 @@ Result<uint64_t> Node::RequestLookup(const std::string& name) {
   return link_->Lookup(name);
 }
 
+void Node::OnSessionUp(const std::string& name) {
+  if (correspondents_.insert(name).second)
+    link_->Subscribe({correspondents_.begin(), correspondents_.end()});
+}
+
+void Node::ArmRetry() {
+  if (!shut_down_ && !retry_timer_->active())
+    (void)retry_timer_->Start(options_.retry_ms, options_.retry_ms);
+}
+
 void Node::OnSignal(int signum) {
   spdlog::info("signal {}: shutting down", signum);
   Shutdown();
 }
 
 void Node::OnTimer() {
-  RefreshSubscriptions();
-  sessions_->DeliverAll(correspondents_);
+  Result<std::vector<std::string>> waiting = messenger_->ContactsWithOutbox();
+  if (!waiting.ok()) {
+    spdlog::warn("reading the outbox: {}", waiting.status().ToString());
+    return;
+  }
+  if (waiting->empty()) {
+    retry_timer_->Stop();  // idle: nothing to retry until the next message
+    return;
+  }
+  sessions_->DeliverAll({waiting->begin(), waiting->end()});
 }
 
 // ---- control requests -----------------------------------------------------
@@ -243,6 +261,7 @@ proto::Response Node::Send(const proto::SendRequest& request) {
   if (correspondents_.insert(request.to()).second)
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
   sessions_->DeliverSoon(request.to());
+  ArmRetry();
   proto::Response response;
   response.set_ok(true);
   response.set_message_id(ToHex(message->id));

@@ -5,7 +5,8 @@
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
 //   ControlServer  node.sock, for the CLI
 //   signals        SIGINT/SIGTERM start a clean shutdown
-//   a retry timer  the outbox again every retry_ms, besides presence pushes
+//   a retry timer  the outbox again every retry_ms while it is not empty,
+//                  besides presence pushes; an idle node has no timer armed
 //
 // Lifetime: `loop` outlives the node. Run the loop after Create; it returns
 // once Shutdown() (or a signal) has closed everything. Not thread-safe.
@@ -77,6 +78,7 @@ class Node final : private TrackerLink::Delegate,
   void OnRefused(const Status& reason) override;
   // ChatSessions::Delegate
   Result<uint64_t> RequestLookup(const std::string& name) override;
+  void OnSessionUp(const std::string& name) override;
   // ControlServer::Delegate
   proto::Response HandleControl(const proto::Request& request) override;
   // SignalWatcher::Delegate
@@ -90,6 +92,8 @@ class Node final : private TrackerLink::Delegate,
   proto::Response SetStatus(const proto::StatusRequest& request);
   // Subscribes to every contact and correspondent (when the set grew).
   void RefreshSubscriptions();
+  // Arms the retry timer unless it runs already.
+  void ArmRetry();
   std::vector<proto::Endpoint> Endpoints() const;
 
   net::Loop& loop_;

@@ -329,6 +329,7 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
   spdlog::info("chat session from {}", link.peer);
   // The channel is established only after this returns: our outbox for
   // them goes out on this connection from the kick.
+  sessions_up_.insert(link.peer);
   DeliverSoon(link.peer);
   return channel::ChannelConnection::HelloAnswer{};
 }
@@ -343,6 +344,7 @@ void ChatSessions::OnEstablished(Link& link) {
   attempt.endpoints.clear();
   spdlog::info("chat session to {}", link.peer);
   SendPending(link);
+  delegate_->OnSessionUp(link.peer);  // last
 }
 
 Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
@@ -403,6 +405,10 @@ void ChatSessions::OnTimer() {
   std::set<std::string> names;
   names.swap(kick_);
   DeliverAll(names);
+  std::set<std::string> up;
+  up.swap(sessions_up_);
+  for (const std::string& name : up)
+    delegate_->OnSessionUp(name);
 }
 
 void ChatSessions::OnRevoked(const std::string& name) {

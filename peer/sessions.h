@@ -71,6 +71,9 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     // ChatSessions::OnLookupResult with the returned request id.
     // Unavailable when the tracker is not reachable.
     virtual Result<uint64_t> RequestLookup(const std::string& name) = 0;
+    // A session with `name` is up (either direction): e.g. to follow their
+    // presence from now on.
+    virtual void OnSessionUp(const std::string& /*name*/) {}
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
@@ -119,7 +122,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
                ContactBook& contacts, Delegate* delegate);
 
   void OnIncoming(Status status) override;
-  // The soon timer (0 ms): flushes inboxes, then Delivers to kick_.
+  // The soon timer (0 ms): flushes inboxes, Delivers to kick_, then tells
+  // the delegate of sessions_up_.
   void OnTimer() override;
   void ArmSoonTimer();
   // Stores link.inbox in one commit and sends one Ack for it.
@@ -149,8 +153,9 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::map<uint64_t, std::string> lookups_;  // request id -> name
   std::set<std::string> revoked_;
   std::unique_ptr<net::Timer> soon_timer_;
-  std::set<std::string> kick_;  // contacts whose session just came up inbound
-  std::set<Link*> flush_;       // links with messages to store and acknowledge
+  std::set<std::string> kick_;         // contacts whose session just came up inbound
+  std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of
+  std::set<Link*> flush_;              // links with messages to store and acknowledge
   bool closed_ = false;
 };
 
