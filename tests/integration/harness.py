@@ -248,11 +248,13 @@ class NodeProcess:
         self.proc = None
         self.port = None
         self.log_path = os.path.join(os.path.dirname(home), f"{name}-node.log")
+        self.extra_up_args = []
 
     def start(self, timeout=15):
         self._log = open(self.log_path, "a")
         start_at = self._log.tell()
-        self.proc = subprocess.Popen([binary("CONFAB"), "up", "--listen", "127.0.0.1:0"],
+        self.proc = subprocess.Popen([binary("CONFAB"), "up", "--listen", "127.0.0.1:0",
+                                      *self.extra_up_args],
                                      env=confab_env(self.home), stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=self._log)
 

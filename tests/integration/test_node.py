@@ -150,6 +150,35 @@ class NodeTest(TempDirTest):
                    30, what="every message delivered")
         self.assertEqual([m["text"] for m in self.bob.history("alice")], texts)
 
+    def test_encrypted_identity_key_needs_its_passphrase_file(self):
+        carol_home = os.path.join(self.tmp, "carol")
+        secret = os.path.join(self.tmp, "carol.pass")
+        with open(secret, "w") as f:
+            f.write("correct horse\n")
+        r = confab_join(carol_home, self.tracker.invite("carol"), "--passphrase-file", secret)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        carol = NodeProcess(carol_home, "carol")
+        r = carol.cli("up", "--listen", "127.0.0.1:0", timeout=15)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--passphrase-file", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(carol_home, "node.sock")))
+
+        carol.extra_up_args = ["--passphrase-file", secret]
+        self.nodes.append(carol)
+        carol.start()
+        self.bob.start()
+        self.msg(carol, "bob", "from an encrypted key")
+        self.wait_state(self.bob, "carol", "from an encrypted key", "received")
+        wait_until(lambda: [c for c in self.bob.cli_json("who") if c["name"] == "carol"],
+                   10, what="carol in bob's who after her first message")
+
+    def test_a_second_node_on_the_same_home_is_refused(self):
+        self.alice.start()
+        r = self.alice.cli("up", "--listen", "127.0.0.1:0", timeout=15)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already running", r.stderr)
+        self.msg(self.alice, "bob", "first node still serves")
+
     def test_cli_without_a_node_says_how_to_start_one(self):
         r = self.alice.cli("msg", "bob", "hi")
         self.assertEqual(r.returncode, EXIT_NO_NODE, r.stderr)
