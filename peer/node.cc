@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/base/member_name.h"
+#include "common/protocol/presence_names.h"
 #include "peer/messaging/body_cipher.h"
 #include "peer/messaging/peer_database.h"
 
@@ -27,26 +28,6 @@ proto::Response Failure(const Status& status) {
   response.set_ok(false);
   response.set_error(std::string(status.message()));
   return response;
-}
-
-bool IsOnline(proto::PresenceStatus status) {
-  return status == proto::PRESENCE_ONLINE || status == proto::PRESENCE_AWAY ||
-         status == proto::PRESENCE_BUSY;
-}
-
-std::string StatusWord(proto::PresenceStatus status) {
-  switch (status) {
-    case proto::PRESENCE_ONLINE:
-      return "online";
-    case proto::PRESENCE_AWAY:
-      return "away";
-    case proto::PRESENCE_BUSY:
-      return "busy";
-    case proto::PRESENCE_INVISIBLE:
-      return "invisible";
-    default:
-      return "offline";
-  }
 }
 
 // The node's IPv4 interface addresses: not loopback ones, unless there is
@@ -178,7 +159,7 @@ void Node::OnConnected(const proto::SessionWelcome& /*welcome*/) {
 void Node::OnPresence(const proto::PresenceDelta& delta) {
   for (const proto::PresenceEntry& entry : delta.entries()) {
     presence_[entry.name()] = entry;
-    if (IsOnline(entry.status()))
+    if (protocol::ShowsOnline(entry.status()))
       sessions_->Deliver(entry.name());  // the presence push: retry now
   }
 }
@@ -310,8 +291,8 @@ proto::Response Node::Who() {
     auto seen = presence_.find(name);
     const proto::PresenceStatus status =
         seen == presence_.end() ? proto::PRESENCE_OFFLINE : seen->second.status();
-    p->set_online(IsOnline(status));
-    p->set_status(StatusWord(status));
+    p->set_online(protocol::ShowsOnline(status));
+    p->set_status(std::string(protocol::PresenceStatusName(status)));
     if (seen != presence_.end())
       p->set_text(seen->second.text());
     if (auto c = known.find(name); c != known.end()) {
@@ -323,17 +304,12 @@ proto::Response Node::Who() {
 }
 
 proto::Response Node::SetStatus(const proto::StatusRequest& request) {
-  static const std::map<std::string, proto::PresenceStatus> kWords = {
-      {"online", proto::PRESENCE_ONLINE},
-      {"away", proto::PRESENCE_AWAY},
-      {"busy", proto::PRESENCE_BUSY},
-      {"invisible", proto::PRESENCE_INVISIBLE}};
-  auto word = kWords.find(request.status());
-  if (word == kWords.end())
+  std::optional<proto::PresenceStatus> status = protocol::ParseSettableStatus(request.status());
+  if (!status)
     return Failure(Status::InvalidArgument("status must be online, away, busy or invisible"));
   if (request.text().size() > 140)
     return Failure(Status::InvalidArgument("status text is at most 140 bytes"));
-  link_->SetStatus(word->second, request.text());
+  link_->SetStatus(*status, request.text());
   proto::Response response;
   response.set_ok(true);
   return response;

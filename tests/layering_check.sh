@@ -16,6 +16,7 @@ declare -A allowed=(
   [common/channel]="common/base common/crypto common/wire common/net common/channel proto"
   [common/store]="common/base common/store"
   [common/config]="common/base common/config"
+  [common/protocol]="common/base common/protocol proto"
   [tracker]="common proto tracker"
   [peer]="common proto peer"
 )

@@ -11,6 +11,7 @@
 #include "common/crypto/invite.h"
 #include "common/crypto/sodium.h"
 #include "common/net/address.h"
+#include "common/protocol/presence_names.h"
 
 namespace confab::tracker {
 namespace {
@@ -19,21 +20,6 @@ constexpr size_t kMaxTrackerMessageBytes = 16 * 1024;
 
 std::string TokenKey(ByteView token) {
   return std::string(AsChars(token));
-}
-
-std::string StatusName(proto::PresenceStatus status) {
-  switch (status) {
-    case proto::PRESENCE_ONLINE:
-      return "online";
-    case proto::PRESENCE_AWAY:
-      return "away";
-    case proto::PRESENCE_BUSY:
-      return "busy";
-    case proto::PRESENCE_INVISIBLE:
-      return "invisible";
-    default:
-      return "offline";
-  }
 }
 
 proto::PresenceEntry ToProto(const PresenceEntry& e) {
@@ -449,7 +435,9 @@ Result<std::vector<UserInfo>> TrackerService::Users() {
     u.online = true;
     // Ops see the real status, invisible included.
     PresenceEntry view = presence_.View(u.name);
-    u.status = view.status == proto::PRESENCE_OFFLINE ? "invisible" : StatusName(view.status);
+    u.status = view.status == proto::PRESENCE_OFFLINE
+                   ? "invisible"
+                   : std::string(protocol::PresenceStatusName(view.status));
     u.text = view.text;
     auto it = sessions_.find(*session);
     if (it != sessions_.end())

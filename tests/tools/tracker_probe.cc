@@ -37,6 +37,7 @@
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
 #include "common/net/signal_watcher.h"
+#include "common/protocol/presence_names.h"
 #include "peer/home.h"
 #include "peer/tracker_client.h"
 
@@ -48,23 +49,6 @@ using nlohmann::json;
 void Emit(const json& line) {
   std::fputs((line.dump() + "\n").c_str(), stdout);
   std::fflush(stdout);
-}
-
-std::string StatusName(proto::PresenceStatus s) {
-  switch (s) {
-    case proto::PRESENCE_ONLINE:
-      return "online";
-    case proto::PRESENCE_AWAY:
-      return "away";
-    case proto::PRESENCE_BUSY:
-      return "busy";
-    case proto::PRESENCE_INVISIBLE:
-      return "invisible";
-    case proto::PRESENCE_OFFLINE:
-      return "offline";
-    default:
-      return "unknown";
-  }
 }
 
 json EndpointJson(const proto::Endpoint& e) {
@@ -98,7 +82,7 @@ class Probe final : public peer::TrackerLink::Delegate,
     for (const proto::PresenceEntry& e : delta.entries()) {
       Emit({{"event", "presence"},
             {"name", e.name()},
-            {"status", StatusName(e.status())},
+            {"status", protocol::PresenceStatusName(e.status())},
             {"text", e.text()},
             {"last_seen_unix", e.last_seen_unix()}});
     }
@@ -119,7 +103,7 @@ class Probe final : public peer::TrackerLink::Delegate,
       for (const proto::Endpoint& e : r.endpoints())
         endpoints.push_back(EndpointJson(e));
       line["endpoints"] = endpoints;
-      line["status"] = StatusName(r.presence().status());
+      line["status"] = protocol::PresenceStatusName(r.presence().status());
     }
     Emit(line);
   }
@@ -175,18 +159,13 @@ class Probe final : public peer::TrackerLink::Delegate,
     if (verb == "quit") {
       Quit();
     } else if (verb == "status" && !args.empty()) {
-      static const std::map<std::string, proto::PresenceStatus> kStatuses = {
-          {"online", proto::PRESENCE_ONLINE},
-          {"away", proto::PRESENCE_AWAY},
-          {"busy", proto::PRESENCE_BUSY},
-          {"invisible", proto::PRESENCE_INVISIBLE}};
-      auto it = kStatuses.find(args[0]);
-      if (it == kStatuses.end())
+      std::optional<proto::PresenceStatus> status = protocol::ParseSettableStatus(args[0]);
+      if (!status)
         return CommandError("unknown status " + args[0]);
       std::string text;
       for (size_t i = 1; i < args.size(); ++i)
         text += (i > 1 ? " " : "") + args[i];
-      link_->SetStatus(it->second, text);
+      link_->SetStatus(*status, text);
     } else if (verb == "subscribe") {
       link_->Subscribe(args);
     } else if (verb == "lookup" && args.size() == 1) {
