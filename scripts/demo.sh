@@ -2,7 +2,8 @@
 # demo.sh: installs what is missing, builds confab in Release and runs the main
 # job on loopback: a tracker for a demo organisation, two workstations (alice
 # and bob, each with its own CONFAB_HOME) enrolled with one-time invite codes,
-# both online, one status change seen by the other, and ops' view of it all.
+# their nodes up, messages both ways directly between them, a status change,
+# ops' view of it all and a revocation.
 # Everything lives in a temporary directory that is removed at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,11 +11,10 @@ build="${BUILD_DIR:-$root/build}"
 "$root/scripts/install-deps.sh" build
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONFAB_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" --target confab confab-tracker noise-vectors tracker_probe
+cmake --build "$build" -j "$(nproc)" --target confab confab-tracker noise-vectors
 
 tracker="$build/tracker/confab-tracker"
 confab="$build/peer/confab"
-probe="$build/tests/tools/tracker_probe"
 work="$(mktemp -d /tmp/confab-demo.XXXXXX)"
 pids=()
 cleanup() {
@@ -46,20 +46,29 @@ for who in alice bob; do
   CONFAB_HOME="$work/$who" "$confab" join "$code" </dev/null
 done
 
-step "alice and bob come online; alice follows bob"
-mkfifo "$work/alice.in" "$work/bob.in"
-CONFAB_HOME="$work/alice" "$probe" <"$work/alice.in" >"$work/alice.events" 2>/dev/null &
-pids+=($!)
-exec 3>"$work/alice.in"
-CONFAB_HOME="$work/bob" "$probe" <"$work/bob.in" >"$work/bob.events" 2>/dev/null &
-pids+=($!)
-exec 4>"$work/bob.in"
-echo "subscribe bob" >&3
+step "alice and bob start their nodes (confab up): direct, end-to-end encrypted chat"
+for who in alice bob; do
+  CONFAB_HOME="$work/$who" "$confab" up --listen 127.0.0.1:0 </dev/null 2>"$work/$who.log" &
+  pids+=($!)
+done
+for who in alice bob; do
+  for _ in $(seq 100); do grep -q "node up as" "$work/$who.log" && break; sleep 0.1; done
+  grep "node up as" "$work/$who.log" | sed 's/^/  /'
+done
+as() { local who="$1"; shift; CONFAB_HOME="$work/$who" "$confab" "$@"; }
+
+as alice msg bob "Hi bob, lunch at noon?" >/dev/null
+as bob status away "back at two"
 sleep 1
-echo "status away back at two" >&4
-sleep 1
-echo "what alice heard about bob:"
-grep '"bob"' "$work/alice.events" | sed 's/^/  /' || true
+as bob msg alice "Yes! See you there." >/dev/null
+for _ in $(seq 50); do as alice history bob --json | grep -q '"See you there' && break; sleep 0.2; done
+
+echo "alice's view of her contacts:"
+as alice who | sed 's/^/  /'
+echo "alice's conversation with bob (states: queued, sent, delivered):"
+as alice history bob | sed 's/^/  /'
+echo "bob's conversation with alice:"
+as bob history alice | sed 's/^/  /'
 
 step "ops: who is enrolled and online"
 "$tracker" users --state "$work/tracker"
@@ -68,8 +77,6 @@ step "ops: revoke bob; his session ends at once"
 "$tracker" revoke bob --state "$work/tracker" --reason "demo"
 sleep 1
 "$tracker" users --state "$work/tracker"
-echo "quit" >&3 || true
-exec 3>&- 4>&-
 echo
-echo "Done. The tracker log is below; messages and files between peers come with the node (confab up)."
-sed 's/^/  /' "$work/tracker.log"
+echo "Done. To carry on by hand: run a tracker and 'confab up' as above, then"
+echo "'confab msg NAME TEXT', 'confab history NAME', 'confab who', 'confab status away lunch'."
