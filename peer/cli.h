@@ -27,7 +27,8 @@ using Runner = std::function<int()>;
 // `*runner` is set (from CLI11's callback) to the function that does the
 // work; the options it needs live in that function's captures.
 void RegisterJoin(CLI::App& app, Runner* runner);
-void RegisterUp(CLI::App& app, Runner* runner);       // cli_up.cc
-void RegisterControl(CLI::App& app, Runner* runner);  // cli_control.cc: msg, history, who, status
+void RegisterUp(CLI::App& app, Runner* runner);        // cli_up.cc
+void RegisterControl(CLI::App& app, Runner* runner);   // cli_control.cc: msg, history, who, status
+void RegisterContacts(CLI::App& app, Runner* runner);  // cli_contacts.cc: contacts, verify, export
 
 }  // namespace confab::peer::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   confab::peer::cli::RegisterJoin(app, &runner);
   confab::peer::cli::RegisterUp(app, &runner);
   confab::peer::cli::RegisterControl(app, &runner);
+  confab::peer::cli::RegisterContacts(app, &runner);
 
   try {
     app.parse(argc, argv);

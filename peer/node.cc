@@ -63,6 +63,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
 
   std::unique_ptr<Node> node(new Node(loop, options));
   node->name_ = enrollment.name;
+  node->identity_key_ = identity.public_key();
   node->control_path_ = home.Path(kControlSocketFile);
 
   CONFAB_ASSIGN_OR_RETURN(node->db_, OpenPeerDatabase(home.Path(kDatabaseFile)));
@@ -227,6 +228,12 @@ proto::Response Node::HandleControl(const proto::Request& request) {
       return Who();
     case proto::Request::kStatus:
       return SetStatus(request.status());
+    case proto::Request::kContacts:
+      return Contacts(request.contacts());
+    case proto::Request::kVerify:
+      return Verify(request.verify());
+    case proto::Request::kExportHistory:
+      return Export(request.export_history());
     case proto::Request::BODY_NOT_SET:
       break;
   }

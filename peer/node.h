@@ -3,7 +3,8 @@
 //   confab.db -> ContactBook, HistoryStore -> Messenger   (peer/messaging)
 //   ChatSessions   the peer port and the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
-//   ControlServer  node.sock, for the CLI
+//   ControlServer  node.sock, for the CLI (contacts, verify and export in
+//                  node_contacts.cc)
 //   signals        SIGINT/SIGTERM start a clean shutdown
 //   a retry timer  the outbox again every retry_ms while it is not empty,
 //                  besides presence pushes; an idle node has no timer armed
@@ -90,6 +91,10 @@ class Node final : private TrackerLink::Delegate,
   proto::Response History(const proto::HistoryRequest& request);
   proto::Response Who();
   proto::Response SetStatus(const proto::StatusRequest& request);
+  // node_contacts.cc: `confab contacts`, `confab verify`, `confab export`.
+  proto::Response Contacts(const proto::ContactsRequest& request);
+  proto::Response Verify(const proto::VerifyRequest& request);
+  proto::Response Export(const proto::ExportRequest& request);
   // Subscribes to every contact and correspondent (when the set grew).
   void RefreshSubscriptions();
   // Arms the retry timer unless it runs already.
@@ -99,6 +104,7 @@ class Node final : private TrackerLink::Delegate,
   net::Loop& loop_;
   const NodeOptions options_;
   std::string name_;
+  crypto::Ed25519PublicKey identity_key_{};  // ours, for safety numbers
   std::string control_path_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ContactBook> contacts_;

@@ -413,9 +413,13 @@ void ChatSessions::OnTimer() {
 
 void ChatSessions::OnRevoked(const std::string& name) {
   revoked_.insert(name);
+  DropSessions(name, Status::PermissionDenied(name + " was revoked"));
+}
+
+void ChatSessions::DropSessions(const std::string& name, const Status& reason) {
   for (auto& [raw, link] : links_) {
     if (link->peer == name && link->conn)
-      link->conn->Fail(Status::PermissionDenied(name + " was revoked"));
+      link->conn->Fail(reason);
   }
 }
 

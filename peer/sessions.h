@@ -103,6 +103,9 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   void OnLookupResult(const proto::LookupResult& result);
   // `name` was revoked: refuse them from now on and drop their sessions.
   void OnRevoked(const std::string& name);
+  // Closes every connection with `name` (e.g. just blocked: the hello
+  // check refuses them from then on). `reason` is logged.
+  void DropSessions(const std::string& name, const Status& reason);
 
   bool HasSession(const std::string& name) const;
 

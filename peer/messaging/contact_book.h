@@ -67,7 +67,8 @@ class ContactBook {
   [[nodiscard]] Status AcceptKeyChange(std::string_view name, int64_t now_ms);
 
   // Block creates the contact if needed, so someone can be blocked before
-  // they ever write. Both are idempotent.
+  // they ever write; so does Unblock (an unpinned, unblocked record: what
+  // `confab contacts add` records). Both are idempotent.
   [[nodiscard]] Status Block(std::string_view name);
   [[nodiscard]] Status Unblock(std::string_view name);
   // False for an unknown name.
