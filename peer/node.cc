@@ -11,24 +11,13 @@
 
 #include "common/base/member_name.h"
 #include "common/protocol/presence_names.h"
+#include "peer/control_response.h"
 #include "peer/messaging/body_cipher.h"
 #include "peer/messaging/peer_database.h"
+#include "peer/wall_clock.h"
 
 namespace confab::peer {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-proto::Response Failure(const Status& status) {
-  proto::Response response;
-  response.set_ok(false);
-  response.set_error(std::string(status.message()));
-  return response;
-}
 
 // The node's IPv4 interface addresses: not loopback ones, unless there is
 // nothing else.

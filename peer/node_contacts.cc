@@ -7,24 +7,13 @@
 
 #include "common/base/member_name.h"
 #include "peer/control_frame.h"
+#include "peer/control_response.h"
 #include "peer/messaging/safety_number.h"
 #include "peer/node.h"
+#include "peer/wall_clock.h"
 
 namespace confab::peer {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-proto::Response Failure(const Status& status) {
-  proto::Response response;
-  response.set_ok(false);
-  response.set_error(std::string(status.message()));
-  return response;
-}
 
 void Fill(const Contact& c, proto::ContactEntry* e) {
   e->set_name(c.name);

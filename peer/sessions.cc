@@ -8,18 +8,13 @@
 #include <utility>
 
 #include "common/crypto/certificate.h"
+#include "peer/wall_clock.h"
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"
 #include "proto/peer.pb.h"
 
 namespace confab::peer {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t NowUnix() {
   return static_cast<int64_t>(std::time(nullptr));
