@@ -312,3 +312,33 @@ class NodeProcess:
 
     def history(self, contact):
         return self.cli_json("history", contact)
+
+
+class OrgTest(TempDirTest):
+    """A running tracker on 127.0.0.1 and helpers to enrol members whose
+    nodes (`confab up`) the test starts; every process is stopped afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        self.nodes = []
+        self.tracker = TrackerProcess(os.path.join(self.tmp, "state"))
+        self.tracker.init()
+        self.tracker.start()
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.stop(timeout=10)
+        self.tracker.stop(timeout=10)
+        super().tearDown()
+
+    def member(self, name):
+        """Joins `name` with a fresh invite; returns its (not yet started) node."""
+        home = os.path.join(self.tmp, name)
+        r = confab_join(home, self.tracker.invite(name))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        node = NodeProcess(home, name)
+        self.nodes.append(node)
+        return node
+
+    def logs(self):
+        return "\n".join(f"{n.name} log:\n{n.log()}" for n in self.nodes)

@@ -6,39 +6,18 @@ import os
 import time
 import unittest
 
-from harness import NodeProcess, TempDirTest, TrackerProcess, confab_join, wait_until
+from harness import OrgTest, wait_until
 
 EXIT_FAILED = 1
 
 
-class ContactsTest(TempDirTest):
+class ContactsTest(OrgTest):
     def setUp(self):
         super().setUp()
-        self.nodes = []
-        self.tracker = TrackerProcess(os.path.join(self.tmp, "state"))
-        self.tracker.init()
-        self.tracker.start()
         self.alice = self.member("alice")
         self.bob = self.member("bob")
         self.alice.start()
         self.bob.start()
-
-    def tearDown(self):
-        for n in self.nodes:
-            n.stop(timeout=10)
-        self.tracker.stop(timeout=10)
-        super().tearDown()
-
-    def member(self, name):
-        home = os.path.join(self.tmp, name)
-        r = confab_join(home, self.tracker.invite(name))
-        self.assertEqual(r.returncode, 0, r.stderr)
-        node = NodeProcess(home, name)
-        self.nodes.append(node)
-        return node
-
-    def logs(self):
-        return "\n".join(f"{n.name} log:\n{n.log()}" for n in self.nodes)
 
     def msg(self, node, to, text):
         r = node.cli("msg", to, text, "--json")

@@ -7,34 +7,16 @@ import stat
 import time
 import unittest
 
-from harness import NodeProcess, TempDirTest, TrackerProcess, confab_join, wait_until
+from harness import NodeProcess, OrgTest, confab_join, wait_until
 
 EXIT_NO_NODE = 3
 
 
-class NodeTest(TempDirTest):
+class NodeTest(OrgTest):
     def setUp(self):
         super().setUp()
-        self.nodes = []
-        self.tracker = TrackerProcess(os.path.join(self.tmp, "state"))
-        self.tracker.init()
-        self.tracker.start()
         self.alice = self.member("alice")
         self.bob = self.member("bob")
-
-    def tearDown(self):
-        for n in self.nodes:
-            n.stop(timeout=10)
-        self.tracker.stop(timeout=10)
-        super().tearDown()
-
-    def member(self, name):
-        home = os.path.join(self.tmp, name)
-        r = confab_join(home, self.tracker.invite(name))
-        self.assertEqual(r.returncode, 0, r.stderr)
-        node = NodeProcess(home, name)
-        self.nodes.append(node)
-        return node
 
     def msg(self, node, to, text):
         r = node.cli("msg", to, text, "--json")
