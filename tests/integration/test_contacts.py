@@ -2,7 +2,6 @@
 (alice, bob, carol) and a tracker on 127.0.0.1: safety numbers, blocking,
 the decrypted export, and clear refusals for unknown contacts."""
 import json
-import os
 import time
 import unittest
 
