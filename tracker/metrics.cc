@@ -32,16 +32,23 @@ uint64_t ResidentBytes() {
 }
 
 // One HTTP exchange: read the request head, answer, close.
-class MetricsHttp::Request final : private net::TcpConnection::Delegate {
+// A scraper that connects and then says nothing (or trickles bytes) is cut
+// off after kRequestDeadlineMs, so it cannot hold a connection forever.
+class MetricsHttp::Request final : private net::TcpConnection::Delegate,
+                                   private net::Timer::Delegate {
  public:
   Request(MetricsHttp& owner) : owner_(owner) {}
-  Status Start(net::TcpListener& listener) {
+  Status Start(net::Loop& loop, net::TcpListener& listener) {
     CONFAB_ASSIGN_OR_RETURN(connection_, listener.Accept(this));
+    CONFAB_ASSIGN_OR_RETURN(deadline_, net::Timer::Create(loop, this));
+    CONFAB_RETURN_IF_ERROR(deadline_->Start(kRequestDeadlineMs));
     return connection_->StartReading();
   }
 
  private:
   static constexpr size_t kMaxRequestBytes = 8192;
+
+  void OnTimer() override { connection_->Close(); }
 
   void OnConnected() override {}
   void OnRead(ByteView data) override {
@@ -76,18 +83,19 @@ class MetricsHttp::Request final : private net::TcpConnection::Delegate {
 
   MetricsHttp& owner_;
   std::unique_ptr<net::TcpConnection> connection_;
+  std::unique_ptr<net::Timer> deadline_;
   std::string head_;
   bool answered_ = false;
 };
 
 Result<std::unique_ptr<MetricsHttp>> MetricsHttp::Start(net::Loop& loop, const net::Address& bind,
                                                         MetricsSource* source) {
-  std::unique_ptr<MetricsHttp> http(new MetricsHttp(source));
+  std::unique_ptr<MetricsHttp> http(new MetricsHttp(loop, source));
   CONFAB_ASSIGN_OR_RETURN(http->listener_, net::TcpListener::Create(loop, bind, http.get()));
   return http;
 }
 
-MetricsHttp::MetricsHttp(MetricsSource* source) : source_(source) {}
+MetricsHttp::MetricsHttp(net::Loop& loop, MetricsSource* source) : loop_(loop), source_(source) {}
 
 MetricsHttp::~MetricsHttp() = default;
 
@@ -101,7 +109,9 @@ void MetricsHttp::OnIncoming(Status status) {
     return;
   auto request = std::make_unique<Request>(*this);
   Request* raw = request.get();
-  if (!request->Start(*listener_).ok())
+  // Accept even when full, so the backlog drains; the excess is closed
+  // unanswered when `request` goes out of scope.
+  if (!request->Start(loop_, *listener_).ok() || requests_.size() >= kMaxConcurrentRequests)
     return;
   requests_.emplace(raw, std::move(request));
 }

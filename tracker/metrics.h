@@ -1,7 +1,8 @@
 // Prometheus text exposition over a minimal HTTP/1.0 responder on a local
 // port (`metrics.listen` in tracker.toml). It answers GET /metrics and
-// nothing else, then closes; a request head over 8 KiB is cut off. Bind it to
-// a local address: it has no authentication.
+// nothing else, then closes; a request head over 8 KiB, or one not complete
+// within kRequestDeadlineMs, is cut off, and at most kMaxConcurrentRequests
+// are served at once. Bind it to a local address: it has no authentication.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "common/net/loop.h"
 #include "common/net/tcp_connection.h"
 #include "common/net/tcp_listener.h"
+#include "common/net/timer.h"
 
 namespace confab::tracker {
 
@@ -31,6 +33,9 @@ void AppendMetric(std::string* out, std::string_view name, std::string_view type
 // The resident set size of this process, from /proc/self/statm; 0 if unknown.
 uint64_t ResidentBytes();
 
+inline constexpr uint64_t kRequestDeadlineMs = 5000;
+inline constexpr size_t kMaxConcurrentRequests = 16;
+
 class MetricsHttp final : private net::TcpListener::Delegate {
  public:
   [[nodiscard]] static Result<std::unique_ptr<MetricsHttp>> Start(net::Loop& loop,
@@ -42,10 +47,11 @@ class MetricsHttp final : private net::TcpListener::Delegate {
 
  private:
   class Request;
-  explicit MetricsHttp(MetricsSource* source);
+  MetricsHttp(net::Loop& loop, MetricsSource* source);
   void OnIncoming(Status status) override;
   void Finished(Request* request);
 
+  net::Loop& loop_;
   MetricsSource* source_;
   std::unique_ptr<net::TcpListener> listener_;
   std::unordered_map<Request*, std::unique_ptr<Request>> requests_;

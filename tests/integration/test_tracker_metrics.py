@@ -1,6 +1,9 @@
 """The tracker's Prometheus endpoint, scraped from the real daemon."""
 import os
 import re
+import select
+import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -74,3 +77,21 @@ class TrackerMetricsTest(TempDirTest):
         with self.assertRaises(urllib.error.HTTPError) as e:
             scrape(self.port, "/admin")
         self.assertEqual(e.exception.code, 404)
+
+    def test_silent_scrapers_are_cut_off_and_do_not_block_others(self):
+        # More silent connections than the tracker serves at once: the excess
+        # is closed at once, the rest after the request deadline (5 s), and a
+        # real scrape afterwards is answered.
+        silent = [socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                  for _ in range(24)]
+        def closed_now():
+            readable, _, _ = select.select(silent, [], [], 0)
+            return [s for s in readable if s.recv(1) == b""]
+        time.sleep(2)
+        self.assertGreaterEqual(len(closed_now()), len(silent) - 16)  # the excess, at once
+        wait_until(lambda: len(closed_now()) == len(silent), timeout=9,
+                   what="every silent connection closed by the request deadline")
+        for s in silent:
+            s.close()
+        status, _, _ = scrape(self.port)
+        self.assertEqual(status, 200)
