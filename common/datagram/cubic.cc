@@ -66,7 +66,7 @@ void Cubic::OnLost(uint64_t now_us, uint64_t sent_us) {
   // RFC 9438 4.7 fast convergence: a window that shrank since the last
   // reduction releases bandwidth to newer flows.
   w_max_ = (epoch_valid_ && segments < w_max_) ? segments * (1.0 + kBeta) / 2.0 : segments;
-  ssthresh_ = std::max(static_cast<size_t>(static_cast<double>(cwnd_) * kBeta),
+  ssthresh_ = std::max(static_cast<size_t>(std::llround(static_cast<double>(cwnd_) * kBeta)),
                        kMinimumWindowPackets * mds_);
   cwnd_ = ssthresh_;
   const double reduced = static_cast<double>(cwnd_) / static_cast<double>(mds_);
@@ -84,7 +84,7 @@ void Cubic::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us) {
   const double per_byte_us = static_cast<double>(rtt_us) / (n * static_cast<double>(cwnd_));
   const auto interval = static_cast<uint64_t>(per_byte_us * static_cast<double>(bytes));
   const auto burst = static_cast<uint64_t>(per_byte_us * static_cast<double>(mds_) *
-                                           static_cast<double>(kPacingBurstPackets));
+                                           static_cast<double>(kPacingBurstPackets - 1));
   const uint64_t floor = now_us > burst ? now_us - burst : 0;
   next_send_us_ = std::max(next_send_us_, floor) + interval;
 }
