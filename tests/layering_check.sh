@@ -15,6 +15,7 @@ declare -A allowed=(
   [common/wire]="common/base common/wire"
   [common/net]="common/base common/net"
   [common/datagram]="common/base common/crypto common/datagram"
+  [common/udp]="common/base common/crypto common/net common/datagram common/udp"
   [common/channel]="common/base common/crypto common/wire common/net common/channel proto"
   [common/store]="common/base common/store"
   [common/config]="common/base common/config"

@@ -13,6 +13,9 @@
 // direction, strictly increasing, never reused (a retransmission is new data
 // in a new packet), which is what lets the AEAD use them as nonces.
 //
+// Both ends must use the same receive_window_bytes: it is each stream's
+// initial flow-control limit and is not negotiated (yet).
+//
 // Streams: kMaxStreams fixed byte streams with strict priority by id (0
 // first), so a file on stream 1 never holds back chat on stream 0. Each has
 // its own send buffer and receive window, so memory is bounded by
@@ -103,6 +106,10 @@ class Connection {
   // Covers ACK delay, loss and probe timers, pacing, keepalive and idle.
   uint64_t NextDeadlineUs() const;
   void OnTimeout(uint64_t now_us);
+
+  // Sends a PING in the next packet: an initiator's first packet after the
+  // handshake, which confirms the keys to the responder.
+  void RequestPing() { ping_pending_ = true; }
 
   // Sends a CLOSE frame with `reason` (once) and stops.
   void Close(std::string_view reason);

@@ -83,8 +83,9 @@ void Cubic::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us) {
   const double n = in_slow_start() ? 2.0 : 1.25;
   const double per_byte_us = static_cast<double>(rtt_us) / (n * static_cast<double>(cwnd_));
   const auto interval = static_cast<uint64_t>(per_byte_us * static_cast<double>(bytes));
-  const auto burst = static_cast<uint64_t>(per_byte_us * static_cast<double>(mds_) *
-                                           static_cast<double>(kPacingBurstPackets - 1));
+  const auto burst = std::max(static_cast<uint64_t>(per_byte_us * static_cast<double>(mds_) *
+                                                    static_cast<double>(kPacingBurstPackets - 1)),
+                              kPacingGranularityUs);
   const uint64_t floor = now_us > burst ? now_us - burst : 0;
   next_send_us_ = std::max(next_send_us_, floor) + interval;
 }

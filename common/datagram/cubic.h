@@ -44,6 +44,10 @@ class Cubic {
   uint64_t NextSendTimeUs() const { return next_send_us_; }
   void OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us);
   static constexpr size_t kPacingBurstPackets = 10;
+  // The pacer never holds back more than this much sending time, so a
+  // driver whose timer has millisecond resolution (libuv) can still pace
+  // fast paths by sending each millisecond's packets together.
+  static constexpr uint64_t kPacingGranularityUs = 1000;
 
  private:
   double WCubic(double t_seconds) const;
