@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <random>
 
 #include <catch2/catch.hpp>
 
@@ -241,6 +242,69 @@ TEST_CASE("Endpoint settles simultaneous initiations on one session each side", 
   CHECK(p.b.opened.size() == 1);
   CHECK(p.a.endpoint->Write(*ia, kChatStream, AsBytes("ping")) == 4);
   REQUIRE(RunUntil(*p.loop, [&] { return p.b.chat == "ping"; }));
+  p.Finish();
+}
+
+TEST_CASE("Endpoint resends the initiation until the responder appears", "[udp][endpoint]") {
+  Pair p;
+  const net::Address b_address = p.b_address();
+  p.b.endpoint.reset();  // nobody listens at b's address for now
+  auto id = p.a.endpoint->Connect({b_address}, p.b_key.public_key, {});
+  REQUIRE(id.ok());
+  // The first initiation is lost; b comes up on the same port 1.2 s later.
+  bool waited = RunUntil(
+      *p.loop, [] { return false; }, 1200);
+  CHECK_FALSE(waited);
+  EndpointOptions ob = LoopbackOptions();
+  ob.bind = b_address;
+  ob.static_key = p.b_key;
+  auto eb = Endpoint::Create(*p.loop, ob, &p.b);
+  REQUIRE(eb.ok());
+  p.b.endpoint = std::move(*eb);
+  REQUIRE(RunUntil(
+      *p.loop, [&] { return p.a.opened.count(*id) > 0; }, 3000));
+  p.Finish();
+}
+
+// Anything a stranger can send: junk of every packet type, truncations and
+// forgeries. The endpoint must stay silent and keep its session working.
+TEST_CASE("Endpoint ignores junk and forged datagrams", "[udp][endpoint][error]") {
+  Pair p;
+  auto id = p.a.endpoint->Connect({p.b_address()}, p.b_key.public_key, {});
+  REQUIRE(id.ok());
+  REQUIRE(RunUntil(*p.loop, [&] { return p.a.opened.count(*id) && !p.b.opened.empty(); }));
+  const SessionId b_side = p.b.opened.begin()->first;
+
+  struct Sink final : net::UdpSocket::Delegate {
+    int received = 0;
+    void OnDatagram(ByteView, const net::Address&) override { ++received; }
+    void OnError(Status) override {}
+  } sink;
+  auto stranger = net::UdpSocket::Create(*p.loop, *net::Address::Parse("127.0.0.1:0"), &sink);
+  REQUIRE(stranger.ok());
+  REQUIRE((*stranger)->StartReceiving().ok());
+  std::mt19937 rng(5);
+  for (uint8_t type = 0; type <= 5; ++type) {
+    for (size_t size : {0, 1, 5, 13, 29, 30, 100, 148, 1200}) {
+      Bytes junk(size);
+      for (uint8_t& b : junk)
+        b = static_cast<uint8_t>(rng());
+      if (!junk.empty())
+        junk[0] = type;
+      // A data packet aimed at the live session's index, with a bad tag.
+      if (type == datagram::kDataPacketType && size >= 29) {
+        for (int i = 0; i < 4; ++i)
+          junk[1 + i] = static_cast<uint8_t>(b_side >> (8 * i));
+      }
+      REQUIRE((*stranger)->Send(junk, p.b_address()).ok());
+    }
+  }
+  CHECK(p.a.endpoint->Write(*id, kChatStream, AsBytes("still here")) == 10);
+  REQUIRE(RunUntil(*p.loop, [&] { return p.b.chat == "still here"; }));
+  CHECK(sink.received == 0);  // not one answer to a stranger
+  CHECK(p.b.closed.empty());
+  (*stranger)->Close();
+  stranger->reset();
   p.Finish();
 }
 
