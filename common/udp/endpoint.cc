@@ -185,8 +185,15 @@ void Endpoint::OnDatagram(ByteView data, const net::Address& from) {
       OnData(data, from);
       break;
     default:
-      break;  // not ours; silence, as for anything unauthenticated
+      delegate_->OnOtherDatagram(data, from);  // last: nothing follows
+      break;
   }
+}
+
+Status Endpoint::SendDatagram(Bytes data, const net::Address& to) {
+  if (!socket_)
+    return Status::FailedPrecondition("udp endpoint closed");
+  return socket_->Send(std::move(data), to);
 }
 
 void Endpoint::OnError(Status status) {

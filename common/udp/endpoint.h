@@ -89,6 +89,13 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
     virtual void OnSessionWritable(SessionId id, uint8_t stream) = 0;
     // The session is gone (never opened, closed by either side, timed out).
     virtual void OnSessionClosed(SessionId id, Status why) = 0;
+    // A datagram that is no session's (first byte outside 0x01-0x04), e.g.
+    // the tracker's answer to a NAT probe (a protobuf, first byte 0x0a or
+    // 0x12). Unauthenticated: treat with suspicion.
+    virtual void OnOtherDatagram(ByteView data, const net::Address& from) {
+      (void)data;
+      (void)from;
+    }
   };
 
   // Binds the socket and starts receiving. Errors from the socket or timer.
@@ -114,6 +121,11 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   void CloseSession(SessionId id, std::string_view reason);
   // NotFound for an unknown session.
   Result<SessionInfo> Info(SessionId id) const;
+
+  // Sends a datagram outside any session from the sessions' own socket (NAT
+  // probes to the tracker must leave from it: its mapping is what peers
+  // reach). FailedPrecondition once closed; the send error.
+  Status SendDatagram(Bytes data, const net::Address& to);
 
   // Closes the socket and the timer; sessions end silently.
   void Close();
