@@ -1,8 +1,12 @@
 #include "common/datagram/connection.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 #include <variant>
+
+#include "common/datagram/bbr.h"
+#include "common/datagram/cubic.h"
 
 namespace confab::datagram {
 
@@ -12,7 +16,10 @@ Connection::Connection(const ConnectionConfig& config, uint64_t now_us)
     : config_(config),
       streams_{Stream(config_), Stream(config_), Stream(config_), Stream(config_)},
       loss_(config_.max_ack_delay_us),
-      cubic_(config_.max_datagram_bytes),
+      cc_(config_.congestion_control == CongestionControl::kCubic
+              ? std::unique_ptr<CongestionController>(
+                    std::make_unique<Cubic>(config_.max_datagram_bytes))
+              : std::make_unique<Bbr>(config_.max_datagram_bytes)),
       last_received_us_(now_us),
       last_sent_us_(now_us) {}
 
@@ -121,18 +128,23 @@ Status Connection::OnAckFrame(uint64_t now_us, const AckFrame& ack) {
   Result<LossDetector::AckOutcome> outcome = loss_.OnAck(now_us, ack);
   if (!outcome.ok())
     return Fail(outcome.status());
-  const bool cwnd_limited = HasDataToSend() || 2 * in_flight_before >= cubic_.cwnd();
+  const bool cwnd_limited = HasDataToSend() || 2 * in_flight_before >= cc_->cwnd();
   for (const SentPacket& p : outcome->acked) {
+    if (p.ack_eliciting)
+      sampler_.OnPacketAcked(now_us, p.stamp, p.sent_us, p.bytes);
     for (const SentChunk& c : p.chunks)
       streams_[c.stream].send.OnAcked(c.offset, c.length);
     if (p.ack_eliciting)
-      cubic_.OnAcked(now_us, p.sent_us, p.bytes, loss_.rtt().smoothed_us(), cwnd_limited);
+      cc_->OnAcked(now_us, p.sent_us, p.bytes, loss_.rtt().smoothed_us(), cwnd_limited);
     // The peer has seen our ACK up to this number: stop repeating those
     // ranges (QUIC's "ACK of an ACK"), so ACK frames stay small.
     if (p.largest_acked_in_ack)
       received_.Remove(0, std::min(*p.largest_acked_in_ack, largest_received_));
   }
   OnPacketsLost(now_us, outcome->lost);
+  const uint64_t min_rtt = loss_.rtt().has_sample() ? loss_.rtt().min_us() : 0;
+  cc_->OnAckProcessed(now_us, sampler_.TakeSample(min_rtt), sampler_.delivered(),
+                      loss_.bytes_in_flight());
   return Status::Ok();
 }
 
@@ -145,7 +157,7 @@ void Connection::OnPacketsLost(uint64_t now_us, const std::vector<SentPacket>& l
         streams_[i].max_data_pending = true;
     }
     if (p.ack_eliciting)
-      cubic_.OnLost(now_us, p.sent_us);
+      cc_->OnLost(now_us, p.sent_us);
   }
 }
 
@@ -158,8 +170,8 @@ bool Connection::HasDataToSend() const {
 }
 
 bool Connection::CanSendData(uint64_t now_us) const {
-  return loss_.bytes_in_flight() + config_.max_datagram_bytes <= cubic_.cwnd() &&
-         now_us >= cubic_.NextSendTimeUs();
+  return loss_.bytes_in_flight() + config_.max_datagram_bytes <= cc_->cwnd() &&
+         now_us >= cc_->NextSendTimeUs();
 }
 
 bool Connection::AckDue(uint64_t now_us) const {
@@ -179,7 +191,10 @@ std::optional<Connection::Outgoing> Connection::NextPacket(uint64_t now_us,
     return Outgoing{next_number_++, w.size()};
   }
   const bool probe = loss_.probe_needed() || ping_pending_;
-  const bool send_data = probe || (HasDataToSend() && CanSendData(now_us));
+  const bool has_data = HasDataToSend();
+  if (!has_data && loss_.bytes_in_flight() + config_.max_datagram_bytes <= cc_->cwnd())
+    sampler_.OnAppLimited(loss_.bytes_in_flight());  // the window is not what limits us
+  const bool send_data = probe || (has_data && CanSendData(now_us));
   if (!send_data && !AckDue(now_us))
     return std::nullopt;
 
@@ -230,7 +245,8 @@ std::optional<Connection::Outgoing> Connection::NextPacket(uint64_t now_us,
     return std::nullopt;
   record.bytes = static_cast<uint32_t>(w.size() + kDataOverheadBytes);
   if (record.ack_eliciting) {
-    cubic_.OnPacketSent(now_us, record.bytes, loss_.rtt().smoothed_us());
+    record.stamp = sampler_.OnPacketSent(now_us, loss_.bytes_in_flight());
+    cc_->OnPacketSent(now_us, record.bytes, loss_.rtt().smoothed_us());
     last_sent_us_ = now_us;
   }
   const uint64_t number = next_number_++;
@@ -250,8 +266,8 @@ uint64_t Connection::NextDeadlineUs() const {
     d = std::min(d, *t);
   if (loss_.probe_needed() || ping_pending_)
     d = 0;
-  if (HasDataToSend() && loss_.bytes_in_flight() + config_.max_datagram_bytes <= cubic_.cwnd())
-    d = std::min(d, cubic_.NextSendTimeUs());
+  if (HasDataToSend() && loss_.bytes_in_flight() + config_.max_datagram_bytes <= cc_->cwnd())
+    d = std::min(d, cc_->NextSendTimeUs());
   return d;
 }
 
@@ -274,8 +290,8 @@ ConnectionStats Connection::stats() const {
   s.packets_lost = loss_.packets_lost();
   for (const Stream& st : streams_)
     s.bytes_retransmitted += st.send.retransmitted_bytes();
-  s.congestion_events = cubic_.congestion_events();
-  s.cwnd_bytes = cubic_.cwnd();
+  s.congestion_events = cc_->congestion_events();
+  s.cwnd_bytes = cc_->cwnd();
   s.smoothed_rtt_us = loss_.rtt().smoothed_us();
   s.bytes_in_flight = loss_.bytes_in_flight();
   return s;

@@ -29,17 +29,19 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
 #include "common/base/bytes.h"
 #include "common/base/status.h"
-#include "common/datagram/cubic.h"
+#include "common/datagram/congestion_controller.h"
 #include "common/datagram/frame.h"
 #include "common/datagram/loss_detector.h"
 #include "common/datagram/packet_protector.h"
 #include "common/datagram/range_set.h"
+#include "common/datagram/rate_sampler.h"
 #include "common/datagram/receive_stream.h"
 #include "common/datagram/send_stream.h"
 
@@ -47,6 +49,11 @@ namespace confab::datagram {
 
 inline constexpr uint8_t kChatStream = 0;
 inline constexpr uint8_t kFileStream = 1;
+
+enum class CongestionControl {
+  kBbr,    // model-based (bbr.h): holds the path rate under random loss
+  kCubic,  // loss-based (cubic.h): RFC 9438, TCP-friendly
+};
 
 struct ConnectionConfig {
   // The largest UDP payload we send (RFC 9000 14: 1200 is safe on any path
@@ -60,6 +67,7 @@ struct ConnectionConfig {
   // mappings open (WireGuard's persistent keepalive is 25 s; many NATs drop
   // idle UDP mappings after 30 s).
   uint64_t keepalive_us = 15'000'000;
+  CongestionControl congestion_control = CongestionControl::kBbr;
 
   size_t max_payload_bytes() const { return max_datagram_bytes - kDataOverheadBytes; }
 };
@@ -69,7 +77,7 @@ struct ConnectionStats {
   uint64_t packets_received = 0;
   uint64_t packets_lost = 0;
   uint64_t bytes_retransmitted = 0;
-  uint64_t congestion_events = 0;
+  uint64_t congestion_events = 0;  // CUBIC: window reductions; BBR: losses
   size_t cwnd_bytes = 0;
   uint64_t smoothed_rtt_us = 0;
   size_t bytes_in_flight = 0;
@@ -141,7 +149,8 @@ class Connection {
   ConnectionConfig config_;
   std::array<Stream, kMaxStreams> streams_;
   LossDetector loss_;
-  Cubic cubic_;
+  std::unique_ptr<CongestionController> cc_;
+  DeliveryRateSampler sampler_;
 
   // Receiving.
   RangeSet received_;

@@ -15,9 +15,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/datagram/congestion_controller.h"
+
 namespace confab::datagram {
 
-class Cubic {
+class Cubic final : public CongestionController {
  public:
   static constexpr double kC = 0.4;     // RFC 9438 4.1 (segments / s^3)
   static constexpr double kBeta = 0.7;  // RFC 9438 4.6 multiplicative decrease
@@ -31,18 +33,19 @@ class Cubic {
   // (RFC 9438 4.8: no growth while application-limited).
   void OnAcked(uint64_t now_us, uint64_t sent_us, size_t bytes, uint64_t rtt_us, bool cwnd_limited);
   // A packet sent at `sent_us` was declared lost (RFC 9438 4.6 and 4.7).
-  void OnLost(uint64_t now_us, uint64_t sent_us);
+  void OnLost(uint64_t now_us, uint64_t sent_us) override;
 
-  size_t cwnd() const { return cwnd_; }
+  size_t cwnd() const override { return cwnd_; }
   size_t ssthresh() const { return ssthresh_; }
   bool in_slow_start() const { return cwnd_ < ssthresh_; }
   bool InRecovery(uint64_t sent_us) const { return has_recovery_ && sent_us <= recovery_start_us_; }
-  uint64_t congestion_events() const { return congestion_events_; }
+  uint64_t congestion_events() const override { return congestion_events_; }
+  std::string_view name() const override { return "cubic"; }
 
   // Pacing: when the next packet of `bytes` may leave, given the smoothed RTT;
   // a burst of up to kPacingBurstPackets may leave at once after idle.
-  uint64_t NextSendTimeUs() const { return next_send_us_; }
-  void OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us);
+  uint64_t NextSendTimeUs() const override { return next_send_us_; }
+  void OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us) override;
   static constexpr size_t kPacingBurstPackets = 10;
   // The pacer never holds back more than this much sending time, so a
   // driver whose timer has millisecond resolution (libuv) can still pace

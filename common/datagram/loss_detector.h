@@ -17,6 +17,7 @@
 
 #include "common/base/result.h"
 #include "common/datagram/frame.h"
+#include "common/datagram/rate_sampler.h"
 #include "common/datagram/rtt_estimator.h"
 
 namespace confab::datagram {
@@ -35,6 +36,7 @@ struct SentPacket {
   std::vector<SentChunk> chunks;
   uint8_t max_stream_data_mask = 0;              // streams whose MAX_STREAM_DATA it carried
   std::optional<uint64_t> largest_acked_in_ack;  // its ACK frame's largest
+  DeliveryStamp stamp;                           // for delivery-rate samples
   bool resolved = false;                         // acked or lost
 };
 

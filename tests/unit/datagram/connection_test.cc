@@ -102,13 +102,15 @@ TEST_CASE("Connection keeps chat moving while a file fills the link", "[datagram
   CHECK(chat.max_latency_us() < 150'000);
 }
 
-TEST_CASE("Connection's congestion window shrinks when the link starts dropping",
+TEST_CASE("Connection with CUBIC cuts its window to 70% when the queue overflows",
           "[datagram][connection]") {
   LinkSpec clean;
   clean.rate_bits_per_s = 50e6;
   clean.delay_us = 10'000;
   clean.queue_bytes = 1 << 20;
-  SimNetwork net(clean, clean, 4);
+  ConnectionConfig cubic;
+  cubic.congestion_control = CongestionControl::kCubic;
+  SimNetwork net(clean, clean, 4, /*encrypt=*/false, cubic);
   FileFlow file(net.a(), net.b(), 64 << 20);
   // Slow start until the bottleneck queue overflows: the first congestion
   // event cuts the window to 70% of what it was (RFC 9438 beta).
