@@ -6,7 +6,7 @@
 # throughput.py (the kernel's TCP with its default congestion control: BBR on
 # the development VM, see /proc/sys/net/ipv4/tcp_congestion_control) for
 # BENCH_TCP_SECONDS;
-# UDP moves BENCH_UDP_BYTES (64 MiB clean, 8 MiB lossy by default). Build
+# UDP moves BENCH_UDP_BYTES (64 MiB by default). Build
 # udp_transfer in Release for meaningful figures. Root only; exit 77 if the
 # lab cannot be built here. Prints a table and the UDP/TCP ratio per row.
 set -uo pipefail
@@ -34,7 +34,7 @@ for loss in 0 1; do
   tcp_json="$("$L" exec peer-a "$PY" "$T/throughput.py" client "$NETLAB_PEER_B_IP" --port 5201 \
     --seconds "${BENCH_TCP_SECONDS:-20}" --json 2>/dev/null | tail -n1)"
   tcp="$(jget "$tcp_json" mbit_s)"
-  bytes="${BENCH_UDP_BYTES:-$([[ $loss == 0 ]] && echo 67108864 || echo 8388608)}"
+  bytes="${BENCH_UDP_BYTES:-67108864}"
   "$L" exec peer-b "$tool" --bind 0.0.0.0:7651 --key b --peer-key a --expect "$bytes" \
     --timeout 600 >"$LOG/b" 2>&1 &
   pb=$!
