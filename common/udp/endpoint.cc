@@ -467,9 +467,14 @@ void Endpoint::Report(SessionId id) {
     s->ended = s->conn->close_status();
   if (s->ended) {
     const Status why = *s->ended;
+    // The owner knows the ids of its Connects and of sessions it saw open; a
+    // responder session that never opened (say, superseded by the
+    // initiator's retry) ends silently.
+    const bool known = s->initiator || s->open_reported;
     sessions_.erase(id);
     Rearm();
-    delegate_->OnSessionClosed(id, why);
+    if (known)
+      delegate_->OnSessionClosed(id, why);
     return;
   }
   if (s->phase != Session::Phase::kOpen)

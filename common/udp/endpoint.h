@@ -87,7 +87,9 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
     virtual void OnSessionReadable(SessionId id, uint8_t stream) = 0;
     // `stream` has room again after a Write that took less than offered.
     virtual void OnSessionWritable(SessionId id, uint8_t stream) = 0;
-    // The session is gone (never opened, closed by either side, timed out).
+    // The session is gone (a Connect that never opened, or a session that
+    // was open: closed by either side, timed out, replaced by a new
+    // handshake from the same peer).
     virtual void OnSessionClosed(SessionId id, Status why) = 0;
     // A datagram that is no session's (first byte outside 0x01-0x04), e.g.
     // the tracker's answer to a NAT probe (a protobuf, first byte 0x0a or
