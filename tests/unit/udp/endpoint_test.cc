@@ -308,5 +308,24 @@ TEST_CASE("Endpoint ignores junk and forged datagrams", "[udp][endpoint][error]"
   p.Finish();
 }
 
+TEST_CASE("Endpoint closes a session whose peer went silent", "[udp][endpoint]") {
+  EndpointOptions base = LoopbackOptions();
+  base.connection.idle_timeout_us = 1'000'000;
+  base.connection.keepalive_us = 300'000;
+  Pair p(base);
+  auto id = p.a.endpoint->Connect({p.b_address()}, p.b_key.public_key, {});
+  REQUIRE(id.ok());
+  REQUIRE(RunUntil(*p.loop, [&] { return p.a.opened.count(*id) && !p.b.opened.empty(); }));
+  // Keepalives hold the session while both are there...
+  CHECK_FALSE(RunUntil(
+      *p.loop, [&] { return !p.a.closed.empty(); }, 1500));
+  // ...and when b vanishes without a word, a gives up after the idle timeout.
+  p.b.endpoint.reset();
+  REQUIRE(RunUntil(
+      *p.loop, [&] { return p.a.closed.count(*id) > 0; }, 3000));
+  CHECK(p.a.closed.at(*id).code() == Status::Code::kUnavailable);
+  p.Finish();
+}
+
 }  // namespace
 }  // namespace confab::udp
