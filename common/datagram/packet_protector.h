@@ -20,7 +20,8 @@
 // Limits (WireGuard's): a sender should start a new handshake after
 // kRekeyAfterMessages packets or kRekeyAfterUs, and Seal refuses at
 // kRejectAfterMessages; Open refuses counters there too (ReplayWindow) and
-// the owner drops the keys after kRejectAfterUs.
+// the owner drops the keys after kRejectAfterUs (udp::Endpoint does both;
+// keypairs.h holds a session's keys across rekeys).
 //
 // Sans-I/O; no clock (times are passed in); not thread-safe.
 #pragma once
@@ -80,6 +81,7 @@ class PacketProtector {
   bool Expired(uint64_t now_us) const;
 
   uint32_t local_index() const { return local_index_; }
+  uint64_t created_us() const { return created_us_; }
   uint32_t remote_index() const { return remote_index_; }
   // The counter the next Seal must exceed, plus one (0 before any Seal).
   uint64_t next_send_counter() const { return next_send_counter_; }

@@ -1,18 +1,19 @@
+// Endpoint's data path, timer and API. Handshakes, cookies and rekeying are
+// in endpoint_handshake.cc.
 #include "common/udp/endpoint.h"
 
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <utility>
 
 #include "common/crypto/sodium.h"
+#include "common/udp/endpoint_session.h"
 
 namespace confab::udp {
 namespace {
 
 using datagram::Connection;
-using datagram::HandshakeInitiator;
 using datagram::kDataOverheadBytes;
 using datagram::kMaxStreams;
 using datagram::PacketProtector;
@@ -21,55 +22,7 @@ using datagram::PacketProtector;
 // timer retries a millisecond later.
 constexpr size_t kMaxSendQueueBytes = 1 << 20;
 
-uint32_t GetLe32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i)
-    v = (v << 8) | p[i];
-  return v;
-}
-
-// The source address as bytes, for cookies: IP then port.
-Bytes SourceBytes(const net::Address& a) {
-  Bytes out;
-  const sockaddr* sa = a.sockaddr_ptr();
-  if (sa->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    const auto* ip = reinterpret_cast<const uint8_t*>(&in->sin_addr);
-    out.assign(ip, ip + 4);
-  } else {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    const auto* ip = reinterpret_cast<const uint8_t*>(&in6->sin6_addr);
-    out.assign(ip, ip + 16);
-  }
-  out.push_back(static_cast<uint8_t>(a.port() >> 8));
-  out.push_back(static_cast<uint8_t>(a.port()));
-  return out;
-}
-
 }  // namespace
-
-struct Endpoint::Session {
-  enum class Phase {
-    kInitiating,   // our initiation is out; waiting for a response
-    kUnconfirmed,  // we responded; waiting for the initiator's first data packet
-    kOpen,
-  };
-  SessionId id = 0;
-  Phase phase = Phase::kInitiating;
-  bool initiator = false;
-  PublicKey remote_static{};
-  std::vector<net::Address> candidates;
-  std::optional<net::Address> peer;
-  uint64_t started_us = 0;
-  uint64_t next_retry_us = 0;
-  std::unique_ptr<HandshakeInitiator> handshake;
-  Bytes payload;  // ours while initiating, then the peer's
-  std::unique_ptr<PacketProtector> protector;
-  std::unique_ptr<Connection> conn;
-  bool open_reported = false;
-  std::array<bool, kMaxStreams> want_writable{};
-  std::optional<Status> ended;  // set when the session is over
-};
 
 Result<std::unique_ptr<Endpoint>> Endpoint::Create(net::Loop& loop, EndpointOptions options,
                                                    Delegate* delegate) {
@@ -99,6 +52,7 @@ void Endpoint::Close() {
   if (timer_)
     timer_->Close();
   sessions_.clear();
+  index_owner_.clear();
 }
 
 uint64_t Endpoint::NowUs() const {
@@ -113,7 +67,7 @@ uint32_t Endpoint::NewIndex() const {
   for (;;) {
     uint32_t index = 0;
     crypto::RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&index), sizeof(index)));
-    if (index != 0 && sessions_.count(index) == 0)
+    if (index != 0 && sessions_.count(index) == 0 && index_owner_.count(index) == 0)
       return index;
   }
 }
@@ -128,44 +82,28 @@ const Endpoint::Session* Endpoint::Find(SessionId id) const {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-Result<SessionId> Endpoint::Connect(std::vector<net::Address> candidates,
-                                    const PublicKey& remote_static, Bytes payload) {
-  if (candidates.empty())
-    return Status::InvalidArgument("no address to connect to");
-  CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<HandshakeInitiator> handshake,
-                          HandshakeInitiator::Create(options_.static_key, remote_static, payload));
-  auto s = std::make_unique<Session>();
-  s->id = NewIndex();
-  s->initiator = true;
-  s->remote_static = remote_static;
-  s->candidates = std::move(candidates);
-  s->started_us = NowUs();
-  s->handshake = std::move(handshake);
-  const SessionId id = s->id;
-  Session& ref = *s;
-  sessions_.emplace(id, std::move(s));
-  SendInitiation(ref);
-  Rearm();
-  return id;
+Endpoint::Session* Endpoint::FindByIndex(uint32_t index) {
+  auto it = index_owner_.find(index);
+  return it == index_owner_.end() ? nullptr : Find(it->second);
 }
 
-void Endpoint::SendInitiation(Session& s) {
-  const uint64_t now = NowUs();
-  const uint64_t wall =
-      options_.wall_us
-          ? options_.wall_us()
-          : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
-  s.next_retry_us = now + datagram::kHandshakeRetryUs;
-  Result<Bytes> initiation = s.handshake->MakeInitiation(s.id, wall, now);
-  if (!initiation.ok()) {
-    s.ended = initiation.status();
-    return;
+void Endpoint::ForgetIndexes(const std::vector<uint32_t>& indexes) {
+  for (uint32_t index : indexes) {
+    // A session's own id stays its name until the session goes.
+    auto it = index_owner_.find(index);
+    if (it != index_owner_.end() && it->second != index)
+      index_owner_.erase(it);
   }
-  // Every candidate at once: whichever path opens first wins.
-  for (const net::Address& to : s.candidates)
-    (void)socket_->Send(*initiation, to);
+}
+
+void Endpoint::EraseSession(SessionId id) {
+  for (auto it = index_owner_.begin(); it != index_owner_.end();) {
+    if (it->second == id)
+      it = index_owner_.erase(it);
+    else
+      ++it;
+  }
+  sessions_.erase(id);
 }
 
 void Endpoint::OnDatagram(ByteView data, const net::Address& from) {
@@ -202,116 +140,20 @@ void Endpoint::OnError(Status status) {
   spdlog::debug("udp endpoint: {}", status.ToString());
 }
 
-void Endpoint::OnInitiation(ByteView data, const net::Address& from) {
-  const uint64_t now = NowUs();
-  if (now - load_window_start_us_ >= 1'000'000) {
-    load_window_start_us_ = now;
-    initiations_in_window_ = 0;
-  }
-  const bool under_load = ++initiations_in_window_ > options_.handshakes_per_second;
-  Result<datagram::HandshakeResponder::Outcome> outcome =
-      responder_.OnInitiation(data, SourceBytes(from), under_load, now);
-  if (!outcome.ok())
-    return;  // junk, forgeries and replays get no answer
-  if (!outcome->pending) {
-    (void)socket_->Send(std::move(outcome->cookie_reply), from);
-    return;
-  }
-  datagram::HandshakeResponder::Pending pending = std::move(*outcome->pending);
-  // Both sides initiating at once (hole punching does that): the side with
-  // the larger static key keeps its own initiation and ignores the other's.
-  SessionId reuse_id = 0;
-  for (auto& [id, s] : sessions_) {
-    if (s->remote_static == pending.remote_static && s->phase == Session::Phase::kInitiating) {
-      if (options_.static_key.public_key > pending.remote_static)
-        return;
-      reuse_id = id;
-    }
-  }
-  const std::weak_ptr<bool> alive = alive_;
-  Result<Bytes> reply = delegate_->OnIncomingSession(pending.remote_static, pending.payload, from);
-  if (alive.expired() || !*alive_ || !reply.ok())
-    return;
-  // Keep the id of our own attempt, so the owner sees its Connect open.
-  const SessionId id = reuse_id != 0 && Find(reuse_id) != nullptr ? reuse_id : NewIndex();
-  Bytes peer_payload = pending.payload;
-  const PublicKey remote_static = pending.remote_static;
-  Result<datagram::HandshakeResponder::Accepted> accepted =
-      responder_.Accept(std::move(pending), *reply, id, now);
-  if (!accepted.ok())
-    return;
-  // An older session with the same peer (it restarted) gives way.
-  std::vector<SessionId> replaced;
-  for (auto& [other_id, s] : sessions_) {
-    if (other_id != id && s->remote_static == remote_static &&
-        s->phase != Session::Phase::kInitiating) {
-      s->ended = Status::Closed("replaced by a new handshake from the same peer");
-      replaced.push_back(other_id);
-    }
-  }
-  auto s = std::make_unique<Session>();
-  s->id = id;
-  s->phase = Session::Phase::kUnconfirmed;
-  s->remote_static = remote_static;
-  s->peer = from;
-  s->started_us = now;
-  s->payload = std::move(peer_payload);
-  s->protector = std::move(accepted->protector);
-  s->conn = std::make_unique<Connection>(options_.connection, now);
-  sessions_[id] = std::move(s);
-  (void)socket_->Send(std::move(accepted->response), from);
-  Rearm();
-  for (SessionId r : replaced)
-    Report(r);
-}
-
-void Endpoint::OnResponse(ByteView data, const net::Address& from) {
-  if (data.size() < 9)
-    return;
-  const SessionId id = GetLe32(data.data() + 5);
-  Session* s = Find(id);
-  if (s == nullptr || s->phase != Session::Phase::kInitiating)
-    return;
-  const uint64_t now = NowUs();
-  Result<HandshakeInitiator::Established> established = s->handshake->OnResponse(data, now);
-  if (!established.ok())
-    return;
-  s->handshake.reset();
-  s->protector = std::move(established->protector);
-  s->payload = std::move(established->payload);
-  s->peer = from;
-  s->phase = Session::Phase::kOpen;
-  s->conn = std::make_unique<Connection>(options_.connection, now);
-  s->conn->RequestPing();  // confirms the keys to the responder at once
-  Flush(*s);
-  Rearm();
-  Report(id);
-}
-
-void Endpoint::OnCookieReply(ByteView data) {
-  if (data.size() < 5)
-    return;
-  Session* s = Find(GetLe32(data.data() + 1));
-  if (s == nullptr || s->phase != Session::Phase::kInitiating)
-    return;
-  if (!s->handshake->OnCookieReply(data, NowUs()).ok())
-    return;
-  SendInitiation(*s);  // again at once, now with mac2
-  Rearm();
-}
-
 void Endpoint::OnData(ByteView data, const net::Address& from) {
   Result<uint32_t> index = datagram::PeekReceiverIndex(data);
   if (!index.ok())
     return;
-  Session* s = Find(*index);
-  if (s == nullptr || s->protector == nullptr)
+  Session* s = FindByIndex(*index);
+  if (s == nullptr || s->conn == nullptr)
     return;
   std::copy(data.begin(), data.end(), packet_buffer_.begin());
+  std::vector<uint32_t> dropped;
   Result<PacketProtector::Opened> opened =
-      s->protector->Open(std::span<uint8_t>(packet_buffer_.data(), data.size()));
+      s->keys.Open(std::span<uint8_t>(packet_buffer_.data(), data.size()), &dropped);
+  ForgetIndexes(dropped);
   if (!opened.ok())
-    return;  // forged, replayed or too old
+    return;  // forged, replayed, too old or for keys we no longer hold
   const uint64_t now = NowUs();
   if (s->phase == Session::Phase::kUnconfirmed)
     s->phase = Session::Phase::kOpen;  // only the real initiator could send this
@@ -323,7 +165,8 @@ void Endpoint::OnData(ByteView data, const net::Address& from) {
 }
 
 void Endpoint::Flush(Session& s) {
-  if (s.phase != Session::Phase::kOpen || !s.conn || !s.peer || !socket_)
+  PacketProtector* keys = s.keys.sending();
+  if (s.phase != Session::Phase::kOpen || !s.conn || !s.peer || !socket_ || keys == nullptr)
     return;
   const uint64_t now = NowUs();
   while (socket_->send_queue_bytes() < kMaxSendQueueBytes) {
@@ -332,7 +175,7 @@ void Endpoint::Flush(Session& s) {
       break;
     Bytes packet(out->size + kDataOverheadBytes);
     Result<size_t> sealed =
-        s.protector->Seal(out->number, ByteView(payload_buffer_.data(), out->size), packet);
+        keys->Seal(out->number, ByteView(payload_buffer_.data(), out->size), packet);
     if (!sealed.ok()) {
       s.ended = sealed.status();
       return;
@@ -357,11 +200,25 @@ void Endpoint::OnTimer() {
         if (now - s->started_us >= options_.handshake_give_up_us)
           s->ended = Status::Unavailable("the initiator never confirmed the handshake");
         break;
-      case Session::Phase::kOpen:
+      case Session::Phase::kOpen: {
+        const PacketProtector* keys = s->keys.sending();
+        if (keys != nullptr && now - keys->created_us() >= options_.reject_after_us) {
+          s->ended = Status::Unavailable("session keys expired and no rekey succeeded");
+          break;
+        }
+        // The session's initiator rekeys (WireGuard's REKEY_AFTER_TIME and
+        // REKEY_AFTER_MESSAGES); a lost rekey handshake is resent.
+        if (s->initiator && keys != nullptr && !s->rekey &&
+            (now - keys->created_us() >= options_.rekey_after_us ||
+             keys->next_send_counter() >= datagram::kRekeyAfterMessages))
+          StartRekey(*s, now);
+        else if (s->rekey && now >= s->rekey_next_retry_us)
+          SendRekeyInitiation(*s, now);
         if (s->conn->NextDeadlineUs() <= now)
           s->conn->OnTimeout(now);
         Flush(*s);
         break;
+      }
     }
   }
   Rearm();
@@ -383,9 +240,17 @@ void Endpoint::Rearm() {
       case Session::Phase::kUnconfirmed:
         deadline = std::min(deadline, s->started_us + options_.handshake_give_up_us);
         break;
-      case Session::Phase::kOpen:
+      case Session::Phase::kOpen: {
         deadline = std::min(deadline, s->conn->NextDeadlineUs());
+        if (const PacketProtector* keys = s->keys.sending()) {
+          deadline = std::min(deadline, keys->created_us() + options_.reject_after_us);
+          if (s->initiator && !s->rekey)
+            deadline = std::min(deadline, keys->created_us() + options_.rekey_after_us);
+        }
+        if (s->rekey)
+          deadline = std::min(deadline, s->rekey_next_retry_us);
         break;
+      }
     }
   }
   if (deadline == UINT64_MAX) {
@@ -439,7 +304,7 @@ void Endpoint::CloseSession(SessionId id, std::string_view reason) {
     s->conn->Close(reason);
     Flush(*s);
   }
-  sessions_.erase(id);
+  EraseSession(id);
   Rearm();
 }
 
@@ -452,6 +317,7 @@ Result<SessionInfo> Endpoint::Info(SessionId id) const {
   info.peer = s->peer;
   info.initiator = s->initiator;
   info.open = s->phase == Session::Phase::kOpen;
+  info.rekeys = s->rekeys;
   if (s->conn)
     info.stats = s->conn->stats();
   return info;
@@ -471,7 +337,7 @@ void Endpoint::Report(SessionId id) {
     // responder session that never opened (say, superseded by the
     // initiator's retry) ends silently.
     const bool known = s->initiator || s->open_reported;
-    sessions_.erase(id);
+    EraseSession(id);
     Rearm();
     if (known)
       delegate_->OnSessionClosed(id, why);

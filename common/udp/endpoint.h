@@ -11,6 +11,10 @@
 // carry it, so a session follows its peer across address changes: the
 // reply address is the source of the last authenticated packet.
 //
+// Keys are replaced in flight, as WireGuard does: the session's initiator
+// runs a new handshake after rekey_after_us (or 2^60 packets), the streams
+// go on, and packets under the previous keys are still accepted.
+//
 // Connect sends the initiation to every candidate address at once (LAN and
 // public, for hole punching) and resends a fresh one every
 // kHandshakeRetryUs; the first address that answers wins. Under a flood of
@@ -57,6 +61,11 @@ struct EndpointOptions {
   uint32_t handshakes_per_second = 200;
   // How long Connect keeps resending initiations before giving up.
   uint64_t handshake_give_up_us = datagram::kHandshakeGiveUpUs;
+  // Key lifetimes (packet_protector.h): the session's initiator starts a new
+  // handshake for fresh keys after rekey_after_us; keys older than
+  // reject_after_us end the session. Tests shorten them.
+  uint64_t rekey_after_us = datagram::kRekeyAfterUs;
+  uint64_t reject_after_us = datagram::kRejectAfterUs;
   // Test seams: a monotonic and a wall clock in microseconds.
   std::function<uint64_t()> monotonic_us;
   std::function<uint64_t()> wall_us;
@@ -67,6 +76,7 @@ struct SessionInfo {
   std::optional<net::Address> peer;  // none until the peer answered
   bool initiator = false;
   bool open = false;
+  uint32_t rekeys = 0;  // completed rekeys
   datagram::ConnectionStats stats;
 };
 
@@ -142,6 +152,10 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   void OnTimer() override;
 
   void OnInitiation(ByteView data, const net::Address& from);
+  void OnRekeyInitiation(datagram::HandshakeResponder::Pending pending, SessionId id,
+                         const net::Address& from, uint64_t now);
+  void StartRekey(Session& s, uint64_t now);
+  void SendRekeyInitiation(Session& s, uint64_t now);
   void OnResponse(ByteView data, const net::Address& from);
   void OnCookieReply(ByteView data);
   void OnData(ByteView data, const net::Address& from);
@@ -151,7 +165,12 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   void Rearm();
   uint64_t NowUs() const;
   uint32_t NewIndex() const;
+  uint64_t WallUs() const;
   Session* Find(SessionId id);
+  // The session a local index (of a Connect or of any keypair) belongs to.
+  Session* FindByIndex(uint32_t index);
+  void ForgetIndexes(const std::vector<uint32_t>& indexes);
+  void EraseSession(SessionId id);
   const Session* Find(SessionId id) const;
   // Upcalls whatever changed in session `id`, and erases it if it ended.
   // Must be the last thing a callback does.
@@ -164,6 +183,7 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   std::unique_ptr<net::Timer> timer_;
   datagram::HandshakeResponder responder_;
   std::map<SessionId, std::unique_ptr<Session>> sessions_;
+  std::map<uint32_t, SessionId> index_owner_;
   Bytes packet_buffer_;
   Bytes payload_buffer_;
   uint64_t load_window_start_us_ = 0;

@@ -251,6 +251,8 @@ int Main(int argc, char** argv) {
                           .connection = {},
                           .handshakes_per_second = 200,
                           .handshake_give_up_us = static_cast<uint64_t>(handshake_s * 1e6),
+                          .rekey_after_us = datagram::kRekeyAfterUs,
+                          .reject_after_us = datagram::kRejectAfterUs,
                           .monotonic_us = {},
                           .wall_us = {}};
   auto endpoint = udp::Endpoint::Create(**loop, eo, &transfer);

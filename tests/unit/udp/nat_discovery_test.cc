@@ -144,6 +144,8 @@ TEST_CASE("NatDiscovery through an Endpoint's socket finds no NAT on loopback",
                           .connection = {},
                           .handshakes_per_second = 200,
                           .handshake_give_up_us = datagram::kHandshakeGiveUpUs,
+                          .rekey_after_us = datagram::kRekeyAfterUs,
+                          .reject_after_us = datagram::kRejectAfterUs,
                           .monotonic_us = {},
                           .wall_us = {}};
   auto endpoint = Endpoint::Create(*loop, options, &owner);
