@@ -10,6 +10,9 @@
 #                           (default 64 MiB; BBR moves it in ~15 s here)
 #   3. symmetric/symmetric: both ends report "no direct path" (exit 2)
 #   4. cone-a / no NAT at b: works
+#   5. cone/cone with 3 s NAT mapping timeouts and 8 s of silence before the
+#      file: 1 s keepalives hold the mappings open; a control run with 60 s
+#      keepalives fails, so the test does show the keepalives at work
 #
 # Prints one PASS/FAIL line per check and exits 0 when all pass, 1 when one
 # fails, and 77 (ctest's SKIP_RETURN_CODE) with a reason when this host cannot
@@ -59,18 +62,21 @@ up() {
   eval "$("$L" env)"
 }
 
-# transfer BYTES TIMEOUT HANDSHAKE_TIMEOUT: peer-a sends BYTES to peer-b;
-# each initiates to the other's public (NAT) and LAN address at once.
-# Sets RA RB (exit codes) and JA JB (JSON results).
+# transfer BYTES TIMEOUT HANDSHAKE_TIMEOUT [KEEPALIVE IDLE]: peer-a sends
+# BYTES to peer-b (after IDLE seconds of silence); each initiates to the
+# other's public (NAT) and LAN address at once. Sets RA RB (exit codes) and
+# JA JB (JSON results).
 transfer() {
-  local bytes="$1" timeout="$2" hs="$3" pa pb
+  local bytes="$1" timeout="$2" hs="$3" keepalive="${4:-15}" idle="${5:-0}" pa pb
   "$L" exec peer-b "$tool" --bind "0.0.0.0:$PORT" --key b --peer-key a \
     --peer "$NETLAB_NAT_A_IP:$PORT" --peer "$NETLAB_PEER_A_IP:$PORT" \
-    --expect "$bytes" --timeout "$timeout" --handshake-timeout "$hs" >"$LOG/b" 2>&1 &
+    --expect "$bytes" --timeout "$timeout" --handshake-timeout "$hs" \
+    --keepalive "$keepalive" >"$LOG/b" 2>&1 &
   pb=$!
   "$L" exec peer-a "$tool" --bind "0.0.0.0:$PORT" --key a --peer-key b \
     --peer "$NETLAB_NAT_B_IP:$PORT" --peer "$NETLAB_PEER_B_IP:$PORT" \
-    --send "$bytes" --timeout "$timeout" --handshake-timeout "$hs" >"$LOG/a" 2>&1 &
+    --send "$bytes" --timeout "$timeout" --handshake-timeout "$hs" \
+    --keepalive "$keepalive" --idle "$idle" >"$LOG/a" 2>&1 &
   pa=$!
   wait $pa
   RA=$?
@@ -120,6 +126,18 @@ echo "== cone / no NAT"
 if up --nat-a cone --nat-b none; then
   transfer 4194304 120 10
   [[ "$RA$RB" == 00 ]] && ok "cone/none: 4 MiB over UDP, intact" || bad "cone/none: 4 MiB over UDP"
+fi
+
+echo "== cone / cone, NAT mappings time out after 3 s"
+if up --nat cone --udp-timeout 3; then
+  transfer 1048576 40 10 1 8
+  [[ "$RA$RB" == 00 ]] && ok "keepalives every 1 s hold the NAT mappings through 8 s of silence" ||
+    bad "keepalives every 1 s hold the NAT mappings through 8 s of silence"
+  "$L" down >/dev/null 2>&1
+  up --nat cone --udp-timeout 3 &&
+    transfer 1048576 20 10 60 8
+  [[ "$RA" != 0 ]] && ok "control: without keepalives the mappings expire and the file cannot pass" ||
+    bad "control: without keepalives the transfer should have failed"
 fi
 
 echo "$PASS passed, $FAIL failed"

@@ -6,6 +6,8 @@
 //   udp_transfer --bind 0.0.0.0:7651 --key a --peer-key b
 //                --peer 198.18.2.2:7651 --peer 10.200.2.2:7651 --send 67108864 --expect 0
 //
+// --idle S waits S seconds after the session opens before sending (only
+// keepalives, every --keepalive seconds, cross the NATs meanwhile).
 // Keys come from seeds (--key/--peer-key), which is fine for a test tool and
 // nothing else. Prints one JSON line and exits 0 when every byte sent was
 // acknowledged and every byte expected arrived intact; 2 when no session
@@ -54,6 +56,7 @@ class Transfer final : public udp::Endpoint::Delegate, public net::Timer::Delega
     uint64_t send = 0;
     uint64_t expect = 0;
     double timeout_s = 60;
+    double idle_s = 0;  // wait this long after the session opens before sending
     crypto::noise::PublicKey peer_key{};
   };
 
@@ -87,8 +90,8 @@ class Transfer final : public udp::Endpoint::Delegate, public net::Timer::Delega
     result["open_after_s"] = SecondsSince(started_);
     if (auto info = endpoint->Info(id); info.ok() && info->peer)
       result["peer"] = info->peer->ToString();
-    (void)endpoint->Write(id, kChatStream, AsBytes("chat line\n"));
-    Pump();
+    if (options_.idle_s <= 0)
+      StartSending();
   }
   void OnSessionReadable(udp::SessionId id, uint8_t stream) override {
     uint8_t buf[65536];
@@ -126,12 +129,22 @@ class Transfer final : public udp::Endpoint::Delegate, public net::Timer::Delega
       Finish(1, "timeout");
       return;
     }
+    if (!sending_ && session_ != 0 && opened_ && SecondsSince(*opened_) >= options_.idle_s)
+      StartSending();
     Check();
   }
 
  private:
+  // The chat line, then the file. After --idle only the keepalives have
+  // crossed the NATs since the session opened.
+  void StartSending() {
+    sending_ = true;
+    (void)endpoint->Write(session_, kChatStream, AsBytes("chat line\n"));
+    Pump();
+  }
+
   void Pump() {
-    while (session_ != 0 && sent_ < options_.send) {
+    while (sending_ && session_ != 0 && sent_ < options_.send) {
       const size_t at = sent_ % kPatternPeriod;
       const size_t n = std::min<uint64_t>(kPatternPeriod - at, options_.send - sent_);
       const size_t taken =
@@ -149,7 +162,7 @@ class Transfer final : public udp::Endpoint::Delegate, public net::Timer::Delega
       return;
     }
     const bool got_all = received_ >= options_.expect && chat_ == "chat line\n";
-    const bool sent_all = sent_ >= options_.send && session_ != 0 &&
+    const bool sent_all = sending_ && sent_ >= options_.send && session_ != 0 &&
                           endpoint->AllAcked(session_, kFileStream) &&
                           endpoint->AllAcked(session_, kChatStream);
     if (got_all && sent_all) {
@@ -204,6 +217,7 @@ class Transfer final : public udp::Endpoint::Delegate, public net::Timer::Delega
   std::optional<std::chrono::steady_clock::time_point> opened_;
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
+  bool sending_ = false;
   bool corrupt_ = false;
   bool peer_closed_ = false;
   bool finished_ = false;
@@ -217,6 +231,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> peers;
   Transfer::Options options;
   double handshake_s = 10;
+  double keepalive_s = 15;
   app.add_option("--bind", bind, "local address");
   app.add_option("--key", key, "seed of our static key")->required();
   app.add_option("--peer-key", peer_key, "seed of the peer's static key")->required();
@@ -225,6 +240,8 @@ int Main(int argc, char** argv) {
   app.add_option("--expect", options.expect, "bytes to expect on the file stream");
   app.add_option("--timeout", options.timeout_s, "seconds before giving up");
   app.add_option("--handshake-timeout", handshake_s, "seconds of handshake retries");
+  app.add_option("--keepalive", keepalive_s, "seconds between keepalives when idle");
+  app.add_option("--idle", options.idle_s, "seconds to stay idle after the session opens");
   CLI11_PARSE(app, argc, argv);
 
   auto bind_address = net::Address::Parse(bind);
@@ -255,6 +272,7 @@ int Main(int argc, char** argv) {
                           .reject_after_us = datagram::kRejectAfterUs,
                           .monotonic_us = {},
                           .wall_us = {}};
+  eo.connection.keepalive_us = static_cast<uint64_t>(keepalive_s * 1e6);
   auto endpoint = udp::Endpoint::Create(**loop, eo, &transfer);
   auto ticker = net::Timer::Create(**loop, &transfer);
   if (!endpoint.ok() || !ticker.ok()) {
