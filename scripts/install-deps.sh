@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# install-deps.sh [build|test|bench]: installs, with apt, whatever confab needs
-# that this Debian 12 machine lacks. Idempotent, and silent when all is there.
+# install-deps.sh [build|test|bench|lab]: installs, with apt, whatever confab
+# needs that this Debian 12 machine lacks. Idempotent, and silent when all is there.
 #   build: compilers and libraries     test: + clang/libFuzzer, tools the tests drive
 #   bench: + the baselines the benchmarks compare against
+#   lab:   + what ../shared/lab/netlab needs (namespaces, NAT, link emulator):
+#          the firewall front ends (the NATs are nft or iptables rules), iproute2
+#          (ip netns, veth, tbf), ping, ps/kill and nsenter; test includes it, so
+#          the lab tests can run wherever the test profile was installed
 set -euo pipefail
 profile="${1:-build}"
 
@@ -12,11 +16,13 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   catch2 python3
 )
+lab_packages=(iptables nftables iproute2 iputils-ping procps util-linux)
 case "$profile" in
   build) ;;
-  test) packages+=(clang libclang-rt-14-dev) ;;
-  bench) packages+=(clang libclang-rt-14-dev) ;;
-  *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench)" >&2; exit 2 ;;
+  test) packages+=(clang libclang-rt-14-dev "${lab_packages[@]}") ;;
+  bench) packages+=(clang libclang-rt-14-dev "${lab_packages[@]}") ;;
+  lab) packages+=("${lab_packages[@]}") ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench, lab)" >&2; exit 2 ;;
 esac
 
 missing=()

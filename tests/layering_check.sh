@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a file includes a header from a module it may not depend on.
 # Ranks (STYLE.md A1): proto, common/base < common/{crypto,wire,net} <
-# common/{channel,store} < tracker, peer. Rank-2 modules never include each
+# common/{channel,datagram,store} < tracker, peer. datagram is the sans-I/O
+# UDP session core: crypto and base only, never net. Rank-2 modules never include each
 # other, except that crypto may use proto for the certificate message.
 set -euo pipefail
 root="${1:-$(dirname "$0")/..}"
@@ -13,6 +14,8 @@ declare -A allowed=(
   [common/crypto]="common/base common/crypto proto"
   [common/wire]="common/base common/wire"
   [common/net]="common/base common/net"
+  [common/datagram]="common/base common/crypto common/datagram"
+  [common/udp]="common/base common/crypto common/net common/datagram common/udp proto"
   [common/channel]="common/base common/crypto common/wire common/net common/channel proto"
   [common/store]="common/base common/store"
   [common/config]="common/base common/config"

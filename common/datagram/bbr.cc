@@ -1,0 +1,197 @@
+#include "common/datagram/bbr.h"
+
+#include <algorithm>
+
+namespace confab::datagram {
+namespace {
+
+// ProbeBW's pacing gains, one phase per min RTT (draft section 4.3.4.3).
+constexpr std::array<double, 8> kCycle = {1.25, 0.75, 1, 1, 1, 1, 1, 1};
+// The pacer holds back at most this much sending time: see Cubic.
+constexpr uint64_t kPacingGranularityUs = 1000;
+
+}  // namespace
+
+Bbr::Bbr(size_t max_datagram_bytes)
+    : mds_(max_datagram_bytes), cwnd_(kInitialWindowPackets * max_datagram_bytes) {}
+
+double Bbr::BtlBw() const {
+  double best = 0;
+  for (size_t i = 0; i < kBwWindowRounds; ++i) {
+    if (bw_round_[i] + kBwWindowRounds > round_count_)
+      best = std::max(best, bw_by_round_[i]);
+  }
+  return best;
+}
+
+size_t Bbr::Bdp(double gain) const {
+  const double bw = BtlBw();
+  if (bw == 0 || min_rtt_us_ == UINT64_MAX)
+    return static_cast<size_t>(gain * static_cast<double>(kInitialWindowPackets * mds_));
+  return static_cast<size_t>(gain * bw * static_cast<double>(min_rtt_us_));
+}
+
+void Bbr::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t smoothed_rtt_us) {
+  smoothed_rtt_us_ = smoothed_rtt_us;
+  double rate = pacing_gain_ * BtlBw();
+  if (rate == 0) {
+    // No sample yet: the initial window over the RTT estimate, at Startup gain.
+    rate = kHighGain * static_cast<double>(cwnd_) /
+           static_cast<double>(std::max<uint64_t>(smoothed_rtt_us, 1000));
+  }
+  const double per_byte_us = 1.0 / rate;
+  const auto interval = static_cast<uint64_t>(per_byte_us * static_cast<double>(bytes));
+  const uint64_t burst = std::max(
+      static_cast<uint64_t>(per_byte_us * static_cast<double>(mds_) * 9), kPacingGranularityUs);
+  const uint64_t floor = now_us > burst ? now_us - burst : 0;
+  next_send_us_ = std::max(next_send_us_, floor) + interval;
+}
+
+void Bbr::OnAcked(uint64_t, uint64_t, size_t bytes, uint64_t, bool) {
+  acked_since_ack_ += bytes;
+}
+
+void Bbr::OnLost(uint64_t, uint64_t) {
+  ++losses_;  // BBR v1: loss is not a congestion signal; only counted
+}
+
+void Bbr::OnAckProcessed(uint64_t now_us, const RateSample& sample, uint64_t delivered,
+                         size_t bytes_in_flight) {
+  UpdateRound(sample, delivered);
+  UpdateBw(sample);
+  UpdateMinRtt(now_us, sample);
+  CheckFullPipe(sample);
+  AdvanceMode(now_us, bytes_in_flight, delivered);
+  SetCwnd(delivered);
+  acked_since_ack_ = 0;
+}
+
+void Bbr::UpdateRound(const RateSample& sample, uint64_t delivered) {
+  round_start_ = false;
+  if (sample.acked && sample.prior_delivered >= next_round_delivered_) {
+    next_round_delivered_ = delivered;
+    ++round_count_;
+    round_start_ = true;
+  }
+}
+
+void Bbr::UpdateBw(const RateSample& sample) {
+  if (!sample.valid)
+    return;
+  // An application-limited sample only counts when it raises the estimate.
+  if (sample.app_limited && sample.bytes_per_us < BtlBw())
+    return;
+  const size_t slot = round_count_ % kBwWindowRounds;
+  if (bw_round_[slot] != round_count_) {
+    bw_round_[slot] = round_count_;
+    bw_by_round_[slot] = sample.bytes_per_us;
+  } else {
+    bw_by_round_[slot] = std::max(bw_by_round_[slot], sample.bytes_per_us);
+  }
+}
+
+void Bbr::UpdateMinRtt(uint64_t now_us, const RateSample& sample) {
+  min_rtt_expired_ = min_rtt_us_ != UINT64_MAX && now_us > min_rtt_stamp_us_ + kMinRttWindowUs;
+  if (sample.acked && sample.rtt_us > 0 && (sample.rtt_us <= min_rtt_us_ || min_rtt_expired_)) {
+    min_rtt_us_ = sample.rtt_us;
+    min_rtt_stamp_us_ = now_us;
+  }
+}
+
+void Bbr::CheckFullPipe(const RateSample& sample) {
+  if (filled_pipe_ || !round_start_ || sample.app_limited)
+    return;
+  if (BtlBw() >= full_bw_ * 1.25) {
+    full_bw_ = BtlBw();
+    full_bw_rounds_ = 0;
+    return;
+  }
+  if (++full_bw_rounds_ >= 3)
+    filled_pipe_ = true;  // three rounds without 25% more: the pipe is full
+}
+
+void Bbr::EnterProbeBw(uint64_t now_us) {
+  mode_ = Mode::kProbeBw;
+  cwnd_gain_ = 2;
+  // The draft picks a random phase other than the draining one; any fixed
+  // cruising phase keeps tests deterministic.
+  cycle_index_ = 2;
+  pacing_gain_ = kCycle[cycle_index_];
+  cycle_stamp_us_ = now_us;
+}
+
+void Bbr::AdvanceMode(uint64_t now_us, size_t bytes_in_flight, uint64_t delivered) {
+  switch (mode_) {
+    case Mode::kStartup:
+      if (filled_pipe_) {
+        mode_ = Mode::kDrain;
+        pacing_gain_ = 1 / kHighGain;
+        cwnd_gain_ = kHighGain;
+      }
+      break;
+    case Mode::kDrain:
+      break;
+    case Mode::kProbeBw: {
+      const bool full_length = now_us - cycle_stamp_us_ > min_rtt_us_;
+      bool advance = full_length;
+      if (pacing_gain_ < 1)
+        advance = full_length || bytes_in_flight <= Bdp(1);
+      if (advance) {
+        cycle_index_ = (cycle_index_ + 1) % kCycle.size();
+        pacing_gain_ = kCycle[cycle_index_];
+        cycle_stamp_us_ = now_us;
+      }
+      break;
+    }
+    case Mode::kProbeRtt:
+      break;
+  }
+  if (mode_ == Mode::kDrain && bytes_in_flight <= Bdp(1))
+    EnterProbeBw(now_us);
+
+  if (mode_ != Mode::kProbeRtt && min_rtt_expired_) {
+    mode_ = Mode::kProbeRtt;
+    pacing_gain_ = 1;
+    cwnd_gain_ = 1;
+    prior_cwnd_ = cwnd_;
+    probe_rtt_done_us_ = 0;
+  }
+  if (mode_ == Mode::kProbeRtt) {
+    if (probe_rtt_done_us_ == 0 && bytes_in_flight <= kMinWindowPackets * mds_) {
+      probe_rtt_done_us_ = now_us + kProbeRttUs;
+      probe_rtt_round_done_ = false;
+      next_round_delivered_ = delivered;
+    } else if (probe_rtt_done_us_ != 0) {
+      if (round_start_)
+        probe_rtt_round_done_ = true;
+      if (probe_rtt_round_done_ && now_us >= probe_rtt_done_us_) {
+        min_rtt_stamp_us_ = now_us;
+        min_rtt_expired_ = false;
+        cwnd_ = std::max(cwnd_, prior_cwnd_);
+        if (filled_pipe_) {
+          EnterProbeBw(now_us);
+        } else {
+          mode_ = Mode::kStartup;
+          pacing_gain_ = cwnd_gain_ = kHighGain;
+        }
+      }
+    }
+  }
+}
+
+void Bbr::SetCwnd(uint64_t delivered) {
+  const size_t floor = kMinWindowPackets * mds_;
+  if (mode_ == Mode::kProbeRtt) {
+    cwnd_ = floor;
+    return;
+  }
+  // Two BDPs (cwnd gain) plus room for delayed and stretched ACKs.
+  const size_t target = Bdp(cwnd_gain_) + 3 * mds_;
+  if (filled_pipe_)
+    cwnd_ = std::min(cwnd_ + acked_since_ack_, target);
+  else if (cwnd_ < target || delivered < kInitialWindowPackets * mds_)
+    cwnd_ += acked_since_ack_;
+  cwnd_ = std::max(cwnd_, floor);
+}
+
+}  // namespace confab::datagram

@@ -1,0 +1,370 @@
+// Endpoint's data path, timer and API. Handshakes, cookies and rekeying are
+// in endpoint_handshake.cc.
+#include "common/udp/endpoint.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "common/crypto/sodium.h"
+#include "common/udp/endpoint_session.h"
+
+namespace confab::udp {
+namespace {
+
+using datagram::Connection;
+using datagram::kDataOverheadBytes;
+using datagram::kMaxStreams;
+using datagram::PacketProtector;
+
+// Stop handing packets to the kernel above this much queued in libuv: the
+// timer retries a millisecond later.
+constexpr size_t kMaxSendQueueBytes = 1 << 20;
+
+}  // namespace
+
+Result<std::unique_ptr<Endpoint>> Endpoint::Create(net::Loop& loop, EndpointOptions options,
+                                                   Delegate* delegate) {
+  std::unique_ptr<Endpoint> e(new Endpoint(loop, std::move(options), delegate));
+  CONFAB_ASSIGN_OR_RETURN(e->socket_, net::UdpSocket::Create(loop, e->options_.bind, e.get()));
+  CONFAB_ASSIGN_OR_RETURN(e->timer_, net::Timer::Create(loop, e.get()));
+  CONFAB_RETURN_IF_ERROR(e->socket_->StartReceiving());
+  return e;
+}
+
+Endpoint::Endpoint(net::Loop& loop, EndpointOptions options, Delegate* delegate)
+    : loop_(loop),
+      options_(std::move(options)),
+      delegate_(delegate),
+      responder_(options_.static_key),
+      packet_buffer_(64 * 1024),
+      payload_buffer_(options_.connection.max_payload_bytes()) {}
+
+Endpoint::~Endpoint() {
+  *alive_ = false;
+  Close();
+}
+
+void Endpoint::Close() {
+  if (socket_)
+    socket_->Close();
+  if (timer_)
+    timer_->Close();
+  sessions_.clear();
+  index_owner_.clear();
+}
+
+uint64_t Endpoint::NowUs() const {
+  if (options_.monotonic_us)
+    return options_.monotonic_us();
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+uint32_t Endpoint::NewIndex() const {
+  for (;;) {
+    uint32_t index = 0;
+    crypto::RandomBytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&index), sizeof(index)));
+    if (index != 0 && sessions_.count(index) == 0 && index_owner_.count(index) == 0)
+      return index;
+  }
+}
+
+Endpoint::Session* Endpoint::Find(SessionId id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+const Endpoint::Session* Endpoint::Find(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+Endpoint::Session* Endpoint::FindByIndex(uint32_t index) {
+  auto it = index_owner_.find(index);
+  return it == index_owner_.end() ? nullptr : Find(it->second);
+}
+
+void Endpoint::ForgetIndexes(const std::vector<uint32_t>& indexes) {
+  for (uint32_t index : indexes) {
+    // A session's own id stays its name until the session goes.
+    auto it = index_owner_.find(index);
+    if (it != index_owner_.end() && it->second != index)
+      index_owner_.erase(it);
+  }
+}
+
+void Endpoint::EraseSession(SessionId id) {
+  for (auto it = index_owner_.begin(); it != index_owner_.end();) {
+    if (it->second == id)
+      it = index_owner_.erase(it);
+    else
+      ++it;
+  }
+  sessions_.erase(id);
+}
+
+void Endpoint::OnDatagram(ByteView data, const net::Address& from) {
+  if (data.empty())
+    return;
+  switch (data[0]) {
+    case datagram::kInitiationType:
+      OnInitiation(data, from);
+      break;
+    case datagram::kResponseType:
+      OnResponse(data, from);
+      break;
+    case datagram::kCookieReplyType:
+      OnCookieReply(data);
+      break;
+    case datagram::kDataPacketType:
+      OnData(data, from);
+      break;
+    default:
+      delegate_->OnOtherDatagram(data, from);  // last: nothing follows
+      break;
+  }
+}
+
+Status Endpoint::SendDatagram(Bytes data, const net::Address& to) {
+  if (!socket_)
+    return Status::FailedPrecondition("udp endpoint closed");
+  return socket_->Send(std::move(data), to);
+}
+
+void Endpoint::OnError(Status status) {
+  // ICMP errors and the like: UDP is lossy anyway, and loss recovery or the
+  // handshake retries take care of it.
+  spdlog::debug("udp endpoint: {}", status.ToString());
+}
+
+void Endpoint::OnData(ByteView data, const net::Address& from) {
+  Result<uint32_t> index = datagram::PeekReceiverIndex(data);
+  if (!index.ok())
+    return;
+  Session* s = FindByIndex(*index);
+  if (s == nullptr || s->conn == nullptr)
+    return;
+  std::copy(data.begin(), data.end(), packet_buffer_.begin());
+  std::vector<uint32_t> dropped;
+  Result<PacketProtector::Opened> opened =
+      s->keys.Open(std::span<uint8_t>(packet_buffer_.data(), data.size()), &dropped);
+  ForgetIndexes(dropped);
+  if (!opened.ok())
+    return;  // forged, replayed, too old or for keys we no longer hold
+  const uint64_t now = NowUs();
+  if (s->phase == Session::Phase::kUnconfirmed)
+    s->phase = Session::Phase::kOpen;  // only the real initiator could send this
+  s->peer = from;                      // follows the peer across NAT rebinding
+  (void)s->conn->OnPacket(now, opened->counter, opened->payload);
+  Flush(*s);
+  Rearm();
+  Report(s->id);
+}
+
+void Endpoint::Flush(Session& s) {
+  PacketProtector* keys = s.keys.sending();
+  if (s.phase != Session::Phase::kOpen || !s.conn || !s.peer || !socket_ || keys == nullptr)
+    return;
+  const uint64_t now = NowUs();
+  while (socket_->send_queue_bytes() < kMaxSendQueueBytes) {
+    std::optional<Connection::Outgoing> out = s.conn->NextPacket(now, payload_buffer_);
+    if (!out)
+      break;
+    Bytes packet(out->size + kDataOverheadBytes);
+    Result<size_t> sealed =
+        keys->Seal(out->number, ByteView(payload_buffer_.data(), out->size), packet);
+    if (!sealed.ok()) {
+      s.ended = sealed.status();
+      return;
+    }
+    (void)socket_->Send(std::move(packet), *s.peer);  // a failed send is a lost packet
+  }
+}
+
+void Endpoint::OnTimer() {
+  const uint64_t now = NowUs();
+  std::vector<SessionId> ids;
+  for (auto& [id, s] : sessions_) {
+    ids.push_back(id);
+    switch (s->phase) {
+      case Session::Phase::kInitiating:
+        if (now - s->started_us >= options_.handshake_give_up_us)
+          s->ended = Status::Unavailable("no handshake response (no direct UDP path?)");
+        else if (now >= s->next_retry_us)
+          SendInitiation(*s);
+        break;
+      case Session::Phase::kUnconfirmed:
+        if (now - s->started_us >= options_.handshake_give_up_us)
+          s->ended = Status::Unavailable("the initiator never confirmed the handshake");
+        break;
+      case Session::Phase::kOpen: {
+        const PacketProtector* keys = s->keys.sending();
+        if (keys != nullptr && now - keys->created_us() >= options_.reject_after_us) {
+          s->ended = Status::Unavailable("session keys expired and no rekey succeeded");
+          break;
+        }
+        // The session's initiator rekeys (WireGuard's REKEY_AFTER_TIME and
+        // REKEY_AFTER_MESSAGES); a lost rekey handshake is resent.
+        if (s->initiator && keys != nullptr && !s->rekey &&
+            (now - keys->created_us() >= options_.rekey_after_us ||
+             keys->next_send_counter() >= datagram::kRekeyAfterMessages))
+          StartRekey(*s, now);
+        else if (s->rekey && now >= s->rekey_next_retry_us)
+          SendRekeyInitiation(*s, now);
+        if (s->conn->NextDeadlineUs() <= now)
+          s->conn->OnTimeout(now);
+        Flush(*s);
+        break;
+      }
+    }
+  }
+  Rearm();
+  for (SessionId id : ids)
+    Report(id);
+}
+
+void Endpoint::Rearm() {
+  if (!timer_)
+    return;
+  const uint64_t now = NowUs();
+  uint64_t deadline = UINT64_MAX;
+  for (auto& [id, s] : sessions_) {
+    switch (s->phase) {
+      case Session::Phase::kInitiating:
+        deadline =
+            std::min({deadline, s->next_retry_us, s->started_us + options_.handshake_give_up_us});
+        break;
+      case Session::Phase::kUnconfirmed:
+        deadline = std::min(deadline, s->started_us + options_.handshake_give_up_us);
+        break;
+      case Session::Phase::kOpen: {
+        deadline = std::min(deadline, s->conn->NextDeadlineUs());
+        if (const PacketProtector* keys = s->keys.sending()) {
+          deadline = std::min(deadline, keys->created_us() + options_.reject_after_us);
+          if (s->initiator && !s->rekey)
+            deadline = std::min(deadline, keys->created_us() + options_.rekey_after_us);
+        }
+        if (s->rekey)
+          deadline = std::min(deadline, s->rekey_next_retry_us);
+        break;
+      }
+    }
+  }
+  if (deadline == UINT64_MAX) {
+    timer_->Stop();
+    return;
+  }
+  uint64_t ms = deadline <= now ? 0 : (deadline - now + 999) / 1000;
+  // With the send queue full, wait for it to drain rather than spin.
+  if (ms == 0 && socket_ && socket_->send_queue_bytes() >= kMaxSendQueueBytes)
+    ms = 1;
+  (void)timer_->Start(ms);
+}
+
+size_t Endpoint::Write(SessionId id, uint8_t stream, ByteView data) {
+  Session* s = Find(id);
+  if (s == nullptr || s->phase != Session::Phase::kOpen || stream >= kMaxStreams)
+    return 0;
+  const size_t n = s->conn->Write(stream, data);
+  if (n < data.size())
+    s->want_writable[stream] = true;
+  Flush(*s);
+  Rearm();
+  return n;
+}
+
+size_t Endpoint::writable(SessionId id, uint8_t stream) const {
+  const Session* s = Find(id);
+  return s == nullptr || s->phase != Session::Phase::kOpen ? 0 : s->conn->writable(stream);
+}
+
+size_t Endpoint::Read(SessionId id, uint8_t stream, std::span<uint8_t> out) {
+  Session* s = Find(id);
+  if (s == nullptr || s->phase != Session::Phase::kOpen)
+    return 0;
+  const size_t n = s->conn->Read(stream, out);
+  Flush(*s);  // a read may open the peer's flow-control window
+  Rearm();
+  return n;
+}
+
+bool Endpoint::AllAcked(SessionId id, uint8_t stream) const {
+  const Session* s = Find(id);
+  return s != nullptr && s->conn && s->conn->AllAcked(stream);
+}
+
+void Endpoint::CloseSession(SessionId id, std::string_view reason) {
+  Session* s = Find(id);
+  if (s == nullptr)
+    return;
+  if (s->conn && s->phase == Session::Phase::kOpen) {
+    s->conn->Close(reason);
+    Flush(*s);
+  }
+  EraseSession(id);
+  Rearm();
+}
+
+Result<SessionInfo> Endpoint::Info(SessionId id) const {
+  const Session* s = Find(id);
+  if (s == nullptr)
+    return Status::NotFound("no such UDP session");
+  SessionInfo info;
+  info.remote_static = s->remote_static;
+  info.peer = s->peer;
+  info.initiator = s->initiator;
+  info.open = s->phase == Session::Phase::kOpen;
+  info.rekeys = s->rekeys;
+  if (s->conn)
+    info.stats = s->conn->stats();
+  return info;
+}
+
+void Endpoint::Report(SessionId id) {
+  const std::shared_ptr<bool> alive = alive_;
+  auto still_here = [&]() -> Session* { return *alive ? Find(id) : nullptr; };
+  Session* s = still_here();
+  if (s == nullptr)
+    return;
+  if (!s->ended && s->conn && s->conn->closed())
+    s->ended = s->conn->close_status();
+  if (s->ended) {
+    const Status why = *s->ended;
+    // The owner knows the ids of its Connects and of sessions it saw open; a
+    // responder session that never opened (say, superseded by the
+    // initiator's retry) ends silently.
+    const bool known = s->initiator || s->open_reported;
+    EraseSession(id);
+    Rearm();
+    if (known)
+      delegate_->OnSessionClosed(id, why);
+    return;
+  }
+  if (s->phase != Session::Phase::kOpen)
+    return;
+  if (!s->open_reported) {
+    s->open_reported = true;
+    const Bytes payload = s->payload;
+    delegate_->OnSessionOpen(id, payload);
+    if ((s = still_here()) == nullptr)
+      return;
+  }
+  for (uint8_t stream = 0; stream < kMaxStreams; ++stream) {
+    if (s->conn->readable(stream) > 0) {
+      delegate_->OnSessionReadable(id, stream);
+      if ((s = still_here()) == nullptr)
+        return;
+    }
+    if (s->want_writable[stream] && s->conn->writable(stream) > 0) {
+      s->want_writable[stream] = false;
+      delegate_->OnSessionWritable(id, stream);
+      if ((s = still_here()) == nullptr)
+        return;
+    }
+  }
+}
+
+}  // namespace confab::udp
