@@ -73,44 +73,62 @@ void HistoryStore::BeforeCommit() {
 
 Result<StoredMessage> HistoryStore::AppendOutgoing(std::string_view conversation,
                                                    std::string_view text, int64_t now_ms) {
+  const std::string one[] = {std::string(text)};
+  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> stored,
+                          AppendOutgoingBatch(conversation, one, now_ms));
+  return std::move(stored.front());
+}
+
+Result<std::vector<StoredMessage>> HistoryStore::AppendOutgoingBatch(
+    std::string_view conversation, std::span<const std::string> texts, int64_t now_ms) {
+  if (texts.empty())
+    return std::vector<StoredMessage>{};
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-  // The counter row is created on first use; RETURNING gives the seq this
-  // message takes, inside the same transaction as the message itself.
+  // The counter row is created on first use and advanced by the whole
+  // batch; RETURNING gives the first seq the batch takes, inside the same
+  // transaction as the messages themselves.
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement seq_st,
-      db_->Prepare("INSERT INTO conversations (name, next_out_seq) VALUES (?1, 2) "
-                   "ON CONFLICT (name) DO UPDATE SET next_out_seq = next_out_seq + 1 "
-                   "RETURNING next_out_seq - 1"));
-  seq_st.BindText(1, conversation);
+      db_->Prepare("INSERT INTO conversations (name, next_out_seq) VALUES (?1, 1 + ?2) "
+                   "ON CONFLICT (name) DO UPDATE SET next_out_seq = next_out_seq + ?2 "
+                   "RETURNING next_out_seq - ?2"));
+  seq_st.BindText(1, conversation).BindInt64(2, static_cast<int64_t>(texts.size()));
   CONFAB_ASSIGN_OR_RETURN(store::StepResult step, seq_st.Step());
   if (step != store::StepResult::kRow)
     return Status::Corruption("sequence counter returned no row");
-  StoredMessage m;
-  m.seq = static_cast<uint64_t>(seq_st.ColumnInt64(0));
+  const auto first_seq = static_cast<uint64_t>(seq_st.ColumnInt64(0));
   seq_st.Reset();
-  crypto::RandomBytes(m.id);
-  m.conversation = std::string(conversation);
-  m.direction = Direction::kOut;
-  m.sent_ms = now_ms;
-  m.received_ms = now_ms;
-  m.state = MessageState::kQueued;
-  m.state_ms = now_ms;
-  m.text = std::string(text);
 
   CONFAB_ASSIGN_OR_RETURN(store::Statement insert,
                           db_->Prepare("INSERT INTO messages (" CONFAB_MESSAGE_COLUMNS
                                        ") VALUES (?1, ?2, 1, ?3, ?4, ?4, 1, ?4, ?5)"));
-  insert.BindBlob(1, m.id)
-      .BindText(2, conversation)
-      .BindInt64(3, static_cast<int64_t>(m.seq))
-      .BindInt64(4, now_ms)
-      .BindBlob(5, cipher_.Seal(m.id, conversation, text));
-  // A clash of 128-bit random ids is not going to happen; if it did, the
-  // UNIQUE constraint fails the whole transaction rather than merge rows.
-  CONFAB_RETURN_IF_ERROR(insert.Run());
+  std::vector<StoredMessage> stored;
+  stored.reserve(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    StoredMessage m;
+    m.seq = first_seq + i;
+    crypto::RandomBytes(m.id);
+    m.conversation = std::string(conversation);
+    m.direction = Direction::kOut;
+    m.sent_ms = now_ms;
+    m.received_ms = now_ms;
+    m.state = MessageState::kQueued;
+    m.state_ms = now_ms;
+    m.text = texts[i];
+    insert.BindBlob(1, m.id)
+        .BindText(2, conversation)
+        .BindInt64(3, static_cast<int64_t>(m.seq))
+        .BindInt64(4, now_ms)
+        .BindBlob(5, cipher_.Seal(m.id, conversation, m.text));
+    // A clash of 128-bit random ids is not going to happen; if it did, the
+    // UNIQUE constraint fails the whole transaction rather than merge rows.
+    CONFAB_RETURN_IF_ERROR(insert.Run());
+    insert.Reset();
+    stored.push_back(std::move(m));
+  }
   BeforeCommit();
   CONFAB_RETURN_IF_ERROR(tx.Commit());
-  return m;
+  return stored;
 }
 
 Result<std::vector<bool>> HistoryStore::AppendIncoming(std::string_view conversation,
@@ -180,6 +198,20 @@ Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view convers
                                        " FROM messages WHERE conversation = ?1 AND state IN "
                                        "(1, 2) ORDER BY seq"));
   st.BindText(1, conversation);
+  return ReadAll(st);
+}
+
+Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view conversation,
+                                                        uint64_t after_seq, size_t limit) {
+  CONFAB_ASSIGN_OR_RETURN(store::Statement st,
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
+                                       " FROM messages WHERE conversation = ?1 AND state IN "
+                                       "(1, 2) AND seq > ?2 ORDER BY seq LIMIT ?3"));
+  const auto capped = static_cast<int64_t>(
+      std::min<uint64_t>(after_seq, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+  const auto max_rows = static_cast<int64_t>(
+      std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
+  st.BindText(1, conversation).BindInt64(2, capped).BindInt64(3, max_rows);
   return ReadAll(st);
 }
 

@@ -87,6 +87,10 @@ class HistoryStore {
   // the conversation's next seq, both allocated in the same transaction.
   [[nodiscard]] Result<StoredMessage> AppendOutgoing(std::string_view conversation,
                                                      std::string_view text, int64_t now_ms);
+  // AppendOutgoing for every text of `texts`, in order (consecutive seqs),
+  // in ONE transaction: all are stored or none.
+  [[nodiscard]] Result<std::vector<StoredMessage>> AppendOutgoingBatch(
+      std::string_view conversation, std::span<const std::string> texts, int64_t now_ms);
 
   // Stores every message of `batch` not already in `conversation` (by id)
   // in ONE transaction: this group commit is what makes one fsync cover a
@@ -99,6 +103,10 @@ class HistoryStore {
   // The outgoing messages of `conversation` in state kQueued or kSent, in
   // seq order: what to (re)send when the contact is reachable.
   [[nodiscard]] Result<std::vector<StoredMessage>> Outbox(std::string_view conversation);
+  // The same, only those with seq > `after_seq`, at most `limit` of them:
+  // a sender pages through a long outbox instead of reading it whole.
+  [[nodiscard]] Result<std::vector<StoredMessage>> Outbox(std::string_view conversation,
+                                                          uint64_t after_seq, size_t limit);
 
   // The conversations with at least one message in the outbox (kQueued or
   // kSent), by name: what a node retries after a restart.

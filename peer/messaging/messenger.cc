@@ -66,8 +66,22 @@ bool IsValidUtf8(std::string_view text) {
 
 Result<StoredMessage> Messenger::Compose(std::string_view to, std::string_view text,
                                          int64_t now_ms) {
+  const std::string one[] = {std::string(text)};
+  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> stored, ComposeBatch(to, one, now_ms));
+  return std::move(stored.front());
+}
+
+Result<std::vector<StoredMessage>> Messenger::ComposeBatch(std::string_view to,
+                                                           std::span<const std::string> texts,
+                                                           int64_t now_ms) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(to));
-  CONFAB_RETURN_IF_ERROR(CheckText(text));
+  if (texts.empty())
+    return Status::InvalidArgument("no messages to send");
+  if (texts.size() > kMaxComposeBatch)
+    return Status::InvalidArgument("at most " + std::to_string(kMaxComposeBatch) +
+                                   " messages at once");
+  for (const std::string& text : texts)
+    CONFAB_RETURN_IF_ERROR(CheckText(text));
   Result<Contact> contact = contacts_.Get(to);
   if (contact.ok()) {
     if (contact->blocked)
@@ -79,12 +93,18 @@ Result<StoredMessage> Messenger::Compose(std::string_view to, std::string_view t
   } else if (contact.status().code() != Status::Code::kNotFound) {
     return contact.status();
   }
-  return history_.AppendOutgoing(to, text, now_ms);
+  return history_.AppendOutgoingBatch(to, texts, now_ms);
 }
 
 Result<std::vector<StoredMessage>> Messenger::PendingFor(std::string_view contact) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
   return history_.Outbox(contact);
+}
+
+Result<std::vector<StoredMessage>> Messenger::PendingFor(std::string_view contact,
+                                                         uint64_t after_seq, size_t limit) {
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
+  return history_.Outbox(contact, after_seq, limit);
 }
 
 Result<int64_t> Messenger::MarkSent(std::string_view contact, std::span<const MessageId> ids,
