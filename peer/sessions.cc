@@ -42,7 +42,9 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   std::string peer;
   const bool outbound;
   bool established = false;
-  std::set<MessageId> sent_here;  // sent on this connection, awaiting the ack
+  // Every outbox message up to this seq went out on this connection (the
+  // outbox is sent in seq order); the rest are still to send here.
+  uint64_t sent_through_seq = 0;
   // Chat messages read since the last flush: stored in one commit, then
   // acknowledged in one Ack (group commit).
   std::vector<proto::ChatMessage> inbox;
@@ -153,7 +155,7 @@ void ChatSessions::Deliver(const std::string& name) {
   Attempt& attempt = attempts_[name];
   if (attempt.lookup_in_flight || attempt.dialing != nullptr)
     return;
-  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(name);
+  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(name, 0, 1);
   if (!pending.ok() || pending->empty())
     return;
   Result<uint64_t> id = delegate_->RequestLookup(name);
@@ -245,26 +247,33 @@ void ChatSessions::DialNext(const std::string& name) {
 void ChatSessions::SendPending(Link& link) {
   if (!link.established || !link.conn)
     return;
-  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(link.peer);
-  if (!pending.ok()) {
-    spdlog::warn("outbox of {}: {}", link.peer, pending.status().ToString());
-    return;
-  }
   std::vector<MessageId> sent;
-  for (const StoredMessage& message : *pending) {
-    if (link.sent_here.count(message.id) != 0)
-      continue;
-    if (!link.conn->want_write())
-      break;  // OnWritable brings us back
-    proto::PeerMessage wire;
-    *wire.mutable_chat() = Messenger::ToWire(message);
-    if (Status s = link.conn->Send(Serialize(wire)); !s.ok()) {
-      spdlog::warn("sending to {}: {}", link.peer, s.ToString());
+  bool more = true;
+  while (more && link.conn->want_write()) {
+    Result<std::vector<StoredMessage>> page =
+        messenger_.PendingFor(link.peer, link.sent_through_seq, kSendPage);
+    if (!page.ok()) {
+      spdlog::warn("outbox of {}: {}", link.peer, page.status().ToString());
       break;
     }
-    link.sent_here.insert(message.id);
-    sent.push_back(message.id);
+    more = page->size() == kSendPage;
+    for (const StoredMessage& message : *page) {
+      if (!link.conn->want_write()) {
+        more = false;
+        break;  // OnWritable brings us back
+      }
+      proto::PeerMessage wire;
+      *wire.mutable_chat() = Messenger::ToWire(message);
+      if (Status s = link.conn->Send(Serialize(wire)); !s.ok()) {
+        spdlog::warn("sending to {}: {}", link.peer, s.ToString());
+        more = false;
+        break;
+      }
+      link.sent_through_seq = message.seq;
+      sent.push_back(message.id);
+    }
   }
+  // One commit for everything this call wrote.
   if (!sent.empty()) {
     if (Result<int64_t> marked = messenger_.MarkSent(link.peer, sent, NowMs()); !marked.ok())
       spdlog::warn("marking sent to {}: {}", link.peer, marked.status().ToString());
@@ -362,7 +371,8 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
     case proto::PeerMessage::kAck: {
       CONFAB_ASSIGN_OR_RETURN(int64_t delivered,
                               messenger_.OnAck(link.peer, message.ack(), NowMs()));
-      (void)delivered;
+      if (delivered > 0)
+        delegate_->OnDelivered(link.peer, delivered);  // last
       return Status::Ok();
     }
     case proto::PeerMessage::BODY_NOT_SET:

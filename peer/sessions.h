@@ -52,6 +52,9 @@ namespace confab::peer {
 
 // The most chat messages stored in one commit.
 inline constexpr size_t kMaxReceiveBatch = 1024;
+// The outbox is read this many messages at a time while sending, so a long
+// outbox costs one pass, not one full read per write-queue refill.
+inline constexpr size_t kSendPage = 512;
 
 struct ChatSessionsParams {
   std::string self_name;
@@ -74,6 +77,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     // A session with `name` is up (either direction): e.g. to follow their
     // presence from now on.
     virtual void OnSessionUp(const std::string& /*name*/) {}
+    // An Ack from `name` made `count` (> 0) of our messages delivered.
+    virtual void OnDelivered(const std::string& /*name*/, int64_t /*count*/) {}
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
