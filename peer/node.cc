@@ -182,6 +182,11 @@ void Node::OnSessionUp(const std::string& name) {
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
 }
 
+void Node::OnDelivered(const std::string& name, int64_t count) {
+  if (options_.observer != nullptr)
+    options_.observer->OnDelivered(name, count);
+}
+
 void Node::ArmRetry() {
   if (!shut_down_ && !retry_timer_->active())
     (void)retry_timer_->Start(options_.retry_ms, options_.retry_ms);
@@ -223,25 +228,47 @@ proto::Response Node::HandleControl(const proto::Request& request) {
       return Verify(request.verify());
     case proto::Request::kExportHistory:
       return Export(request.export_history());
+    case proto::Request::kSendBatch:
+      return SendBatch(request.send_batch());
     case proto::Request::BODY_NOT_SET:
       break;
   }
   return Failure(Status::InvalidArgument("an empty request"));
 }
 
-proto::Response Node::Send(const proto::SendRequest& request) {
-  if (request.to() == name_)
-    return Failure(Status::InvalidArgument("you cannot message yourself"));
-  Result<StoredMessage> message = messenger_->Compose(request.to(), request.text(), NowMs());
-  if (!message.ok())
-    return Failure(message.status());
-  if (correspondents_.insert(request.to()).second)
+Result<std::vector<StoredMessage>> Node::Queue(const std::string& to,
+                                               std::span<const std::string> texts) {
+  if (to == name_)
+    return Status::InvalidArgument("you cannot message yourself");
+  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> queued,
+                          messenger_->ComposeBatch(to, texts, NowMs()));
+  if (correspondents_.insert(to).second)
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
-  sessions_->DeliverSoon(request.to());
+  sessions_->DeliverSoon(to);
   ArmRetry();
+  return queued;
+}
+
+proto::Response Node::Send(const proto::SendRequest& request) {
+  const std::string texts[] = {request.text()};
+  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
+  if (!queued.ok())
+    return Failure(queued.status());
   proto::Response response;
   response.set_ok(true);
-  response.set_message_id(ToHex(message->id));
+  response.set_message_id(ToHex(queued->front().id));
+  return response;
+}
+
+proto::Response Node::SendBatch(const proto::SendBatchRequest& request) {
+  const std::vector<std::string> texts(request.texts().begin(), request.texts().end());
+  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
+  if (!queued.ok())
+    return Failure(queued.status());
+  proto::Response response;
+  response.set_ok(true);
+  for (const StoredMessage& m : *queued)
+    response.add_message_ids(ToHex(m.id));
   return response;
 }
 
