@@ -232,9 +232,22 @@ Result<std::vector<std::string>> HistoryStore::OutboxConversations() {
 Result<int64_t> HistoryStore::UpdateOutgoingState(std::string_view conversation,
                                                   std::span<const MessageId> ids,
                                                   std::span<const MessageState> from,
-                                                  MessageState to, int64_t now_ms) {
+                                                  MessageState to, int64_t now_ms, Sync sync) {
   if (from.empty() || from.size() > 3)
     return Status::InvalidArgument("UpdateOutgoingState needs one to three source states");
+  if (sync == Sync::kLazy) {
+    // NORMAL (1) for this transaction only; the connection's own level
+    // (FULL, 2, in the node: peer_database.cc) again however it ends.
+    CONFAB_ASSIGN_OR_RETURN(store::Statement level, db_->Prepare("PRAGMA synchronous"));
+    CONFAB_ASSIGN_OR_RETURN(store::StepResult step, level.Step());
+    const int64_t before = step == store::StepResult::kRow ? level.ColumnInt64(0) : 2;
+    if (before <= 1)
+      return UpdateOutgoingState(conversation, ids, from, to, now_ms);
+    CONFAB_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
+    Result<int64_t> changed = UpdateOutgoingState(conversation, ids, from, to, now_ms);
+    CONFAB_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=" + std::to_string(before)));
+    return changed;
+  }
   // Unused placeholders repeat the first state, so one statement serves.
   int64_t states[3];
   for (size_t i = 0; i < 3; ++i)

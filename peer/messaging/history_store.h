@@ -115,10 +115,18 @@ class HistoryStore {
   // Moves the outgoing rows of `conversation` named in `ids` whose state is
   // one of `from` to state `to`, in one transaction. Ids not found, incoming
   // rows, and rows in another state are left alone. Returns how many changed.
+  //
+  // With `sync` kLazy the commit is not flushed to disk by itself
+  // (synchronous=NORMAL for this one transaction): it is atomic and
+  // survives a crash of the process, but a power loss may undo it until the
+  // next durable commit, whose flush covers it (WAL order). Only for state
+  // marks the protocol can redo (see Messenger::MarkSent and OnAck).
+  enum class Sync { kDurable, kLazy };
   [[nodiscard]] Result<int64_t> UpdateOutgoingState(std::string_view conversation,
                                                     std::span<const MessageId> ids,
                                                     std::span<const MessageState> from,
-                                                    MessageState to, int64_t now_ms);
+                                                    MessageState to, int64_t now_ms,
+                                                    Sync sync = Sync::kDurable);
 
   // The latest `limit` messages of `conversation` written at or after
   // `since_ms`, oldest first.

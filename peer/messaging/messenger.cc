@@ -111,7 +111,11 @@ Result<int64_t> Messenger::MarkSent(std::string_view contact, std::span<const Me
                                     int64_t now_ms) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
   const MessageState from[] = {MessageState::kQueued};
-  return history_.UpdateOutgoingState(contact, ids, from, MessageState::kSent, now_ms);
+  // Lazy: "sent" only informs `confab history`. If a power loss undoes it,
+  // the message is queued again and resent; the receiver acks the retry and
+  // stores it once (ids), so nothing is lost or shown twice.
+  return history_.UpdateOutgoingState(contact, ids, from, MessageState::kSent, now_ms,
+                                      HistoryStore::Sync::kLazy);
 }
 
 Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, int64_t now_ms) {
@@ -128,7 +132,12 @@ Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, i
   // An ack may overtake MarkSent (the write completed, the ack came back,
   // and only then did the node note it), so queued counts too.
   const MessageState states[] = {MessageState::kQueued, MessageState::kSent};
-  return history_.UpdateOutgoingState(from, ids, states, MessageState::kDelivered, now_ms);
+  // Lazy, like MarkSent: the message itself is durable at the receiver
+  // before any ack is sent. If a power loss here undoes "delivered", the
+  // message is resent, acknowledged again and stored there once; the one
+  // fsync saved is on the critical path of every round trip.
+  return history_.UpdateOutgoingState(from, ids, states, MessageState::kDelivered, now_ms,
+                                      HistoryStore::Sync::kLazy);
 }
 
 Result<ReceiveResult> Messenger::Receive(std::string_view from,

@@ -330,8 +330,7 @@ TEST_CASE("ComposeBatch stores every text in order in one commit, or none",
 
   // One bad text refuses the whole batch, and no seq is used.
   const std::vector<std::string> bad = {"fine", ""};
-  CHECK(alice.messenger->ComposeBatch("bob", bad, kNow).status().code() ==
-        Code::kInvalidArgument);
+  CHECK(alice.messenger->ComposeBatch("bob", bad, kNow).status().code() == Code::kInvalidArgument);
   CHECK(alice.messenger->ComposeBatch("bob", {}, kNow).status().code() == Code::kInvalidArgument);
   const std::vector<std::string> too_many(kMaxComposeBatch + 1, "x");
   CHECK(alice.messenger->ComposeBatch("bob", too_many, kNow).status().code() ==
@@ -346,6 +345,9 @@ TEST_CASE("ComposeBatch stores every text in order in one commit, or none",
   CHECK(alice.messenger->PendingFor("bob", 6, 10)->empty());
   Deliver(alice, bob, kNow);
   CHECK(alice.messenger->PendingFor("bob", 0, 10)->empty());
+  // MarkSent and OnAck commit lazily, then put synchronous=FULL back.
+  CHECK(alice.Count("PRAGMA synchronous") == 2);
+  CHECK(alice.Count("SELECT count(*) FROM messages WHERE state = 3") == 6);
 }
 
 TEST_CASE("The largest message fits in one frame", "[messaging][wire]") {
