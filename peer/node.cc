@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <utility>
@@ -160,7 +161,15 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
   spdlog::warn("{} was revoked", revoked.name());
-  sessions_->OnRevoked(revoked.name());
+  crypto::Ed25519PublicKey key{};
+  if (revoked.identity_key().size() == key.size()) {
+    std::copy(revoked.identity_key().begin(), revoked.identity_key().end(), key.begin());
+    sessions_->OnRevoked(revoked.name(), key);
+  } else {
+    // No key to refuse: their sessions go now; the tracker refuses the rest.
+    sessions_->DropSessions(revoked.name(),
+                            Status::PermissionDenied(revoked.name() + " was revoked"));
+  }
 }
 
 void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {

@@ -146,7 +146,7 @@ void ChatSessions::DeliverSoon(const std::string& name) {
 }
 
 void ChatSessions::Deliver(const std::string& name) {
-  if (closed_ || name == params_.self_name || revoked_.count(name) != 0)
+  if (closed_ || name == params_.self_name)
     return;
   if (Link* link = EstablishedLinkTo(name)) {
     SendPending(*link);
@@ -186,6 +186,10 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
   if (!checked.ok()) {
     spdlog::warn("{}'s certificate from the tracker is refused: {}", name,
                  checked.status().ToString());
+    return;
+  }
+  if (revoked_.count(checked->identity_key) != 0) {
+    spdlog::warn("{}'s certificate from the tracker has a revoked key", name);
     return;
   }
   Result<PinOutcome> pinned = contacts_.PinOnFirstContact(name, checked->identity_key, NowMs());
@@ -313,8 +317,8 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
       crypto::VerifyCertificate(hello.payload, params_.org_public_key, NowUnix()));
   if (checked.name == params_.self_name)
     return Status::AuthFailed("a chat hello carrying our own certificate");
-  if (revoked_.count(checked.name) != 0)
-    return Status::PermissionDenied(checked.name + " has been revoked");
+  if (revoked_.count(checked.identity_key) != 0)
+    return Status::PermissionDenied(checked.name + "'s key has been revoked");
   CONFAB_RETURN_IF_ERROR(crypto::CheckMatchesNoiseStatic(checked, hello.remote_static));
   CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(checked.name));
   if (blocked)
@@ -416,8 +420,9 @@ void ChatSessions::OnTimer() {
     delegate_->OnSessionUp(name);
 }
 
-void ChatSessions::OnRevoked(const std::string& name) {
-  revoked_.insert(name);
+void ChatSessions::OnRevoked(const std::string& name,
+                             const crypto::Ed25519PublicKey& identity_key) {
+  revoked_.insert(identity_key);
   DropSessions(name, Status::PermissionDenied(name + " was revoked"));
 }
 

@@ -275,7 +275,7 @@ TEST_CASE("A member revoked during the run is dropped and refused at the next he
   f.Start(f.bob);
   const StoredMessage first = f.Send(f.alice, "bob", "first");
   REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", first.id) == MessageState::kDelivered; }));
-  f.bob.sessions->OnRevoked("alice");
+  f.bob.sessions->OnRevoked("alice", f.alice.key.public_key());
   REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
   const StoredMessage second = f.Send(f.alice, "bob", "second");
   CHECK_FALSE(
