@@ -13,7 +13,9 @@ import unittest
 
 from harness import NodeProcess, OrgTest, binary, confab_env, confab_join, wait_until
 
-BURST = 600
+# Over kMaxReceiveBatch (1024), so a burst takes at least two commits at the
+# receiver and a kill after the first lands mid-stream.
+BURST = 1800
 
 
 def committed_from(home, sender):
@@ -38,6 +40,9 @@ class DeliveryTest(OrgTest):
         self.alice = self.member("alice")
         self.bob = self.member("bob")
 
+    def logs(self):
+        return f"{super().logs()}\ntracker log:\n{self.tracker.log()}"
+
     def burst(self, node, to, prefix, n=BURST):
         """Queues n messages with one `confab msg --stdin`; returns their ids."""
         lines = "".join(f"{prefix}{i:04d} " + "x" * 40 + "\n" for i in range(n))
@@ -50,7 +55,10 @@ class DeliveryTest(OrgTest):
         return ids
 
     def history(self, node, contact):
-        return node.cli_json("history", contact, "--limit", "100000")
+        try:
+            return node.cli_json("history", contact, "--limit", "100000")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{self.logs()}")
 
     def kill_when_committing(self, victim, before):
         """Polls bob's confab.db until the burst's first commit lands, then
@@ -69,7 +77,8 @@ class DeliveryTest(OrgTest):
         try:
             wait_until(done, 40, interval=0.25, what="every queued message delivered")
         except AssertionError:
-            raise AssertionError(self.logs())
+            who = self.alice.cli("who", "--json").stdout
+            raise AssertionError(f"alice's who: {who}\n{self.logs()}")
         got = [m for m in self.history(self.bob, "alice")]
         ids = [m["id"] for m in got]
         self.assertEqual(len(ids), len(set(ids)), "a message shown twice")
@@ -96,18 +105,18 @@ class DeliveryTest(OrgTest):
         self.bob.start()
         self.check_all_arrived_once_in_order(queued)
 
-        # The sender dies while the receiver commits its burst (bigger, so it
-        # takes several commits): messages still unacknowledged at the crash
-        # go out again from her durable outbox after the restart.
+        # The sender dies while the receiver commits her burst: messages still
+        # unacknowledged at the crash go out again from her durable outbox
+        # after the restart.
         before = len(committed_from(self.bob.home, "alice"))
-        queued += self.burst(self.alice, "bob", "s", 3 * BURST)
+        queued += self.burst(self.alice, "bob", "s", BURST)
         at_kill = self.kill_when_committing(self.alice, before)
         db = sqlite3.connect(f"file:{os.path.join(self.alice.home, 'confab.db')}?mode=ro",
                              uri=True, timeout=10)
         unacked = db.execute("SELECT count(*) FROM messages WHERE state IN (1, 2)").fetchone()[0]
         db.close()
         self.assertGreater(unacked, 0, "the burst was over before the kill: not mid-stream")
-        print(f"sender killed with {at_kill - before} of {3 * BURST} committed at bob, "
+        print(f"sender killed with {at_kill - before} of {BURST} committed at bob, "
               f"{unacked} unacknowledged", flush=True)
         self.alice.start()
         self.check_all_arrived_once_in_order(queued)
