@@ -17,6 +17,10 @@
 //   throughput    N messages queued in batches, time until the last ack;
 //   TCP baseline  ping-pong of a frame the size of one chat frame, between
 //                 two threads over loopback with TCP_NODELAY;
+//   commit        one small durable SQLite commit (WAL, synchronous=FULL)
+//                 on the same disk: a round trip holds at least two in
+//                 series (alice's outbox, bob's store), so twice this plus
+//                 the TCP round trip is its floor;
 //   idle CPU      bob's utime+stime (/proc/PID/stat) and wakeups (voluntary
 //                 context switches) over an idle window with the session
 //                 open; alice's (this process, only her loop running) too.
@@ -25,6 +29,7 @@
 //                       [--idle-seconds S] [--dir DIR] [--keep]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -246,6 +251,42 @@ std::vector<double> TcpPingPong(size_t size, int rounds) {
   return us;
 }
 
+// ---- the durable-commit baseline ----------------------------------------------
+
+// One small row per transaction into a fresh SQLite database in `dir` with
+// confab.db's settings (WAL, synchronous=FULL): what one durable commit
+// costs on this disk right now. Microseconds each.
+std::vector<double> SqliteCommits(const std::string& dir, int rounds) {
+  const std::string path = dir + "/commit-baseline.db";
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK ||
+      sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                   "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL);",
+                   nullptr, nullptr, nullptr) != SQLITE_OK)
+    Die("baseline database: " + std::string(sqlite3_errmsg(db)));
+  sqlite3_stmt* insert = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO t (body) VALUES (?1)", -1, &insert, nullptr);
+  std::vector<double> us;
+  for (int i = 0; i < rounds; ++i) {
+    auto t0 = Clock::now();
+    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    sqlite3_bind_blob(insert, 1, kText.data(), static_cast<int>(kText.size()), SQLITE_STATIC);
+    if (sqlite3_step(insert) != SQLITE_DONE)
+      Die("baseline insert failed");
+    sqlite3_reset(insert);
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+      Die("baseline commit failed");
+    us.push_back(UsSince(t0));
+  }
+  sqlite3_finalize(insert);
+  sqlite3_close(db);
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  return us;
+}
+
 // ---- alice, in this process --------------------------------------------------
 
 // Drives alice's node from her loop: a 0 ms timer takes each next step, and
@@ -418,6 +459,7 @@ int main(int argc, char** argv) {
   const size_t frame_bytes = 2 + sample.ByteSizeLong() + 16;   // length, message, AEAD tag
   std::vector<double> tcp_us = TcpPingPong(frame_bytes, 200);  // warm-up
   tcp_us = TcpPingPong(frame_bytes, std::max(latency_n, 2000));
+  const std::vector<double> commit_us = SqliteCommits(dir, 1000);
 
   // The organisation: tracker, two members.
   RunOk({tracker, "init", "--org", "Bench", "--state", state, "--listen", "127.0.0.1:0"}, "",
@@ -499,6 +541,9 @@ int main(int argc, char** argv) {
   std::printf("| round trip from durably queued to the ack, p50 / p99 | %s / %s ms | | | |\n",
               Fmt("%.3f", Percentile(driver.after_queue_us_, 50) / 1000).c_str(),
               Fmt("%.3f", Percentile(driver.after_queue_us_, 99) / 1000).c_str());
+  std::printf("| one durable SQLite commit (WAL, FULL), p50 / p99 | | %s / %s ms | | |\n",
+              Fmt("%.3f", Percentile(commit_us, 50) / 1000).c_str(),
+              Fmt("%.3f", Percentile(commit_us, 99) / 1000).c_str());
   std::printf("| durable messages/s one way (%d queued) | %s | | >= 20,000 | %s |\n", throughput_n,
               Fmt("%.0f", rate).c_str(), rate >= 20000 ? "met" : "**not met**");
   std::printf("| idle node CPU over %.0f s (bob, own process) | %s ms, %ld wakeups | | ~0 | %s |\n",
