@@ -12,6 +12,7 @@
 
 #include "common/base/member_name.h"
 #include "common/protocol/presence_names.h"
+#include "peer/control_frame.h"
 #include "peer/control_response.h"
 #include "peer/messaging/body_cipher.h"
 #include "peer/messaging/peer_database.h"
@@ -301,6 +302,12 @@ proto::Response Node::History(const proto::HistoryRequest& request) {
     e->set_state(std::string(MessageStateName(m.state)));
     e->set_time_unix_ms(m.sent_ms);
     e->set_seq(m.seq);
+  }
+  // Over the control socket's limit the answer could not be sent at all, and
+  // the CLI would see a closed connection; say what to do instead.
+  if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
+    return Failure(Status::ResourceExhausted(
+        "that history is too large for one answer; ask for fewer with --limit or --since"));
   }
   return response;
 }

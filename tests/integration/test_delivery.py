@@ -86,6 +86,12 @@ class DeliveryTest(OrgTest):
         seqs = [m["seq"] for m in got]
         self.assertEqual(seqs, sorted(seqs), "not stored in seq order")
         self.assertEqual(seqs, list(range(1, len(queued) + 1)))
+        # An answer over the control socket's 1 MiB is refused with a reason,
+        # not dropped (which the CLI would report as no node running).
+        r = self.bob.cli("history", "alice", "--limit", "100000", "--json")
+        if r.returncode != 0:
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("--limit", r.stderr)
 
     def test_kill_9_of_receiver_and_of_sender_mid_burst(self):
         self.alice.start()
