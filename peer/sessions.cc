@@ -251,7 +251,7 @@ void ChatSessions::DialNext(const std::string& name) {
 void ChatSessions::SendPending(Link& link) {
   if (!link.established || !link.conn)
     return;
-  std::vector<MessageId> sent;
+  const uint64_t sent_before = link.sent_through_seq;
   bool more = true;
   while (more && link.conn->want_write()) {
     Result<std::vector<StoredMessage>> page =
@@ -274,12 +274,15 @@ void ChatSessions::SendPending(Link& link) {
         break;
       }
       link.sent_through_seq = message.seq;
-      sent.push_back(message.id);
     }
   }
-  // One commit for everything this call wrote.
-  if (!sent.empty()) {
-    if (Result<int64_t> marked = messenger_.MarkSent(link.peer, sent, NowMs()); !marked.ok())
+  // One statement and one commit for everything this call wrote: the outbox
+  // messages in (sent_before, sent_through_seq], all of them (any others in
+  // that range are delivered, and the update leaves them alone).
+  if (link.sent_through_seq > sent_before) {
+    if (Result<int64_t> marked =
+            messenger_.MarkSentThrough(link.peer, sent_before, link.sent_through_seq, NowMs());
+        !marked.ok())
       spdlog::warn("marking sent to {}: {}", link.peer, marked.status().ToString());
   }
 }

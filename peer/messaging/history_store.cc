@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "common/crypto/sodium.h"
@@ -253,23 +254,82 @@ Result<int64_t> HistoryStore::UpdateOutgoingState(std::string_view conversation,
   for (size_t i = 0; i < 3; ++i)
     states[i] = static_cast<int64_t>(from[std::min(i, from.size() - 1)]);
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-  CONFAB_ASSIGN_OR_RETURN(
-      store::Statement update,
-      db_->Prepare("UPDATE messages SET state = ?3, state_ms = ?4 WHERE conversation = ?1 AND "
-                   "id = ?2 AND direction = 1 AND state IN (?5, ?6, ?7)"));
+  // Up to kIdsPerStatement ids per statement (`id IN (...)`, probing the
+  // UNIQUE (conversation, id) index): an ack of a thousand ids costs a few
+  // dozen statements, not a thousand. A repeated id changes its row once.
+  constexpr size_t kIdsPerStatement = 64;
+  auto prepare = [&](size_t n) -> Result<store::Statement> {
+    std::string sql =
+        "UPDATE messages SET state = ?2, state_ms = ?3 WHERE conversation = ?1 AND direction = 1 "
+        "AND state IN (?4, ?5, ?6) AND id IN (";
+    for (size_t i = 0; i < n; ++i)
+      sql += (i == 0 ? "?" : ", ?") + std::to_string(7 + i);
+    sql += ")";
+    return db_->Prepare(sql);
+  };
+  std::optional<store::Statement> full;
   int64_t changed = 0;
-  for (const MessageId& id : ids) {
+  for (size_t at = 0; at < ids.size(); at += kIdsPerStatement) {
+    const size_t n = std::min(kIdsPerStatement, ids.size() - at);
+    std::optional<store::Statement> tail;
+    if (n == kIdsPerStatement && !full) {
+      CONFAB_ASSIGN_OR_RETURN(store::Statement st, prepare(n));
+      full.emplace(std::move(st));
+    } else if (n < kIdsPerStatement) {
+      CONFAB_ASSIGN_OR_RETURN(store::Statement st, prepare(n));
+      tail.emplace(std::move(st));
+    }
+    store::Statement& update = tail ? *tail : *full;
     update.BindText(1, conversation)
-        .BindBlob(2, id)
-        .BindInt64(3, static_cast<int64_t>(to))
-        .BindInt64(4, now_ms)
-        .BindInt64(5, states[0])
-        .BindInt64(6, states[1])
-        .BindInt64(7, states[2]);
+        .BindInt64(2, static_cast<int64_t>(to))
+        .BindInt64(3, now_ms)
+        .BindInt64(4, states[0])
+        .BindInt64(5, states[1])
+        .BindInt64(6, states[2]);
+    for (size_t i = 0; i < n; ++i)
+      update.BindBlob(static_cast<int>(7 + i), ids[at + i]);
     CONFAB_RETURN_IF_ERROR(update.Run());
     changed += db_->changes();
     update.Reset();
   }
+  BeforeCommit();
+  CONFAB_RETURN_IF_ERROR(tx.Commit());
+  return changed;
+}
+
+Result<int64_t> HistoryStore::UpdateOutgoingStateBySeq(std::string_view conversation,
+                                                       uint64_t after_seq, uint64_t through_seq,
+                                                       MessageState from, MessageState to,
+                                                       int64_t now_ms, Sync sync) {
+  constexpr auto kMaxSeq = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (through_seq <= after_seq)
+    return int64_t{0};
+  if (sync == Sync::kLazy) {
+    // As UpdateOutgoingState: NORMAL for this transaction only.
+    CONFAB_ASSIGN_OR_RETURN(store::Statement level, db_->Prepare("PRAGMA synchronous"));
+    CONFAB_ASSIGN_OR_RETURN(store::StepResult step, level.Step());
+    const int64_t before = step == store::StepResult::kRow ? level.ColumnInt64(0) : 2;
+    if (before > 1)
+      CONFAB_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=NORMAL"));
+    Result<int64_t> changed = UpdateOutgoingStateBySeq(conversation, after_seq, through_seq, from,
+                                                       to, now_ms, Sync::kDurable);
+    if (before > 1)
+      CONFAB_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=" + std::to_string(before)));
+    return changed;
+  }
+  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement update,
+      db_->Prepare("UPDATE messages SET state = ?2, state_ms = ?3 WHERE conversation = ?1 AND "
+                   "direction = 1 AND state = ?4 AND seq > ?5 AND seq <= ?6"));
+  update.BindText(1, conversation)
+      .BindInt64(2, static_cast<int64_t>(to))
+      .BindInt64(3, now_ms)
+      .BindInt64(4, static_cast<int64_t>(from))
+      .BindInt64(5, static_cast<int64_t>(std::min(after_seq, kMaxSeq)))
+      .BindInt64(6, static_cast<int64_t>(std::min(through_seq, kMaxSeq)));
+  CONFAB_RETURN_IF_ERROR(update.Run());
+  const int64_t changed = db_->changes();
   BeforeCommit();
   CONFAB_RETURN_IF_ERROR(tx.Commit());
   return changed;

@@ -128,6 +128,14 @@ class HistoryStore {
                                                     MessageState to, int64_t now_ms,
                                                     Sync sync = Sync::kDurable);
 
+  // The same for the outgoing rows of `conversation` with after_seq < seq
+  // <= through_seq, in one statement: a sender marks a run of the outbox it
+  // just wrote without a statement per message.
+  [[nodiscard]] Result<int64_t> UpdateOutgoingStateBySeq(std::string_view conversation,
+                                                         uint64_t after_seq, uint64_t through_seq,
+                                                         MessageState from, MessageState to,
+                                                         int64_t now_ms, Sync sync);
+
   // The latest `limit` messages of `conversation` written at or after
   // `since_ms`, oldest first.
   [[nodiscard]] Result<std::vector<StoredMessage>> Conversation(std::string_view conversation,

@@ -118,6 +118,14 @@ Result<int64_t> Messenger::MarkSent(std::string_view contact, std::span<const Me
                                       HistoryStore::Sync::kLazy);
 }
 
+Result<int64_t> Messenger::MarkSentThrough(std::string_view contact, uint64_t after_seq,
+                                           uint64_t through_seq, int64_t now_ms) {
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
+  // Lazy, as MarkSent.
+  return history_.UpdateOutgoingStateBySeq(contact, after_seq, through_seq, MessageState::kQueued,
+                                           MessageState::kSent, now_ms, HistoryStore::Sync::kLazy);
+}
+
 Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, int64_t now_ms) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(from));
   std::vector<MessageId> ids;

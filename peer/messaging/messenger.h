@@ -96,6 +96,12 @@ class Messenger {
   [[nodiscard]] Result<int64_t> MarkSent(std::string_view contact, std::span<const MessageId> ids,
                                          int64_t now_ms);
 
+  // MarkSent for every queued message to `contact` with after_seq < seq <=
+  // through_seq: what a sender that writes the outbox in seq order just
+  // sent, in one statement.
+  [[nodiscard]] Result<int64_t> MarkSentThrough(std::string_view contact, uint64_t after_seq,
+                                                uint64_t through_seq, int64_t now_ms);
+
   // An Ack from `from`: its named outgoing messages to `from` become
   // delivered. Idempotent; ids that are unknown, malformed or belong to
   // another conversation are ignored (an ack from carol never marks a

@@ -345,9 +345,33 @@ TEST_CASE("ComposeBatch stores every text in order in one commit, or none",
   CHECK(alice.messenger->PendingFor("bob", 6, 10)->empty());
   Deliver(alice, bob, kNow);
   CHECK(alice.messenger->PendingFor("bob", 0, 10)->empty());
+  // MarkSentThrough marks the queued ones of a seq range, nothing else.
+  auto more = alice.messenger->ComposeBatch("bob", texts, kNow);
+  REQUIRE(more.ok());  // seqs 7, 8, 9
+  CHECK(*alice.messenger->MarkSentThrough("bob", 7, 9, kNow) == 2);
+  CHECK(*alice.messenger->MarkSentThrough("bob", 0, 9, kNow) == 1);  // 7; 1-6 are delivered
+  CHECK(*alice.messenger->MarkSentThrough("bob", 9, 9, kNow) == 0);
+  CHECK(alice.Count("SELECT count(*) FROM messages WHERE state = 2") == 3);
   // MarkSent and OnAck commit lazily, then put synchronous=FULL back.
   CHECK(alice.Count("PRAGMA synchronous") == 2);
   CHECK(alice.Count("SELECT count(*) FROM messages WHERE state = 3") == 6);
+}
+
+TEST_CASE("An ack of many ids, some repeated, delivers each message once",
+          "[messaging][delivery][batch]") {
+  Node alice;
+  const std::vector<std::string> texts(150, "x");
+  auto batch = alice.messenger->ComposeBatch("bob", texts, kNow);
+  REQUIRE(batch.ok());
+  proto::Ack ack = AckFor(*batch);
+  for (int i = 0; i < 70; ++i)  // the first 70 again, across statement chunks
+    ack.add_ids((*batch)[static_cast<size_t>(i)].id.data(), kMessageIdBytes);
+  proto::Ack first = ack;
+  first.mutable_ids()->DeleteSubrange(100, first.ids_size() - 100);  // ids 0-99
+  CHECK(*alice.messenger->OnAck("bob", first, kNow) == 100);
+  CHECK(*alice.messenger->OnAck("bob", ack, kNow) == 50);
+  CHECK(*alice.messenger->OnAck("bob", ack, kNow) == 0);
+  CHECK(alice.messenger->PendingFor("bob")->empty());
 }
 
 TEST_CASE("The largest message fits in one frame", "[messaging][wire]") {
