@@ -8,11 +8,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "peer/cli.h"
 #include "peer/cli_util.h"
 #include "peer/control_client.h"
 #include "peer/home.h"
+#include "peer/messaging/messenger.h"
 #include "peer/node.h"
 
 namespace confab::peer::cli {
@@ -31,6 +33,62 @@ int RunMsg(const std::string& to, const std::string& text, bool json) {
   else
     std::printf("%s\n", response->message_id().c_str());
   return kExitOk;
+}
+
+// `confab msg NAME --stdin`: every non-empty line of stdin is one message,
+// sent in SendBatchRequests of at most kMaxComposeBatch lines and about
+// 768 KiB (under the control socket's 1 MiB). Each request is queued in
+// one commit; prints the ids in order. A refused request stops there: the
+// lines before it are queued, the rest are not.
+int RunMsgStdin(const std::string& to, bool json) {
+  constexpr size_t kMaxRequestBytes = 768 << 10;
+  std::vector<std::string> lines;
+  std::string line;
+  size_t queued = 0;
+  int c = 0;
+  auto flush = [&]() -> int {
+    if (lines.empty())
+      return kExitOk;
+    proto::Request request;
+    request.mutable_send_batch()->set_to(to);
+    for (std::string& text : lines)
+      request.mutable_send_batch()->add_texts(std::move(text));
+    lines.clear();
+    int code = kExitOk;
+    auto response = Call("msg", request, &code);
+    if (!response) {
+      std::fprintf(stderr, "confab msg: %zu messages were queued before this\n", queued);
+      return code;
+    }
+    for (const std::string& id : response->message_ids()) {
+      if (json)
+        std::printf("{\"id\": %s, \"state\": \"queued\"}\n", Json(id).c_str());
+      else
+        std::printf("%s\n", id.c_str());
+    }
+    queued += static_cast<size_t>(response->message_ids_size());
+    return kExitOk;
+  };
+  size_t bytes = 0;
+  while ((c = std::getchar()) != EOF) {
+    if (c != '\n') {
+      line.push_back(static_cast<char>(c));
+      continue;
+    }
+    if (!line.empty()) {
+      bytes += line.size() + 8;
+      lines.push_back(std::move(line));
+      line.clear();
+    }
+    if (lines.size() >= kMaxComposeBatch || bytes >= kMaxRequestBytes) {
+      if (int code = flush(); code != kExitOk)
+        return code;
+      bytes = 0;
+    }
+  }
+  if (!line.empty())
+    lines.push_back(std::move(line));
+  return flush();
 }
 
 std::string LocalTime(int64_t unix_ms) {
@@ -121,14 +179,24 @@ void RegisterControl(CLI::App& app, Runner* runner) {
     int64_t since_ms = 0;
     uint32_t limit = 100;
     bool json = false;
+    bool from_stdin = false;
   };
   auto o = std::make_shared<Options>();
 
   CLI::App* msg = app.add_subcommand("msg", "Send a message (returns once durably queued)");
   msg->add_option("NAME", o->name, "The contact")->required();
-  msg->add_option("TEXT", o->text, "The message")->required();
+  CLI::Option* text = msg->add_option("TEXT", o->text, "The message");
+  CLI::Option* from_stdin =
+      msg->add_flag("--stdin", o->from_stdin, "Send each line of stdin as one message");
+  text->excludes(from_stdin);
   msg->add_flag("--json", o->json, "Print JSON");
-  msg->callback([o, runner] { *runner = [o] { return RunMsg(o->name, o->text, o->json); }; });
+  msg->callback([o, runner] {
+    if (!o->from_stdin && o->text.empty())
+      throw CLI::RequiredError("TEXT (or --stdin)");
+    *runner = [o] {
+      return o->from_stdin ? RunMsgStdin(o->name, o->json) : RunMsg(o->name, o->text, o->json);
+    };
+  });
 
   CLI::App* history = app.add_subcommand("history", "Show the conversation with a contact");
   history->add_option("NAME", o->name, "The contact")->required();

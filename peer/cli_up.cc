@@ -4,6 +4,7 @@
 //   confab: node up as NAME; peers on HOST:PORT; control socket PATH
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -58,6 +59,10 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
   auto identity = LoadIdentity(*home, passphrase_file);
   if (!identity.ok())
     return Fail(identity.status().ToString());
+  // libuv writes to sockets with write(2), not send(MSG_NOSIGNAL): without
+  // this, a peer that dies while we write to it (a kill -9 mid-stream)
+  // kills the node with SIGPIPE instead of closing that one connection.
+  ::signal(SIGPIPE, SIG_IGN);
   auto loop = net::Loop::Create();
   if (!loop.ok())
     return Fail(loop.status().ToString());

@@ -5,12 +5,14 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <utility>
 
 #include "common/base/member_name.h"
 #include "common/protocol/presence_names.h"
+#include "peer/control_frame.h"
 #include "peer/control_response.h"
 #include "peer/messaging/body_cipher.h"
 #include "peer/messaging/peer_database.h"
@@ -160,7 +162,15 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
   spdlog::warn("{} was revoked", revoked.name());
-  sessions_->OnRevoked(revoked.name());
+  crypto::Ed25519PublicKey key{};
+  if (revoked.identity_key().size() == key.size()) {
+    std::copy(revoked.identity_key().begin(), revoked.identity_key().end(), key.begin());
+    sessions_->OnRevoked(revoked.name(), key);
+  } else {
+    // No key to refuse: their sessions go now; the tracker refuses the rest.
+    sessions_->DropSessions(revoked.name(),
+                            Status::PermissionDenied(revoked.name() + " was revoked"));
+  }
 }
 
 void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {
@@ -180,6 +190,11 @@ Result<uint64_t> Node::RequestLookup(const std::string& name) {
 void Node::OnSessionUp(const std::string& name) {
   if (correspondents_.insert(name).second)
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
+}
+
+void Node::OnDelivered(const std::string& name, int64_t count) {
+  if (options_.observer != nullptr)
+    options_.observer->OnDelivered(name, count);
 }
 
 void Node::ArmRetry() {
@@ -223,25 +238,47 @@ proto::Response Node::HandleControl(const proto::Request& request) {
       return Verify(request.verify());
     case proto::Request::kExportHistory:
       return Export(request.export_history());
+    case proto::Request::kSendBatch:
+      return SendBatch(request.send_batch());
     case proto::Request::BODY_NOT_SET:
       break;
   }
   return Failure(Status::InvalidArgument("an empty request"));
 }
 
-proto::Response Node::Send(const proto::SendRequest& request) {
-  if (request.to() == name_)
-    return Failure(Status::InvalidArgument("you cannot message yourself"));
-  Result<StoredMessage> message = messenger_->Compose(request.to(), request.text(), NowMs());
-  if (!message.ok())
-    return Failure(message.status());
-  if (correspondents_.insert(request.to()).second)
+Result<std::vector<StoredMessage>> Node::Queue(const std::string& to,
+                                               std::span<const std::string> texts) {
+  if (to == name_)
+    return Status::InvalidArgument("you cannot message yourself");
+  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> queued,
+                          messenger_->ComposeBatch(to, texts, NowMs()));
+  if (correspondents_.insert(to).second)
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
-  sessions_->DeliverSoon(request.to());
+  sessions_->DeliverSoon(to);
   ArmRetry();
+  return queued;
+}
+
+proto::Response Node::Send(const proto::SendRequest& request) {
+  const std::string texts[] = {request.text()};
+  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
+  if (!queued.ok())
+    return Failure(queued.status());
   proto::Response response;
   response.set_ok(true);
-  response.set_message_id(ToHex(message->id));
+  response.set_message_id(ToHex(queued->front().id));
+  return response;
+}
+
+proto::Response Node::SendBatch(const proto::SendBatchRequest& request) {
+  const std::vector<std::string> texts(request.texts().begin(), request.texts().end());
+  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
+  if (!queued.ok())
+    return Failure(queued.status());
+  proto::Response response;
+  response.set_ok(true);
+  for (const StoredMessage& m : *queued)
+    response.add_message_ids(ToHex(m.id));
   return response;
 }
 
@@ -265,6 +302,12 @@ proto::Response Node::History(const proto::HistoryRequest& request) {
     e->set_state(std::string(MessageStateName(m.state)));
     e->set_time_unix_ms(m.sent_ms);
     e->set_seq(m.seq);
+  }
+  // Over the control socket's limit the answer could not be sent at all, and
+  // the CLI would see a closed connection; say what to do instead.
+  if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
+    return Failure(Status::ResourceExhausted(
+        "that history is too large for one answer; ask for fewer with --limit or --since"));
   }
   return response;
 }

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 
 #include "common/base/result.h"
@@ -40,9 +41,20 @@ inline constexpr std::string_view kDatabaseFile = "confab.db";
 inline constexpr std::string_view kControlSocketFile = "node.sock";
 inline constexpr uint16_t kDefaultPeerPort = 7651;
 
+// Told of delivery events as they happen, on the loop's thread: the seam
+// for in-process users (the delivery benchmark; later, notifications).
+class DeliveryObserver {
+ public:
+  virtual ~DeliveryObserver() = default;
+  // `count` of our messages to `contact` became delivered: an Ack named
+  // them, sent only once they were durable at the contact.
+  virtual void OnDelivered(const std::string& contact, int64_t count) = 0;
+};
+
 struct NodeOptions {
-  std::string listen = "0.0.0.0:7651";  // the peer port (TCP)
-  uint64_t retry_ms = 5000;             // outbox retry period
+  std::string listen = "0.0.0.0:7651";   // the peer port (TCP)
+  uint64_t retry_ms = 5000;              // outbox retry period
+  DeliveryObserver* observer = nullptr;  // optional; must outlive the node
 };
 
 class Node final : private TrackerLink::Delegate,
@@ -64,6 +76,12 @@ class Node final : private TrackerLink::Delegate,
   const net::Address& peer_address() const { return sessions_->local_address(); }
   const std::string& control_path() const { return control_path_; }
 
+  // Queues `texts` to `to` in one commit (Messenger::ComposeBatch, whose
+  // errors it returns) and starts delivering them from the next loop
+  // iteration. What `confab msg` does.
+  [[nodiscard]] Result<std::vector<StoredMessage>> Queue(const std::string& to,
+                                                         std::span<const std::string> texts);
+
   // Closes every handle; the loop then runs out. Idempotent.
   void Shutdown();
 
@@ -80,6 +98,7 @@ class Node final : private TrackerLink::Delegate,
   // ChatSessions::Delegate
   Result<uint64_t> RequestLookup(const std::string& name) override;
   void OnSessionUp(const std::string& name) override;
+  void OnDelivered(const std::string& name, int64_t count) override;
   // ControlServer::Delegate
   proto::Response HandleControl(const proto::Request& request) override;
   // SignalWatcher::Delegate
@@ -88,6 +107,7 @@ class Node final : private TrackerLink::Delegate,
   void OnTimer() override;
 
   proto::Response Send(const proto::SendRequest& request);
+  proto::Response SendBatch(const proto::SendBatchRequest& request);
   proto::Response History(const proto::HistoryRequest& request);
   proto::Response Who();
   proto::Response SetStatus(const proto::StatusRequest& request);

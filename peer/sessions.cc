@@ -42,7 +42,9 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   std::string peer;
   const bool outbound;
   bool established = false;
-  std::set<MessageId> sent_here;  // sent on this connection, awaiting the ack
+  // Every outbox message up to this seq went out on this connection (the
+  // outbox is sent in seq order); the rest are still to send here.
+  uint64_t sent_through_seq = 0;
   // Chat messages read since the last flush: stored in one commit, then
   // acknowledged in one Ack (group commit).
   std::vector<proto::ChatMessage> inbox;
@@ -144,7 +146,7 @@ void ChatSessions::DeliverSoon(const std::string& name) {
 }
 
 void ChatSessions::Deliver(const std::string& name) {
-  if (closed_ || name == params_.self_name || revoked_.count(name) != 0)
+  if (closed_ || name == params_.self_name)
     return;
   if (Link* link = EstablishedLinkTo(name)) {
     SendPending(*link);
@@ -153,7 +155,7 @@ void ChatSessions::Deliver(const std::string& name) {
   Attempt& attempt = attempts_[name];
   if (attempt.lookup_in_flight || attempt.dialing != nullptr)
     return;
-  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(name);
+  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(name, 0, 1);
   if (!pending.ok() || pending->empty())
     return;
   Result<uint64_t> id = delegate_->RequestLookup(name);
@@ -184,6 +186,10 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
   if (!checked.ok()) {
     spdlog::warn("{}'s certificate from the tracker is refused: {}", name,
                  checked.status().ToString());
+    return;
+  }
+  if (revoked_.count(checked->identity_key) != 0) {
+    spdlog::warn("{}'s certificate from the tracker has a revoked key", name);
     return;
   }
   Result<PinOutcome> pinned = contacts_.PinOnFirstContact(name, checked->identity_key, NowMs());
@@ -245,28 +251,38 @@ void ChatSessions::DialNext(const std::string& name) {
 void ChatSessions::SendPending(Link& link) {
   if (!link.established || !link.conn)
     return;
-  Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(link.peer);
-  if (!pending.ok()) {
-    spdlog::warn("outbox of {}: {}", link.peer, pending.status().ToString());
-    return;
-  }
-  std::vector<MessageId> sent;
-  for (const StoredMessage& message : *pending) {
-    if (link.sent_here.count(message.id) != 0)
-      continue;
-    if (!link.conn->want_write())
-      break;  // OnWritable brings us back
-    proto::PeerMessage wire;
-    *wire.mutable_chat() = Messenger::ToWire(message);
-    if (Status s = link.conn->Send(Serialize(wire)); !s.ok()) {
-      spdlog::warn("sending to {}: {}", link.peer, s.ToString());
+  const uint64_t sent_before = link.sent_through_seq;
+  bool more = true;
+  while (more && link.conn->want_write()) {
+    Result<std::vector<StoredMessage>> page =
+        messenger_.PendingFor(link.peer, link.sent_through_seq, kSendPage);
+    if (!page.ok()) {
+      spdlog::warn("outbox of {}: {}", link.peer, page.status().ToString());
       break;
     }
-    link.sent_here.insert(message.id);
-    sent.push_back(message.id);
+    more = page->size() == kSendPage;
+    for (const StoredMessage& message : *page) {
+      if (!link.conn->want_write()) {
+        more = false;
+        break;  // OnWritable brings us back
+      }
+      proto::PeerMessage wire;
+      *wire.mutable_chat() = Messenger::ToWire(message);
+      if (Status s = link.conn->Send(Serialize(wire)); !s.ok()) {
+        spdlog::warn("sending to {}: {}", link.peer, s.ToString());
+        more = false;
+        break;
+      }
+      link.sent_through_seq = message.seq;
+    }
   }
-  if (!sent.empty()) {
-    if (Result<int64_t> marked = messenger_.MarkSent(link.peer, sent, NowMs()); !marked.ok())
+  // One statement and one commit for everything this call wrote: the outbox
+  // messages in (sent_before, sent_through_seq], all of them (any others in
+  // that range are delivered, and the update leaves them alone).
+  if (link.sent_through_seq > sent_before) {
+    if (Result<int64_t> marked =
+            messenger_.MarkSentThrough(link.peer, sent_before, link.sent_through_seq, NowMs());
+        !marked.ok())
       spdlog::warn("marking sent to {}: {}", link.peer, marked.status().ToString());
   }
 }
@@ -304,8 +320,8 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
       crypto::VerifyCertificate(hello.payload, params_.org_public_key, NowUnix()));
   if (checked.name == params_.self_name)
     return Status::AuthFailed("a chat hello carrying our own certificate");
-  if (revoked_.count(checked.name) != 0)
-    return Status::PermissionDenied(checked.name + " has been revoked");
+  if (revoked_.count(checked.identity_key) != 0)
+    return Status::PermissionDenied(checked.name + "'s key has been revoked");
   CONFAB_RETURN_IF_ERROR(crypto::CheckMatchesNoiseStatic(checked, hello.remote_static));
   CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(checked.name));
   if (blocked)
@@ -362,7 +378,8 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
     case proto::PeerMessage::kAck: {
       CONFAB_ASSIGN_OR_RETURN(int64_t delivered,
                               messenger_.OnAck(link.peer, message.ack(), NowMs()));
-      (void)delivered;
+      if (delivered > 0)
+        delegate_->OnDelivered(link.peer, delivered);  // last
       return Status::Ok();
     }
     case proto::PeerMessage::BODY_NOT_SET:
@@ -406,8 +423,9 @@ void ChatSessions::OnTimer() {
     delegate_->OnSessionUp(name);
 }
 
-void ChatSessions::OnRevoked(const std::string& name) {
-  revoked_.insert(name);
+void ChatSessions::OnRevoked(const std::string& name,
+                             const crypto::Ed25519PublicKey& identity_key) {
+  revoked_.insert(identity_key);
   DropSessions(name, Status::PermissionDenied(name + " was revoked"));
 }
 

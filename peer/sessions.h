@@ -13,7 +13,7 @@
 //   4. once established, send PeerMessage{chat} for every outbox message not
 //      yet sent on this connection, and mark them sent.
 // Accepting (the peer port): the hello payload must be a certificate signed
-// by the org key, for someone other than us, not revoked in this run, not
+// by the org key, for someone other than us, its key not revoked in this run, not
 // blocked, matching the Noise static key and the pinned key (pinned now on
 // first contact). Anything else drops the connection without an answer.
 //
@@ -52,6 +52,9 @@ namespace confab::peer {
 
 // The most chat messages stored in one commit.
 inline constexpr size_t kMaxReceiveBatch = 1024;
+// The outbox is read this many messages at a time while sending, so a long
+// outbox costs one pass, not one full read per write-queue refill.
+inline constexpr size_t kSendPage = 512;
 
 struct ChatSessionsParams {
   std::string self_name;
@@ -74,6 +77,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     // A session with `name` is up (either direction): e.g. to follow their
     // presence from now on.
     virtual void OnSessionUp(const std::string& /*name*/) {}
+    // An Ack from `name` made `count` (> 0) of our messages delivered.
+    virtual void OnDelivered(const std::string& /*name*/, int64_t /*count*/) {}
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
@@ -101,8 +106,11 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   // The tracker's answer to a RequestLookup (the node forwards them all;
   // unknown request ids are ignored).
   void OnLookupResult(const proto::LookupResult& result);
-  // `name` was revoked: refuse them from now on and drop their sessions.
-  void OnRevoked(const std::string& name);
+  // `name`'s certificate for `identity_key` was revoked: refuse that key
+  // from now on (hello and lookup) and drop `name`'s sessions. The name
+  // itself is not refused: ops may free it and enrol the person again under
+  // a new key, which then meets the pin check (a key change, shown loudly).
+  void OnRevoked(const std::string& name, const crypto::Ed25519PublicKey& identity_key);
   // Closes every connection with `name` (e.g. just blocked: the hello
   // check refuses them from then on). `reason` is logged.
   void DropSessions(const std::string& name, const Status& reason);
@@ -153,8 +161,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::optional<net::Address> local_address_;
   std::map<Link*, std::unique_ptr<Link>> links_;
   std::map<std::string, Attempt> attempts_;
-  std::map<uint64_t, std::string> lookups_;  // request id -> name
-  std::set<std::string> revoked_;
+  std::map<uint64_t, std::string> lookups_;     // request id -> name
+  std::set<crypto::Ed25519PublicKey> revoked_;  // identity keys
   std::unique_ptr<net::Timer> soon_timer_;
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of

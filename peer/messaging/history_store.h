@@ -87,6 +87,10 @@ class HistoryStore {
   // the conversation's next seq, both allocated in the same transaction.
   [[nodiscard]] Result<StoredMessage> AppendOutgoing(std::string_view conversation,
                                                      std::string_view text, int64_t now_ms);
+  // AppendOutgoing for every text of `texts`, in order (consecutive seqs),
+  // in ONE transaction: all are stored or none.
+  [[nodiscard]] Result<std::vector<StoredMessage>> AppendOutgoingBatch(
+      std::string_view conversation, std::span<const std::string> texts, int64_t now_ms);
 
   // Stores every message of `batch` not already in `conversation` (by id)
   // in ONE transaction: this group commit is what makes one fsync cover a
@@ -99,6 +103,10 @@ class HistoryStore {
   // The outgoing messages of `conversation` in state kQueued or kSent, in
   // seq order: what to (re)send when the contact is reachable.
   [[nodiscard]] Result<std::vector<StoredMessage>> Outbox(std::string_view conversation);
+  // The same, only those with seq > `after_seq`, at most `limit` of them:
+  // a sender pages through a long outbox instead of reading it whole.
+  [[nodiscard]] Result<std::vector<StoredMessage>> Outbox(std::string_view conversation,
+                                                          uint64_t after_seq, size_t limit);
 
   // The conversations with at least one message in the outbox (kQueued or
   // kSent), by name: what a node retries after a restart.
@@ -107,10 +115,26 @@ class HistoryStore {
   // Moves the outgoing rows of `conversation` named in `ids` whose state is
   // one of `from` to state `to`, in one transaction. Ids not found, incoming
   // rows, and rows in another state are left alone. Returns how many changed.
+  //
+  // With `sync` kLazy the commit is not flushed to disk by itself
+  // (synchronous=NORMAL for this one transaction): it is atomic and
+  // survives a crash of the process, but a power loss may undo it until the
+  // next durable commit, whose flush covers it (WAL order). Only for state
+  // marks the protocol can redo (see Messenger::MarkSent and OnAck).
+  enum class Sync { kDurable, kLazy };
   [[nodiscard]] Result<int64_t> UpdateOutgoingState(std::string_view conversation,
                                                     std::span<const MessageId> ids,
                                                     std::span<const MessageState> from,
-                                                    MessageState to, int64_t now_ms);
+                                                    MessageState to, int64_t now_ms,
+                                                    Sync sync = Sync::kDurable);
+
+  // The same for the outgoing rows of `conversation` with after_seq < seq
+  // <= through_seq, in one statement: a sender marks a run of the outbox it
+  // just wrote without a statement per message.
+  [[nodiscard]] Result<int64_t> UpdateOutgoingStateBySeq(std::string_view conversation,
+                                                         uint64_t after_seq, uint64_t through_seq,
+                                                         MessageState from, MessageState to,
+                                                         int64_t now_ms, Sync sync);
 
   // The latest `limit` messages of `conversation` written at or after
   // `since_ms`, oldest first.

@@ -66,8 +66,22 @@ bool IsValidUtf8(std::string_view text) {
 
 Result<StoredMessage> Messenger::Compose(std::string_view to, std::string_view text,
                                          int64_t now_ms) {
+  const std::string one[] = {std::string(text)};
+  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> stored, ComposeBatch(to, one, now_ms));
+  return std::move(stored.front());
+}
+
+Result<std::vector<StoredMessage>> Messenger::ComposeBatch(std::string_view to,
+                                                           std::span<const std::string> texts,
+                                                           int64_t now_ms) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(to));
-  CONFAB_RETURN_IF_ERROR(CheckText(text));
+  if (texts.empty())
+    return Status::InvalidArgument("no messages to send");
+  if (texts.size() > kMaxComposeBatch)
+    return Status::InvalidArgument("at most " + std::to_string(kMaxComposeBatch) +
+                                   " messages at once");
+  for (const std::string& text : texts)
+    CONFAB_RETURN_IF_ERROR(CheckText(text));
   Result<Contact> contact = contacts_.Get(to);
   if (contact.ok()) {
     if (contact->blocked)
@@ -79,7 +93,7 @@ Result<StoredMessage> Messenger::Compose(std::string_view to, std::string_view t
   } else if (contact.status().code() != Status::Code::kNotFound) {
     return contact.status();
   }
-  return history_.AppendOutgoing(to, text, now_ms);
+  return history_.AppendOutgoingBatch(to, texts, now_ms);
 }
 
 Result<std::vector<StoredMessage>> Messenger::PendingFor(std::string_view contact) {
@@ -87,11 +101,29 @@ Result<std::vector<StoredMessage>> Messenger::PendingFor(std::string_view contac
   return history_.Outbox(contact);
 }
 
+Result<std::vector<StoredMessage>> Messenger::PendingFor(std::string_view contact,
+                                                         uint64_t after_seq, size_t limit) {
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
+  return history_.Outbox(contact, after_seq, limit);
+}
+
 Result<int64_t> Messenger::MarkSent(std::string_view contact, std::span<const MessageId> ids,
                                     int64_t now_ms) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
   const MessageState from[] = {MessageState::kQueued};
-  return history_.UpdateOutgoingState(contact, ids, from, MessageState::kSent, now_ms);
+  // Lazy: "sent" only informs `confab history`. If a power loss undoes it,
+  // the message is queued again and resent; the receiver acks the retry and
+  // stores it once (ids), so nothing is lost or shown twice.
+  return history_.UpdateOutgoingState(contact, ids, from, MessageState::kSent, now_ms,
+                                      HistoryStore::Sync::kLazy);
+}
+
+Result<int64_t> Messenger::MarkSentThrough(std::string_view contact, uint64_t after_seq,
+                                           uint64_t through_seq, int64_t now_ms) {
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(contact));
+  // Lazy, as MarkSent.
+  return history_.UpdateOutgoingStateBySeq(contact, after_seq, through_seq, MessageState::kQueued,
+                                           MessageState::kSent, now_ms, HistoryStore::Sync::kLazy);
 }
 
 Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, int64_t now_ms) {
@@ -108,7 +140,12 @@ Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, i
   // An ack may overtake MarkSent (the write completed, the ack came back,
   // and only then did the node note it), so queued counts too.
   const MessageState states[] = {MessageState::kQueued, MessageState::kSent};
-  return history_.UpdateOutgoingState(from, ids, states, MessageState::kDelivered, now_ms);
+  // Lazy, like MarkSent: the message itself is durable at the receiver
+  // before any ack is sent. If a power loss here undoes "delivered", the
+  // message is resent, acknowledged again and stored there once; the one
+  // fsync saved is on the critical path of every round trip.
+  return history_.UpdateOutgoingState(from, ids, states, MessageState::kDelivered, now_ms,
+                                      HistoryStore::Sync::kLazy);
 }
 
 Result<ReceiveResult> Messenger::Receive(std::string_view from,

@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -44,6 +45,8 @@ namespace confab::peer {
 // bytes, less the AEAD tag and the message's other fields, with room to spare
 // (see proto/peer.proto).
 inline constexpr size_t kMaxTextBytes = 65536 - 256;
+// The most messages ComposeBatch stores in one commit.
+inline constexpr size_t kMaxComposeBatch = 10000;
 
 // What Receive did with a batch.
 struct ReceiveResult {
@@ -67,10 +70,19 @@ class Messenger {
   // change pending (sending waits until the person accepts it).
   [[nodiscard]] Result<StoredMessage> Compose(std::string_view to, std::string_view text,
                                               int64_t now_ms);
+  // Compose for each of `texts`, in order, as ONE commit: every message is
+  // stored (consecutive seqs) or, on any error, none. The same errors, and
+  // InvalidArgument for an empty batch or one of more than kMaxComposeBatch.
+  [[nodiscard]] Result<std::vector<StoredMessage>> ComposeBatch(std::string_view to,
+                                                                std::span<const std::string> texts,
+                                                                int64_t now_ms);
 
   // The messages to (re)send to `contact`, queued or sent but not yet
   // acknowledged, in seq order. Empty if there are none.
   [[nodiscard]] Result<std::vector<StoredMessage>> PendingFor(std::string_view contact);
+  // One page of it: those with seq > `after_seq`, at most `limit`.
+  [[nodiscard]] Result<std::vector<StoredMessage>> PendingFor(std::string_view contact,
+                                                              uint64_t after_seq, size_t limit);
 
   // The contacts with messages waiting in the outbox, by name (a node
   // retries them after a restart).
@@ -83,6 +95,12 @@ class Messenger {
   // Returns how many changed.
   [[nodiscard]] Result<int64_t> MarkSent(std::string_view contact, std::span<const MessageId> ids,
                                          int64_t now_ms);
+
+  // MarkSent for every queued message to `contact` with after_seq < seq <=
+  // through_seq: what a sender that writes the outbox in seq order just
+  // sent, in one statement.
+  [[nodiscard]] Result<int64_t> MarkSentThrough(std::string_view contact, uint64_t after_seq,
+                                                uint64_t through_seq, int64_t now_ms);
 
   // An Ack from `from`: its named outgoing messages to `from` become
   // delivered. Idempotent; ids that are unknown, malformed or belong to

@@ -314,6 +314,66 @@ TEST_CASE("Compose refuses bad names and texts", "[messaging][delivery][error]")
   CHECK(alice.Count("SELECT count(*) FROM messages") == 0);
 }
 
+TEST_CASE("ComposeBatch stores every text in order in one commit, or none",
+          "[messaging][delivery][batch]") {
+  Node alice, bob(2);
+  REQUIRE(alice.messenger->Compose("bob", "before", kNow).ok());
+  const std::vector<std::string> texts = {"one", "two", "three"};
+  auto batch = alice.messenger->ComposeBatch("bob", texts, kNow);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->size() == 3);
+  CHECK((*batch)[0].seq == 2);
+  CHECK((*batch)[2].seq == 4);
+  CHECK(TextsOf(*alice.messenger->PendingFor("bob")) ==
+        std::vector<std::string>{"before", "one", "two", "three"});
+  CHECK(alice.messenger->Compose("bob", "after", kNow)->seq == 5);
+
+  // One bad text refuses the whole batch, and no seq is used.
+  const std::vector<std::string> bad = {"fine", ""};
+  CHECK(alice.messenger->ComposeBatch("bob", bad, kNow).status().code() == Code::kInvalidArgument);
+  CHECK(alice.messenger->ComposeBatch("bob", {}, kNow).status().code() == Code::kInvalidArgument);
+  const std::vector<std::string> too_many(kMaxComposeBatch + 1, "x");
+  CHECK(alice.messenger->ComposeBatch("bob", too_many, kNow).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(alice.Count("SELECT count(*) FROM messages") == 5);
+  CHECK(alice.messenger->Compose("bob", "next", kNow)->seq == 6);
+
+  // A page of the outbox: seq > after, at most limit, in seq order.
+  auto page = alice.messenger->PendingFor("bob", 2, 2);
+  REQUIRE(page.ok());
+  CHECK(TextsOf(*page) == std::vector<std::string>{"two", "three"});
+  CHECK(alice.messenger->PendingFor("bob", 6, 10)->empty());
+  Deliver(alice, bob, kNow);
+  CHECK(alice.messenger->PendingFor("bob", 0, 10)->empty());
+  // MarkSentThrough marks the queued ones of a seq range, nothing else.
+  auto more = alice.messenger->ComposeBatch("bob", texts, kNow);
+  REQUIRE(more.ok());  // seqs 7, 8, 9
+  CHECK(*alice.messenger->MarkSentThrough("bob", 7, 9, kNow) == 2);
+  CHECK(*alice.messenger->MarkSentThrough("bob", 0, 9, kNow) == 1);  // 7; 1-6 are delivered
+  CHECK(*alice.messenger->MarkSentThrough("bob", 9, 9, kNow) == 0);
+  CHECK(alice.Count("SELECT count(*) FROM messages WHERE state = 2") == 3);
+  // MarkSent and OnAck commit lazily, then put synchronous=FULL back.
+  CHECK(alice.Count("PRAGMA synchronous") == 2);
+  CHECK(alice.Count("SELECT count(*) FROM messages WHERE state = 3") == 6);
+}
+
+TEST_CASE("An ack of many ids, some repeated, delivers each message once",
+          "[messaging][delivery][batch]") {
+  Node alice;
+  const std::vector<std::string> texts(150, "x");
+  auto batch = alice.messenger->ComposeBatch("bob", texts, kNow);
+  REQUIRE(batch.ok());
+  proto::Ack ack = AckFor(*batch);
+  for (int i = 0; i < 70; ++i)  // the first 70 again, across statement chunks
+    ack.add_ids((*batch)[static_cast<size_t>(i)].id.data(), kMessageIdBytes);
+  proto::Ack first = ack;
+  first.mutable_ids()->DeleteSubrange(100, first.ids_size() - 100);  // ids 0-99
+  CHECK(*alice.messenger->OnAck("bob", first, kNow) == 100);
+  CHECK(*alice.messenger->OnAck("bob", ack, kNow) == 50);
+  CHECK(*alice.messenger->OnAck("bob", ack, kNow) == 0);
+  CHECK(alice.messenger->PendingFor("bob")->empty());
+}
+
 TEST_CASE("The largest message fits in one frame", "[messaging][wire]") {
   proto::PeerMessage envelope;
   *envelope.mutable_chat() = Chat(1, UINT64_MAX >> 1, std::string(kMaxTextBytes, 'x'));

@@ -40,8 +40,10 @@ struct Directory;
 struct Member final : ChatSessions::Delegate {
   Member(Directory& d, std::string n, uint8_t fill) : dir(d), name(std::move(n)), state(fill) {}
   Result<uint64_t> RequestLookup(const std::string& who) override;
+  void OnDelivered(const std::string& /*who*/, int64_t count) override { delivered += count; }
 
   Directory& dir;
+  int64_t delivered = 0;  // summed from OnDelivered
   std::string name;
   crypto::SigningKey key = NewKey();
   Bytes certificate;
@@ -194,6 +196,30 @@ TEST_CASE("ChatSessions delivers a burst in order, each message once", "[peer][s
   CHECK(pending->empty());
 }
 
+TEST_CASE("A long outbox goes out a page at a time through backpressure, in order, once",
+          "[peer][sessions]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  // 3,000 messages of 1 KiB: several pages of kSendPage and more than the
+  // connection's 1 MiB write high-water mark, so OnWritable resumes it.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 3000; ++i)
+    texts.push_back(std::to_string(i) + " " + std::string(1024, 'x'));
+  auto queued = f.alice.state.messenger->ComposeBatch("bob", texts, kNow);
+  REQUIRE(queued.ok());
+  f.alice.sessions->Deliver("bob");
+  REQUIRE(f.Run([&] { return f.alice.delivered == 3000; }, 20000));
+  CHECK(f.alice.state.messenger->PendingFor("bob")->empty());
+  auto received = f.bob.state.messenger->History("alice", 0, 5000);
+  REQUIRE(received.ok());
+  REQUIRE(received->size() == texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    CHECK((*received)[i].text == texts[i]);
+    CHECK((*received)[i].seq == i + 1);
+  }
+}
+
 TEST_CASE("A hello with a certificate from another org is refused and nothing is delivered",
           "[peer][sessions][error]") {
   Fixture f;
@@ -275,7 +301,7 @@ TEST_CASE("A member revoked during the run is dropped and refused at the next he
   f.Start(f.bob);
   const StoredMessage first = f.Send(f.alice, "bob", "first");
   REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", first.id) == MessageState::kDelivered; }));
-  f.bob.sessions->OnRevoked("alice");
+  f.bob.sessions->OnRevoked("alice", f.alice.key.public_key());
   REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
   const StoredMessage second = f.Send(f.alice, "bob", "second");
   CHECK_FALSE(
