@@ -63,8 +63,9 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
 
   // Ahead of the sockets: a second node on this home must fail before it
   // takes a port.
-  CONFAB_ASSIGN_OR_RETURN(node->control_,
-                          ControlServer::Create(loop, node->control_path_, node.get()));
+  CONFAB_ASSIGN_OR_RETURN(node->control_, ControlServer::Create(loop, node->control_path_,
+                                                                node.get(), options.control));
+  node->PurgeHistory();  // before anything is shown or sent
 
   const crypto::X25519KeyPair local_static = identity.DeriveX25519();
   ChatSessionsParams chat;
@@ -86,6 +87,11 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(node->sigterm_, net::SignalWatcher::Create(loop, SIGTERM, node.get()));
   CONFAB_ASSIGN_OR_RETURN(node->retry_timer_, net::Timer::Create(loop, node.get()));
   node->ArmRetry();
+  node->purge_hook_.node = node.get();
+  CONFAB_ASSIGN_OR_RETURN(node->purge_timer_, net::Timer::Create(loop, &node->purge_hook_));
+  if (options.retain_days > 0)
+    CONFAB_RETURN_IF_ERROR(
+        node->purge_timer_->Start(options.purge_every_ms, options.purge_every_ms));
 
   node->link_->Announce(node->Endpoints());
   node->link_->SetStatus(proto::PRESENCE_ONLINE, "");
@@ -106,6 +112,7 @@ void Node::Shutdown() {
   sigint_->Close();
   sigterm_->Close();
   retry_timer_->Close();
+  purge_timer_->Close();
 }
 
 std::vector<proto::Endpoint> Node::Endpoints() const {
@@ -148,7 +155,7 @@ void Node::OnConnected(const proto::SessionWelcome& /*welcome*/) {
 
 void Node::OnPresence(const proto::PresenceDelta& delta) {
   for (const proto::PresenceEntry& entry : delta.entries()) {
-    presence_[entry.name()] = entry;
+    UpdatePresence(entry);
     if (protocol::ShowsOnline(entry.status()))
       sessions_->Deliver(entry.name());  // the presence push: retry now
   }
@@ -223,6 +230,8 @@ proto::Response Node::HandleControl(const proto::Request& request) {
       return Verify(request.verify());
     case proto::Request::kExportHistory:
       return Export(request.export_history());
+    case proto::Request::kSubscribeEvents:  // ControlServer answers it itself
+      break;
     case proto::Request::BODY_NOT_SET:
       break;
   }
@@ -239,6 +248,9 @@ proto::Response Node::Send(const proto::SendRequest& request) {
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
   sessions_->DeliverSoon(request.to());
   ArmRetry();
+  proto::Event queued;
+  *queued.mutable_message() = ToEntry(*message);
+  Publish(std::move(queued));
   proto::Response response;
   response.set_ok(true);
   response.set_message_id(ToHex(message->id));
@@ -255,17 +267,8 @@ proto::Response Node::History(const proto::HistoryRequest& request) {
     return Failure(messages.status());
   proto::Response response;
   response.set_ok(true);
-  for (const StoredMessage& m : *messages) {
-    proto::HistoryEntry* e = response.add_history();
-    const bool out = m.direction == Direction::kOut;
-    e->set_id(ToHex(m.id));
-    e->set_from(out ? name_ : m.conversation);
-    e->set_to(out ? m.conversation : name_);
-    e->set_text(m.text);
-    e->set_state(std::string(MessageStateName(m.state)));
-    e->set_time_unix_ms(m.sent_ms);
-    e->set_seq(m.seq);
-  }
+  for (const StoredMessage& m : *messages)
+    *response.add_history() = ToEntry(m);
   return response;
 }
 
@@ -282,19 +285,8 @@ proto::Response Node::Who() {
   proto::Response response;
   response.set_ok(true);
   for (const std::string& name : names) {
-    proto::ContactPresence* p = response.add_contacts();
-    p->set_name(name);
-    auto seen = presence_.find(name);
-    const proto::PresenceStatus status =
-        seen == presence_.end() ? proto::PRESENCE_OFFLINE : seen->second.status();
-    p->set_online(protocol::ShowsOnline(status));
-    p->set_status(std::string(protocol::PresenceStatusName(status)));
-    if (seen != presence_.end())
-      p->set_text(seen->second.text());
-    if (auto c = known.find(name); c != known.end()) {
-      p->set_blocked(c->second->blocked);
-      p->set_key_change_pending(!c->second->pending_key.empty());
-    }
+    auto c = known.find(name);
+    *response.add_contacts() = PresenceOf(name, c == known.end() ? nullptr : c->second);
   }
   return response;
 }

@@ -4,10 +4,13 @@
 //   ChatSessions   the peer port and the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
 //   ControlServer  node.sock, for the CLI (contacts, verify and export in
-//                  node_contacts.cc)
+//                  node_contacts.cc) and the console's event stream
+//                  (node_events.cc: messages, states, presence, key changes)
 //   signals        SIGINT/SIGTERM start a clean shutdown
 //   a retry timer  the outbox again every retry_ms while it is not empty,
 //                  besides presence pushes; an idle node has no timer armed
+//   a purge timer  with history.retain_days (config.toml): purges older
+//                  history at start-up and then every purge_every_ms
 //
 // Lifetime: `loop` outlives the node. Run the loop after Create; it returns
 // once Shutdown() (or a signal) has closed everything. Not thread-safe.
@@ -43,6 +46,9 @@ inline constexpr uint16_t kDefaultPeerPort = 7651;
 struct NodeOptions {
   std::string listen = "0.0.0.0:7651";  // the peer port (TCP)
   uint64_t retry_ms = 5000;             // outbox retry period
+  int64_t retain_days = 0;              // history.retain_days; 0 = keep all
+  uint64_t purge_every_ms = 24 * 3600 * 1000;
+  ControlServerOptions control{};
 };
 
 class Node final : private TrackerLink::Delegate,
@@ -80,6 +86,11 @@ class Node final : private TrackerLink::Delegate,
   // ChatSessions::Delegate
   Result<uint64_t> RequestLookup(const std::string& name) override;
   void OnSessionUp(const std::string& name) override;
+  // node_events.cc: ChatSessions' notifications become control Events.
+  void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override;
+  void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
+                       MessageState state) override;
+  void OnKeyChange(const std::string& name, const Status& why) override;
   // ControlServer::Delegate
   proto::Response HandleControl(const proto::Request& request) override;
   // SignalWatcher::Delegate
@@ -99,6 +110,15 @@ class Node final : private TrackerLink::Delegate,
   void RefreshSubscriptions();
   // Arms the retry timer unless it runs already.
   void ArmRetry();
+  // node_events.cc
+  proto::HistoryEntry ToEntry(const StoredMessage& m) const;
+  proto::ContactPresence PresenceOf(const std::string& name, const Contact* contact) const;
+  void Publish(proto::Event event);
+  // Publishes the presence of `entry.name()` if it differs from what was
+  // known, then records it.
+  void UpdatePresence(const proto::PresenceEntry& entry);
+  // Purges history older than retain_days (when set); logs what it did.
+  void PurgeHistory();
   std::vector<proto::Endpoint> Endpoints() const;
 
   net::Loop& loop_;
@@ -115,6 +135,11 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<net::SignalWatcher> sigint_, sigterm_;
   std::unique_ptr<net::Timer> retry_timer_;
+  struct PurgeHook final : net::Timer::Delegate {  // the purge timer's delegate
+    Node* node = nullptr;
+    void OnTimer() override { node->PurgeHistory(); }
+  } purge_hook_;
+  std::unique_ptr<net::Timer> purge_timer_;
   std::set<std::string> correspondents_;  // subscribed, and retried
   std::map<std::string, proto::PresenceEntry> presence_;
   bool shut_down_ = false;

@@ -190,6 +190,8 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
   if (!pinned.ok()) {
     spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)", name,
                   pinned.status().ToString());
+    if (pinned.status().code() == Status::Code::kAuthFailed)
+      delegate_->OnKeyChange(name, pinned.status());
     return;
   }
   Result<crypto::X25519PublicKey> remote = crypto::X25519FromEd25519(checked->identity_key);
@@ -250,7 +252,7 @@ void ChatSessions::SendPending(Link& link) {
     spdlog::warn("outbox of {}: {}", link.peer, pending.status().ToString());
     return;
   }
-  std::vector<MessageId> sent;
+  std::vector<MessageId> sent, newly_sent;
   for (const StoredMessage& message : *pending) {
     if (link.sent_here.count(message.id) != 0)
       continue;
@@ -264,10 +266,15 @@ void ChatSessions::SendPending(Link& link) {
     }
     link.sent_here.insert(message.id);
     sent.push_back(message.id);
+    if (message.state == MessageState::kQueued)
+      newly_sent.push_back(message.id);
   }
   if (!sent.empty()) {
-    if (Result<int64_t> marked = messenger_.MarkSent(link.peer, sent, NowMs()); !marked.ok())
+    Result<int64_t> marked = messenger_.MarkSent(link.peer, sent, NowMs());
+    if (!marked.ok())
       spdlog::warn("marking sent to {}: {}", link.peer, marked.status().ToString());
+    else if (!newly_sent.empty())
+      delegate_->OnMessageStates(link.peer, newly_sent, MessageState::kSent);
   }
 }
 
@@ -314,6 +321,8 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
       contacts_.PinOnFirstContact(checked.name, checked.identity_key, NowMs());
   if (!pinned.ok()) {
     spdlog::error("REFUSED a chat from {}: {}", checked.name, pinned.status().ToString());
+    if (pinned.status().code() == Status::Code::kAuthFailed)
+      delegate_->OnKeyChange(checked.name, pinned.status());
     return pinned.status();
   }
   link.peer = checked.name;
@@ -362,7 +371,17 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
     case proto::PeerMessage::kAck: {
       CONFAB_ASSIGN_OR_RETURN(int64_t delivered,
                               messenger_.OnAck(link.peer, message.ack(), NowMs()));
-      (void)delivered;
+      if (delivered > 0) {
+        std::vector<MessageId> ids;
+        for (const std::string& raw : message.ack().ids()) {
+          if (raw.size() != kMessageIdBytes)
+            continue;
+          MessageId id{};
+          std::copy(raw.begin(), raw.end(), id.begin());
+          ids.push_back(id);
+        }
+        delegate_->OnMessageStates(link.peer, ids, MessageState::kDelivered);
+      }
       return Status::Ok();
     }
     case proto::PeerMessage::BODY_NOT_SET:
@@ -382,6 +401,8 @@ Status ChatSessions::FlushInbox(Link& link) {
     spdlog::debug("message from {} (seq {})", link.peer, fresh.seq);
   proto::PeerMessage ack;
   *ack.mutable_ack() = std::move(received.ack);
+  if (!received.fresh.empty())
+    delegate_->OnReceived(link.peer, received.fresh);
   return link.conn->Send(Serialize(ack));  // after the commit
 }
 

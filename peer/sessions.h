@@ -74,6 +74,22 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     // A session with `name` is up (either direction): e.g. to follow their
     // presence from now on.
     virtual void OnSessionUp(const std::string& /*name*/) {}
+
+    // Notifications for the control socket's event stream. They report
+    // what has already been committed and must not call back into
+    // ChatSessions (the node only publishes them).
+    //
+    // Messages from `from` stored for the first time, in arrival order.
+    virtual void OnReceived(const std::string& /*from*/,
+                            const std::vector<StoredMessage>& /*fresh*/) {}
+    // Outgoing messages to `contact` went out on a connection (kSent) or
+    // were acknowledged (kDelivered; an ack repeated for a retry may name
+    // messages already delivered).
+    virtual void OnMessageStates(const std::string& /*contact*/,
+                                 const std::vector<MessageId>& /*ids*/, MessageState /*state*/) {}
+    // `name` presented an identity key other than the pinned one and was
+    // refused; `why` says so in a sentence.
+    virtual void OnKeyChange(const std::string& /*name*/, const Status& /*why*/) {}
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
