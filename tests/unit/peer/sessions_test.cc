@@ -40,6 +40,25 @@ struct Directory;
 struct Member final : ChatSessions::Delegate {
   Member(Directory& d, std::string n, uint8_t fill) : dir(d), name(std::move(n)), state(fill) {}
   Result<uint64_t> RequestLookup(const std::string& who) override;
+  // What the node would publish on the control socket's event stream.
+  void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override {
+    for (const StoredMessage& m : fresh)
+      received.push_back(from + ": " + m.text);
+  }
+  void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
+                       MessageState s) override {
+    for (const MessageId& id : ids)
+      states.emplace_back(contact + " " + ToHex(id), s);
+  }
+  void OnKeyChange(const std::string& who, const Status& /*why*/) override {
+    key_changes.push_back(who);
+  }
+  size_t Count(const std::string& contact, const MessageId& id, MessageState s) const {
+    size_t n = 0;
+    for (const auto& [what, seen] : states)
+      n += what == contact + " " + ToHex(id) && seen == s ? 1 : 0;
+    return n;
+  }
 
   Directory& dir;
   std::string name;
@@ -47,6 +66,9 @@ struct Member final : ChatSessions::Delegate {
   Bytes certificate;
   Node state;  // confab.db, contacts, messenger (tests/unit/messaging)
   std::unique_ptr<ChatSessions> sessions;
+  std::vector<std::string> received;
+  std::vector<std::pair<std::string, MessageState>> states;
+  std::vector<std::string> key_changes;
 };
 
 struct Directory {
@@ -175,6 +197,25 @@ TEST_CASE(
   CHECK(f.bob.sessions->HasSession("alice"));
 }
 
+TEST_CASE("ChatSessions tells its delegate of messages received, sent and delivered, once each",
+          "[peer][sessions][events]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  const StoredMessage again = f.Send(f.alice, "bob", "again");
+  REQUIRE(f.Run([&] { return f.alice.Count("bob", again.id, MessageState::kDelivered) == 1; }));
+  for (const StoredMessage* m : {&hi, &again}) {
+    CHECK(f.alice.Count("bob", m->id, MessageState::kSent) == 1);
+    CHECK(f.alice.Count("bob", m->id, MessageState::kDelivered) == 1);
+  }
+  CHECK(f.bob.received == std::vector<std::string>{"alice: hi", "alice: again"});
+  CHECK(f.bob.states.empty());
+  CHECK(f.alice.received.empty());
+  CHECK(f.alice.key_changes.empty());
+  CHECK(f.bob.key_changes.empty());
+}
+
 TEST_CASE("ChatSessions delivers a burst in order, each message once", "[peer][sessions]") {
   Fixture f;
   f.Start(f.alice);
@@ -231,6 +272,8 @@ TEST_CASE("A changed key is refused by the receiver and recorded as pending",
       f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }, 500));
   CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
   CHECK(f.bob.state.contacts->Get("alice")->pending_key == ToBytes(f.alice.key.public_key()));
+  CHECK_FALSE(f.bob.key_changes.empty());  // the console shows it
+  CHECK(f.bob.key_changes.front() == "alice");
 }
 
 TEST_CASE("A sender does not dial a contact whose looked-up key differs from the pin",
@@ -248,6 +291,8 @@ TEST_CASE("A sender does not dial a contact whose looked-up key differs from the
       f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) != MessageState::kQueued; }, 500));
   CHECK(f.alice.state.contacts->Get("bob")->pending_key == ToBytes(impostor.public_key()));
   CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
+  CHECK(f.alice.key_changes == std::vector<std::string>{"bob"});
+  CHECK(f.alice.Count("bob", hi.id, MessageState::kSent) == 0);
 }
 
 TEST_CASE("A certificate from the directory for another name is not dialed",
