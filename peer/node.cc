@@ -60,6 +60,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(BodyCipher cipher, BodyCipher::FromIdentitySeed(identity.seed().view()));
   CONFAB_ASSIGN_OR_RETURN(node->history_, HistoryStore::Open(node->db_.get(), std::move(cipher)));
   node->messenger_ = std::make_unique<Messenger>(*node->history_, *node->contacts_);
+  CONFAB_ASSIGN_OR_RETURN(node->directory_, DirectoryCache::Open(node->db_.get()));
 
   // Ahead of the sockets: a second node on this home must fail before it
   // takes a port.
@@ -81,6 +82,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                          .tracker_static_key = enrollment.tracker_static_key,
                          .local_static = local_static,
                          .certificate = enrollment.certificate};
+  CONFAB_RETURN_IF_ERROR(node->LoadRevocations());
   CONFAB_ASSIGN_OR_RETURN(node->link_, TrackerLink::Create(loop, std::move(link), node.get()));
 
   CONFAB_ASSIGN_OR_RETURN(node->sigint_, net::SignalWatcher::Create(loop, SIGINT, node.get()));
@@ -167,6 +169,13 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
   spdlog::warn("{} was revoked", revoked.name());
+  if (revoked.identity_key().size() == 32) {
+    // Kept, so the refusal outlives this run and a tracker that is down.
+    const ByteView key = AsBytes(revoked.identity_key());
+    if (Status kept = directory_->RecordRevocation(revoked.name(), key, NowMs()); !kept.ok())
+      spdlog::warn("recording {}'s revocation: {}", revoked.name(), kept.ToString());
+    sessions_->RefuseKey(revoked.name(), key);
+  }
   sessions_->OnRevoked(revoked.name());
 }
 

@@ -1,6 +1,9 @@
 // Node: `confab up`. It wires the node's roles together and holds no
 // protocol logic of its own:
 //   confab.db -> ContactBook, HistoryStore -> Messenger   (peer/messaging)
+//                DirectoryCache: last lookups and revoked keys, so known
+//                contacts stay reachable while the tracker is down
+//                (node_directory.cc)
 //   ChatSessions   the peer port and the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
 //   ControlServer  node.sock, for the CLI (contacts, verify and export in
@@ -32,6 +35,7 @@
 #include "peer/control_server.h"
 #include "peer/home.h"
 #include "peer/messaging/contact_book.h"
+#include "peer/messaging/directory_cache.h"
 #include "peer/messaging/history_store.h"
 #include "peer/messaging/messenger.h"
 #include "peer/sessions.h"
@@ -91,6 +95,11 @@ class Node final : private TrackerLink::Delegate,
   void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
                        MessageState state) override;
   void OnKeyChange(const std::string& name, const Status& why) override;
+  // node_directory.cc: the directory cache.
+  void OnLookupVerified(const std::string& name, const proto::LookupResult& result) override;
+  std::optional<proto::LookupResult> CachedLookup(const std::string& name) override;
+  // Refuses every revoked key stored in confab.db (at start-up).
+  Status LoadRevocations();
   // ControlServer::Delegate
   proto::Response HandleControl(const proto::Request& request) override;
   // SignalWatcher::Delegate
@@ -129,6 +138,7 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ContactBook> contacts_;
   std::unique_ptr<HistoryStore> history_;
+  std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;
   std::unique_ptr<ChatSessions> sessions_;
   std::unique_ptr<TrackerLink> link_;

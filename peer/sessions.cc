@@ -158,7 +158,13 @@ void ChatSessions::Deliver(const std::string& name) {
     return;
   Result<uint64_t> id = delegate_->RequestLookup(name);
   if (!id.ok()) {
-    spdlog::info("cannot reach {} yet: {}", name, id.status().ToString());
+    std::optional<proto::LookupResult> kept = delegate_->CachedLookup(name);
+    if (!kept) {
+      spdlog::info("cannot reach {} yet: {}", name, id.status().ToString());
+      return;
+    }
+    spdlog::info("no lookup ({}); trying {}'s last known endpoints", id.status().ToString(), name);
+    ReachWith(name, *kept, /*fresh=*/false);
     return;
   }
   attempt.lookup_in_flight = true;
@@ -179,11 +185,22 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
     spdlog::info("lookup of {} failed: {}", name, result.error());
     return;
   }
+  ReachWith(name, result, /*fresh=*/true);
+}
+
+void ChatSessions::ReachWith(const std::string& name, const proto::LookupResult& result,
+                             bool fresh) {
+  Attempt& attempt = attempts_[name];
   Result<crypto::CheckedCertificate> checked =
       crypto::VerifyCertificate(result.certificate(), params_.org_public_key, NowUnix(), name);
   if (!checked.ok()) {
-    spdlog::warn("{}'s certificate from the tracker is refused: {}", name,
+    spdlog::warn("{}'s certificate {} is refused: {}", name,
+                 fresh ? "from the tracker" : "kept from an earlier lookup",
                  checked.status().ToString());
+    return;
+  }
+  if (revoked_keys_.count(std::string(AsChars(checked->identity_key))) != 0) {
+    spdlog::warn("not dialing {}: their identity key was revoked", name);
     return;
   }
   Result<PinOutcome> pinned = contacts_.PinOnFirstContact(name, checked->identity_key, NowMs());
@@ -215,6 +232,8 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
     spdlog::info("{} announced no endpoint we can dial", name);
     return;
   }
+  if (fresh)
+    delegate_->OnLookupVerified(name, result);
   DialNext(name);
 }
 
@@ -313,6 +332,8 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
     return Status::AuthFailed("a chat hello carrying our own certificate");
   if (revoked_.count(checked.name) != 0)
     return Status::PermissionDenied(checked.name + " has been revoked");
+  if (revoked_keys_.count(std::string(AsChars(checked.identity_key))) != 0)
+    return Status::PermissionDenied(checked.name + "'s identity key has been revoked");
   CONFAB_RETURN_IF_ERROR(crypto::CheckMatchesNoiseStatic(checked, hello.remote_static));
   CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(checked.name));
   if (blocked)
@@ -430,6 +451,11 @@ void ChatSessions::OnTimer() {
 void ChatSessions::OnRevoked(const std::string& name) {
   revoked_.insert(name);
   DropSessions(name, Status::PermissionDenied(name + " was revoked"));
+}
+
+void ChatSessions::RefuseKey(const std::string& name, ByteView identity_key) {
+  revoked_keys_.insert(std::string(AsChars(identity_key)));
+  DropSessions(name, Status::PermissionDenied(name + "'s identity key was revoked"));
 }
 
 void ChatSessions::DropSessions(const std::string& name, const Status& reason) {

@@ -4,7 +4,9 @@
 // Messenger knows messages; the node wires the two and the tracker link.
 //
 // Reaching a contact (Deliver):
-//   1. ask the delegate for a tracker lookup (certificate + endpoints);
+//   1. ask the delegate for a tracker lookup (certificate + endpoints); when
+//      the tracker cannot be asked, use the delegate's kept answer from an
+//      earlier lookup (CachedLookup), checked exactly like a fresh one;
 //   2. verify the certificate (org key, expected name, validity) and pin its
 //      identity key on first contact; a changed key is refused (AuthFailed
 //      recorded by ContactBook) and the messages stay queued;
@@ -13,9 +15,10 @@
 //   4. once established, send PeerMessage{chat} for every outbox message not
 //      yet sent on this connection, and mark them sent.
 // Accepting (the peer port): the hello payload must be a certificate signed
-// by the org key, for someone other than us, not revoked in this run, not
-// blocked, matching the Noise static key and the pinned key (pinned now on
-// first contact). Anything else drops the connection without an answer.
+// by the org key, for someone other than us, not revoked (in this run, or
+// its key in the stored revocation list: RefuseKey), not blocked, matching the Noise static key and
+// the pinned key (pinned now on first contact). Anything else drops the connection without an
+// answer.
 //
 // On any established connection, either side: PeerMessage{chat} messages
 // read in one loop iteration (at most kMaxReceiveBatch) go to
@@ -90,6 +93,16 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     // `name` presented an identity key other than the pinned one and was
     // refused; `why` says so in a sentence.
     virtual void OnKeyChange(const std::string& /*name*/, const Status& /*why*/) {}
+
+    // The directory cache (confab.db). A fresh lookup answer for `name`
+    // that checked out (certificate, pin) and had endpoints: worth keeping.
+    virtual void OnLookupVerified(const std::string& /*name*/,
+                                  const proto::LookupResult& /*result*/) {}
+    // The kept answer for `name`, used when RequestLookup fails; nullopt
+    // when there is none.
+    virtual std::optional<proto::LookupResult> CachedLookup(const std::string& /*name*/) {
+      return std::nullopt;
+    }
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
@@ -119,6 +132,10 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   void OnLookupResult(const proto::LookupResult& result);
   // `name` was revoked: refuse them from now on and drop their sessions.
   void OnRevoked(const std::string& name);
+  // Refuses certificates carrying `identity_key` (a revoked member's, from
+  // the stored revocation list), at the hello and at the dial, whatever
+  // name they carry, and drops sessions with `name`.
+  void RefuseKey(const std::string& name, ByteView identity_key);
   // Closes every connection with `name` (e.g. just blocked: the hello
   // check refuses them from then on). `reason` is logged.
   void DropSessions(const std::string& name, const Status& reason);
@@ -156,6 +173,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   void SendPending(Link& link);
   void OnLinkClosed(Link& link, const Status& status);  // destroys the link: last
 
+  // Steps 2-3 of reaching `name` with a lookup answer, fresh or kept.
+  void ReachWith(const std::string& name, const proto::LookupResult& result, bool fresh);
   void DialNext(const std::string& name);
   Link* AddLink(std::string peer, bool outbound);
   Link* EstablishedLinkTo(const std::string& name) const;
@@ -171,6 +190,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::map<std::string, Attempt> attempts_;
   std::map<uint64_t, std::string> lookups_;  // request id -> name
   std::set<std::string> revoked_;
+  std::set<std::string> revoked_keys_;  // identity keys' bytes (a string: GCC 12 warns on
+                                        // std::less<std::vector<uint8_t>> in Release)
   std::unique_ptr<net::Timer> soon_timer_;
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of

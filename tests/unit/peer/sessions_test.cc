@@ -53,6 +53,16 @@ struct Member final : ChatSessions::Delegate {
   void OnKeyChange(const std::string& who, const Status& /*why*/) override {
     key_changes.push_back(who);
   }
+  // The directory cache, in memory.
+  void OnLookupVerified(const std::string& who, const proto::LookupResult& result) override {
+    kept[who] = result;
+  }
+  std::optional<proto::LookupResult> CachedLookup(const std::string& who) override {
+    auto found = kept.find(who);
+    if (found == kept.end())
+      return std::nullopt;
+    return found->second;
+  }
   size_t Count(const std::string& contact, const MessageId& id, MessageState s) const {
     size_t n = 0;
     for (const auto& [what, seen] : states)
@@ -69,6 +79,7 @@ struct Member final : ChatSessions::Delegate {
   std::vector<std::string> received;
   std::vector<std::pair<std::string, MessageState>> states;
   std::vector<std::string> key_changes;
+  std::map<std::string, proto::LookupResult> kept;
 };
 
 struct Directory {
@@ -78,6 +89,7 @@ struct Directory {
   std::map<std::string, Bytes> forged;
   std::deque<std::pair<Member*, proto::LookupResult>> answers;
   uint64_t next_id = 1;
+  bool down = false;  // the tracker is unreachable: lookups fail at once
 
   void Flush() {
     while (!answers.empty()) {
@@ -89,6 +101,8 @@ struct Directory {
 };
 
 Result<uint64_t> Member::RequestLookup(const std::string& who) {
+  if (dir.down)
+    return Status::Unavailable("not connected to the tracker");
   proto::LookupResult result;
   result.set_request_id(dir.next_id++);
   auto found = dir.members.find(who);
@@ -326,6 +340,49 @@ TEST_CASE("A member revoked during the run is dropped and refused at the next he
   CHECK_FALSE(
       f.Run([&] { return f.StateOf(f.alice, "bob", second.id) == MessageState::kDelivered; }, 500));
   CHECK(f.bob.state.messenger->History("alice", 0, 10)->size() == 1);
+}
+
+TEST_CASE("With the tracker down, a known contact is dialed from the kept lookup answer",
+          "[peer][sessions][directory]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }));
+  REQUIRE(f.alice.kept.count("bob") == 1);  // the verified answer was offered for keeping
+
+  f.alice.sessions->DropSessions("bob", Status::Unavailable("test"));
+  REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
+  f.dir.down = true;
+  const StoredMessage again = f.Send(f.alice, "bob", "again");
+  REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", again.id) == MessageState::kDelivered; }));
+
+  // Without a kept answer nothing is dialed while the tracker is down.
+  f.bob.kept.clear();
+  f.bob.sessions->DropSessions("alice", Status::Unavailable("test"));
+  f.alice.sessions->DropSessions("bob", Status::Unavailable("test"));
+  REQUIRE(f.Run([&] { return !f.bob.sessions->HasSession("alice"); }));
+  const StoredMessage reply = f.Send(f.bob, "alice", "reply");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.bob, "alice", reply.id) != MessageState::kQueued; }, 300));
+}
+
+TEST_CASE("A revoked key on record is refused at the dial and at the hello",
+          "[peer][sessions][directory][error]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  f.alice.sessions->RefuseKey("bob", f.bob.key.public_key());
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) != MessageState::kQueued; }, 300));
+  CHECK(f.alice.kept.empty());  // not kept either
+
+  const StoredMessage hello = f.Send(f.bob, "alice", "hello");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.bob, "alice", hello.id) == MessageState::kDelivered; }, 500));
+  CHECK(f.alice.state.messenger->History("bob", 0, 10)->size() == 1);  // only alice's own
+  CHECK_FALSE(f.alice.sessions->HasSession("bob"));
 }
 
 }  // namespace
