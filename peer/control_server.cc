@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/net/timer.h"
+#include "peer/control_response.h"
 
 namespace confab::peer {
 namespace {
@@ -97,6 +98,10 @@ class ControlServer::Client final : public net::PipeConnection::Delegate,
     }
     const proto::Response response = server_.delegate_->HandleControl(request);
     Result<Bytes> encoded = EncodeControlFrame(response);
+    if (!encoded.ok()) {  // over the frame limit: say so rather than close unanswered
+      encoded = EncodeControlFrame(Failure(Status::ResourceExhausted(
+          "the answer is over 1 MiB; ask for less (for example with --limit or --since)")));
+    }
     if (!encoded.ok() || !conn_->Write(std::move(*encoded)).ok()) {
       conn_->Close();
       return;

@@ -33,7 +33,10 @@ struct EchoDelegate final : ControlServer::Delegate {
     ++calls;
     proto::Response response;
     response.set_ok(true);
-    response.set_message_id(request.send().text());
+    if (request.send().text() == "huge")
+      response.set_message_id(std::string(kMaxControlMessageBytes + 1, 'h'));
+    else
+      response.set_message_id(request.send().text());
     return response;
   }
   int calls = 0;
@@ -181,6 +184,20 @@ TEST_CASE("ControlServer answers one request and closes the connection", "[peer]
   CHECK(RunUntil(*f.loop, [&] { return client.Poll(); }));
   CHECK(f.delegate.calls == 1);
   CHECK(f.server->subscriber_count() == 0);
+  f.Finish();
+}
+
+TEST_CASE("ControlServer answers a failure when the answer would be over the frame limit",
+          "[peer][control][error]") {
+  Fixture f;
+  f.Start();
+  RawClient client(f.path);
+  proto::Request request;
+  request.mutable_send()->set_text("huge");
+  client.Send(request);
+  const auto response = Parse<proto::Response>(WaitFrame(*f.loop, client));
+  CHECK_FALSE(response.ok());
+  CHECK(response.error().find("over 1 MiB") != std::string::npos);
   f.Finish();
 }
 
