@@ -92,7 +92,7 @@ Status ReadExactly(int fd, uint8_t* out, size_t size) {
     if (n < 0)
       return Status::IoError(Errno("read from the node"));
     if (n == 0)
-      return Status::Unavailable("the node closed the connection without an answer");
+      return Status::Closed("the node closed the connection without an answer");
     got += static_cast<size_t>(n);
   }
   return Status::Ok();

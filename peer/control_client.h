@@ -14,9 +14,10 @@ namespace confab::peer {
 
 // Sends `request` to the node listening on `socket_path` and returns its
 // Response. Unavailable when no node is running there (no socket file, or
-// nobody accepting); ResourceExhausted when the node does not answer
-// within `timeout_ms`; Corruption for an answer that does not parse;
-// IoError for other socket errors.
+// nobody accepting); Closed when it closed the connection unanswered (a
+// request it refused, or a node stopping); ResourceExhausted when the node
+// does not answer within `timeout_ms`; Corruption for an answer that does
+// not parse; IoError for other socket errors.
 [[nodiscard]] Result<proto::Response> CallNode(const std::string& socket_path,
                                                const proto::Request& request,
                                                uint64_t timeout_ms = 30000);
