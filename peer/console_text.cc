@@ -139,6 +139,30 @@ std::optional<std::string> PersistableLine(std::string_view line) {
   return std::string(line);
 }
 
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\n    ";
+    } else if (c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c == 0x7f) {
+      out += '^';
+      out += static_cast<char>(c ^ 0x40);
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      out += '?';  // a C1 control, UTF-8 encoded
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string ClockTime(int64_t unix_ms) {
   const time_t seconds = static_cast<time_t>(unix_ms / 1000);
   tm local{};
@@ -151,7 +175,7 @@ std::string ClockTime(int64_t unix_ms) {
 void SentMessages::Remember(const proto::HistoryEntry& entry) {
   if (text_by_id_.size() >= 10000)
     text_by_id_.erase(text_by_id_.begin());  // a bound, not an order: rarely reached
-  text_by_id_[entry.id()] = entry.to() + ": \"" + entry.text() + "\"";
+  text_by_id_[entry.id()] = entry.to() + ": \"" + Printable(entry.text()) + "\"";
 }
 
 std::string SentMessages::Describe(const proto::MessageStateEvent& change) const {
@@ -162,7 +186,7 @@ std::string SentMessages::Describe(const proto::MessageStateEvent& change) const
 }
 
 std::string FormatEntry(const proto::HistoryEntry& e) {
-  std::string line = ClockTime(e.time_unix_ms()) + " " + e.from() + ": " + e.text();
+  std::string line = ClockTime(e.time_unix_ms()) + " " + e.from() + ": " + Printable(e.text());
   if (e.state() != "received")
     line += "  [" + e.state() + "]";
   return line;
@@ -171,7 +195,7 @@ std::string FormatEntry(const proto::HistoryEntry& e) {
 std::string FormatPresence(const proto::ContactPresence& p) {
   std::string line = p.name() + " is " + p.status();
   if (!p.text().empty())
-    line += " (" + p.text() + ")";
+    line += " (" + Printable(p.text()) + ")";
   if (p.blocked())
     line += " [blocked]";
   if (p.key_change_pending())
@@ -186,9 +210,9 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
       const proto::HistoryEntry& m = event.message();
       if (m.from() == self && !self.empty()) {
         sent.Remember(m);
-        return at + "you -> " + m.to() + ": " + m.text() + "  [" + m.state() + "]";
+        return at + "you -> " + m.to() + ": " + Printable(m.text()) + "  [" + m.state() + "]";
       }
-      return at + m.from() + ": " + m.text();
+      return at + m.from() + ": " + Printable(m.text());
     }
     case proto::Event::kMessageState:
       return at + "  " + sent.Describe(event.message_state()) + " " + event.message_state().state();
@@ -196,7 +220,7 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
       return at + "* " + FormatPresence(event.presence());
     case proto::Event::kKeyChange:
       return at + "!!! " + event.key_change().name() +
-             "'s identity key has CHANGED: " + event.key_change().detail();
+             "'s identity key has CHANGED: " + Printable(event.key_change().detail());
     case proto::Event::BODY_NOT_SET:
       break;
   }

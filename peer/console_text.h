@@ -47,6 +47,12 @@ std::string HelpText();
 // undo that), so "/msg bob hi" keeps "/msg bob " and a plain line nothing.
 std::optional<std::string> PersistableLine(std::string_view line);
 
+// `text` made safe to print on a terminal: a peer's text must not drive it.
+// C0 controls and DEL become caret notation (ESC -> "^["), C1 controls
+// (U+0080-U+009F) become '?', and a newline continues indented, so a
+// message cannot forge a line that looks like another message.
+std::string Printable(std::string_view text);
+
 // "HH:MM" in local time.
 std::string ClockTime(int64_t unix_ms);
 

@@ -134,5 +134,23 @@ TEST_CASE("Console events read as lines, states naming the message", "[peer][con
         std::string::npos);
 }
 
+TEST_CASE("A peer's text cannot drive the terminal or forge a line", "[peer][console][security]") {
+  CHECK(Printable("plain text, UTF-8: d\xc3\xa9j\xc3\xa0 vu") ==
+        "plain text, UTF-8: d\xc3\xa9j\xc3\xa0 vu");
+  CHECK(Printable("\x1b]0;pwned\x07\x1b[2J") == "^[]0;pwned^G^[[2J");
+  CHECK(Printable("back\rspace\x7f") == "back^Mspace^?");
+  CHECK(Printable("c1 \xc2\x9b"
+                  "31m") == "c1 ?31m");  // CSI as a C1 control
+  CHECK(Printable("line\n10:00 bob: forged") == "line\n    10:00 bob: forged");
+  CHECK(Printable("a\tb") == "a b");
+
+  SentMessages sent;
+  proto::Event received;
+  received.mutable_message()->set_from("bob");
+  received.mutable_message()->set_text("hi\x1b[31m");
+  CHECK(FormatEvent(received, "alice", sent).find("bob: hi^[[31m") != std::string::npos);
+  CHECK(FormatEvent(received, "alice", sent).find('\x1b') == std::string::npos);
+}
+
 }  // namespace
 }  // namespace confab::peer::console
