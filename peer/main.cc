@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   CLI::App app{"confab: end-to-end encrypted messaging inside your organisation", "confab"};
   app.set_version_flag("--version", std::string("confab ") + confab::kVersion);
   app.require_subcommand(0, 1);
+  app.footer("With no subcommand on a terminal: the interactive console for the running node.");
 
   confab::peer::cli::Runner runner;
   confab::peer::cli::RegisterJoin(app, &runner);
