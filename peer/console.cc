@@ -9,9 +9,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +53,7 @@ class Console final : private net::FdPoller::Delegate,
     rl_catch_signals = 0;
     rl_catch_sigwinch = 0;
     rl_readline_name = "confab";
+    rl_attempted_completion_function = &Console::Complete;
     g_console = this;
     Greet();
     rl_callback_handler_install(Prompt().c_str(), &Console::LineCallback);
@@ -84,6 +87,23 @@ class Console final : private net::FdPoller::Delegate,
     in_line_handler_ = false;
     if (installed_)
       rl_set_prompt(Prompt().c_str());
+  }
+
+  // readline's completion hook: commands and contact names, never files.
+  static char** Complete(const char* text, int start, int /*end*/) {
+    rl_attempted_completion_over = 1;
+    if (g_console == nullptr)
+      return nullptr;
+    g_console->matches_ = Completions(std::string_view(rl_line_buffer, static_cast<size_t>(start)),
+                                      text, g_console->names_);
+    g_console->next_match_ = 0;
+    return rl_completion_matches(text, &Console::NextMatch);
+  }
+
+  static char* NextMatch(const char* /*text*/, int /*state*/) {
+    if (g_console == nullptr || g_console->next_match_ >= g_console->matches_.size())
+      return nullptr;
+    return strdup(g_console->matches_[g_console->next_match_++].c_str());  // readline frees it
   }
 
   std::string Prompt() const { return open_.empty() ? "confab> " : open_ + "> "; }
@@ -199,6 +219,7 @@ class Console final : private net::FdPoller::Delegate,
       proto::Event event;
       if (!event.ParseFromArray(frame->data(), static_cast<int>(frame->size())))
         continue;
+      LearnNames(event);
       Print(FormatEvent(event, params_.self, sent_));
     }
   }
@@ -244,8 +265,10 @@ class Console final : private net::FdPoller::Delegate,
       return;
     if (response->contacts_size() == 0)
       Print("  no contacts yet: /msg NAME TEXT reaches any member");
-    for (const proto::ContactPresence& p : response->contacts())
+    for (const proto::ContactPresence& p : response->contacts()) {
+      names_.insert(p.name());
       Print("  " + FormatPresence(p));
+    }
   }
 
   void Execute(const Command& command) {
@@ -322,6 +345,18 @@ class Console final : private net::FdPoller::Delegate,
     }
   }
 
+  // Contact names for completion, from what the node reports.
+  void LearnNames(const proto::Event& event) {
+    if (event.has_message()) {
+      for (const std::string& name : {event.message().from(), event.message().to()}) {
+        if (name != params_.self && !name.empty())
+          names_.insert(name);
+      }
+    } else if (event.has_presence()) {
+      names_.insert(event.presence().name());
+    }
+  }
+
   void Greet() {
     Print("confab console" + (params_.self.empty() ? "" : " for " + params_.self) +
           " (the node for " + params_.home_dir + "). /help lists commands, /quit leaves.");
@@ -335,7 +370,10 @@ class Console final : private net::FdPoller::Delegate,
   std::vector<std::unique_ptr<net::SignalWatcher>> signals_;
   ControlFrameReader frames_;
   SentMessages sent_;
-  std::string open_;  // the open conversation
+  std::string open_;             // the open conversation
+  std::set<std::string> names_;  // contacts seen, for completion
+  std::vector<std::string> matches_;
+  size_t next_match_ = 0;
   bool installed_ = false;
   bool in_line_handler_ = false;
   int exit_code_ = cli::kExitOk;

@@ -114,6 +114,36 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
   return Error("unknown command /" + std::string(verb) + " (/help lists commands)");
 }
 
+std::vector<std::string> Completions(std::string_view before, std::string_view word,
+                                     const std::set<std::string>& names) {
+  static constexpr std::string_view kCommands[] = {"/msg",    "/open",    "/close",    "/who",
+                                                   "/status", "/history", "/contacts", "/verify",
+                                                   "/help",   "/quit"};
+  static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",  "/o",
+                                                    "/history", "/h", "/verify"};
+  std::vector<std::string> out;
+  const std::string_view head = Trim(before);
+  if (head.empty()) {
+    if (word.empty() || word.front() != '/')
+      return out;  // a plain line: message text
+    for (std::string_view c : kCommands) {
+      if (c.substr(0, word.size()) == word)
+        out.emplace_back(c);
+    }
+    return out;
+  }
+  bool takes_name = false;
+  for (std::string_view c : kTakesName)
+    takes_name = takes_name || head == c;
+  if (!takes_name)
+    return out;
+  for (const std::string& name : names) {
+    if (std::string_view(name).substr(0, word.size()) == word)
+      out.push_back(name);
+  }
+  return out;
+}
+
 std::string HelpText() {
   return "  /msg NAME TEXT       send TEXT to NAME\n"
          "  /open NAME           talk to NAME: plain lines go to them (/close to stop)\n"
@@ -124,7 +154,8 @@ std::string HelpText() {
          "  /verify NAME         the safety number to compare with NAME out of band\n"
          "  /help                this list\n"
          "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"
-         "  Start a line with // to send a text that begins with /.\n";
+         "  Tab completes commands and contact names. Start a line with // to send a\n"
+         "  text that begins with /.\n";
 }
 
 std::optional<std::string> PersistableLine(std::string_view line) {

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/control.pb.h"
 
@@ -38,6 +40,13 @@ struct Command {
 
 // What `line` asks for, `open` being the open conversation ("" if none).
 Command ParseConsoleLine(std::string_view line, const std::string& open);
+
+// Tab completion: the words that may replace `word`, given the text of the
+// line before it (`before`) and the contact names known so far. A command
+// for the first word ("/ms" -> "/msg"), a name for the one after /msg,
+// /open, /history or /verify; nothing elsewhere (message text).
+std::vector<std::string> Completions(std::string_view before, std::string_view word,
+                                     const std::set<std::string>& names);
 
 // The /help text, several lines, each ending in '\n'.
 std::string HelpText();

@@ -185,7 +185,11 @@ class ConsoleTest(OrgTest):
                             if p["name"] == "alice" and p["status"] == "busy"],
                    15, what="alice busy in bob's who")
         at = c.mark()
-        c.type("/verify bob\r")
+        c.type("/ver\t")  # tab completes the command, then the name
+        c.wait_for("/verify ", at)
+        c.type("b\t")
+        c.wait_for("/verify bob", at)
+        c.type("\r")
         c.wait_for("safety number with bob:", at)
         at = c.mark()
         c.type("/frobnicate\r")

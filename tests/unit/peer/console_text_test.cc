@@ -152,5 +152,18 @@ TEST_CASE("A peer's text cannot drive the terminal or forge a line", "[peer][con
   CHECK(FormatEvent(received, "alice", sent).find('\x1b') == std::string::npos);
 }
 
+TEST_CASE("Tab completes commands first, then contact names, never message text",
+          "[peer][console]") {
+  const std::set<std::string> names = {"bob", "bobby", "carol"};
+  CHECK(Completions("", "/ms", names) == std::vector<std::string>{"/msg"});
+  CHECK(Completions("", "/c", names) == std::vector<std::string>{"/close", "/contacts"});
+  CHECK(Completions("/msg ", "bo", names) == std::vector<std::string>{"bob", "bobby"});
+  CHECK(Completions("/open ", "", names) == std::vector<std::string>{"bob", "bobby", "carol"});
+  CHECK(Completions("/verify ", "c", names) == std::vector<std::string>{"carol"});
+  CHECK(Completions("", "bo", names).empty());           // a plain line is text
+  CHECK(Completions("/msg bob ", "bo", names).empty());  // the message itself
+  CHECK(Completions("/who ", "b", names).empty());
+}
+
 }  // namespace
 }  // namespace confab::peer::console
