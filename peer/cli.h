@@ -31,4 +31,7 @@ void RegisterUp(CLI::App& app, Runner* runner);        // cli_up.cc
 void RegisterControl(CLI::App& app, Runner* runner);   // cli_control.cc: msg, history, who, status
 void RegisterContacts(CLI::App& app, Runner* runner);  // cli_contacts.cc: contacts, verify, export
 
+// `confab` alone on a terminal: the interactive console (cli_console.cc).
+int RunConsole();
+
 }  // namespace confab::peer::cli

@@ -12,6 +12,7 @@
 
 #include "peer/cli.h"
 #include "peer/cli_util.h"
+#include "peer/console_text.h"
 #include "peer/control_client.h"
 #include "peer/home.h"
 #include "peer/messaging/messenger.h"
@@ -124,7 +125,7 @@ int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, boo
   }
   for (const proto::HistoryEntry& e : response->history()) {
     std::printf("%s  %s: %s  [%s]\n", LocalTime(e.time_unix_ms()).c_str(), e.from().c_str(),
-                e.text().c_str(), e.state().c_str());
+                console::Printable(e.text()).c_str(), e.state().c_str());
   }
   return kExitOk;
 }
@@ -151,8 +152,8 @@ int RunWho(bool json) {
     return kExitOk;
   }
   for (const proto::ContactPresence& p : response->contacts()) {
-    std::printf("%-20s %-8s %s%s%s\n", p.name().c_str(), p.status().c_str(), p.text().c_str(),
-                p.blocked() ? " (blocked)" : "",
+    std::printf("%-20s %-8s %s%s%s\n", p.name().c_str(), p.status().c_str(),
+                console::Printable(p.text()).c_str(), p.blocked() ? " (blocked)" : "",
                 p.key_change_pending() ? " (KEY CHANGED: not sending)" : "");
   }
   return kExitOk;

@@ -1,5 +1,6 @@
 // `confab up [--listen HOST:PORT]`: runs the node in the foreground until
-// SIGINT or SIGTERM (see peer/node.h). On start it prints one line to
+// SIGINT or SIGTERM (see peer/node.h), with the settings of
+// $CONFAB_HOME/config.toml (peer/node_config.h). On start it prints one line to
 // stderr that scripts can wait for:
 //   confab: node up as NAME; peers on HOST:PORT; control socket PATH
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "peer/cli.h"
 #include "peer/home.h"
 #include "peer/node.h"
+#include "peer/node_config.h"
 #include "peer/passphrase.h"
 
 namespace confab::peer::cli {
@@ -56,6 +58,9 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
     return Fail(std::string(home.status().message()));
   if (!home->enrolled())
     return Fail(home->dir() + " is not enrolled; run `confab join CODE` first");
+  auto config = LoadNodeConfig(home->Path(kConfigFile));
+  if (!config.ok())
+    return Fail(std::string(config.status().message()));
   auto identity = LoadIdentity(*home, passphrase_file);
   if (!identity.ok())
     return Fail(identity.status().ToString());
@@ -69,6 +74,7 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
 
   NodeOptions options;
   options.listen = listen;
+  options.retain_days = config->retain_days;
   int code = kExitOk;
   {
     auto node = Node::Create(**loop, *home, *identity, options);

@@ -1,6 +1,9 @@
 // confab: the workstation's node and the command line that talks to it.
 // Each subcommand lives in its own file (peer/cli_*.cc) and registers itself
-// here; see peer/cli.h for the exit codes.
+// here; see peer/cli.h for the exit codes. With no subcommand, on a terminal,
+// it opens the interactive console (peer/console.h); otherwise it prints usage.
+#include <unistd.h>
+
 #include <cstdio>
 #include <string>
 
@@ -17,6 +20,7 @@ int main(int argc, char** argv) {
   CLI::App app{"confab: end-to-end encrypted messaging inside your organisation", "confab"};
   app.set_version_flag("--version", std::string("confab ") + confab::kVersion);
   app.require_subcommand(0, 1);
+  app.footer("With no subcommand on a terminal: the interactive console for the running node.");
 
   confab::peer::cli::Runner runner;
   confab::peer::cli::RegisterJoin(app, &runner);
@@ -33,8 +37,11 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (!runner) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
+    if (isatty(STDIN_FILENO) != 1) {  // a script: usage, as before the console
+      std::fputs(app.help().c_str(), stdout);
+      return 0;
+    }
+    runner = confab::peer::cli::RunConsole;
   }
   if (!confab::crypto::InitSodium().ok()) {
     std::fprintf(stderr, "confab: libsodium failed to start\n");

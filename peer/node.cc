@@ -62,11 +62,13 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(BodyCipher cipher, BodyCipher::FromIdentitySeed(identity.seed().view()));
   CONFAB_ASSIGN_OR_RETURN(node->history_, HistoryStore::Open(node->db_.get(), std::move(cipher)));
   node->messenger_ = std::make_unique<Messenger>(*node->history_, *node->contacts_);
+  CONFAB_ASSIGN_OR_RETURN(node->directory_, DirectoryCache::Open(node->db_.get()));
 
   // Ahead of the sockets: a second node on this home must fail before it
   // takes a port.
-  CONFAB_ASSIGN_OR_RETURN(node->control_,
-                          ControlServer::Create(loop, node->control_path_, node.get()));
+  CONFAB_ASSIGN_OR_RETURN(node->control_, ControlServer::Create(loop, node->control_path_,
+                                                                node.get(), options.control));
+  node->PurgeHistory();  // before anything is shown or sent
 
   const crypto::X25519KeyPair local_static = identity.DeriveX25519();
   ChatSessionsParams chat;
@@ -82,12 +84,18 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                          .tracker_static_key = enrollment.tracker_static_key,
                          .local_static = local_static,
                          .certificate = enrollment.certificate};
+  CONFAB_RETURN_IF_ERROR(node->LoadRevocations());
   CONFAB_ASSIGN_OR_RETURN(node->link_, TrackerLink::Create(loop, std::move(link), node.get()));
 
   CONFAB_ASSIGN_OR_RETURN(node->sigint_, net::SignalWatcher::Create(loop, SIGINT, node.get()));
   CONFAB_ASSIGN_OR_RETURN(node->sigterm_, net::SignalWatcher::Create(loop, SIGTERM, node.get()));
   CONFAB_ASSIGN_OR_RETURN(node->retry_timer_, net::Timer::Create(loop, node.get()));
   node->ArmRetry();
+  node->purge_hook_.node = node.get();
+  CONFAB_ASSIGN_OR_RETURN(node->purge_timer_, net::Timer::Create(loop, &node->purge_hook_));
+  if (options.retain_days > 0)
+    CONFAB_RETURN_IF_ERROR(
+        node->purge_timer_->Start(options.purge_every_ms, options.purge_every_ms));
 
   node->link_->Announce(node->Endpoints());
   node->link_->SetStatus(proto::PRESENCE_ONLINE, "");
@@ -108,6 +116,7 @@ void Node::Shutdown() {
   sigint_->Close();
   sigterm_->Close();
   retry_timer_->Close();
+  purge_timer_->Close();
 }
 
 std::vector<proto::Endpoint> Node::Endpoints() const {
@@ -150,7 +159,7 @@ void Node::OnConnected(const proto::SessionWelcome& /*welcome*/) {
 
 void Node::OnPresence(const proto::PresenceDelta& delta) {
   for (const proto::PresenceEntry& entry : delta.entries()) {
-    presence_[entry.name()] = entry;
+    UpdatePresence(entry);
     if (protocol::ShowsOnline(entry.status()))
       sessions_->Deliver(entry.name());  // the presence push: retry now
   }
@@ -162,10 +171,12 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
   spdlog::warn("{} was revoked", revoked.name());
-  crypto::Ed25519PublicKey key{};
-  if (revoked.identity_key().size() == key.size()) {
-    std::copy(revoked.identity_key().begin(), revoked.identity_key().end(), key.begin());
-    sessions_->OnRevoked(revoked.name(), key);
+  if (revoked.identity_key().size() == 32) {
+    // Kept, so the refusal outlives this run and a tracker that is down.
+    const ByteView key = AsBytes(revoked.identity_key());
+    if (Status kept = directory_->RecordRevocation(revoked.name(), key, NowMs()); !kept.ok())
+      spdlog::warn("recording {}'s revocation: {}", revoked.name(), kept.ToString());
+    sessions_->RefuseKey(revoked.name(), key);
   } else {
     // No key to refuse: their sessions go now; the tracker refuses the rest.
     sessions_->DropSessions(revoked.name(),
@@ -240,6 +251,8 @@ proto::Response Node::HandleControl(const proto::Request& request) {
       return Export(request.export_history());
     case proto::Request::kSendBatch:
       return SendBatch(request.send_batch());
+    case proto::Request::kSubscribeEvents:  // ControlServer answers it itself
+      break;
     case proto::Request::BODY_NOT_SET:
       break;
   }
@@ -256,6 +269,11 @@ Result<std::vector<StoredMessage>> Node::Queue(const std::string& to,
     link_->Subscribe({correspondents_.begin(), correspondents_.end()});
   sessions_->DeliverSoon(to);
   ArmRetry();
+  for (const StoredMessage& m : queued) {
+    proto::Event event;
+    *event.mutable_message() = ToEntry(m);
+    Publish(std::move(event));
+  }
   return queued;
 }
 
@@ -292,17 +310,8 @@ proto::Response Node::History(const proto::HistoryRequest& request) {
     return Failure(messages.status());
   proto::Response response;
   response.set_ok(true);
-  for (const StoredMessage& m : *messages) {
-    proto::HistoryEntry* e = response.add_history();
-    const bool out = m.direction == Direction::kOut;
-    e->set_id(ToHex(m.id));
-    e->set_from(out ? name_ : m.conversation);
-    e->set_to(out ? m.conversation : name_);
-    e->set_text(m.text);
-    e->set_state(std::string(MessageStateName(m.state)));
-    e->set_time_unix_ms(m.sent_ms);
-    e->set_seq(m.seq);
-  }
+  for (const StoredMessage& m : *messages)
+    *response.add_history() = ToEntry(m);
   // Over the control socket's limit the answer could not be sent at all, and
   // the CLI would see a closed connection; say what to do instead.
   if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
@@ -325,19 +334,8 @@ proto::Response Node::Who() {
   proto::Response response;
   response.set_ok(true);
   for (const std::string& name : names) {
-    proto::ContactPresence* p = response.add_contacts();
-    p->set_name(name);
-    auto seen = presence_.find(name);
-    const proto::PresenceStatus status =
-        seen == presence_.end() ? proto::PRESENCE_OFFLINE : seen->second.status();
-    p->set_online(protocol::ShowsOnline(status));
-    p->set_status(std::string(protocol::PresenceStatusName(status)));
-    if (seen != presence_.end())
-      p->set_text(seen->second.text());
-    if (auto c = known.find(name); c != known.end()) {
-      p->set_blocked(c->second->blocked);
-      p->set_key_change_pending(!c->second->pending_key.empty());
-    }
+    auto c = known.find(name);
+    *response.add_contacts() = PresenceOf(name, c == known.end() ? nullptr : c->second);
   }
   return response;
 }

@@ -1,13 +1,19 @@
 // Node: `confab up`. It wires the node's roles together and holds no
 // protocol logic of its own:
 //   confab.db -> ContactBook, HistoryStore -> Messenger   (peer/messaging)
+//                DirectoryCache: last lookups and revoked keys, so known
+//                contacts stay reachable while the tracker is down
+//                (node_directory.cc)
 //   ChatSessions   the peer port and the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
 //   ControlServer  node.sock, for the CLI (contacts, verify and export in
-//                  node_contacts.cc)
+//                  node_contacts.cc) and the console's event stream
+//                  (node_events.cc: messages, states, presence, key changes)
 //   signals        SIGINT/SIGTERM start a clean shutdown
 //   a retry timer  the outbox again every retry_ms while it is not empty,
 //                  besides presence pushes; an idle node has no timer armed
+//   a purge timer  with history.retain_days (config.toml): purges older
+//                  history at start-up and then every purge_every_ms
 //
 // Lifetime: `loop` outlives the node. Run the loop after Create; it returns
 // once Shutdown() (or a signal) has closed everything. Not thread-safe.
@@ -30,6 +36,7 @@
 #include "peer/control_server.h"
 #include "peer/home.h"
 #include "peer/messaging/contact_book.h"
+#include "peer/messaging/directory_cache.h"
 #include "peer/messaging/history_store.h"
 #include "peer/messaging/messenger.h"
 #include "peer/sessions.h"
@@ -55,6 +62,9 @@ struct NodeOptions {
   std::string listen = "0.0.0.0:7651";   // the peer port (TCP)
   uint64_t retry_ms = 5000;              // outbox retry period
   DeliveryObserver* observer = nullptr;  // optional; must outlive the node
+  int64_t retain_days = 0;               // history.retain_days; 0 = keep all
+  uint64_t purge_every_ms = 24 * 3600 * 1000;
+  ControlServerOptions control{};
 };
 
 class Node final : private TrackerLink::Delegate,
@@ -99,6 +109,16 @@ class Node final : private TrackerLink::Delegate,
   Result<uint64_t> RequestLookup(const std::string& name) override;
   void OnSessionUp(const std::string& name) override;
   void OnDelivered(const std::string& name, int64_t count) override;
+  // node_events.cc: ChatSessions' notifications become control Events.
+  void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override;
+  void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
+                       MessageState state) override;
+  void OnKeyChange(const std::string& name, const Status& why) override;
+  // node_directory.cc: the directory cache.
+  void OnLookupVerified(const std::string& name, const proto::LookupResult& result) override;
+  std::optional<proto::LookupResult> CachedLookup(const std::string& name) override;
+  // Refuses every revoked key stored in confab.db (at start-up).
+  Status LoadRevocations();
   // ControlServer::Delegate
   proto::Response HandleControl(const proto::Request& request) override;
   // SignalWatcher::Delegate
@@ -119,6 +139,15 @@ class Node final : private TrackerLink::Delegate,
   void RefreshSubscriptions();
   // Arms the retry timer unless it runs already.
   void ArmRetry();
+  // node_events.cc
+  proto::HistoryEntry ToEntry(const StoredMessage& m) const;
+  proto::ContactPresence PresenceOf(const std::string& name, const Contact* contact) const;
+  void Publish(proto::Event event);
+  // Publishes the presence of `entry.name()` if it differs from what was
+  // known, then records it.
+  void UpdatePresence(const proto::PresenceEntry& entry);
+  // Purges history older than retain_days (when set); logs what it did.
+  void PurgeHistory();
   std::vector<proto::Endpoint> Endpoints() const;
 
   net::Loop& loop_;
@@ -129,12 +158,18 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ContactBook> contacts_;
   std::unique_ptr<HistoryStore> history_;
+  std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;
   std::unique_ptr<ChatSessions> sessions_;
   std::unique_ptr<TrackerLink> link_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<net::SignalWatcher> sigint_, sigterm_;
   std::unique_ptr<net::Timer> retry_timer_;
+  struct PurgeHook final : net::Timer::Delegate {  // the purge timer's delegate
+    Node* node = nullptr;
+    void OnTimer() override { node->PurgeHistory(); }
+  } purge_hook_;
+  std::unique_ptr<net::Timer> purge_timer_;
   std::set<std::string> correspondents_;  // subscribed, and retried
   std::map<std::string, proto::PresenceEntry> presence_;
   bool shut_down_ = false;

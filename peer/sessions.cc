@@ -160,7 +160,13 @@ void ChatSessions::Deliver(const std::string& name) {
     return;
   Result<uint64_t> id = delegate_->RequestLookup(name);
   if (!id.ok()) {
-    spdlog::info("cannot reach {} yet: {}", name, id.status().ToString());
+    std::optional<proto::LookupResult> kept = delegate_->CachedLookup(name);
+    if (!kept) {
+      spdlog::info("cannot reach {} yet: {}", name, id.status().ToString());
+      return;
+    }
+    spdlog::info("no lookup ({}); trying {}'s last known endpoints", id.status().ToString(), name);
+    ReachWith(name, *kept, /*fresh=*/false);
     return;
   }
   attempt.lookup_in_flight = true;
@@ -181,21 +187,30 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
     spdlog::info("lookup of {} failed: {}", name, result.error());
     return;
   }
+  ReachWith(name, result, /*fresh=*/true);
+}
+
+void ChatSessions::ReachWith(const std::string& name, const proto::LookupResult& result,
+                             bool fresh) {
+  Attempt& attempt = attempts_[name];
   Result<crypto::CheckedCertificate> checked =
       crypto::VerifyCertificate(result.certificate(), params_.org_public_key, NowUnix(), name);
   if (!checked.ok()) {
-    spdlog::warn("{}'s certificate from the tracker is refused: {}", name,
+    spdlog::warn("{}'s certificate {} is refused: {}", name,
+                 fresh ? "from the tracker" : "kept from an earlier lookup",
                  checked.status().ToString());
     return;
   }
-  if (revoked_.count(checked->identity_key) != 0) {
-    spdlog::warn("{}'s certificate from the tracker has a revoked key", name);
+  if (revoked_keys_.count(std::string(AsChars(checked->identity_key))) != 0) {
+    spdlog::warn("not dialing {}: their identity key was revoked", name);
     return;
   }
   Result<PinOutcome> pinned = contacts_.PinOnFirstContact(name, checked->identity_key, NowMs());
   if (!pinned.ok()) {
     spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)", name,
                   pinned.status().ToString());
+    if (pinned.status().code() == Status::Code::kAuthFailed)
+      delegate_->OnKeyChange(name, pinned.status());
     return;
   }
   Result<crypto::X25519PublicKey> remote = crypto::X25519FromEd25519(checked->identity_key);
@@ -219,6 +234,8 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
     spdlog::info("{} announced no endpoint we can dial", name);
     return;
   }
+  if (fresh)
+    delegate_->OnLookupVerified(name, result);
   DialNext(name);
 }
 
@@ -252,6 +269,7 @@ void ChatSessions::SendPending(Link& link) {
   if (!link.established || !link.conn)
     return;
   const uint64_t sent_before = link.sent_through_seq;
+  std::vector<MessageId> newly_sent;  // for the event stream
   bool more = true;
   while (more && link.conn->want_write()) {
     Result<std::vector<StoredMessage>> page =
@@ -274,6 +292,8 @@ void ChatSessions::SendPending(Link& link) {
         break;
       }
       link.sent_through_seq = message.seq;
+      if (message.state == MessageState::kQueued)
+        newly_sent.push_back(message.id);
     }
   }
   // One statement and one commit for everything this call wrote: the outbox
@@ -284,6 +304,8 @@ void ChatSessions::SendPending(Link& link) {
             messenger_.MarkSentThrough(link.peer, sent_before, link.sent_through_seq, NowMs());
         !marked.ok())
       spdlog::warn("marking sent to {}: {}", link.peer, marked.status().ToString());
+    else if (!newly_sent.empty())
+      delegate_->OnMessageStates(link.peer, newly_sent, MessageState::kSent);
   }
 }
 
@@ -320,8 +342,8 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
       crypto::VerifyCertificate(hello.payload, params_.org_public_key, NowUnix()));
   if (checked.name == params_.self_name)
     return Status::AuthFailed("a chat hello carrying our own certificate");
-  if (revoked_.count(checked.identity_key) != 0)
-    return Status::PermissionDenied(checked.name + "'s key has been revoked");
+  if (revoked_keys_.count(std::string(AsChars(checked.identity_key))) != 0)
+    return Status::PermissionDenied(checked.name + "'s identity key has been revoked");
   CONFAB_RETURN_IF_ERROR(crypto::CheckMatchesNoiseStatic(checked, hello.remote_static));
   CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(checked.name));
   if (blocked)
@@ -330,6 +352,8 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
       contacts_.PinOnFirstContact(checked.name, checked.identity_key, NowMs());
   if (!pinned.ok()) {
     spdlog::error("REFUSED a chat from {}: {}", checked.name, pinned.status().ToString());
+    if (pinned.status().code() == Status::Code::kAuthFailed)
+      delegate_->OnKeyChange(checked.name, pinned.status());
     return pinned.status();
   }
   link.peer = checked.name;
@@ -378,8 +402,18 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
     case proto::PeerMessage::kAck: {
       CONFAB_ASSIGN_OR_RETURN(int64_t delivered,
                               messenger_.OnAck(link.peer, message.ack(), NowMs()));
-      if (delivered > 0)
-        delegate_->OnDelivered(link.peer, delivered);  // last
+      if (delivered > 0) {
+        std::vector<MessageId> ids;
+        for (const std::string& raw : message.ack().ids()) {
+          if (raw.size() != kMessageIdBytes)
+            continue;
+          MessageId id{};
+          std::copy(raw.begin(), raw.end(), id.begin());
+          ids.push_back(id);
+        }
+        delegate_->OnMessageStates(link.peer, ids, MessageState::kDelivered);
+        delegate_->OnDelivered(link.peer, delivered);
+      }
       return Status::Ok();
     }
     case proto::PeerMessage::BODY_NOT_SET:
@@ -399,6 +433,8 @@ Status ChatSessions::FlushInbox(Link& link) {
     spdlog::debug("message from {} (seq {})", link.peer, fresh.seq);
   proto::PeerMessage ack;
   *ack.mutable_ack() = std::move(received.ack);
+  if (!received.fresh.empty())
+    delegate_->OnReceived(link.peer, received.fresh);
   return link.conn->Send(Serialize(ack));  // after the commit
 }
 
@@ -423,10 +459,9 @@ void ChatSessions::OnTimer() {
     delegate_->OnSessionUp(name);
 }
 
-void ChatSessions::OnRevoked(const std::string& name,
-                             const crypto::Ed25519PublicKey& identity_key) {
-  revoked_.insert(identity_key);
-  DropSessions(name, Status::PermissionDenied(name + " was revoked"));
+void ChatSessions::RefuseKey(const std::string& name, ByteView identity_key) {
+  revoked_keys_.insert(std::string(AsChars(identity_key)));
+  DropSessions(name, Status::PermissionDenied(name + "'s identity key was revoked"));
 }
 
 void ChatSessions::DropSessions(const std::string& name, const Status& reason) {

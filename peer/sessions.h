@@ -4,7 +4,9 @@
 // Messenger knows messages; the node wires the two and the tracker link.
 //
 // Reaching a contact (Deliver):
-//   1. ask the delegate for a tracker lookup (certificate + endpoints);
+//   1. ask the delegate for a tracker lookup (certificate + endpoints); when
+//      the tracker cannot be asked, use the delegate's kept answer from an
+//      earlier lookup (CachedLookup), checked exactly like a fresh one;
 //   2. verify the certificate (org key, expected name, validity) and pin its
 //      identity key on first contact; a changed key is refused (AuthFailed
 //      recorded by ContactBook) and the messages stay queued;
@@ -13,7 +15,8 @@
 //   4. once established, send PeerMessage{chat} for every outbox message not
 //      yet sent on this connection, and mark them sent.
 // Accepting (the peer port): the hello payload must be a certificate signed
-// by the org key, for someone other than us, its key not revoked in this run, not
+// by the org key, for someone other than us, its identity key not revoked
+// (told by the tracker in this run, or kept in confab.db: RefuseKey), not
 // blocked, matching the Noise static key and the pinned key (pinned now on
 // first contact). Anything else drops the connection without an answer.
 //
@@ -79,6 +82,32 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     virtual void OnSessionUp(const std::string& /*name*/) {}
     // An Ack from `name` made `count` (> 0) of our messages delivered.
     virtual void OnDelivered(const std::string& /*name*/, int64_t /*count*/) {}
+
+    // Notifications for the control socket's event stream. They report
+    // what has already been committed and must not call back into
+    // ChatSessions (the node only publishes them).
+    //
+    // Messages from `from` stored for the first time, in arrival order.
+    virtual void OnReceived(const std::string& /*from*/,
+                            const std::vector<StoredMessage>& /*fresh*/) {}
+    // Outgoing messages to `contact` went out on a connection (kSent) or
+    // were acknowledged (kDelivered; an ack repeated for a retry may name
+    // messages already delivered).
+    virtual void OnMessageStates(const std::string& /*contact*/,
+                                 const std::vector<MessageId>& /*ids*/, MessageState /*state*/) {}
+    // `name` presented an identity key other than the pinned one and was
+    // refused; `why` says so in a sentence.
+    virtual void OnKeyChange(const std::string& /*name*/, const Status& /*why*/) {}
+
+    // The directory cache (confab.db). A fresh lookup answer for `name`
+    // that checked out (certificate, pin) and had endpoints: worth keeping.
+    virtual void OnLookupVerified(const std::string& /*name*/,
+                                  const proto::LookupResult& /*result*/) {}
+    // The kept answer for `name`, used when RequestLookup fails; nullopt
+    // when there is none.
+    virtual std::optional<proto::LookupResult> CachedLookup(const std::string& /*name*/) {
+      return std::nullopt;
+    }
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
@@ -106,11 +135,12 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   // The tracker's answer to a RequestLookup (the node forwards them all;
   // unknown request ids are ignored).
   void OnLookupResult(const proto::LookupResult& result);
-  // `name`'s certificate for `identity_key` was revoked: refuse that key
-  // from now on (hello and lookup) and drop `name`'s sessions. The name
-  // itself is not refused: ops may free it and enrol the person again under
-  // a new key, which then meets the pin check (a key change, shown loudly).
-  void OnRevoked(const std::string& name, const crypto::Ed25519PublicKey& identity_key);
+  // Refuses certificates carrying `identity_key` (a revoked member's: told
+  // by the tracker now, or from the stored revocation list), at the hello and
+  // at the dial, whatever name they carry, and drops sessions with `name`.
+  // The name itself is not refused: ops may free it and enrol the person
+  // again under a new key, which then meets the pin check (a key change).
+  void RefuseKey(const std::string& name, ByteView identity_key);
   // Closes every connection with `name` (e.g. just blocked: the hello
   // check refuses them from then on). `reason` is logged.
   void DropSessions(const std::string& name, const Status& reason);
@@ -148,6 +178,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   void SendPending(Link& link);
   void OnLinkClosed(Link& link, const Status& status);  // destroys the link: last
 
+  // Steps 2-3 of reaching `name` with a lookup answer, fresh or kept.
+  void ReachWith(const std::string& name, const proto::LookupResult& result, bool fresh);
   void DialNext(const std::string& name);
   Link* AddLink(std::string peer, bool outbound);
   Link* EstablishedLinkTo(const std::string& name) const;
@@ -161,8 +193,9 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::optional<net::Address> local_address_;
   std::map<Link*, std::unique_ptr<Link>> links_;
   std::map<std::string, Attempt> attempts_;
-  std::map<uint64_t, std::string> lookups_;     // request id -> name
-  std::set<crypto::Ed25519PublicKey> revoked_;  // identity keys
+  std::map<uint64_t, std::string> lookups_;  // request id -> name
+  std::set<std::string> revoked_keys_;  // identity keys' bytes (a string: GCC 12 warns on
+                                        // std::less<std::vector<uint8_t>> in Release)
   std::unique_ptr<net::Timer> soon_timer_;
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of

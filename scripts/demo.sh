@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # demo.sh: installs what is missing, builds confab in Release and runs the main
-# job on loopback: a tracker for a demo organisation, two workstations (alice
-# and bob, each with its own CONFAB_HOME) enrolled with one-time invite codes,
-# their nodes up, messages both ways directly between them, a status change,
-# ops' view of it all and a revocation.
-# Everything lives in a temporary directory that is removed at the end.
+# job on loopback: a tracker for a demo organisation, three workstations
+# (alice, bob and carol, each with its own CONFAB_HOME) enrolled with one-time
+# invite codes, their nodes up, messages both ways directly between them,
+# presence changing (away, back online, offline once revoked), ops' view of it
+# all and the revocation of carol.
+#
+# At the end the tracker and alice's and bob's nodes keep running, so you can
+# carry on in the console (`confab`); the script prints the exact commands,
+# and the one that stops everything and removes the demo's directory.
+# DEMO_CLEANUP=1 stops and removes everything at the end instead.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="${BUILD_DIR:-$root/build}"
+build="$(realpath -m "${BUILD_DIR:-$root/build}")"  # absolute: the closing commands use it
 "$root/scripts/install-deps.sh" build
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONFAB_BUILD_BENCH=OFF >/dev/null
@@ -17,7 +22,9 @@ tracker="$build/tracker/confab-tracker"
 confab="$build/peer/confab"
 work="$(mktemp -d /tmp/confab-demo.XXXXXX)"
 pids=()
+keep=0  # set once the demo succeeded: leave the tracker and nodes running
 cleanup() {
+  [[ $keep -eq 1 ]] && return
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -34,37 +41,60 @@ step "Noise test vectors (../shared/vectors/noise/cacophony.txt)"
 
 step "ops: create the organisation's tracker and start it on loopback"
 "$tracker" init --org "Demo Org" --state "$work/tracker" --listen 127.0.0.1:0
-"$tracker" serve --state "$work/tracker" 2>"$work/tracker.log" &
+setsid "$tracker" serve --state "$work/tracker" >/dev/null 2>"$work/tracker.log" &
 pids+=($!)
 for _ in $(seq 50); do [[ -s "$work/tracker/tracker.addr" ]] && break; sleep 0.1; done
 echo "tracker listening on $(cat "$work/tracker/tracker.addr")"
 
-for who in alice bob; do
+for who in alice bob carol; do
   step "ops: invite $who; $who joins from a workstation"
   code="$("$tracker" invite "$who" --state "$work/tracker" | tail -n 1)"
   echo "invite code: ${code:0:32}..."
   CONFAB_HOME="$work/$who" "$confab" join "$code" </dev/null
 done
 
-step "alice and bob start their nodes (confab up): direct, end-to-end encrypted chat"
-for who in alice bob; do
-  CONFAB_HOME="$work/$who" "$confab" up --listen 127.0.0.1:0 </dev/null 2>"$work/$who.log" &
+step "alice, bob and carol start their nodes (confab up): direct, end-to-end encrypted chat"
+for who in alice bob carol; do
+  # setsid: the nodes outlive this script (see the end) and ignore its Ctrl-C.
+  CONFAB_HOME="$work/$who" setsid "$confab" up --listen 127.0.0.1:0 </dev/null \
+    >/dev/null 2>"$work/$who.log" &
   pids+=($!)
 done
-for who in alice bob; do
+for who in alice bob carol; do
   for _ in $(seq 100); do grep -q "node up as" "$work/$who.log" && break; sleep 0.1; done
   grep "node up as" "$work/$who.log" | sed 's/^/  /'
 done
 as() { local who="$1"; shift; CONFAB_HOME="$work/$who" "$confab" "$@"; }
 
+# Waits until alice's `confab who` shows NAME with STATUS.
+await_who() {
+  for _ in $(seq 50); do
+    as alice who | grep -Eq "^$1 +$2( |$)" && return 0
+    sleep 0.2
+  done
+  echo "demo: alice never saw $1 as $2" >&2
+  return 1
+}
+
 as alice msg bob "Hi bob, lunch at noon?" >/dev/null
+as alice msg carol "Hi carol, the report is in the usual place." >/dev/null
+await_who bob online
+await_who carol online
+echo "alice's view of her contacts (presence from the tracker):"
+as alice who | sed 's/^/  /'
+
+step "presence changes: bob steps away, answers, and is back"
 as bob status away "back at two"
-sleep 1
+await_who bob away
+echo "alice's view once bob is away:"
+as alice who | sed 's/^/  /'
 as bob msg alice "Yes! See you there." >/dev/null
 for _ in $(seq 50); do as alice history bob --json | grep -q '"See you there' && break; sleep 0.2; done
-
-echo "alice's view of her contacts:"
+as bob status online
+await_who bob online
+echo "alice's view once bob is back:"
 as alice who | sed 's/^/  /'
+
 echo "alice's conversation with bob (states: queued, sent, delivered):"
 as alice history bob | sed 's/^/  /'
 echo "bob's conversation with alice:"
@@ -73,10 +103,37 @@ as bob history alice | sed 's/^/  /'
 step "ops: who is enrolled and online"
 "$tracker" users --state "$work/tracker"
 
-step "ops: revoke bob; his session ends at once"
-"$tracker" revoke bob --state "$work/tracker" --reason "demo"
-sleep 1
+step "ops: revoke carol; her session ends at once, and alice sees her go offline"
+"$tracker" revoke carol --state "$work/tracker" --reason "demo"
+await_who carol offline
 "$tracker" users --state "$work/tracker"
-echo
-echo "Done. To carry on by hand: run a tracker and 'confab up' as above, then"
-echo "'confab msg NAME TEXT', 'confab history NAME', 'confab who', 'confab status away lunch'."
+echo "alice's view:"
+as alice who | sed 's/^/  /'
+
+if [[ "${DEMO_CLEANUP:-0}" == 1 ]]; then
+  echo
+  echo "Done (DEMO_CLEANUP=1: everything stopped and removed)."
+  exit 0
+fi
+kill "${pids[3]}" 2>/dev/null || true  # carol's node: revoked, nothing left to do
+keep=1
+stop="kill ${pids[0]} ${pids[1]} ${pids[2]} 2>/dev/null; rm -rf $work"
+echo "$stop" >"$work/stop.sh"
+cat <<EOT
+
+Done. The tracker and alice's and bob's nodes are still running (logs in $work).
+Carry on in the console, one terminal each (type /help there; /open bob, and
+then plain lines go to bob):
+
+  CONFAB_HOME=$work/alice $confab      # alice's console
+  CONFAB_HOME=$work/bob $confab        # bob's console
+
+The other commands work alongside, for example:
+
+  CONFAB_HOME=$work/bob $confab status away lunch
+  CONFAB_HOME=$work/alice $confab history bob
+
+When you are done, stop everything and remove the demo's directory:
+
+  bash $work/stop.sh
+EOT

@@ -50,6 +50,11 @@ class PipeConnection final : public internal::HandleOwner {
   // Queues `data`; the request owns the bytes until its callback.
   // FailedPrecondition unless kOpen.
   Status Write(Bytes data);
+  // Bytes queued by Write and not yet handed to the kernel (0 once closed):
+  // what a consumer that does not read leaves behind.
+  size_t write_queue_bytes() const {
+    return handle_.open() ? uv_stream_get_write_queue_size(handle_.stream()) : 0;
+  }
   // Sends everything queued, then closes (OnClosed(OK)). Idempotent.
   void Shutdown();
   // Closes now, dropping queued writes; OnClosed(OK) follows. Idempotent.

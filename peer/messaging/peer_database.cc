@@ -62,6 +62,25 @@ CREATE TABLE messages (
 CREATE INDEX messages_outbox ON messages (conversation, seq) WHERE state IN (1, 2);
 CREATE INDEX messages_by_time ON messages (conversation, received_ms);
 )sql",
+    // Version 2.
+    //
+    // directory_cache: the last lookup answer (a serialized
+    // proto::LookupResult: the certificate as the tracker sent it, and
+    // endpoints) per contact reached, to dial known contacts while the
+    // tracker is down. revoked_keys: every identity key the tracker announced
+    // as revoked, refused from then on (DirectoryCache).
+    R"sql(
+CREATE TABLE directory_cache (
+  name TEXT PRIMARY KEY,
+  lookup BLOB NOT NULL,
+  updated_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE revoked_keys (
+  identity_key BLOB PRIMARY KEY CHECK (length(identity_key) = 32),
+  name TEXT NOT NULL,
+  revoked_ms INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "peer/messaging/body_cipher.h"
 #include "peer/messaging/contact_book.h"
+#include "peer/messaging/directory_cache.h"
 #include "peer/messaging/history_store.h"
 #include "peer/messaging/messenger.h"
 #include "peer/messaging/peer_database.h"
@@ -59,6 +60,7 @@ struct Node {
   // Closes everything and opens it again from the file, as a restart does.
   void Reopen(HistoryStore::Options options = {}) {
     messenger.reset();
+    directory.reset();
     contacts.reset();
     history.reset();
     db.reset();
@@ -72,6 +74,9 @@ struct Node {
     REQUIRE(c.ok());
     contacts = std::move(c).value();
     messenger = std::make_unique<Messenger>(*history, *contacts);
+    auto d = DirectoryCache::Open(db.get());
+    REQUIRE(d.ok());
+    directory = std::move(d).value();
   }
   std::string path() const { return tmp.File("confab.db"); }
   int64_t Count(const std::string& sql) {
@@ -86,6 +91,7 @@ struct Node {
   std::unique_ptr<HistoryStore> history;
   std::unique_ptr<ContactBook> contacts;
   std::unique_ptr<Messenger> messenger;
+  std::unique_ptr<DirectoryCache> directory;
 };
 
 inline proto::ChatMessage Chat(uint8_t id_fill, uint64_t seq, std::string text) {

@@ -41,6 +41,35 @@ struct Member final : ChatSessions::Delegate {
   Member(Directory& d, std::string n, uint8_t fill) : dir(d), name(std::move(n)), state(fill) {}
   Result<uint64_t> RequestLookup(const std::string& who) override;
   void OnDelivered(const std::string& /*who*/, int64_t count) override { delivered += count; }
+  // What the node would publish on the control socket's event stream.
+  void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override {
+    for (const StoredMessage& m : fresh)
+      received.push_back(from + ": " + m.text);
+  }
+  void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
+                       MessageState s) override {
+    for (const MessageId& id : ids)
+      states.emplace_back(contact + " " + ToHex(id), s);
+  }
+  void OnKeyChange(const std::string& who, const Status& /*why*/) override {
+    key_changes.push_back(who);
+  }
+  // The directory cache, in memory.
+  void OnLookupVerified(const std::string& who, const proto::LookupResult& result) override {
+    kept[who] = result;
+  }
+  std::optional<proto::LookupResult> CachedLookup(const std::string& who) override {
+    auto found = kept.find(who);
+    if (found == kept.end())
+      return std::nullopt;
+    return found->second;
+  }
+  size_t Count(const std::string& contact, const MessageId& id, MessageState s) const {
+    size_t n = 0;
+    for (const auto& [what, seen] : states)
+      n += what == contact + " " + ToHex(id) && seen == s ? 1 : 0;
+    return n;
+  }
 
   Directory& dir;
   int64_t delivered = 0;  // summed from OnDelivered
@@ -49,6 +78,10 @@ struct Member final : ChatSessions::Delegate {
   Bytes certificate;
   Node state;  // confab.db, contacts, messenger (tests/unit/messaging)
   std::unique_ptr<ChatSessions> sessions;
+  std::vector<std::string> received;
+  std::vector<std::pair<std::string, MessageState>> states;
+  std::vector<std::string> key_changes;
+  std::map<std::string, proto::LookupResult> kept;
 };
 
 struct Directory {
@@ -58,6 +91,7 @@ struct Directory {
   std::map<std::string, Bytes> forged;
   std::deque<std::pair<Member*, proto::LookupResult>> answers;
   uint64_t next_id = 1;
+  bool down = false;  // the tracker is unreachable: lookups fail at once
 
   void Flush() {
     while (!answers.empty()) {
@@ -69,6 +103,8 @@ struct Directory {
 };
 
 Result<uint64_t> Member::RequestLookup(const std::string& who) {
+  if (dir.down)
+    return Status::Unavailable("not connected to the tracker");
   proto::LookupResult result;
   result.set_request_id(dir.next_id++);
   auto found = dir.members.find(who);
@@ -177,6 +213,25 @@ TEST_CASE(
   CHECK(f.bob.sessions->HasSession("alice"));
 }
 
+TEST_CASE("ChatSessions tells its delegate of messages received, sent and delivered, once each",
+          "[peer][sessions][events]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  const StoredMessage again = f.Send(f.alice, "bob", "again");
+  REQUIRE(f.Run([&] { return f.alice.Count("bob", again.id, MessageState::kDelivered) == 1; }));
+  for (const StoredMessage* m : {&hi, &again}) {
+    CHECK(f.alice.Count("bob", m->id, MessageState::kSent) == 1);
+    CHECK(f.alice.Count("bob", m->id, MessageState::kDelivered) == 1);
+  }
+  CHECK(f.bob.received == std::vector<std::string>{"alice: hi", "alice: again"});
+  CHECK(f.bob.states.empty());
+  CHECK(f.alice.received.empty());
+  CHECK(f.alice.key_changes.empty());
+  CHECK(f.bob.key_changes.empty());
+}
+
 TEST_CASE("ChatSessions delivers a burst in order, each message once", "[peer][sessions]") {
   Fixture f;
   f.Start(f.alice);
@@ -257,6 +312,8 @@ TEST_CASE("A changed key is refused by the receiver and recorded as pending",
       f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }, 500));
   CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
   CHECK(f.bob.state.contacts->Get("alice")->pending_key == ToBytes(f.alice.key.public_key()));
+  CHECK_FALSE(f.bob.key_changes.empty());  // the console shows it
+  CHECK(f.bob.key_changes.front() == "alice");
 }
 
 TEST_CASE("A sender does not dial a contact whose looked-up key differs from the pin",
@@ -274,6 +331,8 @@ TEST_CASE("A sender does not dial a contact whose looked-up key differs from the
       f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) != MessageState::kQueued; }, 500));
   CHECK(f.alice.state.contacts->Get("bob")->pending_key == ToBytes(impostor.public_key()));
   CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
+  CHECK(f.alice.key_changes == std::vector<std::string>{"bob"});
+  CHECK(f.alice.Count("bob", hi.id, MessageState::kSent) == 0);
 }
 
 TEST_CASE("A certificate from the directory for another name is not dialed",
@@ -301,12 +360,55 @@ TEST_CASE("A member revoked during the run is dropped and refused at the next he
   f.Start(f.bob);
   const StoredMessage first = f.Send(f.alice, "bob", "first");
   REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", first.id) == MessageState::kDelivered; }));
-  f.bob.sessions->OnRevoked("alice", f.alice.key.public_key());
+  f.bob.sessions->RefuseKey("alice", f.alice.key.public_key());
   REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
   const StoredMessage second = f.Send(f.alice, "bob", "second");
   CHECK_FALSE(
       f.Run([&] { return f.StateOf(f.alice, "bob", second.id) == MessageState::kDelivered; }, 500));
   CHECK(f.bob.state.messenger->History("alice", 0, 10)->size() == 1);
+}
+
+TEST_CASE("With the tracker down, a known contact is dialed from the kept lookup answer",
+          "[peer][sessions][directory]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) == MessageState::kDelivered; }));
+  REQUIRE(f.alice.kept.count("bob") == 1);  // the verified answer was offered for keeping
+
+  f.alice.sessions->DropSessions("bob", Status::Unavailable("test"));
+  REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
+  f.dir.down = true;
+  const StoredMessage again = f.Send(f.alice, "bob", "again");
+  REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", again.id) == MessageState::kDelivered; }));
+
+  // Without a kept answer nothing is dialed while the tracker is down.
+  f.bob.kept.clear();
+  f.bob.sessions->DropSessions("alice", Status::Unavailable("test"));
+  f.alice.sessions->DropSessions("bob", Status::Unavailable("test"));
+  REQUIRE(f.Run([&] { return !f.bob.sessions->HasSession("alice"); }));
+  const StoredMessage reply = f.Send(f.bob, "alice", "reply");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.bob, "alice", reply.id) != MessageState::kQueued; }, 300));
+}
+
+TEST_CASE("A revoked key on record is refused at the dial and at the hello",
+          "[peer][sessions][directory][error]") {
+  Fixture f;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  f.alice.sessions->RefuseKey("bob", f.bob.key.public_key());
+  const StoredMessage hi = f.Send(f.alice, "bob", "hi");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) != MessageState::kQueued; }, 300));
+  CHECK(f.alice.kept.empty());  // not kept either
+
+  const StoredMessage hello = f.Send(f.bob, "alice", "hello");
+  CHECK_FALSE(
+      f.Run([&] { return f.StateOf(f.bob, "alice", hello.id) == MessageState::kDelivered; }, 500));
+  CHECK(f.alice.state.messenger->History("bob", 0, 10)->size() == 1);  // only alice's own
+  CHECK_FALSE(f.alice.sessions->HasSession("bob"));
 }
 
 }  // namespace

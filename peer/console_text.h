@@ -1,0 +1,87 @@
+// The console's words, sans I/O: what a typed line means (ParseConsoleLine)
+// and how the node's answers and events read on screen (Format*). The
+// console (peer/console.h) does the terminal and the socket work.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/control.pb.h"
+
+namespace confab::peer::console {
+
+enum class CommandKind {
+  kNothing,   // an empty line
+  kMessage,   // /msg NAME TEXT, or a plain line while a conversation is open
+  kOpen,      // /open NAME: plain lines go to NAME from now on
+  kClose,     // /close: back to commands only
+  kWho,       // /who
+  kStatus,    // /status online|away|busy|invisible [TEXT]
+  kHistory,   // /history [NAME]  (NAME defaults to the open conversation)
+  kContacts,  // /contacts
+  kVerify,    // /verify NAME
+  kHelp,      // /help
+  kQuit,      // /quit (or end of input)
+  kError,     // anything else: `error` says what was wrong
+};
+
+struct Command {
+  CommandKind kind = CommandKind::kNothing;
+  std::string name;   // the contact
+  std::string text;   // the message, or the status note
+  std::string word;   // /status's word
+  std::string error;  // kError: a sentence for the person
+};
+
+// What `line` asks for, `open` being the open conversation ("" if none).
+Command ParseConsoleLine(std::string_view line, const std::string& open);
+
+// Tab completion: the words that may replace `word`, given the text of the
+// line before it (`before`) and the contact names known so far. A command
+// for the first word ("/ms" -> "/msg"), a name for the one after /msg,
+// /open, /history or /verify; nothing elsewhere (message text).
+std::vector<std::string> Completions(std::string_view before, std::string_view word,
+                                     const std::set<std::string>& names);
+
+// The /help text, several lines, each ending in '\n'.
+std::string HelpText();
+
+// What may go to the history file on disk for `line`: message text never
+// does (history at rest is encrypted in confab.db; a plain file must not
+// undo that), so "/msg bob hi" keeps "/msg bob " and a plain line nothing.
+std::optional<std::string> PersistableLine(std::string_view line);
+
+// `text` made safe to print on a terminal: a peer's text must not drive it.
+// C0 controls and DEL become caret notation (ESC -> "^["), C1 controls
+// (U+0080-U+009F) become '?', and a newline continues indented, so a
+// message cannot forge a line that looks like another message.
+std::string Printable(std::string_view text);
+
+// "HH:MM" in local time.
+std::string ClockTime(int64_t unix_ms);
+
+// Remembers the outgoing messages seen in this session (id -> to, text), so
+// a state change can name the message rather than an id.
+class SentMessages {
+ public:
+  void Remember(const proto::HistoryEntry& entry);
+  // "bob: \"hi\"" or, for a message not seen here, "bob: message 1a2b3c4d".
+  std::string Describe(const proto::MessageStateEvent& change) const;
+
+ private:
+  std::map<std::string, std::string> text_by_id_;
+};
+
+// One event as one or more lines (no trailing newline). `self` is our name.
+std::string FormatEvent(const proto::Event& event, const std::string& self, SentMessages& sent);
+// One history entry as /history shows it.
+std::string FormatEntry(const proto::HistoryEntry& entry);
+// One contact's presence as /who shows it.
+std::string FormatPresence(const proto::ContactPresence& presence);
+
+}  // namespace confab::peer::console

@@ -1,0 +1,36 @@
+// NodeConfig: the workstation's own settings, $CONFAB_HOME/config.toml
+// (DESIGN.md "On disk"). The file is optional; every key has a default.
+//
+//   [history]
+//   retain_days = 90     # purge received and delivered messages older than
+//                        # this, at start-up and once a day; 0 = keep all
+//
+// Unknown keys are refused (a misspelt key must not silently mean the
+// default), with the file, line and column, as the tracker does.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/base/result.h"
+
+namespace confab::peer {
+
+inline constexpr std::string_view kConfigFile = "config.toml";
+inline constexpr int64_t kMaxRetainDays = 36500;
+
+struct NodeConfig {
+  int64_t retain_days = 0;  // 0 = keep history for ever
+};
+
+// Every key config.toml may hold.
+std::span<const std::string_view> NodeConfigKeys();
+
+// Reads `path`. Defaults when the file does not exist; InvalidArgument
+// ("path:line:column: ...") for bad TOML, an unknown key or a value of the
+// wrong type or out of range; IoError when it cannot be read.
+[[nodiscard]] Result<NodeConfig> LoadNodeConfig(const std::string& path);
+
+}  // namespace confab::peer

@@ -1,0 +1,230 @@
+"""The interactive console (`confab` with no arguments on a terminal), driven
+through a pseudo-terminal against two real nodes and a tracker on
+127.0.0.1: typed commands reach the node, incoming messages, state changes
+and presence appear as they arrive, and a half-typed line survives them."""
+import os
+import pty
+import re
+import select
+import signal
+import stat
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import OrgTest, binary, confab_env, wait_until
+
+EXIT_NO_NODE = 3
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
+
+
+class ConsolePty:
+    """`confab` on its own pseudo-terminal (its controlling terminal)."""
+
+    def __init__(self, home):
+        env = confab_env(home)
+        env["TERM"] = "xterm"
+        env["INPUTRC"] = "/dev/null"  # no personal readline settings
+        exe = binary("CONFAB")
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: exec at once
+            try:
+                os.execve(exe, [exe], env)
+            finally:
+                os._exit(127)
+        self.raw = b""
+        self.code = None
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                ready, _, _ = select.select([self.fd], [], [], 0.2)
+                if not ready:
+                    if self.code is not None:
+                        return
+                    continue
+                data = os.read(self.fd, 65536)
+            except OSError:  # EIO once the child has gone
+                return
+            if not data:
+                return
+            with self._lock:
+                self.raw += data
+
+    def text(self):
+        """What the terminal received, escape sequences and CRs removed."""
+        with self._lock:
+            return ANSI.sub(b"", self.raw).decode("utf-8", "replace")
+
+    def mark(self):
+        return len(self.text())
+
+    def type(self, keys):
+        os.write(self.fd, keys.encode())
+
+    def wait_for(self, needle, after=0, timeout=15):
+        """Waits until `needle` appears at or after offset `after`; returns its offset."""
+        def found():
+            i = self.text().find(needle, after)
+            return i + 1 if i >= 0 else None
+        try:
+            return wait_until(found, timeout, what=repr(needle)) - 1
+        except AssertionError:
+            raise AssertionError(f"{needle!r} not on the console after {after}; "
+                                 f"it shows:\n{self.text()[after:]}")
+
+    def wait_exit(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                self.code = os.waitstatus_to_exitcode(status)
+                return self.code
+            time.sleep(0.05)
+        raise AssertionError(f"the console did not exit; it shows:\n{self.text()}")
+
+    def close(self):
+        if self.code is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                self.wait_exit(5)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        self._reader.join(2)
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+class ConsoleTest(OrgTest):
+    def setUp(self):
+        super().setUp()
+        self.alice = self.member("alice")
+        self.bob = self.member("bob")
+        self.consoles = []
+
+    def tearDown(self):
+        for c in self.consoles:
+            c.close()
+        super().tearDown()
+
+    def console(self, node):
+        c = ConsolePty(node.home)
+        self.consoles.append(c)
+        return c
+
+    def test_without_a_node_it_says_how_to_start_one(self):
+        c = self.console(self.alice)
+        self.assertEqual(c.wait_exit(), EXIT_NO_NODE, c.text())
+        self.assertIn("no node is running", c.text())
+        self.assertIn("confab up", c.text())
+        # Not on a terminal: usage, as before.
+        r = subprocess.run([binary("CONFAB")], env=confab_env(self.alice.home),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("Usage", r.stdout)
+
+    def test_chat_from_the_console_with_a_half_typed_line_kept(self):
+        self.alice.start()
+        self.bob.start()
+        c = self.console(self.alice)
+        c.wait_for("/help lists commands")
+        c.wait_for("confab> ")
+
+        # /msg: queued, then sent and delivered, shown as they change.
+        at = c.mark()
+        c.type("/msg bob hi bob\r")
+        c.wait_for("you -> bob: hi bob  [queued]", at)
+        c.wait_for('bob: "hi bob" delivered', at)
+        wait_until(lambda: [m for m in self.bob.history("alice")
+                            if m["text"] == "hi bob" and m["state"] == "received"],
+                   15, what="hi bob in bob's history")
+
+        # /open: plain lines go to bob. A message arrives while a line is
+        # half typed: it is printed above, and the partial line is redrawn.
+        at = c.mark()
+        c.type("/open bob\r")
+        c.wait_for("talking to bob", at)
+        c.wait_for("bob> ", at)
+        c.type("half typed")
+        c.wait_for("half typed", at)
+        at = c.mark()
+        r = self.bob.cli("msg", "alice", "yo alice")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        shown = c.wait_for("bob: yo alice", at)
+        c.wait_for("bob> half typed", shown)  # redrawn after the message
+        at = c.mark()
+        c.type(" more\r")
+        c.wait_for("you -> bob: half typed more  [queued]", at)
+        wait_until(lambda: [m for m in self.bob.history("alice")
+                            if m["text"] == "half typed more"],
+                   15, what="the completed line in bob's history")
+
+        # Presence changes appear as they happen.
+        at = c.mark()
+        self.assertEqual(self.bob.cli("status", "away", "lunch").returncode, 0)
+        c.wait_for("* bob is away (lunch)", at)
+
+        # Commands answered from the node.
+        at = c.mark()
+        c.type("/who\r")
+        c.wait_for("bob is away (lunch)", at)
+        at = c.mark()
+        c.type("/history\r")  # the open conversation
+        c.wait_for("alice: hi bob  [delivered]", at)
+        c.wait_for("bob: yo alice", at)
+        at = c.mark()
+        c.type("/status busy meeting\r")
+        c.wait_for("you are busy (meeting)", at)
+        wait_until(lambda: [p for p in self.bob.cli_json("who")
+                            if p["name"] == "alice" and p["status"] == "busy"],
+                   15, what="alice busy in bob's who")
+        at = c.mark()
+        c.type("/ver\t")  # tab completes the command, then the name
+        c.wait_for("/verify ", at)
+        c.type("b\t")
+        c.wait_for("/verify bob", at)
+        c.type("\r")
+        c.wait_for("safety number with bob:", at)
+        at = c.mark()
+        c.type("/frobnicate\r")
+        c.wait_for("unknown command /frobnicate", at)
+
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0, c.text())
+
+        # Line history: mode 0600, commands kept, message text never.
+        path = os.path.join(self.alice.home, "console_history")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path) as f:
+            saved = f.read()
+        self.assertIn("/msg bob \n", saved)
+        self.assertIn("/open bob\n", saved)
+        self.assertNotIn("hi bob", saved)
+        self.assertNotIn("half typed", saved)
+
+        # A new console recalls the history (up arrow) and leaves on Ctrl-D.
+        c2 = self.console(self.alice)
+        c2.wait_for("confab> ")
+        at = c2.mark()
+        c2.type("\x1b[A")  # up: the last line kept, "/quit"
+        c2.wait_for("/quit", at)
+        c2.type("\x15\x04")  # Ctrl-U clears the line, Ctrl-D on an empty line leaves
+        self.assertEqual(c2.wait_exit(), 0, c2.text())
+
+    def test_the_console_leaves_when_the_node_stops(self):
+        self.alice.start()
+        c = self.console(self.alice)
+        c.wait_for("confab> ")
+        self.assertEqual(self.alice.stop(), 0)
+        c.wait_for("the node has stopped")
+        self.assertEqual(c.wait_exit(), EXIT_NO_NODE)
+
+
+if __name__ == "__main__":
+    unittest.main()

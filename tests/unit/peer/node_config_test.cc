@@ -1,0 +1,68 @@
+// config.toml in $CONFAB_HOME: history.retain_days, and refusals.
+#include "peer/node_config.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+namespace confab::peer {
+namespace {
+
+struct TempHome {
+  TempHome() {
+    char pattern[] = "/tmp/confab-config-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    dir = pattern;
+  }
+  ~TempHome() { std::filesystem::remove_all(dir); }
+  std::string Write(const std::string& text) {
+    const std::string path = dir + "/config.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string dir;
+};
+
+TEST_CASE("NodeConfig: no config.toml means every default", "[peer][config]") {
+  TempHome home;
+  Result<NodeConfig> config = LoadNodeConfig(home.dir + "/config.toml");
+  REQUIRE(config.ok());
+  CHECK(config->retain_days == 0);
+}
+
+TEST_CASE("NodeConfig reads history.retain_days", "[peer][config]") {
+  TempHome home;
+  Result<NodeConfig> config = LoadNodeConfig(home.Write("[history]\nretain_days = 30\n"));
+  REQUIRE(config.ok());
+  CHECK(config->retain_days == 30);
+}
+
+TEST_CASE("NodeConfig refuses unknown keys and bad values, naming the place",
+          "[peer][config][error]") {
+  TempHome home;
+  const struct {
+    const char* toml;
+    const char* says;
+  } cases[] = {
+      {"[history]\nretain_dayz = 30\n", "unknown key 'history.retain_dayz'"},
+      {"retain_days = 30\n", "unknown key 'retain_days'"},
+      {"[history]\nretain_days = -1\n", "history.retain_days"},
+      {"[history]\nretain_days = 99999999\n", "history.retain_days"},
+      {"[history]\nretain_days = \"30\"\n", "history.retain_days"},
+      {"[history\n", "config.toml:1"},
+  };
+  for (const auto& t : cases) {
+    INFO(t.toml);
+    Result<NodeConfig> config = LoadNodeConfig(home.Write(t.toml));
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.status().code() == Status::Code::kInvalidArgument);
+    CHECK(std::string(config.status().message()).find(t.says) != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace confab::peer
