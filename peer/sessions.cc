@@ -7,7 +7,7 @@
 #include <ctime>
 #include <utility>
 
-#include "common/crypto/certificate.h"
+#include "peer/messaging/contact_route.h"
 #include "peer/wall_clock.h"
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"
@@ -175,44 +175,18 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
   attempt.lookup_in_flight = false;
   if (closed_)
     return;
-  if (!result.found()) {
-    spdlog::info("lookup of {} failed: {}", name, result.error());
+  Result<ContactRoute> route =
+      RouteFromLookup(result, name, params_.org_public_key, contacts_, NowUnix(), NowMs());
+  if (!route.ok()) {
+    if (route.status().code() == Status::Code::kAuthFailed)
+      spdlog::error("NOT SENDING to {}: {} (messages stay queued)", name,
+                    route.status().ToString());
+    else
+      spdlog::info("cannot reach {}: {}", name, route.status().ToString());
     return;
   }
-  Result<crypto::CheckedCertificate> checked =
-      crypto::VerifyCertificate(result.certificate(), params_.org_public_key, NowUnix(), name);
-  if (!checked.ok()) {
-    spdlog::warn("{}'s certificate from the tracker is refused: {}", name,
-                 checked.status().ToString());
-    return;
-  }
-  Result<PinOutcome> pinned = contacts_.PinOnFirstContact(name, checked->identity_key, NowMs());
-  if (!pinned.ok()) {
-    spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)", name,
-                  pinned.status().ToString());
-    return;
-  }
-  Result<crypto::X25519PublicKey> remote = crypto::X25519FromEd25519(checked->identity_key);
-  if (!remote.ok())
-    return;
-  attempt.remote_static = *remote;
-  attempt.endpoints.clear();
-  std::vector<proto::Endpoint> endpoints(result.endpoints().begin(), result.endpoints().end());
-  std::stable_sort(endpoints.begin(), endpoints.end(), [](const auto& a, const auto& b) {
-    return (a.kind() == proto::Endpoint::KIND_LAN) > (b.kind() == proto::Endpoint::KIND_LAN);
-  });
-  for (const proto::Endpoint& e : endpoints) {
-    if (e.udp() || e.port() == 0 || e.port() > 65535)
-      continue;
-    Result<net::Address> address =
-        net::Address::FromIp(e.address(), static_cast<uint16_t>(e.port()));
-    if (address.ok())
-      attempt.endpoints.push_back(*address);
-  }
-  if (attempt.endpoints.empty()) {
-    spdlog::info("{} announced no endpoint we can dial", name);
-    return;
-  }
+  attempt.remote_static = route->remote_static;
+  attempt.endpoints = std::move(route->endpoints);
   DialNext(name);
 }
 
@@ -286,7 +260,7 @@ void ChatSessions::OnIncoming(Status status) {
   channel::ResponderParams params;
   params.local_static = params_.local_static.secret_key;
   params.local_static_public = params_.local_static.public_key;
-  params.purposes = {proto::PURPOSE_CHAT};
+  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
       channel::ChannelConnection::Accept(*listener_, std::move(params), link);
   if (!conn.ok()) {
@@ -299,24 +273,29 @@ void ChatSessions::OnIncoming(Status status) {
 
 Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
     Link& link, const channel::Event& hello) {
-  CONFAB_ASSIGN_OR_RETURN(
-      crypto::CheckedCertificate checked,
-      crypto::VerifyCertificate(hello.payload, params_.org_public_key, NowUnix()));
-  if (checked.name == params_.self_name)
-    return Status::AuthFailed("a chat hello carrying our own certificate");
-  if (revoked_.count(checked.name) != 0)
-    return Status::PermissionDenied(checked.name + " has been revoked");
-  CONFAB_RETURN_IF_ERROR(crypto::CheckMatchesNoiseStatic(checked, hello.remote_static));
-  CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(checked.name));
-  if (blocked)
-    return Status::PermissionDenied(checked.name + " is blocked");
-  Result<PinOutcome> pinned =
-      contacts_.PinOnFirstContact(checked.name, checked.identity_key, NowMs());
-  if (!pinned.ok()) {
-    spdlog::error("REFUSED a chat from {}: {}", checked.name, pinned.status().ToString());
-    return pinned.status();
+  Result<std::string> peer =
+      CheckPeerHello(hello.payload, hello.remote_static, params_.self_name, revoked_,
+                     params_.org_public_key, contacts_, NowUnix(), NowMs());
+  if (!peer.ok()) {
+    if (peer.status().code() == Status::Code::kAuthFailed)
+      spdlog::error("REFUSED a connection: {}", peer.status().ToString());
+    return peer.status();
   }
-  link.peer = checked.name;
+  if (hello.purpose == proto::PURPOSE_FILE) {
+    // Not ours: the delegate serves file connections. The channel answers
+    // the hello once this returns, then talks to the new owner.
+    CONFAB_ASSIGN_OR_RETURN(channel::ChannelConnection::HelloAnswer answer,
+                            delegate_->AdoptFileConnection(*peer, &link.conn));
+    if (link.conn)
+      return Status::PermissionDenied("file connection not taken");
+    if (link.handshake_timer)
+      link.handshake_timer->Close();
+    handed_off_.insert(&link);
+    ArmSoonTimer();
+    return answer;
+  }
+  link.peer = *peer;
+
   // The channel is established once this returns: OnEstablished then.
   link.established = true;
   if (link.handshake_timer)
@@ -391,6 +370,9 @@ void ChatSessions::ArmSoonTimer() {
 }
 
 void ChatSessions::OnTimer() {
+  for (Link* link : handed_off_)
+    links_.erase(link);  // its connection moved to the delegate
+  handed_off_.clear();
   std::set<Link*> links;
   links.swap(flush_);
   for (Link* link : links) {

@@ -12,7 +12,8 @@
 //      the certificate, our certificate in the hello payload;
 //   4. once established, send PeerMessage{chat} for every outbox message not
 //      yet sent on this connection, and mark them sent.
-// Accepting (the peer port): the hello payload must be a certificate signed
+// Accepting (the peer port, also for PURPOSE_FILE, handed to the delegate
+// after the same checks): the hello payload must be a certificate signed
 // by the org key, for someone other than us, not revoked in this run, not
 // blocked, matching the Noise static key and the pinned key (pinned now on
 // first contact). Anything else drops the connection without an answer.
@@ -74,6 +75,14 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     // A session with `name` is up (either direction): e.g. to follow their
     // presence from now on.
     virtual void OnSessionUp(const std::string& /*name*/) {}
+    // A contact's inbound file connection (PURPOSE_FILE) passed the same
+    // hello checks as chat. To serve it the delegate moves `*connection`
+    // out, sets itself as its delegate and returns the hello answer; an
+    // error (or leaving `*connection` in place) drops it unanswered.
+    virtual Result<channel::ChannelConnection::HelloAnswer> AdoptFileConnection(
+        const std::string& /*name*/, std::unique_ptr<channel::ChannelConnection>* /*connection*/) {
+      return Status::PermissionDenied("file transfers are not served here");
+    }
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
@@ -159,6 +168,7 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of
   std::set<Link*> flush_;              // links with messages to store and acknowledge
+  std::set<Link*> handed_off_;         // file connections given away: links to drop
   bool closed_ = false;
 };
 

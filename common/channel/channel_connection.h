@@ -75,6 +75,16 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
   bool established() const { return channel_->established(); }
   const SecureChannel& channel() const { return *channel_; }
 
+  // Hands the connection's events to `delegate` from the next one on, e.g.
+  // from inside OnHello, when a listener passes the connection to the module
+  // that serves its purpose. The new delegate must outlive the connection.
+  void set_delegate(Delegate* delegate) { delegate_ = delegate; }
+
+  // Inbound backpressure: stop and restart reading from the socket (TCP flow
+  // control does the rest). Events already read are still delivered.
+  void PauseReading() { tcp_->StopReading(); }
+  [[nodiscard]] Status ResumeReading() { return tcp_->StartReading(); }
+
   // Flushes what is queued, then closes.
   void Shutdown() { tcp_->Shutdown(); }
   // Closes now, dropping queued writes. OnClosed(OK) follows.
@@ -96,7 +106,7 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
 
   Status Pump();  // processes every event the fed bytes complete
 
-  Delegate* const delegate_;
+  Delegate* delegate_;
   std::unique_ptr<SecureChannel> channel_;
   std::unique_ptr<net::TcpConnection> tcp_;
   std::optional<net::Address> peer_;
