@@ -112,7 +112,8 @@ int Follow(const std::string& id, bool json) {
   }
 }
 
-int RunSend(const std::string& to, const std::string& file, bool detach, bool json) {
+int RunSend(const std::string& to, const std::string& file, const std::string& as, bool detach,
+            bool json) {
   char absolute[PATH_MAX];
   if (realpath(file.c_str(), absolute) == nullptr) {
     std::fprintf(stderr, "confab send: cannot find %s\n", file.c_str());
@@ -121,6 +122,7 @@ int RunSend(const std::string& to, const std::string& file, bool detach, bool js
   proto::Request request;
   request.mutable_transfer_send()->set_to(to);
   request.mutable_transfer_send()->set_path(absolute);
+  request.mutable_transfer_send()->set_name(as);
   int code = kExitOk;
   auto response = Call("send", request, &code);
   if (!response)
@@ -186,7 +188,7 @@ int RunAction(const char* command, proto::TransferActionRequest::Action action,
 
 void RegisterTransfer(CLI::App& app, Runner* runner) {
   struct Options {
-    std::string name, file, id, to_dir;
+    std::string name, file, id, to_dir, as;
     bool detach = false;
     bool json = false;
   };
@@ -195,10 +197,12 @@ void RegisterTransfer(CLI::App& app, Runner* runner) {
   CLI::App* send = app.add_subcommand("send", "Offer a file to a contact");
   send->add_option("NAME", o->name, "The contact")->required();
   send->add_option("FILE", o->file, "The file")->required();
+  send->add_option("--name", o->as, "Offer it under this name (default: its own)");
   send->add_flag("--detach", o->detach, "Return once offered (the node carries on)");
   send->add_flag("--json", o->json, "Print JSON (progress as JSON lines)");
-  send->callback(
-      [o, runner] { *runner = [o] { return RunSend(o->name, o->file, o->detach, o->json); }; });
+  send->callback([o, runner] {
+    *runner = [o] { return RunSend(o->name, o->file, o->as, o->detach, o->json); };
+  });
 
   CLI::App* list = app.add_subcommand("transfers", "File transfers, both directions");
   list->add_flag("--json", o->json, "Print a JSON array");

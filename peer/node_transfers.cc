@@ -27,7 +27,7 @@ void Fill(const transfer::TransferView& v, proto::TransferEntry* e) {
 }  // namespace
 
 proto::Response Node::SendFile(const proto::TransferSendRequest& request) {
-  Result<transfer::TransferId> id = transfers_->Send(request.to(), request.path());
+  Result<transfer::TransferId> id = transfers_->Send(request.to(), request.path(), request.name());
   if (!id.ok())
     return Failure(id.status());
   if (correspondents_.insert(request.to()).second)

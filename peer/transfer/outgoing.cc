@@ -228,6 +228,8 @@ void Outgoing::Pump() {
   while (!ready_.empty() && conn_->want_write()) {
     ReadBatch& batch = ready_.front();
     if (next_frame_ < batch.frames.size()) {
+      if (OverRate())
+        return;
       const auto [start, length] = batch.frames[next_frame_];
       if (Status s = conn_->Send(ByteView(batch.buffer.data() + start, length)); !s.ok()) {
         conn_->Fail(s);
@@ -251,6 +253,25 @@ void Outgoing::Pump() {
     if (Status s = SendControl(f); !s.ok())
       conn_->Fail(s);
   }
+}
+
+bool Outgoing::OverRate() {
+  const uint64_t rate = host_.params().policy.max_send_rate;
+  if (rate == 0)
+    return false;
+  const int64_t elapsed_ms = NowMs() - rate_base_ms_;
+  const double allowed = static_cast<double>(rate) * static_cast<double>(elapsed_ms) / 1000.0;
+  if (static_cast<double>(bytes_sent_ - rate_base_bytes_) < allowed)
+    return false;
+  if (!rate_timer_) {
+    Result<std::unique_ptr<net::Timer>> timer = net::Timer::Create(host_.loop(), this);
+    if (!timer.ok())
+      return false;
+    rate_timer_ = std::move(*timer);
+  }
+  if (!rate_timer_->active())
+    (void)rate_timer_->Start(10);
+  return true;
 }
 
 void Outgoing::OnWritable(channel::ChannelConnection&) {
@@ -283,6 +304,8 @@ void Outgoing::Finish(State state, std::string error) {
 }
 
 void Outgoing::Close() {
+  if (rate_timer_)
+    rate_timer_->Close();
   if (conn_)
     conn_->Close();
 }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "common/channel/channel_connection.h"
+#include "common/net/timer.h"
 #include "peer/messaging/contact_route.h"
 #include "peer/transfer/file_io.h"
 #include "peer/transfer/host.h"
@@ -25,6 +26,7 @@
 namespace confab::peer::transfer {
 
 class Outgoing final : public channel::ChannelConnection::Delegate,
+                       private net::Timer::Delegate,
                        public std::enable_shared_from_this<Outgoing> {
  public:
   Outgoing(Host& host, TransferRecord record) : host_(host), record_(std::move(record)) {}
@@ -60,6 +62,10 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   Status OnMessage(channel::ChannelConnection& connection, ByteView plaintext) override;
   void OnWritable(channel::ChannelConnection& connection) override;
   void OnClosed(channel::ChannelConnection& connection, Status status) override;
+  // Timer::Delegate: max_send_rate's pause is over.
+  void OnTimer() override { Pump(); }
+  // True (and the timer armed) when max_send_rate says wait.
+  bool OverRate();
 
   Status HandleAccept(uint64_t offset);
   void OnOpened(Result<std::shared_ptr<SourceFile>> file);
@@ -89,6 +95,7 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   uint64_t bytes_sent_ = 0;
   uint64_t rate_base_bytes_ = 0;
   int64_t rate_base_ms_ = 0;
+  std::unique_ptr<net::Timer> rate_timer_;
 };
 
 }  // namespace confab::peer::transfer

@@ -27,9 +27,10 @@ std::string CutUtf8(std::string_view text, size_t limit) {
 
 }  // namespace
 
-const std::string_view kPolicyKeys[6] = {
-    "transfers.download_dir", "transfers.max_size",         "transfers.blocked_extensions",
-    "transfers.scan_command", "transfers.auto_accept_from", "transfers.auto_accept_max_size"};
+const std::string_view kPolicyKeys[7] = {
+    "transfers.max_send_rate",       "transfers.download_dir", "transfers.max_size",
+    "transfers.blocked_extensions",  "transfers.scan_command", "transfers.auto_accept_from",
+    "transfers.auto_accept_max_size"};
 
 Result<ReceivePolicy> LoadReceivePolicy(const config::Config& config, const std::string& home) {
   ReceivePolicy p;
@@ -60,6 +61,8 @@ Result<ReceivePolicy> LoadReceivePolicy(const config::Config& config, const std:
   CONFAB_ASSIGN_OR_RETURN(int64_t auto_max,
                           config.GetInt("transfers.auto_accept_max_size", 0, 0, INT64_MAX));
   p.auto_accept_max_size = static_cast<uint64_t>(auto_max);
+  CONFAB_ASSIGN_OR_RETURN(int64_t rate, config.GetInt("transfers.max_send_rate", 0, 0, INT64_MAX));
+  p.max_send_rate = static_cast<uint64_t>(rate);
   return p;
 }
 

@@ -9,6 +9,7 @@
 //   scan_command = "clamscan --no-summary -d /db {}"   # {} = the file
 //   auto_accept_from = ["alice"]          # named contacts only
 //   auto_accept_max_size = 104857600      # and only up to this size
+//   max_send_rate = 0                     # bytes/s per outgoing transfer, 0 = no limit
 //
 // The scan command's exit status: 0 clean (the file is released), 1
 // infected, anything else a failed scan; in both cases the file stays in
@@ -33,10 +34,13 @@ struct ReceivePolicy {
   std::string scan_command;                  // empty: no scan
   std::set<std::string> auto_accept_from;
   uint64_t auto_accept_max_size = 0;
+  // Sending side: at most this many bytes per second per transfer (0: no
+  // limit). [transfers] max_send_rate.
+  uint64_t max_send_rate = 0;
 };
 
 // The keys LoadReceivePolicy reads (for Config::Load's known-key check).
-extern const std::string_view kPolicyKeys[6];
+extern const std::string_view kPolicyKeys[7];
 
 // The policy from `config`; `home` gives the default download directory.
 // InvalidArgument naming the key for a bad value (a scan_command without

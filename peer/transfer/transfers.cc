@@ -126,7 +126,8 @@ void Transfers::OnLookupResult(const proto::LookupResult& result) {
 
 // ---- control ---------------------------------------------------------------
 
-Result<TransferId> Transfers::Send(const std::string& to, const std::string& path) {
+Result<TransferId> Transfers::Send(const std::string& to, const std::string& path,
+                                   const std::string& name) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(to));
   if (to == params_.self_name)
     return Status::InvalidArgument("you cannot send a file to yourself");
@@ -141,7 +142,7 @@ Result<TransferId> Transfers::Send(const std::string& to, const std::string& pat
   randombytes_buf(r.id.data(), r.id.size());
   r.direction = Direction::kOut;
   r.peer = to;
-  r.name = path.substr(path.find_last_of('/') + 1);
+  r.name = name.empty() ? path.substr(path.find_last_of('/') + 1) : name;
   r.size = static_cast<uint64_t>(st.st_size);
   r.type = TypeFor(r.name);
   r.state = State::kOffered;

@@ -62,7 +62,9 @@ class Transfers final : public Host,
   ~Transfers() override;
 
   // `confab send`: offers `path` (absolute, a regular file) to `to`.
-  [[nodiscard]] Result<TransferId> Send(const std::string& to, const std::string& path);
+  // `name` is the name offered (default: the file's own).
+  [[nodiscard]] Result<TransferId> Send(const std::string& to, const std::string& path,
+                                        const std::string& name);
   // `confab transfers`: all, newest first, or the one `id`.
   [[nodiscard]] Result<std::vector<TransferView>> List(std::optional<TransferId> id);
   [[nodiscard]] Status Accept(const TransferId& id, const std::string& dest_dir);

@@ -4,6 +4,7 @@ scan, release; resume after kill -9 of either side; the receiving policy."""
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import time
 import unittest
@@ -129,6 +130,144 @@ class TransferTest(OrgTest):
         tid2 = r.stdout.splitlines()[0]
         done2 = self.wait_state(self.bob, tid2, "completed")
         self.assertEqual(done2["path"], os.path.join(self.downloads, "small (1).txt"))
+
+    # ---- refusals -----------------------------------------------------------
+
+    def test_reject_and_cancel(self):
+        self.start_both()
+        src = make_file(os.path.join(self.tmp, "report.pdf"), 2 * MIB)
+        tid = self.send(src)
+        self.wait_state(self.bob, tid, "offered")
+        r = self.bob.cli("reject", tid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("rejected", self.wait_state(self.alice, tid, "rejected")["error"])
+        self.assertEqual(self.wait_state(self.bob, tid, "rejected")["state"], "rejected")
+
+        # The sender cancels mid-transfer: both sides say so, nothing is kept.
+        self.alice.stop()
+        self.configure(self.alice, f"max_send_rate = {16 * MIB}\n")
+        self.alice.start()
+        big = make_file(os.path.join(self.tmp, "slow.bin"), 64 * MIB)
+        tid = self.send(big)
+        self.accept(tid)
+        wait_until(lambda: (self.transfer(self.bob, tid) or {}).get("bytes_done", 0) > 4 * MIB,
+                   30, interval=0.1, what="some data")
+        r = self.alice.cli("cancel", tid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_state(self.alice, tid, "cancelled")
+        self.assertIn("cancelled by alice", self.wait_state(self.bob, tid, "cancelled")["error"])
+        self.assertEqual(self.quarantine(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.downloads, "slow.bin")))
+        # And the receiver cancels one.
+        tid = self.send(big)
+        self.accept(tid)
+        wait_until(lambda: (self.transfer(self.bob, tid) or {}).get("bytes_done", 0) > 4 * MIB,
+                   30, interval=0.1, what="some data")
+        self.assertEqual(self.bob.cli("cancel", tid).returncode, 0)
+        self.assertIn("cancelled by bob", self.wait_state(self.alice, tid, "cancelled")["error"])
+        self.assertEqual(self.quarantine(), [])
+        r = self.bob.cli("cancel", tid)
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_oversize_and_blocked_extensions_are_refused(self):
+        self.configure(self.bob, f"max_size = {1 * MIB}\n")
+        self.start_both()
+        tid = self.send(make_file(os.path.join(self.tmp, "big.bin"), 2 * MIB))
+        self.assertIn("too large", self.wait_state(self.alice, tid, "rejected")["error"])
+        self.assertEqual(self.wait_state(self.bob, tid, "rejected")["state"], "rejected")
+        tid = self.send(make_file(os.path.join(self.tmp, "setup.EXE"), 1000))
+        self.assertIn("blocked extension", self.wait_state(self.alice, tid, "rejected")["error"])
+        self.assertEqual(self.quarantine(), [])
+
+    def test_hostile_names_land_safely(self):
+        self.start_both()
+        src = make_file(os.path.join(self.tmp, "innocent.txt"), 1000)
+        for name, expected in (("../../etc/passwd", "passwd"),
+                               ("..\\..\\windows\\evil.txt", "evil.txt"),
+                               ("bell\x07and\x1bescape.txt", "bellandescape.txt"),
+                               ("..", "file")):
+            tid = self.send(src, "--name", name)
+            offer = self.wait_state(self.bob, tid, "offered")
+            self.assertEqual(offer["name"], expected)
+            self.accept(tid)
+            done = self.wait_state(self.bob, tid, "completed")
+            self.assertEqual(os.path.dirname(done["path"]), self.downloads)
+            self.assertEqual(os.path.basename(done["path"]), expected)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "etc", "passwd")))
+
+    # ---- scanning -------------------------------------------------------------
+
+    def eicar_files(self):
+        files = os.path.join(self.tmp, "eicar")
+        subprocess.run([os.path.join(shared_dir(), "lab", "eicar-db", "make-test-files.sh"),
+                        files], check=True, capture_output=True)
+        return files
+
+    @unittest.skipUnless(shutil.which("clamscan"), "clamscan not installed (install-deps.sh test)")
+    def test_eicar_is_caught_by_clamscan_and_stays_quarantined(self):
+        db = os.path.join(shared_dir(), "lab", "eicar-db")
+        self.configure(self.bob, f'scan_command = "clamscan --no-summary -d {db} {{}}"\n'
+                                 'auto_accept_from = ["alice"]\n'
+                                 f'auto_accept_max_size = {MIB}\n'
+                                 f'download_dir = "{self.downloads}"\n')
+        self.start_both()
+        files = self.eicar_files()
+        tid = self.send(os.path.join(files, "eicar-newline.txt"))
+        bad = self.wait_state(self.bob, tid, "quarantined", timeout=60)
+        self.assertIn("infected", bad["error"])
+        told = self.wait_state(self.alice, tid, "quarantined")
+        self.assertIn("infected", told["error"])
+        self.assertEqual(self.quarantine(), [tid + ".part"])
+        self.assertFalse(os.path.exists(os.path.join(self.downloads, "eicar-newline.txt")))
+        # A clean file passes the same scanner.
+        tid = self.send(os.path.join(files, "clean.txt"))
+        done = self.wait_state(self.bob, tid, "completed", timeout=60)
+        self.assertEqual(done["path"], os.path.join(self.downloads, "clean.txt"))
+
+    def test_a_failing_scanner_keeps_the_file_quarantined(self):
+        scanner = os.path.join(self.tmp, "broken-scanner.sh")
+        with open(scanner, "w") as f:
+            f.write("#!/bin/sh\nexit 2\n")
+        os.chmod(scanner, 0o755)
+        self.configure(self.bob, f'scan_command = "{scanner} {{}}"\n')
+        self.start_both()
+        tid = self.send(make_file(os.path.join(self.tmp, "doc.txt"), 5000))
+        self.accept(tid)
+        bad = self.wait_state(self.bob, tid, "quarantined")
+        self.assertIn("scan failed (exit 2)", bad["error"])
+        self.assertIn("scan failed", self.wait_state(self.alice, tid, "quarantined")["error"])
+        self.assertEqual(self.quarantine(), [tid + ".part"])
+        self.assertEqual(os.listdir(self.downloads) if os.path.exists(self.downloads) else [], [])
+
+    # ---- resume ---------------------------------------------------------------
+
+    def resume_after_kill(self, victim):
+        self.configure(self.alice, f"max_send_rate = {48 * MIB}\n")
+        self.start_both()
+        src = make_file(os.path.join(self.tmp, "resume.bin"), 160 * MIB)
+        tid = self.send(src)
+        self.accept(tid)
+        wait_until(lambda: (self.transfer(self.bob, tid) or {}).get("bytes_done", 0) > 72 * MIB,
+                   60, interval=0.1, what="past the first durable offset")
+        node = self.alice if victim == "alice" else self.bob
+        node.kill()
+        time.sleep(0.5)
+        node.start()
+        done = self.wait_state(self.bob, tid, "completed", timeout=90)
+        self.wait_state(self.alice, tid, "completed")
+        self.assertEqual(blake2b_file(done["path"]), blake2b_file(src))
+        self.assertEqual(done["digest"], blake2b_file(src))
+        offsets = [int(line.rsplit(" ", 1)[1]) for line in self.bob.log().splitlines()
+                   if f"transfer {tid} from alice: receiving from offset" in line]
+        self.assertEqual(len(offsets), 2, self.bob.log())
+        self.assertEqual(offsets[0], 0)
+        self.assertGreaterEqual(offsets[1], 64 * MIB)
+
+    def test_resume_after_the_sender_is_killed(self):
+        self.resume_after_kill("alice")
+
+    def test_resume_after_the_receiver_is_killed(self):
+        self.resume_after_kill("bob")
 
 
 if __name__ == "__main__":
