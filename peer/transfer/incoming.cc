@@ -159,13 +159,19 @@ Status Incoming::HandleData(ByteView data) {
     return Status::FailedPrecondition("file data before an accept");
   if (received_ + data.size() > record_.size)
     return Status::Corruption("more data than the offer's size");
+  if (pending_.capacity() == 0)
+    pending_.reserve(host_.params().write_batch_bytes + 4 * kChunkDataBytes);
   pending_.insert(pending_.end(), data.begin(), data.end());
   received_ += data.size();
-  if (pending_.size() >= host_.params().write_batch_bytes)
-    Flush();
-  if (!paused_ && pending_.size() >= host_.params().max_buffered_bytes) {
-    paused_ = true;
-    conn_->PauseReading();
+  if (pending_.size() >= host_.params().write_batch_bytes) {
+    if (!write_in_flight_) {
+      Flush();
+    } else if (!paused_) {
+      // Double buffering: one batch on its way to disk, one filling. Until
+      // the disk takes the first, TCP flow control holds the sender back.
+      paused_ = true;
+      conn_->PauseReading();
+    }
   }
   return Status::Ok();
 }
@@ -193,7 +199,6 @@ void Incoming::Flush(bool force_sync) {
   }
   Bytes data;
   data.swap(pending_);
-  pending_.reserve(host_.params().write_batch_bytes);
   bool sync = force_sync || ended_ || !conn_ || start_when_idle_;
   if (sink_->written + data.size() >= next_sync_at_) {
     sync = true;
@@ -231,7 +236,7 @@ void Incoming::OnWritten(Status status, uint64_t synced) {
     record_.bytes_done = synced;  // durable: a resume starts here
     host_.Save(record_);
   }
-  if (paused_ && conn_ && pending_.size() < host_.params().max_buffered_bytes / 2) {
+  if (paused_ && conn_) {
     paused_ = false;
     if (Status s = conn_->ResumeReading(); !s.ok())
       conn_->Fail(s);

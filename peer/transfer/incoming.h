@@ -4,8 +4,9 @@
 //
 // Receiving: data frames are gathered into a batch on the loop thread and
 // written by one thread-pool job at a time (pwrite + running digest, fsync
-// every sync_every_bytes: the durable offset, saved in the store). Above
-// max_buffered_bytes the connection stops reading until the disk catches up.
+// every sync_every_bytes: the durable offset, saved in the store). While one
+// batch is being written and the next is full, the connection stops reading
+// (TCP flow control then holds the sender), so memory stays at two batches.
 // At the sender's end frame: FinishSink (digest, scan, release) in the pool,
 // the outcome saved, then a result frame to the sender.
 //
