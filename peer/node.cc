@@ -176,8 +176,10 @@ void Node::OnConnected(const proto::SessionWelcome& /*welcome*/) {
 void Node::OnPresence(const proto::PresenceDelta& delta) {
   for (const proto::PresenceEntry& entry : delta.entries()) {
     presence_[entry.name()] = entry;
-    if (protocol::ShowsOnline(entry.status()))
+    if (protocol::ShowsOnline(entry.status())) {
       sessions_->Deliver(entry.name());  // the presence push: retry now
+      transfers_->OnPeerOnline(entry.name());
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "peer/wall_clock.h"
@@ -21,6 +22,14 @@ double Outgoing::rate_bytes_per_s(int64_t now_ms) const {
          static_cast<double>(now_ms - rate_base_ms_);
 }
 
+int64_t Outgoing::Backoff() {
+  // retry_ms, doubling with each attempt that does not get an answer, at
+  // most 16 times retry_ms; an answer from the receiver resets it.
+  const int64_t delay = static_cast<int64_t>(host_.params().retry_ms) << std::min(attempts_, 4);
+  ++attempts_;
+  return delay;
+}
+
 bool Outgoing::retry_due(int64_t now_ms) const {
   return !IsFinal(record_.state) && phase_ == Phase::kIdle && !conn_ && !looking_up_ &&
          now_ms >= next_try_ms_;
@@ -28,14 +37,14 @@ bool Outgoing::retry_due(int64_t now_ms) const {
 
 void Outgoing::OnLookupFailed(const Status& why, int64_t now_ms) {
   looking_up_ = false;
-  next_try_ms_ = now_ms + static_cast<int64_t>(host_.params().retry_ms);
+  next_try_ms_ = now_ms + Backoff();
   spdlog::info("transfer {}: cannot reach {} yet: {}", IdHex(record_.id), record_.peer,
                why.ToString());
 }
 
 void Outgoing::Dial(const ContactRoute& route, int64_t now_ms) {
   looking_up_ = false;
-  next_try_ms_ = now_ms + static_cast<int64_t>(host_.params().retry_ms);
+  next_try_ms_ = now_ms + Backoff();
   if (IsFinal(record_.state) || conn_)
     return;
   remote_static_ = route.remote_static;
@@ -100,6 +109,7 @@ Status Outgoing::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
   proto::FileFrame frame;
   if (!frame.ParseFromArray(plaintext.data() + 1, static_cast<int>(plaintext.size() - 1)))
     return Status::Corruption("a file control frame that does not parse");
+  attempts_ = 0;  // the receiver answers
   switch (frame.body_case()) {
     case proto::FileFrame::kAccept:
       if (phase_ != Phase::kOffered)

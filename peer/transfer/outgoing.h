@@ -47,6 +47,8 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   void Dial(const ContactRoute& route, int64_t now_ms);
   // `confab resume`: retry at once if idle.
   void RetryNow() { next_try_ms_ = 0; }
+  // The peer came online: retry at once if idle, whatever the backoff.
+  void OnPeerOnline() { next_try_ms_ = 0; }
   // `confab cancel`: tells the receiver if connected.
   void Cancel(const std::string& reason);
   // Closes the connection (node shutdown).
@@ -85,6 +87,8 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   crypto::X25519PublicKey remote_static_{};
   bool looking_up_ = false;
   int64_t next_try_ms_ = 0;
+  int attempts_ = 0;  // since the receiver last answered
+  int64_t Backoff();
   uint32_t generation_ = 0;  // bumped per connection: stale reads are dropped
   std::shared_ptr<SourceFile> file_;
   std::deque<ReadBatch> ready_;

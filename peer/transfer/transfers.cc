@@ -93,6 +93,17 @@ void Transfers::OnTimer() {
     retry_timer_->Stop();
 }
 
+void Transfers::OnPeerOnline(const std::string& name) {
+  const int64_t now = NowMs();
+  for (auto& [id, out] : outgoing_) {
+    if (out->record().peer != name)
+      continue;
+    out->OnPeerOnline();
+    if (out->retry_due(now))
+      Reach(*out);
+  }
+}
+
 void Transfers::Reach(Outgoing& outgoing) {
   Result<uint64_t> request = delegate_->RequestLookup(outgoing.record().peer);
   if (!request.ok()) {

@@ -73,6 +73,8 @@ class Transfers final : public Host,
   [[nodiscard]] Status Resume(const TransferId& id);
 
   void OnLookupResult(const proto::LookupResult& result);
+  // `name` shows online (a presence push): their waiting transfers retry now.
+  void OnPeerOnline(const std::string& name);
   // For ChatSessions::Delegate::AdoptFileConnection.
   [[nodiscard]] Result<channel::ChannelConnection::HelloAnswer> Adopt(
       const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection);
