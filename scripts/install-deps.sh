@@ -14,8 +14,8 @@ packages=(
 )
 case "$profile" in
   build) ;;
-  test) packages+=(clang libclang-rt-14-dev clamav) ;;
-  bench) packages+=(clang libclang-rt-14-dev clamav openssh-server openssh-client iperf3) ;;
+  test) packages+=(clang libclang-rt-14-dev clamav b3sum) ;;
+  bench) packages+=(clang libclang-rt-14-dev clamav b3sum openssh-server openssh-client iperf3) ;;
   *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench)" >&2; exit 2 ;;
 esac
 

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include <sodium.h>
+
 #include "peer/transfer/policy.h"
 
 extern char** environ;
@@ -69,7 +71,7 @@ int RunScan(const std::vector<std::string>& argv) {
 
 Bytes StreamHash::Final() {
   Bytes out(kDigestBytes);
-  crypto_generichash_final(&state_, out.data(), out.size());
+  blake3_hasher_finalize(&state_, out.data(), out.size());
   return out;
 }
 

@@ -4,11 +4,15 @@
 // and the end of a receive (digest check, scan, release). Each object is
 // touched by one job at a time; its owner keeps at most one job in flight.
 //
-// The digest is BLAKE2b-256 (libsodium crypto_generichash) of the whole file.
+// The digest is BLAKE3 (256 bits) of the whole file: about 4 GB/s on one
+// core here against about 1 GB/s for libsodium's BLAKE2b, and hashing is
+// what each side spends most CPU on (third_party/blake3).
 // On resume both sides hash the prefix again from disk (the sender its
 // source, the receiver its quarantined part), so the final digest still
 // covers every byte.
 #pragma once
+
+#include <blake3.h>
 
 #include <cstdint>
 #include <functional>
@@ -16,8 +20,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <sodium.h>
 
 #include "common/base/bytes.h"
 #include "common/base/result.h"
@@ -37,12 +39,12 @@ inline constexpr size_t kDigestBytes = 32;
 
 class StreamHash {
  public:
-  StreamHash() { crypto_generichash_init(&state_, nullptr, 0, kDigestBytes); }
-  void Update(ByteView data) { crypto_generichash_update(&state_, data.data(), data.size()); }
+  StreamHash() { blake3_hasher_init(&state_); }
+  void Update(ByteView data) { blake3_hasher_update(&state_, data.data(), data.size()); }
   Bytes Final();
 
  private:
-  crypto_generichash_state state_;
+  blake3_hasher state_;
 };
 
 // The sender's file.

@@ -52,7 +52,7 @@ struct TransferRecord {
   std::string dest_dir;  // receiver: the release directory
   std::string path;      // receiver: the released file
   std::string error;
-  Bytes digest;  // BLAKE2b-256 once known
+  Bytes digest;  // BLAKE3-256 once known
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 };
