@@ -8,7 +8,7 @@ profile="${1:-build}"
 
 packages=(
   g++ cmake ninja-build pkg-config git
-  libsodium-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libsodium-dev libssl-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   catch2 python3
 )
