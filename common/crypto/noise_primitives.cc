@@ -1,9 +1,10 @@
 #include "common/crypto/noise_primitives.h"
 
+#include <openssl/evp.h>
+
 #include <cstring>
 #include <variant>
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "common/base/check.h"
@@ -65,8 +66,8 @@ bool AesGcmOpen(const CipherKey& k, const std::array<uint8_t, 12>& nonce, ByteVi
   if (!ad.empty() &&
       EVP_DecryptUpdate(ctx, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1)
     return false;
-  if (body > 0 && EVP_DecryptUpdate(ctx, out.data(), &len, ciphertext.data(),
-                                    static_cast<int>(body)) != 1)
+  if (body > 0 &&
+      EVP_DecryptUpdate(ctx, out.data(), &len, ciphertext.data(), static_cast<int>(body)) != 1)
     return false;
   if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagLen), tag) != 1)
     return false;
