@@ -26,10 +26,10 @@ struct TransfersParams {
   // The cipher file connections ask for (AESGCM where AES-NI is there).
   proto::Cipher cipher = proto::CIPHER_CHACHAPOLY;
   uint64_t retry_ms = 1000;             // redial an interrupted transfer after
-  uint64_t read_batch_bytes = 4 << 20;  // sender: file bytes per thread-pool read
+  uint64_t read_batch_bytes = 8 << 20;  // sender: file bytes per thread-pool read
   // Receiver: file bytes per thread-pool write; one batch is written while
   // the next fills, and reading stops when both are full.
-  uint64_t write_batch_bytes = 4 << 20;
+  uint64_t write_batch_bytes = 8 << 20;
   uint64_t sync_every_bytes = 64 << 20;  // receiver: fsync (durable offset) period
 };
 

@@ -199,11 +199,10 @@ void Incoming::Flush(bool force_sync) {
   }
   Bytes data;
   data.swap(pending_);
-  bool sync = force_sync || ended_ || !conn_ || start_when_idle_;
-  if (sink_->written + data.size() >= next_sync_at_) {
-    sync = true;
-    next_sync_at_ = sink_->written + data.size() + host_.params().sync_every_bytes;
-  }
+  // Only the last write of a connection syncs inline; the periodic durable
+  // offset comes from a separate fdatasync job (MaybeSync) while writing
+  // goes on.
+  const bool sync = force_sync || ended_ || !conn_ || start_when_idle_;
   write_in_flight_ = true;
   std::weak_ptr<Incoming> self = weak_from_this();
   std::shared_ptr<SinkFile> sink = sink_;
@@ -236,6 +235,7 @@ void Incoming::OnWritten(Status status, uint64_t synced) {
     record_.bytes_done = synced;  // durable: a resume starts here
     host_.Save(record_);
   }
+  MaybeSync();
   if (paused_ && conn_) {
     paused_ = false;
     if (Status s = conn_->ResumeReading(); !s.ok())
@@ -243,6 +243,40 @@ void Incoming::OnWritten(Status status, uint64_t synced) {
   }
   if (pending_.size() >= host_.params().write_batch_bytes || ended_ || !conn_ || start_when_idle_)
     Flush(!conn_);
+}
+
+void Incoming::MaybeSync() {
+  // No write is in flight here, so sink_->written is ours to read.
+  if (sync_in_flight_ || !sink_ || sink_->written < next_sync_at_)
+    return;
+  const uint64_t offset = sink_->written;
+  next_sync_at_ = offset + host_.params().sync_every_bytes;
+  sync_in_flight_ = true;
+  std::weak_ptr<Incoming> self = weak_from_this();
+  std::shared_ptr<SinkFile> sink = sink_;
+  Status s = RunInPool<uint64_t>(
+      host_.loop(),
+      [sink, offset]() -> Result<uint64_t> {
+        // Concurrent with later pwrites on the same file: everything below
+        // `offset` was written before this started, so it is covered.
+        if (fdatasync(sink->fd) != 0)
+          return Status::IoError("fsync " + sink->path);
+        return offset;
+      },
+      [self, sink](Result<uint64_t> synced) {
+        auto me = self.lock();
+        if (!me)
+          return;
+        me->sync_in_flight_ = false;
+        if (!synced.ok() || sink != me->sink_ || IsFinal(me->record_.state))
+          return;
+        if (*synced > me->record_.bytes_done) {
+          me->record_.bytes_done = *synced;
+          me->host_.Save(me->record_);
+        }
+      });
+  if (!s.ok())
+    sync_in_flight_ = false;
 }
 
 void Incoming::StartFinish() {

@@ -69,6 +69,9 @@ class Incoming final : public channel::ChannelConnection::Delegate,
   // Starts the next write if none is in flight; then Finish if ended.
   void Flush(bool force_sync = false);
   void OnWritten(Status status, uint64_t synced);
+  // Past sync_every_bytes since the last durable offset: fdatasync in the
+  // pool, alongside the writes; the offset it covers becomes durable.
+  void MaybeSync();
   void StartFinish();
   void OnFinished(FinishOutcome outcome);
   void Fail(State state, std::string error);
@@ -84,6 +87,7 @@ class Incoming final : public channel::ChannelConnection::Delegate,
   Bytes pending_;          // received, not yet handed to a write
   uint64_t received_ = 0;  // offset + bytes received on this connection
   bool write_in_flight_ = false;
+  bool sync_in_flight_ = false;
   bool paused_ = false;
   bool start_when_idle_ = false;  // StartReceive waits for the last write
   bool ended_ = false;            // the end frame arrived
