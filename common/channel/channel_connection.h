@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "common/base/result.h"
 #include "common/channel/secure_channel.h"
@@ -69,6 +70,11 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
   // Seals and queues one message. FailedPrecondition before the channel is
   // established or once closing; InvalidArgument if too large.
   [[nodiscard]] Status Send(ByteView plaintext);
+  // Seals each message, in order, into one socket write (bulk senders: one
+  // system call for several frames). Errors as Send; on error nothing of
+  // this call is queued, but the channel's send nonces have moved on, so the
+  // caller must close the connection.
+  [[nodiscard]] Status SendAll(std::span<const ByteView> plaintexts);
 
   bool want_write() const { return tcp_->want_write(); }
   size_t write_queue_bytes() const { return tcp_->write_queue_bytes(); }

@@ -12,6 +12,8 @@ namespace {
 
 // Ready batches kept besides the one read in flight.
 constexpr size_t kMaxReadyBatches = 2;
+// Data frames sealed into one socket write (1 MiB).
+constexpr size_t kFramesPerWrite = 16;
 
 }  // namespace
 
@@ -240,13 +242,19 @@ void Outgoing::Pump() {
     if (next_frame_ < batch.frames.size()) {
       if (OverRate())
         return;
-      const auto [start, length] = batch.frames[next_frame_];
-      if (Status s = conn_->Send(ByteView(batch.buffer.data() + start, length)); !s.ok()) {
+      // Up to kFramesPerWrite frames in one socket write.
+      ByteView group[kFramesPerWrite];
+      size_t n = 0;
+      while (n < kFramesPerWrite && next_frame_ + n < batch.frames.size()) {
+        const auto [start, length] = batch.frames[next_frame_ + n];
+        group[n++] = ByteView(batch.buffer.data() + start, length);
+        bytes_sent_ += length - 1;
+      }
+      next_frame_ += n;
+      if (Status s = conn_->SendAll(std::span<const ByteView>(group, n)); !s.ok()) {
         conn_->Fail(s);
         return;
       }
-      bytes_sent_ += length - 1;
-      ++next_frame_;
       continue;
     }
     ready_.pop_front();
