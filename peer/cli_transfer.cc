@@ -5,7 +5,8 @@
 // `send` prints the transfer id on its first line (--json: an object with
 // "id"). Without --detach it then polls the node every 200 ms, shows
 // progress (a bar on a terminal, JSON lines with --json) and returns when the
-// transfer ends: 0 only if it completed.
+// transfer ends: 0 only if it completed. `accept --follow` does the same on
+// the receiving side.
 #include <unistd.h>
 
 #include <chrono>
@@ -162,7 +163,7 @@ int RunTransfers(bool json) {
 }
 
 int RunAction(const char* command, proto::TransferActionRequest::Action action,
-              const std::string& id, const std::string& to_dir, bool json) {
+              const std::string& id, const std::string& to_dir, bool follow, bool json) {
   proto::Request request;
   request.mutable_transfer_action()->set_action(action);
   request.mutable_transfer_action()->set_id(id);
@@ -179,6 +180,8 @@ int RunAction(const char* command, proto::TransferActionRequest::Action action,
   auto response = Call(command, request, &code);
   if (!response)
     return code;
+  if (follow)
+    return Follow(id, json);
   if (json && response->transfers_size() == 1)
     std::printf("%s\n", EntryJson(response->transfers(0)).c_str());
   return kExitOk;
@@ -190,6 +193,7 @@ void RegisterTransfer(CLI::App& app, Runner* runner) {
   struct Options {
     std::string name, file, id, to_dir, as;
     bool detach = false;
+    bool follow = false;
     bool json = false;
   };
   auto o = std::make_shared<Options>();
@@ -221,13 +225,18 @@ void RegisterTransfer(CLI::App& app, Runner* runner) {
                proto::TransferActionRequest::ACTION_RESUME}}) {
     CLI::App* sub = app.add_subcommand(a.name, a.help);
     sub->add_option("ID", o->id, "The transfer id")->required();
-    if (a.action == proto::TransferActionRequest::ACTION_ACCEPT)
+    if (a.action == proto::TransferActionRequest::ACTION_ACCEPT) {
       sub->add_option("--to", o->to_dir, "Release the file into this directory");
+      sub->add_flag("--follow", o->follow,
+                    "Show progress until the file is released (exit 0) or not (1)");
+    }
     sub->add_flag("--json", o->json, "Print the transfer as JSON");
     const char* name = a.name;
     const auto action = a.action;
     sub->callback([o, runner, name, action] {
-      *runner = [o, name, action] { return RunAction(name, action, o->id, o->to_dir, o->json); };
+      *runner = [o, name, action] {
+        return RunAction(name, action, o->id, o->to_dir, o->follow, o->json);
+      };
     });
   }
 }

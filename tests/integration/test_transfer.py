@@ -144,10 +144,19 @@ class TransferTest(OrgTest):
         done = self.wait_state(self.bob, tid, "completed")
         check_digest(self, done, src)
         # Never overwrite: the same name again gets a new one.
-        r = self.alice.cli("send", "bob", src, timeout=60)
+        r = self.alice.cli("send", "bob", src, "--detach", timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr)
         tid2 = r.stdout.splitlines()[0]
         done2 = self.wait_state(self.bob, tid2, "completed")
+        # The receiver can follow an accepted transfer too (JSON lines).
+        big = make_file(os.path.join(self.tmp, "followed.bin"), 12 * MIB)
+        tid3 = self.send(big)
+        self.wait_state(self.bob, tid3, "offered")
+        r = self.bob.cli("accept", tid3, "--to", self.downloads, "--follow", "--json", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertEqual(lines[-1]["state"], "completed")
+        self.assertEqual(lines[-1]["bytes_done"], 12 * MIB)
         self.assertEqual(done2["path"], os.path.join(self.downloads, "small (1).txt"))
 
     # ---- refusals -----------------------------------------------------------
