@@ -89,7 +89,11 @@ void Transfers::OnTimer() {
     if (out->retry_due(now))
       Reach(*out);
   }
-  if (!waiting)
+  for (auto& [raw, arrival] : arrivals_) {
+    if (now - arrival.since_ms > kArrivalTimeoutMs)
+      arrival.conn->Fail(Status::ResourceExhausted("no file offer in time"));
+  }
+  if (!waiting && arrivals_.empty())
     retry_timer_->Stop();
 }
 
@@ -264,7 +268,8 @@ Result<channel::ChannelConnection::HelloAnswer> Transfers::Adopt(
     return Status::Unavailable("shutting down");
   channel::ChannelConnection* raw = connection->get();
   raw->set_delegate(this);
-  arrivals_[raw] = Arrival{name, std::move(*connection)};
+  arrivals_[raw] = Arrival{name, std::move(*connection), NowMs()};
+  ArmRetry();
   return channel::ChannelConnection::HelloAnswer{};
 }
 

@@ -12,7 +12,8 @@
 //
 // Inbound: AdoptFileConnection takes a checked PURPOSE_FILE connection; its
 // first message must be an offer, which finds or creates the Incoming, and
-// the connection moves to it.
+// the connection moves to it. A connection that offers nothing within
+// kArrivalTimeoutMs is dropped (checked on the retry timer's ticks).
 //
 // Lifetime: `loop`, `db`, `contacts` and `delegate` outlive it. Loop thread.
 #pragma once
@@ -34,6 +35,8 @@
 #include "proto/tracker.pb.h"
 
 namespace confab::peer::transfer {
+
+inline constexpr int64_t kArrivalTimeoutMs = 10000;
 
 // One row of `confab transfers`.
 struct TransferView {
@@ -95,6 +98,7 @@ class Transfers final : public Host,
   struct Arrival {
     std::string peer;
     std::unique_ptr<channel::ChannelConnection> conn;
+    int64_t since_ms = 0;  // dropped after kArrivalTimeoutMs without an offer
   };
 
   // channel::ChannelConnection::Delegate, for arrivals
