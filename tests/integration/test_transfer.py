@@ -281,8 +281,12 @@ class TransferTest(OrgTest):
         node.kill()
         time.sleep(0.5)
         node.start()
+        # `confab resume` asks the sender to dial now (it would anyway).
+        r = self.alice.cli("resume", tid)
+        self.assertEqual(r.returncode, 0, r.stderr)
         done = self.wait_state(self.bob, tid, "completed", timeout=90)
         self.wait_state(self.alice, tid, "completed")
+        self.assertNotEqual(self.alice.cli("resume", tid).returncode, 0)  # it has ended
         check_digest(self, done, src)
         offsets = [int(line.rsplit(" ", 1)[1]) for line in self.bob.log().splitlines()
                    if f"transfer {tid} from alice: receiving from offset" in line]
