@@ -30,6 +30,6 @@ void RegisterJoin(CLI::App& app, Runner* runner);
 void RegisterUp(CLI::App& app, Runner* runner);        // cli_up.cc
 void RegisterControl(CLI::App& app, Runner* runner);   // cli_control.cc: msg, history, who, status
 void RegisterContacts(CLI::App& app, Runner* runner);  // cli_contacts.cc: contacts, verify, export
-void RegisterTransfer(CLI::App& app, Runner* runner);  // cli_transfer.cc: send, transfers, accept, ...
+void RegisterTransfer(CLI::App& app, Runner* runner);  // cli_transfer.cc: send, transfers, ...
 
 }  // namespace confab::peer::cli

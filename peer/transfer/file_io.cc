@@ -178,8 +178,8 @@ Status WriteSink(SinkFile& file, ByteView data, bool sync) {
   file.hash.Update(data);
   // Start writeback of this batch now (without waiting), so that the periodic
   // fdatasync finds little left to flush and does not stall the stream.
-  (void)sync_file_range(file.fd, static_cast<off_t>(file.written),
-                        static_cast<off_t>(data.size()), SYNC_FILE_RANGE_WRITE);
+  (void)sync_file_range(file.fd, static_cast<off_t>(file.written), static_cast<off_t>(data.size()),
+                        SYNC_FILE_RANGE_WRITE);
   file.written += data.size();
   if (sync) {
     if (fdatasync(file.fd) != 0)
