@@ -6,13 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
 
 #include <sodium.h>
 
+#include "common/base/check.h"
 #include "peer/transfer/policy.h"
 
 extern char** environ;
@@ -83,6 +87,35 @@ SourceFile::~SourceFile() {
 SinkFile::~SinkFile() {
   if (fd >= 0)
     close(fd);
+  if (direct_fd >= 0)
+    close(direct_fd);
+}
+
+AlignedBuffer::AlignedBuffer(size_t capacity) {
+  capacity_ = (capacity + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+  data_ = static_cast<uint8_t*>(std::aligned_alloc(kDirectAlign, capacity_));
+  CONFAB_CHECK(data_ != nullptr);
+}
+
+AlignedBuffer::~AlignedBuffer() {
+  std::free(data_);
+}
+
+void AlignedBuffer::Append(ByteView data) {
+  if (size_ + data.size() > capacity_) {
+    const size_t grown = (std::max(capacity_ * 2, size_ + data.size()) + kDirectAlign - 1) /
+                         kDirectAlign * kDirectAlign;
+    auto* bigger = static_cast<uint8_t*>(std::aligned_alloc(kDirectAlign, grown));
+    CONFAB_CHECK(bigger != nullptr);
+    if (size_ > 0)
+      std::memcpy(bigger, data_, size_);
+    std::free(data_);
+    data_ = bigger;
+    capacity_ = grown;
+  }
+  if (!data.empty())
+    std::memcpy(data_ + size_, data.data(), data.size());
+  size_ += data.size();
 }
 
 Result<std::shared_ptr<SourceFile>> OpenSource(const std::string& path, uint64_t size,
@@ -161,20 +194,53 @@ Result<std::shared_ptr<SinkFile>> OpenSink(const std::string& path, uint64_t off
     return Errno("truncating " + path);
   CONFAB_RETURN_IF_ERROR(HashRange(file->fd, 0, keep, file->hash, path));
   file->written = file->synced = keep;
+  file->direct_fd = open(path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1: buffered only
   return file;
 }
 
 Status WriteSink(SinkFile& file, ByteView data, bool sync) {
   size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = pwrite(file.fd, data.data() + done, data.size() - done,
-                             static_cast<off_t>(file.written + done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return Errno("writing " + file.path);
-    done += static_cast<size_t>(n);
+  // Writes data[done, done + n) at its file offset through `fd`; 0 or errno.
+  auto write_through = [&](int fd, size_t n) -> int {
+    const size_t end = done + n;
+    while (done < end) {
+      const ssize_t w =
+          pwrite(fd, data.data() + done, end - done, static_cast<off_t>(file.written + done));
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return errno;
+      done += static_cast<size_t>(w);
+    }
+    return 0;
+  };
+  auto failed = [&](int error) {
+    return Status::IoError("writing " + file.path + ": " + std::strerror(error));
+  };
+  if (file.direct_fd >= 0) {
+    // Up to the next 4 KiB boundary of the file through the page cache,
+    // then the aligned middle directly (when the memory is aligned too).
+    const size_t head =
+        std::min(data.size(), (kDirectAlign - file.written % kDirectAlign) % kDirectAlign);
+    if (int error = write_through(file.fd, head); error != 0)
+      return failed(error);
+    const size_t body = (data.size() - done) / kDirectAlign * kDirectAlign;
+    const bool aligned = reinterpret_cast<uintptr_t>(data.data() + done) % kDirectAlign == 0;
+    if (body > 0 && aligned) {
+      const size_t start = done;
+      if (int error = write_through(file.direct_fd, body); error != 0) {
+        if (error != EINVAL)
+          return failed(error);
+        // The file system took the open but not the write: buffered from
+        // now on, starting again where this write began.
+        close(file.direct_fd);
+        file.direct_fd = -1;
+        done = start;
+      }
+    }
   }
+  if (int error = write_through(file.fd, data.size() - done); error != 0)
+    return failed(error);
   file.hash.Update(data);
   // Start writeback of this batch now (without waiting), so that the periodic
   // fdatasync finds little left to flush and does not stall the stream.

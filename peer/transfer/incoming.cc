@@ -17,6 +17,11 @@ double Incoming::rate_bytes_per_s(int64_t now_ms) const {
          static_cast<double>(now_ms - rate_base_ms_);
 }
 
+std::unique_ptr<AlignedBuffer> Incoming::NewBatch() const {
+  // Room for a batch, what one socket read adds past it, and an aligned tail.
+  return std::make_unique<AlignedBuffer>(host_.params().write_batch_bytes + (1 << 20));
+}
+
 std::string Incoming::part_path() const {
   return host_.params().quarantine_dir + "/" + IdHex(record_.id) + ".part";
 }
@@ -73,7 +78,7 @@ Status Incoming::Answer() {
 }
 
 void Incoming::StartReceive() {
-  if (write_in_flight_ || !pending_.empty()) {
+  if (write_in_flight_ || (pending_ && !pending_->empty())) {
     start_when_idle_ = true;
     return;
   }
@@ -159,11 +164,11 @@ Status Incoming::HandleData(ByteView data) {
     return Status::FailedPrecondition("file data before an accept");
   if (received_ + data.size() > record_.size)
     return Status::Corruption("more data than the offer's size");
-  if (pending_.capacity() == 0)
-    pending_.reserve(host_.params().write_batch_bytes + 4 * kChunkDataBytes);
-  pending_.insert(pending_.end(), data.begin(), data.end());
+  if (!pending_)
+    pending_ = NewBatch();
+  pending_->Append(data);
   received_ += data.size();
-  if (pending_.size() >= host_.params().write_batch_bytes) {
+  if (pending_->size() >= host_.params().write_batch_bytes) {
     if (!write_in_flight_) {
       Flush();
     } else if (!paused_) {
@@ -190,27 +195,42 @@ Status Incoming::HandleEnd(ByteView digest) {
 void Incoming::Flush(bool force_sync) {
   if (write_in_flight_ || !sink_)
     return;
-  if (pending_.empty() && !(force_sync && sink_->written > sink_->synced)) {
+  const bool empty = !pending_ || pending_->empty();
+  if (empty && !(force_sync && sink_->written > sink_->synced)) {
     if (ended_ && phase_ == Phase::kReceiving)
       StartFinish();
     else if (start_when_idle_)
       StartReceive();
     return;
   }
-  Bytes data;
-  data.swap(pending_);
   // Only the last write of a connection syncs inline; the periodic durable
   // offset comes from a separate fdatasync job (MaybeSync) while writing
   // goes on.
-  const bool sync = force_sync || ended_ || !conn_ || start_when_idle_;
+  const bool last = force_sync || ended_ || !conn_ || start_when_idle_;
+  std::shared_ptr<AlignedBuffer> data(pending_ ? pending_.release() : NewBatch().release());
+  size_t length = data->size();
+  if (!last) {
+    // Keep the file's end on a 4 KiB boundary for O_DIRECT: the bytes past
+    // it wait for the next batch.
+    const uint64_t end = sink_->written + length;
+    const uint64_t aligned_end = end / kDirectAlign * kDirectAlign;
+    if (aligned_end <= sink_->written) {
+      pending_ = NewBatch();
+      pending_->Append(data->view());
+      return;
+    }
+    length = static_cast<size_t>(aligned_end - sink_->written);
+    pending_ = NewBatch();
+    pending_->Append(data->view().subspan(length));
+  }
   write_in_flight_ = true;
   std::weak_ptr<Incoming> self = weak_from_this();
   std::shared_ptr<SinkFile> sink = sink_;
-  auto shared = std::make_shared<Bytes>(std::move(data));
+  const bool sync = last;
   Status s = RunInPool<uint64_t>(
       host_.loop(),
-      [sink, shared, sync]() -> Result<uint64_t> {
-        CONFAB_RETURN_IF_ERROR(WriteSink(*sink, *shared, sync));
+      [sink, data, length, sync]() -> Result<uint64_t> {
+        CONFAB_RETURN_IF_ERROR(WriteSink(*sink, data->view().first(length), sync));
         return sink->synced;
       },
       [self](Result<uint64_t> synced) {
@@ -241,7 +261,8 @@ void Incoming::OnWritten(Status status, uint64_t synced) {
     if (Status s = conn_->ResumeReading(); !s.ok())
       conn_->Fail(s);
   }
-  if (pending_.size() >= host_.params().write_batch_bytes || ended_ || !conn_ || start_when_idle_)
+  if ((pending_ && pending_->size() >= host_.params().write_batch_bytes) || ended_ || !conn_ ||
+      start_when_idle_)
     Flush(!conn_);
 }
 
@@ -372,7 +393,7 @@ void Incoming::Fail(State state, std::string error) {
                record_.error);
   if (state == State::kCancelled || state == State::kRejected)
     (void)unlink(part_path().c_str());  // nothing of it is kept
-  pending_.clear();
+  pending_.reset();
   sink_.reset();
   phase_ = Phase::kIdle;
   if (conn_)

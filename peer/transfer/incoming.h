@@ -76,6 +76,7 @@ class Incoming final : public channel::ChannelConnection::Delegate,
   void OnFinished(FinishOutcome outcome);
   void Fail(State state, std::string error);
   std::string part_path() const;
+  std::unique_ptr<AlignedBuffer> NewBatch() const;
 
   Host& host_;
   TransferRecord record_;
@@ -84,8 +85,8 @@ class Incoming final : public channel::ChannelConnection::Delegate,
   std::vector<std::unique_ptr<channel::ChannelConnection>> retired_;  // closing
   uint32_t generation_ = 0;  // bumped per connection: stale completions are dropped
   std::shared_ptr<SinkFile> sink_;
-  Bytes pending_;          // received, not yet handed to a write
-  uint64_t received_ = 0;  // offset + bytes received on this connection
+  std::unique_ptr<AlignedBuffer> pending_;  // received, not yet handed to a write
+  uint64_t received_ = 0;                   // offset + bytes received on this connection
   bool write_in_flight_ = false;
   bool sync_in_flight_ = false;
   bool paused_ = false;

@@ -152,3 +152,46 @@ TEST_CASE("A source that changed size since the offer is refused", "[transfer][f
 
 }  // namespace
 }  // namespace confab::peer::transfer
+
+namespace confab::peer::transfer {
+namespace {
+
+TEST_CASE("Aligned batches bypass the page cache and the file comes out the same",
+          "[transfer][file]") {
+  Dir dir;
+  const Bytes data = Pattern(3 * 1024 * 1024 + 1234);
+  auto sink = OpenSink(dir.File("q.part"), 0);
+  REQUIRE(sink.ok());
+  const bool direct = (*sink)->direct_fd >= 0;
+  AlignedBuffer first(1 << 20);
+  first.Append(ByteView(data.data(), 1 << 20));
+  REQUIRE(WriteSink(**sink, first.view(), false).ok());  // aligned: direct
+  // An odd piece from unaligned memory, then an aligned buffer at an
+  // unaligned file offset (a resume can leave one): both go buffered where
+  // they must.
+  REQUIRE(WriteSink(**sink, ByteView(data.data() + (1 << 20), 5000), false).ok());
+  AlignedBuffer rest(2 << 20);
+  rest.Append(ByteView(data.data() + (1 << 20) + 5000, data.size() - (1 << 20) - 5000));
+  REQUIRE(WriteSink(**sink, rest.view(), true).ok());
+  CHECK((*sink)->written == data.size());
+  CHECK((*sink)->synced == data.size());
+  CHECK(((*sink)->direct_fd >= 0) == direct);
+  FinishOutcome out = FinishSink(**sink, Digest(data), "", dir.File("out"), "a.bin");
+  REQUIRE(out.state == State::kCompleted);
+  std::ifstream f(out.path, std::ios::binary);
+  Bytes back((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK(back == data);
+}
+
+TEST_CASE("An aligned buffer grows and keeps its contents", "[transfer][file]") {
+  AlignedBuffer b(10);
+  const Bytes data = Pattern(10000);
+  b.Append(ByteView(data.data(), 7));
+  b.Append(ByteView(data.data() + 7, data.size() - 7));
+  CHECK(b.size() == data.size());
+  CHECK(Bytes(b.view().begin(), b.view().end()) == data);
+  CHECK(reinterpret_cast<uintptr_t>(b.view().data()) % kDirectAlign == 0);
+}
+
+}  // namespace
+}  // namespace confab::peer::transfer
