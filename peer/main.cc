@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   confab::peer::cli::RegisterUp(app, &runner);
   confab::peer::cli::RegisterControl(app, &runner);
   confab::peer::cli::RegisterContacts(app, &runner);
+  confab::peer::cli::RegisterTransfer(app, &runner);
 
   try {
     app.parse(argc, argv);

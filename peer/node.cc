@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "common/base/member_name.h"
+#include "common/config/config.h"
+#include "common/crypto/noise_primitives.h"
 #include "common/protocol/presence_names.h"
 #include "peer/control_frame.h"
 #include "peer/control_response.h"
@@ -39,6 +41,17 @@ std::vector<std::string> InterfaceAddresses() {
   }
   freeifaddrs(list);
   return lan.empty() ? loopback : lan;
+}
+
+// [transfers] from $CONFAB_HOME/config.toml (every default when absent).
+Result<transfer::ReceivePolicy> LoadFilePolicy(const Home& home) {
+  const std::string path = home.Path("config.toml");
+  Result<config::Config> cfg = config::Config::Load(path, transfer::kPolicyKeys);
+  if (!cfg.ok() && cfg.status().code() == Status::Code::kNotFound)
+    cfg = config::Config::Parse("", path);
+  if (!cfg.ok())
+    return cfg.status();
+  return transfer::LoadReceivePolicy(*cfg, home.dir());
 }
 
 }  // namespace
@@ -80,6 +93,20 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                           ChatSessions::Create(loop, listen, std::move(chat), *node->messenger_,
                                                *node->contacts_, node.get()));
 
+  transfer::TransfersParams files;
+  files.self_name = enrollment.name;
+  files.quarantine_dir = home.Path("quarantine");
+  files.local_static = local_static;
+  files.certificate = enrollment.certificate;
+  files.org_public_key = enrollment.org_public_key;
+  files.revoked_keys = &node->sessions_->revoked_keys();
+  CONFAB_ASSIGN_OR_RETURN(files.policy, LoadFilePolicy(home));
+  if (crypto::noise::CheckCipherAvailable(crypto::noise::CipherKind::kAesGcm).ok())
+    files.cipher = proto::CIPHER_AESGCM;
+  CONFAB_ASSIGN_OR_RETURN(node->transfers_,
+                          transfer::Transfers::Create(loop, std::move(files), node->db_.get(),
+                                                      *node->contacts_, node.get()));
+
   TrackerLinkParams link{.tracker = tracker,
                          .tracker_static_key = enrollment.tracker_static_key,
                          .local_static = local_static,
@@ -111,6 +138,7 @@ void Node::Shutdown() {
     return;
   shut_down_ = true;
   link_->Close();
+  transfers_->Close();
   sessions_->Close();
   control_->Close();
   sigint_->Close();
@@ -160,13 +188,16 @@ void Node::OnConnected(const proto::SessionWelcome& /*welcome*/) {
 void Node::OnPresence(const proto::PresenceDelta& delta) {
   for (const proto::PresenceEntry& entry : delta.entries()) {
     UpdatePresence(entry);
-    if (protocol::ShowsOnline(entry.status()))
+    if (protocol::ShowsOnline(entry.status())) {
       sessions_->Deliver(entry.name());  // the presence push: retry now
+      transfers_->OnPeerOnline(entry.name());
+    }
   }
 }
 
 void Node::OnLookupResult(const proto::LookupResult& result) {
   sessions_->OnLookupResult(result);
+  transfers_->OnLookupResult(result);
 }
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
@@ -253,6 +284,12 @@ proto::Response Node::HandleControl(const proto::Request& request) {
       return SendBatch(request.send_batch());
     case proto::Request::kSubscribeEvents:  // ControlServer answers it itself
       break;
+    case proto::Request::kTransferSend:
+      return SendFile(request.transfer_send());
+    case proto::Request::kTransfers:
+      return ListTransfers(request.transfers());
+    case proto::Request::kTransferAction:
+      return TransferAction(request.transfer_action());
     case proto::Request::BODY_NOT_SET:
       break;
   }

@@ -6,6 +6,8 @@
 //                (node_directory.cc)
 //   ChatSessions   the peer port and the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
+//   Transfers      file transfers (peer/transfer), their connections handed
+//                  over by ChatSessions; control requests in node_transfers.cc
 //   ControlServer  node.sock, for the CLI (contacts, verify and export in
 //                  node_contacts.cc) and the console's event stream
 //                  (node_events.cc: messages, states, presence, key changes)
@@ -41,6 +43,7 @@
 #include "peer/messaging/messenger.h"
 #include "peer/sessions.h"
 #include "peer/tracker_client.h"
+#include "peer/transfer/transfers.h"
 
 namespace confab::peer {
 
@@ -69,6 +72,7 @@ struct NodeOptions {
 
 class Node final : private TrackerLink::Delegate,
                    private ChatSessions::Delegate,
+                   private transfer::Transfers::Delegate,
                    private ControlServer::Delegate,
                    private net::SignalWatcher::Delegate,
                    private net::Timer::Delegate {
@@ -105,7 +109,7 @@ class Node final : private TrackerLink::Delegate,
   void OnRevoked(const proto::Revoked& revoked) override;
   void OnDisconnected(const TrackerLink::Disconnect& disconnect) override;
   void OnRefused(const Status& reason) override;
-  // ChatSessions::Delegate
+  // ChatSessions::Delegate (RequestLookup also for Transfers::Delegate)
   Result<uint64_t> RequestLookup(const std::string& name) override;
   void OnSessionUp(const std::string& name) override;
   void OnDelivered(const std::string& name, int64_t count) override;
@@ -119,6 +123,8 @@ class Node final : private TrackerLink::Delegate,
   std::optional<proto::LookupResult> CachedLookup(const std::string& name) override;
   // Refuses every revoked key stored in confab.db (at start-up).
   Status LoadRevocations();
+  Result<channel::ChannelConnection::HelloAnswer> AdoptFileConnection(
+      const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection) override;
   // ControlServer::Delegate
   proto::Response HandleControl(const proto::Request& request) override;
   // SignalWatcher::Delegate
@@ -135,6 +141,10 @@ class Node final : private TrackerLink::Delegate,
   proto::Response Contacts(const proto::ContactsRequest& request);
   proto::Response Verify(const proto::VerifyRequest& request);
   proto::Response Export(const proto::ExportRequest& request);
+  // node_transfers.cc: `confab send`, `transfers`, `accept`, `reject`, ...
+  proto::Response SendFile(const proto::TransferSendRequest& request);
+  proto::Response ListTransfers(const proto::TransfersRequest& request);
+  proto::Response TransferAction(const proto::TransferActionRequest& request);
   // Subscribes to every contact and correspondent (when the set grew).
   void RefreshSubscriptions();
   // Arms the retry timer unless it runs already.
@@ -161,6 +171,7 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;
   std::unique_ptr<ChatSessions> sessions_;
+  std::unique_ptr<transfer::Transfers> transfers_;
   std::unique_ptr<TrackerLink> link_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<net::SignalWatcher> sigint_, sigterm_;

@@ -7,7 +7,7 @@
 #include <ctime>
 #include <utility>
 
-#include "common/crypto/certificate.h"
+#include "peer/messaging/contact_route.h"
 #include "peer/wall_clock.h"
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"
@@ -193,47 +193,22 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
 void ChatSessions::ReachWith(const std::string& name, const proto::LookupResult& result,
                              bool fresh) {
   Attempt& attempt = attempts_[name];
-  Result<crypto::CheckedCertificate> checked =
-      crypto::VerifyCertificate(result.certificate(), params_.org_public_key, NowUnix(), name);
-  if (!checked.ok()) {
-    spdlog::warn("{}'s certificate {} is refused: {}", name,
-                 fresh ? "from the tracker" : "kept from an earlier lookup",
-                 checked.status().ToString());
+  Result<ContactRoute> route = RouteFromLookup(result, name, params_.org_public_key,
+                                               revoked_keys_, contacts_, NowUnix(), NowMs());
+  if (!route.ok()) {
+    if (route.status().code() == Status::Code::kAuthFailed) {
+      spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)",
+                    name, route.status().ToString());
+      delegate_->OnKeyChange(name, route.status());
+    } else {
+      spdlog::info("cannot reach {} ({}): {}", name,
+                   fresh ? "from the tracker" : "kept from an earlier lookup",
+                   route.status().ToString());
+    }
     return;
   }
-  if (revoked_keys_.count(std::string(AsChars(checked->identity_key))) != 0) {
-    spdlog::warn("not dialing {}: their identity key was revoked", name);
-    return;
-  }
-  Result<PinOutcome> pinned = contacts_.PinOnFirstContact(name, checked->identity_key, NowMs());
-  if (!pinned.ok()) {
-    spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)", name,
-                  pinned.status().ToString());
-    if (pinned.status().code() == Status::Code::kAuthFailed)
-      delegate_->OnKeyChange(name, pinned.status());
-    return;
-  }
-  Result<crypto::X25519PublicKey> remote = crypto::X25519FromEd25519(checked->identity_key);
-  if (!remote.ok())
-    return;
-  attempt.remote_static = *remote;
-  attempt.endpoints.clear();
-  std::vector<proto::Endpoint> endpoints(result.endpoints().begin(), result.endpoints().end());
-  std::stable_sort(endpoints.begin(), endpoints.end(), [](const auto& a, const auto& b) {
-    return (a.kind() == proto::Endpoint::KIND_LAN) > (b.kind() == proto::Endpoint::KIND_LAN);
-  });
-  for (const proto::Endpoint& e : endpoints) {
-    if (e.udp() || e.port() == 0 || e.port() > 65535)
-      continue;
-    Result<net::Address> address =
-        net::Address::FromIp(e.address(), static_cast<uint16_t>(e.port()));
-    if (address.ok())
-      attempt.endpoints.push_back(*address);
-  }
-  if (attempt.endpoints.empty()) {
-    spdlog::info("{} announced no endpoint we can dial", name);
-    return;
-  }
+  attempt.remote_static = route->remote_static;
+  attempt.endpoints = std::move(route->endpoints);
   if (fresh)
     delegate_->OnLookupVerified(name, result);
   DialNext(name);
@@ -324,7 +299,7 @@ void ChatSessions::OnIncoming(Status status) {
   channel::ResponderParams params;
   params.local_static = params_.local_static.secret_key;
   params.local_static_public = params_.local_static.public_key;
-  params.purposes = {proto::PURPOSE_CHAT};
+  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
       channel::ChannelConnection::Accept(*listener_, std::move(params), link);
   if (!conn.ok()) {
@@ -337,26 +312,33 @@ void ChatSessions::OnIncoming(Status status) {
 
 Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
     Link& link, const channel::Event& hello) {
-  CONFAB_ASSIGN_OR_RETURN(
-      crypto::CheckedCertificate checked,
-      crypto::VerifyCertificate(hello.payload, params_.org_public_key, NowUnix()));
-  if (checked.name == params_.self_name)
-    return Status::AuthFailed("a chat hello carrying our own certificate");
-  if (revoked_keys_.count(std::string(AsChars(checked.identity_key))) != 0)
-    return Status::PermissionDenied(checked.name + "'s identity key has been revoked");
-  CONFAB_RETURN_IF_ERROR(crypto::CheckMatchesNoiseStatic(checked, hello.remote_static));
-  CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(checked.name));
-  if (blocked)
-    return Status::PermissionDenied(checked.name + " is blocked");
-  Result<PinOutcome> pinned =
-      contacts_.PinOnFirstContact(checked.name, checked.identity_key, NowMs());
-  if (!pinned.ok()) {
-    spdlog::error("REFUSED a chat from {}: {}", checked.name, pinned.status().ToString());
-    if (pinned.status().code() == Status::Code::kAuthFailed)
-      delegate_->OnKeyChange(checked.name, pinned.status());
-    return pinned.status();
+  std::string claimed;
+  Result<std::string> peer =
+      CheckPeerHello(hello.payload, hello.remote_static, params_.self_name, revoked_keys_,
+                     params_.org_public_key, contacts_, NowUnix(), NowMs(), &claimed);
+  if (!peer.ok()) {
+    if (peer.status().code() == Status::Code::kAuthFailed && !claimed.empty() &&
+        claimed != params_.self_name) {
+      spdlog::error("REFUSED a connection from {}: {}", claimed, peer.status().ToString());
+      delegate_->OnKeyChange(claimed, peer.status());
+    }
+    return peer.status();
   }
-  link.peer = checked.name;
+  if (hello.purpose == proto::PURPOSE_FILE) {
+    // Not ours: the delegate serves file connections. The channel answers
+    // the hello once this returns, then talks to the new owner.
+    CONFAB_ASSIGN_OR_RETURN(channel::ChannelConnection::HelloAnswer answer,
+                            delegate_->AdoptFileConnection(*peer, &link.conn));
+    if (link.conn)
+      return Status::PermissionDenied("file connection not taken");
+    if (link.handshake_timer)
+      link.handshake_timer->Close();
+    handed_off_.insert(&link);
+    ArmSoonTimer();
+    return answer;
+  }
+  link.peer = *peer;
+
   // The channel is established once this returns: OnEstablished then.
   link.established = true;
   if (link.handshake_timer)
@@ -444,6 +426,9 @@ void ChatSessions::ArmSoonTimer() {
 }
 
 void ChatSessions::OnTimer() {
+  for (Link* link : handed_off_)
+    links_.erase(link);  // its connection moved to the delegate
+  handed_off_.clear();
   std::set<Link*> links;
   links.swap(flush_);
   for (Link* link : links) {

@@ -14,7 +14,8 @@
 //      the certificate, our certificate in the hello payload;
 //   4. once established, send PeerMessage{chat} for every outbox message not
 //      yet sent on this connection, and mark them sent.
-// Accepting (the peer port): the hello payload must be a certificate signed
+// Accepting (the peer port, also for PURPOSE_FILE, handed to the delegate
+// after the same checks): the hello payload must be a certificate signed
 // by the org key, for someone other than us, its identity key not revoked
 // (told by the tracker in this run, or kept in confab.db: RefuseKey), not
 // blocked, matching the Noise static key and the pinned key (pinned now on
@@ -108,6 +109,14 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     virtual std::optional<proto::LookupResult> CachedLookup(const std::string& /*name*/) {
       return std::nullopt;
     }
+    // A contact's inbound file connection (PURPOSE_FILE) passed the same
+    // hello checks as chat. To serve it the delegate moves `*connection`
+    // out, sets itself as its delegate and returns the hello answer; an
+    // error (or leaving `*connection` in place) drops it unanswered.
+    virtual Result<channel::ChannelConnection::HelloAnswer> AdoptFileConnection(
+        const std::string& /*name*/, std::unique_ptr<channel::ChannelConnection>* /*connection*/) {
+      return Status::PermissionDenied("file transfers are not served here");
+    }
   };
 
   // Listens for peers on `listen` (port 0 picks one). The listener's errors.
@@ -141,6 +150,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   // The name itself is not refused: ops may free it and enrol the person
   // again under a new key, which then meets the pin check (a key change).
   void RefuseKey(const std::string& name, ByteView identity_key);
+  // Every key refused so far (raw bytes), for the node's other connections.
+  const std::set<std::string>& revoked_keys() const { return revoked_keys_; }
   // Closes every connection with `name` (e.g. just blocked: the hello
   // check refuses them from then on). `reason` is logged.
   void DropSessions(const std::string& name, const Status& reason);
@@ -200,6 +211,7 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of
   std::set<Link*> flush_;              // links with messages to store and acknowledge
+  std::set<Link*> handed_off_;         // file connections given away: links to drop
   bool closed_ = false;
 };
 

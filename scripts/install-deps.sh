@@ -12,15 +12,15 @@ profile="${1:-build}"
 
 packages=(
   g++ cmake ninja-build pkg-config git
-  libsodium-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libsodium-dev libssl-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libreadline-dev
   catch2 python3
 )
 lab_packages=(iptables nftables iproute2 iputils-ping procps util-linux)
 case "$profile" in
   build) ;;
-  test) packages+=(clang libclang-rt-14-dev "${lab_packages[@]}") ;;
-  bench) packages+=(clang libclang-rt-14-dev "${lab_packages[@]}") ;;
+  test) packages+=(clang libclang-rt-14-dev clamav b3sum "${lab_packages[@]}") ;;
+  bench) packages+=(clang libclang-rt-14-dev clamav b3sum openssh-server openssh-client iperf3 "${lab_packages[@]}") ;;
   lab) packages+=("${lab_packages[@]}") ;;
   *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench, lab)" >&2; exit 2 ;;
 esac

@@ -51,6 +51,19 @@ Status ChannelConnection::Send(ByteView plaintext) {
   return tcp_->Write(std::move(frame));
 }
 
+Status ChannelConnection::SendAll(std::span<const ByteView> plaintexts) {
+  if (closing_after_reply_)
+    return Status::FailedPrecondition("connection is closing");
+  size_t total = 0;
+  for (ByteView p : plaintexts)
+    total += wire::kFrameHeaderBytes + p.size() + crypto::noise::kTagLen;
+  Bytes frames;
+  frames.reserve(total);
+  for (ByteView p : plaintexts)
+    CONFAB_RETURN_IF_ERROR(channel_->SealAppend(p, &frames));
+  return tcp_->Write(std::move(frames));
+}
+
 void ChannelConnection::Fail(Status reason) {
   if (!failure_)
     failure_ = std::move(reason);

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "common/base/result.h"
 #include "common/channel/secure_channel.h"
@@ -69,11 +70,26 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
   // Seals and queues one message. FailedPrecondition before the channel is
   // established or once closing; InvalidArgument if too large.
   [[nodiscard]] Status Send(ByteView plaintext);
+  // Seals each message, in order, into one socket write (bulk senders: one
+  // system call for several frames). Errors as Send; on error nothing of
+  // this call is queued, but the channel's send nonces have moved on, so the
+  // caller must close the connection.
+  [[nodiscard]] Status SendAll(std::span<const ByteView> plaintexts);
 
   bool want_write() const { return tcp_->want_write(); }
   size_t write_queue_bytes() const { return tcp_->write_queue_bytes(); }
   bool established() const { return channel_->established(); }
   const SecureChannel& channel() const { return *channel_; }
+
+  // Hands the connection's events to `delegate` from the next one on, e.g.
+  // from inside OnHello, when a listener passes the connection to the module
+  // that serves its purpose. The new delegate must outlive the connection.
+  void set_delegate(Delegate* delegate) { delegate_ = delegate; }
+
+  // Inbound backpressure: stop and restart reading from the socket (TCP flow
+  // control does the rest). Events already read are still delivered.
+  void PauseReading() { tcp_->StopReading(); }
+  [[nodiscard]] Status ResumeReading() { return tcp_->StartReading(); }
 
   // Flushes what is queued, then closes.
   void Shutdown() { tcp_->Shutdown(); }
@@ -96,7 +112,7 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
 
   Status Pump();  // processes every event the fed bytes complete
 
-  Delegate* const delegate_;
+  Delegate* delegate_;
   std::unique_ptr<SecureChannel> channel_;
   std::unique_ptr<net::TcpConnection> tcp_;
   std::optional<net::Address> peer_;

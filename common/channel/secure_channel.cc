@@ -11,6 +11,16 @@ namespace noise = crypto::noise;
 constexpr uint32_t kHandshakeVersion = 1;
 constexpr std::string_view kIk = "Noise_IK_25519_ChaChaPoly_BLAKE2b";
 constexpr std::string_view kIkPsk2 = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b";
+constexpr std::string_view kIkAesGcm = "Noise_IK_25519_AESGCM_BLAKE2b";
+
+// AESGCM is offered for bulk file data only, and only where libsodium can run it.
+Status CheckCipher(proto::Purpose purpose, proto::Cipher cipher) {
+  if (cipher == proto::CIPHER_CHACHAPOLY)
+    return Status::Ok();
+  if (cipher != proto::CIPHER_AESGCM || purpose != proto::PURPOSE_FILE)
+    return Status::PermissionDenied("that cipher is not offered for this purpose");
+  return noise::CheckCipherAvailable(noise::CipherKind::kAesGcm);
+}
 
 std::string_view PurposeName(proto::Purpose purpose) {
   switch (purpose) {
@@ -36,9 +46,12 @@ noise::PrivateKey CopyKey(const noise::PrivateKey& key) {
 Result<std::unique_ptr<noise::HandshakeState>> NewHandshake(
     proto::Purpose purpose, bool initiator, const noise::PrivateKey& local_static,
     const std::optional<PublicKey>& local_static_public, std::optional<PublicKey> remote_static,
-    std::optional<Psk> psk, const std::function<noise::PrivateKey()>& ephemeral_source) {
+    std::optional<Psk> psk, const std::function<noise::PrivateKey()>& ephemeral_source,
+    proto::Cipher cipher) {
   noise::HandshakeConfig config;
-  config.protocol_name = std::string(purpose == proto::PURPOSE_JOIN ? kIkPsk2 : kIk);
+  config.protocol_name = std::string(purpose == proto::PURPOSE_JOIN   ? kIkPsk2
+                                     : cipher == proto::CIPHER_AESGCM ? kIkAesGcm
+                                                                      : kIk);
   config.initiator = initiator;
   config.prologue = PrologueFor(purpose);
   config.s = CopyKey(local_static);
@@ -65,6 +78,7 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Initiate(InitiatorParams p
   if ((params.purpose == proto::PURPOSE_JOIN) != params.psk.has_value()) {
     return Status::InvalidArgument("a psk is used for joining, and only for joining");
   }
+  CONFAB_RETURN_IF_ERROR(CheckCipher(params.purpose, params.cipher));
   std::unique_ptr<SecureChannel> channel(new SecureChannel(params.max_frame_payload));
   channel->initiator_ = true;
   channel->purpose_ = params.purpose;
@@ -73,11 +87,12 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Initiate(InitiatorParams p
   CONFAB_ASSIGN_OR_RETURN(
       channel->handshake_,
       NewHandshake(params.purpose, true, params.local_static, params.local_static_public,
-                   params.remote_static, params.psk, params.ephemeral_source));
+                   params.remote_static, params.psk, params.ephemeral_source, params.cipher));
   CONFAB_ASSIGN_OR_RETURN(Bytes message, channel->handshake_->WriteMessage(params.payload));
   proto::HandshakeInit init;
   init.set_version(kHandshakeVersion);
   init.set_purpose(params.purpose);
+  init.set_cipher(params.cipher);
   init.set_noise(message.data(), message.size());
   Bytes frame_payload(init.ByteSizeLong());
   init.SerializeToArray(frame_payload.data(), static_cast<int>(frame_payload.size()));
@@ -152,6 +167,8 @@ Result<std::optional<Event>> SecureChannel::HandleHello(Bytes frame) {
   if (purposes_.count(init.purpose()) == 0) {
     return Fail(Status::PermissionDenied("this endpoint does not serve that purpose"));
   }
+  if (Status cipher = CheckCipher(init.purpose(), init.cipher()); !cipher.ok())
+    return Fail(Status::PermissionDenied("cipher refused: " + std::string(cipher.message())));
   purpose_ = init.purpose();
   // For a join the psk comes from message 1's payload. Message 1 of IKpsk2
   // does not use the psk, so a placeholder reads it; Accept() reads it again
@@ -160,7 +177,7 @@ Result<std::optional<Event>> SecureChannel::HandleHello(Bytes frame) {
   if (purpose_ == proto::PURPOSE_JOIN)
     placeholder.emplace();
   auto handshake = NewHandshake(purpose_, false, local_static_, local_static_public_, std::nullopt,
-                                placeholder, ephemeral_source_);
+                                placeholder, ephemeral_source_, init.cipher());
   if (!handshake.ok())
     return Fail(handshake.status());
   hello_message_ = ToBytes(AsBytes(init.noise()));
@@ -189,7 +206,7 @@ Result<Bytes> SecureChannel::Accept(ByteView payload, std::optional<Psk> psk) {
   }
   if (psk) {
     auto handshake = NewHandshake(purpose_, false, local_static_, local_static_public_,
-                                  std::nullopt, psk, ephemeral_source_);
+                                  std::nullopt, psk, ephemeral_source_, proto::CIPHER_CHACHAPOLY);
     if (!handshake.ok())
       return Fail(handshake.status());
     auto again = (*handshake)->ReadMessage(hello_message_);

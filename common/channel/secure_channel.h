@@ -13,7 +13,9 @@
 // in the Noise prologue ("confab/1 <purpose>"), so it cannot be changed in
 // flight. Joins use Noise_IKpsk2 with a psk the responder learns only from
 // message 1's payload (see crypto/invite.h); everything else uses Noise_IK.
-// Both use 25519, ChaChaPoly and BLAKE2b (DESIGN.md, Protocols).
+// Both use 25519, ChaChaPoly and BLAKE2b (DESIGN.md, Protocols); a file
+// connection may name AESGCM instead in HandshakeInit.cipher, for speed where
+// the CPU has AES-NI.
 //
 // Each direction rekeys (Noise section 11.3) after every
 // kRekeyAfterMessages messages: both sides count, and TCP keeps the order,
@@ -56,7 +58,11 @@ struct InitiatorParams {
   std::optional<PublicKey> local_static_public;
   PublicKey remote_static{};
   std::optional<Psk> psk;  // required for PURPOSE_JOIN, refused otherwise
-  Bytes payload;           // handshake message 1 payload
+  // CIPHER_AESGCM only with PURPOSE_FILE where AES-NI is available
+  // (InvalidArgument "unsupported" otherwise); the responder refuses it
+  // likewise (PermissionDenied).
+  proto::Cipher cipher = proto::CIPHER_CHACHAPOLY;
+  Bytes payload;  // handshake message 1 payload
   // Test seam: where ephemeral keys come from (default: the CSPRNG).
   std::function<crypto::noise::PrivateKey()> ephemeral_source;
   // Test seam: both sides must use the same value (the protocol's is

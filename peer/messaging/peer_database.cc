@@ -81,6 +81,31 @@ CREATE TABLE revoked_keys (
   revoked_ms INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // Version 3: file transfers (peer/transfer/transfer_store.h), both
+    // directions. id: 16 bytes chosen by the sender. direction: 0 in, 1 out.
+    // bytes_done: for an incoming transfer, the durable offset (the data
+    // before it is fsynced in quarantine/<id hex>.part); for an outgoing one,
+    // what the receiver confirmed (informative). source: the sender's file.
+    // dest_dir: where an accepted file is released. path: the released file.
+    R"sql(
+CREATE TABLE transfers (
+  id BLOB PRIMARY KEY CHECK (length(id) = 16),
+  direction INTEGER NOT NULL CHECK (direction IN (0, 1)),
+  peer TEXT NOT NULL,
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  type TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  bytes_done INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL DEFAULT '',
+  dest_dir TEXT NOT NULL DEFAULT '',
+  path TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  digest BLOB NOT NULL DEFAULT x'',
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 
 }  // namespace

@@ -68,6 +68,11 @@ class Client : public ChannelConnection::Delegate {
   }
   Status OnWelcome(ChannelConnection& c, ByteView payload) override {
     welcome = std::string(AsChars(payload));
+    if (send_all) {
+      const std::string m0 = "m0", m1 = "m1", m2(60000, 'x');
+      const ByteView all[] = {AsBytes(m0), AsBytes(m1), AsBytes(m2)};
+      return c.SendAll(all);
+    }
     for (int i = 0; i < 3; ++i)
       CONFAB_RETURN_IF_ERROR(c.Send(AsBytes("m" + std::to_string(i))));
     return Status::Ok();
@@ -80,6 +85,7 @@ class Client : public ChannelConnection::Delegate {
   }
   void OnClosed(ChannelConnection&, Status status) override { closed = status; }
 
+  bool send_all = false;  // the three messages in one SendAll
   std::string welcome;
   std::vector<std::string> echoes;
   std::optional<Status> closed;
@@ -111,6 +117,23 @@ TEST_CASE("A channel connection handshakes and exchanges messages over loopback 
   REQUIRE(client.closed.has_value());
   CHECK(client.closed->code() == Status::Code::kClosed);  // the server shut down
   CHECK(server.closed == 1);
+  c->reset();
+  CHECK((*loop)->Close().ok());
+}
+
+TEST_CASE("SendAll seals several messages into one write, in order", "[channel][net]") {
+  auto loop = net::Loop::Create();
+  REQUIRE(loop.ok());
+  noise::KeyPair server_keys = noise::GenerateKeyPair();
+  noise::KeyPair client_keys = noise::GenerateKeyPair();
+  Server server(**loop, server_keys);
+  Client client;
+  client.send_all = true;
+  auto address = net::Address::Parse("127.0.0.1:" + std::to_string(server.port()));
+  auto c = ChannelConnection::Connect(**loop, *address, Params(client_keys, server_keys), &client);
+  REQUIRE(c.ok());
+  REQUIRE((*loop)->Run().ok());
+  CHECK(client.echoes == std::vector<std::string>{"m0", "m1", std::string(60000, 'x')});
   c->reset();
   CHECK((*loop)->Close().ok());
 }

@@ -325,3 +325,57 @@ TEST_CASE("A responder with a small frame limit refuses a bigger frame", "[chann
 
 }  // namespace
 }  // namespace confab::channel
+
+namespace confab::channel {
+namespace {
+
+TEST_CASE("A file channel may use AESGCM where AES-NI is present", "[channel][cipher]") {
+  if (!noise::CheckCipherAvailable(noise::CipherKind::kAesGcm).ok())
+    return;  // nothing to check on this CPU
+  Keys keys;
+  InitiatorParams p = Params(keys, proto::PURPOSE_FILE, "cert");
+  p.cipher = proto::CIPHER_AESGCM;
+  Bytes frame1;
+  auto init = SecureChannel::Initiate(std::move(p), &frame1);
+  REQUIRE(init.ok());
+  auto responder = Responder(keys, {proto::PURPOSE_FILE});
+  Event hello = One(*responder, frame1);
+  CHECK(hello.purpose == proto::PURPOSE_FILE);
+  auto frame2 = responder->Accept(AsBytes("ok"));
+  REQUIRE(frame2.ok());
+  CHECK(One(**init, *frame2).kind == Event::Kind::kWelcome);
+  auto data = (*init)->Seal(AsBytes("file bytes"));
+  REQUIRE(data.ok());
+  CHECK(AsChars(One(*responder, *data).payload) == "file bytes");
+}
+
+TEST_CASE("AESGCM is refused for anything but a file channel", "[channel][cipher][error]") {
+  Keys keys;
+  InitiatorParams p = Params(keys, proto::PURPOSE_CHAT, "cert");
+  p.cipher = proto::CIPHER_AESGCM;
+  Bytes frame1;
+  auto init = SecureChannel::Initiate(std::move(p), &frame1);
+  REQUIRE_FALSE(init.ok());
+  CHECK(init.status().code() == Status::Code::kPermissionDenied);
+
+  // A hello that names AESGCM for chat (built by hand) is refused too.
+  InitiatorParams file = Params(keys, proto::PURPOSE_FILE, "cert");
+  auto ok = SecureChannel::Initiate(std::move(file), &frame1);
+  REQUIRE(ok.ok());
+  proto::HandshakeInit hello;
+  REQUIRE(hello.ParseFromArray(frame1.data() + 2, static_cast<int>(frame1.size() - 2)));
+  hello.set_purpose(proto::PURPOSE_CHAT);
+  hello.set_cipher(proto::CIPHER_AESGCM);
+  Bytes payload(hello.ByteSizeLong());
+  hello.SerializeToArray(payload.data(), static_cast<int>(payload.size()));
+  auto forged = wire::EncodeFrame(payload);
+  REQUIRE(forged.ok());
+  auto responder = Responder(keys, {proto::PURPOSE_CHAT, proto::PURPOSE_FILE});
+  REQUIRE(responder->Feed(*forged).ok());
+  auto event = responder->Next();
+  REQUIRE_FALSE(event.ok());
+  CHECK(event.status().code() == Status::Code::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace confab::channel

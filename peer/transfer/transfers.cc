@@ -1,0 +1,359 @@
+#include "peer/transfer/transfers.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <ctime>
+#include <utility>
+
+#include <sodium.h>
+
+#include "common/base/member_name.h"
+#include "peer/messaging/contact_route.h"
+#include "peer/wall_clock.h"
+
+namespace confab::peer::transfer {
+namespace {
+
+constexpr size_t kMaxTypeBytes = 100;
+
+std::string TypeFor(const std::string& name) {
+  static const std::map<std::string, std::string, std::less<>> kTypes = {
+      {"txt", "text/plain"},      {"pdf", "application/pdf"},
+      {"png", "image/png"},       {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},     {"zip", "application/zip"},
+      {"gz", "application/gzip"}, {"iso", "application/x-iso9660-image"}};
+  auto it = kTypes.find(ExtensionOf(name));
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
+}  // namespace
+
+Bytes ControlPlaintext(const proto::FileFrame& frame) {
+  Bytes out(1 + frame.ByteSizeLong());
+  out[0] = kFrameControl;
+  frame.SerializeToArray(out.data() + 1, static_cast<int>(out.size() - 1));
+  return out;
+}
+
+Transfers::Transfers(net::Loop& loop, TransfersParams params, store::Database* db,
+                     ContactBook& contacts, Delegate* delegate)
+    : loop_(loop),
+      params_(std::move(params)),
+      store_(db),
+      contacts_(contacts),
+      delegate_(delegate) {}
+
+Transfers::~Transfers() = default;
+
+Result<std::unique_ptr<Transfers>> Transfers::Create(net::Loop& loop, TransfersParams params,
+                                                     store::Database* db, ContactBook& contacts,
+                                                     Delegate* delegate) {
+  if (mkdir(params.quarantine_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::IoError("cannot create " + params.quarantine_dir);
+  std::unique_ptr<Transfers> t(new Transfers(loop, std::move(params), db, contacts, delegate));
+  CONFAB_ASSIGN_OR_RETURN(t->retry_timer_, net::Timer::Create(loop, t.get()));
+  CONFAB_ASSIGN_OR_RETURN(std::vector<TransferRecord> all, t->store_.List());
+  for (TransferRecord& r : all) {
+    if (IsFinal(r.state))
+      continue;
+    const TransferId id = r.id;
+    if (r.direction == Direction::kOut)
+      t->outgoing_.emplace(id, std::make_shared<Outgoing>(*t, std::move(r)));
+    else
+      t->incoming_.emplace(id, std::make_shared<Incoming>(*t, std::move(r)));
+  }
+  if (!t->outgoing_.empty())
+    t->ArmRetry();
+  return t;
+}
+
+void Transfers::Save(TransferRecord& record) {
+  record.updated_ms = NowMs();
+  if (Status s = store_.Put(record); !s.ok())
+    spdlog::error("saving transfer {}: {}", IdHex(record.id), s.ToString());
+}
+
+void Transfers::ArmRetry() {
+  if (!closed_ && !retry_timer_->active())
+    (void)retry_timer_->Start(0, params_.retry_ms);
+}
+
+void Transfers::OnTimer() {
+  const int64_t now = NowMs();
+  bool waiting = false;
+  for (auto& [id, out] : outgoing_) {
+    if (IsFinal(out->record().state))
+      continue;
+    waiting = true;
+    if (out->retry_due(now))
+      Reach(*out);
+  }
+  for (auto& [raw, arrival] : arrivals_) {
+    if (now - arrival.since_ms > kArrivalTimeoutMs)
+      arrival.conn->Fail(Status::ResourceExhausted("no file offer in time"));
+  }
+  if (!waiting && arrivals_.empty())
+    retry_timer_->Stop();
+}
+
+void Transfers::OnPeerOnline(const std::string& name) {
+  const int64_t now = NowMs();
+  for (auto& [id, out] : outgoing_) {
+    if (out->record().peer != name)
+      continue;
+    out->OnPeerOnline();
+    if (out->retry_due(now))
+      Reach(*out);
+  }
+}
+
+void Transfers::Reach(Outgoing& outgoing) {
+  Result<uint64_t> request = delegate_->RequestLookup(outgoing.record().peer);
+  if (!request.ok()) {
+    outgoing.OnLookupFailed(request.status(), NowMs());
+    return;
+  }
+  lookups_[*request] = outgoing.record().id;
+  outgoing.OnLookupStarted();
+}
+
+void Transfers::OnLookupResult(const proto::LookupResult& result) {
+  auto found = lookups_.find(result.request_id());
+  if (found == lookups_.end())
+    return;
+  const TransferId id = found->second;
+  lookups_.erase(found);
+  auto out = outgoing_.find(id);
+  if (out == outgoing_.end() || closed_)
+    return;
+  Outgoing& outgoing = *out->second;
+  const int64_t now_ms = NowMs();
+  static const std::set<std::string> kNone;
+  Result<ContactRoute> route = RouteFromLookup(
+      result, outgoing.record().peer, params_.org_public_key,
+      params_.revoked_keys != nullptr ? *params_.revoked_keys : kNone, contacts_,
+      static_cast<int64_t>(std::time(nullptr)), now_ms);
+  if (!route.ok()) {
+    outgoing.OnLookupFailed(route.status(), now_ms);
+    return;
+  }
+  outgoing.Dial(*route, now_ms);
+}
+
+// ---- control ---------------------------------------------------------------
+
+Result<TransferId> Transfers::Send(const std::string& to, const std::string& path,
+                                   const std::string& name) {
+  CONFAB_RETURN_IF_ERROR(ValidateMemberName(to));
+  if (to == params_.self_name)
+    return Status::InvalidArgument("you cannot send a file to yourself");
+  if (path.empty() || path[0] != '/')
+    return Status::InvalidArgument("the file's path must be absolute");
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    return Status::NotFound("cannot read " + path);
+  if (!S_ISREG(st.st_mode))
+    return Status::InvalidArgument(path + " is not a regular file");
+  TransferRecord r;
+  randombytes_buf(r.id.data(), r.id.size());
+  r.direction = Direction::kOut;
+  r.peer = to;
+  r.name = name.empty() ? path.substr(path.find_last_of('/') + 1) : name;
+  r.size = static_cast<uint64_t>(st.st_size);
+  r.type = TypeFor(r.name);
+  r.state = State::kOffered;
+  r.source = path;
+  r.created_ms = NowMs();
+  Save(r);
+  const TransferId id = r.id;
+  auto outgoing = std::make_shared<Outgoing>(*this, std::move(r));
+  outgoing_.emplace(id, outgoing);
+  Reach(*outgoing);
+  ArmRetry();
+  return id;
+}
+
+Result<std::vector<TransferView>> Transfers::List(std::optional<TransferId> id) {
+  std::vector<TransferRecord> records;
+  if (id) {
+    CONFAB_ASSIGN_OR_RETURN(TransferRecord r, store_.Get(*id));
+    records.push_back(std::move(r));
+  } else {
+    CONFAB_ASSIGN_OR_RETURN(records, store_.List());
+  }
+  const int64_t now = NowMs();
+  std::vector<TransferView> out;
+  for (TransferRecord& r : records) {
+    TransferView v;
+    v.bytes_done = r.bytes_done;
+    if (auto o = outgoing_.find(r.id); o != outgoing_.end()) {
+      r = o->second->record();
+      v.bytes_done = o->second->bytes_done();
+      v.rate_bytes_per_s = o->second->rate_bytes_per_s(now);
+    } else if (auto i = incoming_.find(r.id); i != incoming_.end()) {
+      r = i->second->record();
+      v.bytes_done = i->second->bytes_done();
+      v.rate_bytes_per_s = i->second->rate_bytes_per_s(now);
+    }
+    if (r.state == State::kCompleted)
+      v.bytes_done = r.size;
+    v.record = std::move(r);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Status Transfers::Accept(const TransferId& id, const std::string& dest_dir) {
+  auto it = incoming_.find(id);
+  if (it == incoming_.end())
+    return Status::NotFound("no incoming transfer " + IdHex(id) + " waiting for an answer");
+  if (!dest_dir.empty() && dest_dir[0] != '/')
+    return Status::InvalidArgument("the directory must be absolute");
+  return it->second->Accept(dest_dir);
+}
+
+Status Transfers::Reject(const TransferId& id) {
+  auto it = incoming_.find(id);
+  if (it == incoming_.end())
+    return Status::NotFound("no incoming transfer " + IdHex(id) + " waiting for an answer");
+  return it->second->Reject("rejected by " + params_.self_name);
+}
+
+Status Transfers::Cancel(const TransferId& id) {
+  if (auto o = outgoing_.find(id); o != outgoing_.end()) {
+    if (IsFinal(o->second->record().state))
+      return Status::FailedPrecondition("transfer " + IdHex(id) + " has ended");
+    o->second->Cancel("cancelled by " + params_.self_name);
+    return Status::Ok();
+  }
+  if (auto i = incoming_.find(id); i != incoming_.end())
+    return i->second->Cancel("cancelled by " + params_.self_name);
+  return Status::NotFound("no unfinished transfer " + IdHex(id));
+}
+
+Status Transfers::Resume(const TransferId& id) {
+  if (auto o = outgoing_.find(id); o != outgoing_.end()) {
+    if (IsFinal(o->second->record().state))
+      return Status::FailedPrecondition("transfer " + IdHex(id) + " has ended");
+    o->second->RetryNow();
+    if (o->second->retry_due(NowMs()))
+      Reach(*o->second);
+    return Status::Ok();
+  }
+  if (auto i = incoming_.find(id); i != incoming_.end()) {
+    if (IsFinal(i->second->record().state))
+      return Status::FailedPrecondition("transfer " + IdHex(id) + " has ended");
+    return Status::Ok();  // the sender dials; nothing to do here but wait
+  }
+  return Status::NotFound("no unfinished transfer " + IdHex(id));
+}
+
+void Transfers::Close() {
+  if (closed_)
+    return;
+  closed_ = true;
+  retry_timer_->Close();
+  for (auto& [id, out] : outgoing_)
+    out->Close();
+  for (auto& [id, in] : incoming_)
+    in->Close();
+  for (auto& [raw, arrival] : arrivals_)
+    arrival.conn->Close();
+}
+
+// ---- inbound ---------------------------------------------------------------
+
+Result<channel::ChannelConnection::HelloAnswer> Transfers::Adopt(
+    const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection) {
+  if (closed_)
+    return Status::Unavailable("shutting down");
+  channel::ChannelConnection* raw = connection->get();
+  raw->set_delegate(this);
+  arrivals_[raw] = Arrival{name, std::move(*connection), NowMs()};
+  ArmRetry();
+  return channel::ChannelConnection::HelloAnswer{};
+}
+
+Result<channel::ChannelConnection::HelloAnswer> Transfers::OnHello(channel::ChannelConnection&,
+                                                                   const channel::Event&) {
+  return Status::FailedPrecondition("the hello was answered before");
+}
+
+Status Transfers::OnWelcome(channel::ChannelConnection&, ByteView) {
+  return Status::FailedPrecondition("a responder gets no welcome");
+}
+
+Status Transfers::OnMessage(channel::ChannelConnection& connection, ByteView plaintext) {
+  proto::FileFrame frame;
+  if (plaintext.empty() || plaintext[0] != kFrameControl ||
+      !frame.ParseFromArray(plaintext.data() + 1, static_cast<int>(plaintext.size() - 1)) ||
+      frame.body_case() != proto::FileFrame::kOffer) {
+    return Status::Corruption("a file connection must open with an offer");
+  }
+  return HandleOffer(connection, frame.offer());
+}
+
+Status Transfers::HandleOffer(channel::ChannelConnection& connection,
+                              const proto::FileOffer& offer) {
+  auto arrival = arrivals_.find(&connection);
+  if (arrival == arrivals_.end())
+    return Status::FailedPrecondition("an offer on an unknown connection");
+  const std::string peer = arrival->second.peer;
+  TransferId id{};
+  if (offer.id().size() != id.size())
+    return Status::InvalidArgument("a transfer id is 16 bytes");
+  std::copy(offer.id().begin(), offer.id().end(), id.begin());
+
+  std::shared_ptr<Incoming> incoming;
+  if (auto it = incoming_.find(id); it != incoming_.end()) {
+    incoming = it->second;
+  } else if (Result<TransferRecord> known = store_.Get(id); known.ok()) {
+    incoming = std::make_shared<Incoming>(*this, std::move(*known));
+  } else {
+    TransferRecord r;
+    r.id = id;
+    r.direction = Direction::kIn;
+    r.peer = peer;
+    r.name = SanitiseName(offer.name());
+    r.size = offer.size();
+    r.type = offer.type().substr(0, kMaxTypeBytes);
+    r.created_ms = NowMs();
+    const OfferVerdict verdict = CheckOffer(params_.policy, peer, r.name, r.size);
+    switch (verdict.decision) {
+      case OfferDecision::kRefuse:
+        r.state = State::kRejected;
+        r.error = verdict.reason;
+        break;
+      case OfferDecision::kAutoAccept:
+        r.state = State::kActive;
+        r.dest_dir = params_.policy.download_dir;
+        break;
+      case OfferDecision::kAsk:
+        r.state = State::kOffered;
+        break;
+    }
+    Save(r);
+    spdlog::info("transfer {} from {}: {} ({} bytes) {}", IdHex(id), peer, r.name, r.size,
+                 StateName(r.state));
+    incoming = std::make_shared<Incoming>(*this, std::move(r));
+  }
+  if (incoming->record().direction != Direction::kIn || incoming->record().peer != peer)
+    return Status::PermissionDenied("that transfer id is not " + peer + "'s");
+  incoming_[id] = incoming;
+  std::unique_ptr<channel::ChannelConnection> conn = std::move(arrival->second.conn);
+  arrivals_.erase(arrival);
+  return incoming->Attach(std::move(conn), offer);
+}
+
+void Transfers::OnClosed(channel::ChannelConnection& connection, Status status) {
+  auto it = arrivals_.find(&connection);
+  if (it == arrivals_.end())
+    return;
+  if (!status.ok())
+    spdlog::info("file connection from {} closed: {}", it->second.peer, status.ToString());
+  std::unique_ptr<channel::ChannelConnection> dead = std::move(it->second.conn);
+  arrivals_.erase(it);
+}
+
+}  // namespace confab::peer::transfer
