@@ -18,6 +18,7 @@
 #include "peer/control_response.h"
 #include "peer/messaging/body_cipher.h"
 #include "peer/messaging/peer_database.h"
+#include "peer/node_config.h"
 #include "peer/wall_clock.h"
 
 namespace confab::peer {
@@ -46,7 +47,7 @@ std::vector<std::string> InterfaceAddresses() {
 // [transfers] from $CONFAB_HOME/config.toml (every default when absent).
 Result<transfer::ReceivePolicy> LoadFilePolicy(const Home& home) {
   const std::string path = home.Path("config.toml");
-  Result<config::Config> cfg = config::Config::Load(path, transfer::kPolicyKeys);
+  Result<config::Config> cfg = config::Config::Load(path, NodeConfigKeys());
   if (!cfg.ok() && cfg.status().code() == Status::Code::kNotFound)
     cfg = config::Config::Parse("", path);
   if (!cfg.ok())

@@ -1,21 +1,33 @@
 #include "peer/node_config.h"
 
+#include <vector>
+
 #include "common/config/config.h"
+#include "peer/transfer/policy.h"
 
 namespace confab::peer {
 namespace {
 
-constexpr std::string_view kKnownKeys[] = {"history.retain_days"};
+// [history] here, [transfers] from the transfer module (ReceivePolicy, read
+// by the node from the same file).
+const std::vector<std::string_view>& KnownKeys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> all = {"history.retain_days"};
+    all.insert(all.end(), std::begin(transfer::kPolicyKeys), std::end(transfer::kPolicyKeys));
+    return all;
+  }();
+  return keys;
+}
 
 }  // namespace
 
 std::span<const std::string_view> NodeConfigKeys() {
-  return kKnownKeys;
+  return KnownKeys();
 }
 
 Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   NodeConfig config;
-  Result<config::Config> file = config::Config::Load(path, kKnownKeys);
+  Result<config::Config> file = config::Config::Load(path, NodeConfigKeys());
   if (!file.ok()) {
     if (file.status().code() == Status::Code::kNotFound)
       return config;  // no config.toml: every default

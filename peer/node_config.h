@@ -4,6 +4,7 @@
 //   [history]
 //   retain_days = 90     # purge received and delivered messages older than
 //                        # this, at start-up and once a day; 0 = keep all
+//   [transfers]          # receiving files: peer/transfer/policy.h
 //
 // Unknown keys are refused (a misspelt key must not silently mean the
 // default), with the file, line and column, as the tracker does.

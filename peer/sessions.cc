@@ -193,8 +193,8 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
 void ChatSessions::ReachWith(const std::string& name, const proto::LookupResult& result,
                              bool fresh) {
   Attempt& attempt = attempts_[name];
-  Result<ContactRoute> route = RouteFromLookup(result, name, params_.org_public_key,
-                                               revoked_keys_, contacts_, NowUnix(), NowMs());
+  Result<ContactRoute> route = RouteFromLookup(result, name, params_.org_public_key, revoked_keys_,
+                                               contacts_, NowUnix(), NowMs());
   if (!route.ok()) {
     if (route.status().code() == Status::Code::kAuthFailed) {
       spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)",

@@ -205,8 +205,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   std::map<Link*, std::unique_ptr<Link>> links_;
   std::map<std::string, Attempt> attempts_;
   std::map<uint64_t, std::string> lookups_;  // request id -> name
-  std::set<std::string> revoked_keys_;  // identity keys' bytes (a string: GCC 12 warns on
-                                        // std::less<std::vector<uint8_t>> in Release)
+  std::set<std::string> revoked_keys_;       // identity keys' bytes (a string: GCC 12 warns on
+                                             // std::less<std::vector<uint8_t>> in Release)
   std::unique_ptr<net::Timer> soon_timer_;
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of

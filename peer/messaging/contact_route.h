@@ -47,13 +47,10 @@ struct ContactRoute {
 // first contact). Returns the contact's name; AuthFailed or PermissionDenied
 // otherwise. `claimed_name` (optional) gets the certificate's name as soon
 // as the certificate checks out, so a refusal can say whose it was.
-[[nodiscard]] Result<std::string> CheckPeerHello(ByteView certificate,
-                                                 const crypto::X25519PublicKey& remote_static,
-                                                 const std::string& self_name,
-                                                 const std::set<std::string>& revoked_keys,
-                                                 const crypto::Ed25519PublicKey& org_public_key,
-                                                 ContactBook& contacts, int64_t now_unix,
-                                                 int64_t now_ms,
-                                                 std::string* claimed_name = nullptr);
+[[nodiscard]] Result<std::string> CheckPeerHello(
+    ByteView certificate, const crypto::X25519PublicKey& remote_static,
+    const std::string& self_name, const std::set<std::string>& revoked_keys,
+    const crypto::Ed25519PublicKey& org_public_key, ContactBook& contacts, int64_t now_unix,
+    int64_t now_ms, std::string* claimed_name = nullptr);
 
 }  // namespace confab::peer

@@ -130,10 +130,10 @@ void Transfers::OnLookupResult(const proto::LookupResult& result) {
   Outgoing& outgoing = *out->second;
   const int64_t now_ms = NowMs();
   static const std::set<std::string> kNone;
-  Result<ContactRoute> route = RouteFromLookup(
-      result, outgoing.record().peer, params_.org_public_key,
-      params_.revoked_keys != nullptr ? *params_.revoked_keys : kNone, contacts_,
-      static_cast<int64_t>(std::time(nullptr)), now_ms);
+  Result<ContactRoute> route =
+      RouteFromLookup(result, outgoing.record().peer, params_.org_public_key,
+                      params_.revoked_keys != nullptr ? *params_.revoked_keys : kNone, contacts_,
+                      static_cast<int64_t>(std::time(nullptr)), now_ms);
   if (!route.ok()) {
     outgoing.OnLookupFailed(route.status(), now_ms);
     return;
