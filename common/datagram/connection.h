@@ -167,7 +167,6 @@ class Connection {
   uint64_t next_number_ = 0;
   uint64_t last_sent_us_;
   bool ping_pending_ = false;
-  bool app_limited_ = true;
 
   bool closed_ = false;
   bool close_frame_pending_ = false;

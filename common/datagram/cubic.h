@@ -31,7 +31,8 @@ class Cubic final : public CongestionController {
   // Bytes acknowledged in a packet sent at `sent_us`. `rtt_us` is the
   // smoothed RTT; `cwnd_limited` is whether the sender was using the window
   // (RFC 9438 4.8: no growth while application-limited).
-  void OnAcked(uint64_t now_us, uint64_t sent_us, size_t bytes, uint64_t rtt_us, bool cwnd_limited);
+  void OnAcked(uint64_t now_us, uint64_t sent_us, size_t bytes, uint64_t rtt_us,
+               bool cwnd_limited) override;
   // A packet sent at `sent_us` was declared lost (RFC 9438 4.6 and 4.7).
   void OnLost(uint64_t now_us, uint64_t sent_us) override;
 
