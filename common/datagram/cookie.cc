@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "common/crypto/sodium.h"
+#include "common/datagram/little_endian.h"
 
 namespace confab::datagram {
 namespace {
@@ -25,11 +26,6 @@ Mac MacOf(ByteView key, ByteView data) {
   Mac out;
   crypto_generichash(out.data(), out.size(), data.data(), data.size(), key.data(), key.size());
   return out;
-}
-
-void PutLe32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
 }  // namespace

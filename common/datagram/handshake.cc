@@ -4,6 +4,8 @@
 #include <string_view>
 #include <utility>
 
+#include "common/datagram/little_endian.h"
+
 namespace confab::datagram {
 namespace {
 
@@ -13,27 +15,6 @@ using crypto::noise::HandshakeState;
 constexpr std::string_view kProtocolName = "Noise_IK_25519_ChaChaPoly_BLAKE2b";
 constexpr std::string_view kPrologue = "confab/1 udp";
 constexpr size_t kTimestampBytes = 8;
-
-void PutLe32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutLe64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t GetLe32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i)
-    v = (v << 8) | p[i];
-  return v;
-}
-uint64_t GetLe64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i)
-    v = (v << 8) | p[i];
-  return v;
-}
 
 Result<std::unique_ptr<HandshakeState>> NewState(bool initiator,
                                                  const crypto::noise::KeyPair& local,

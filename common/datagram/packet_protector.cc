@@ -2,32 +2,9 @@
 
 #include <utility>
 
+#include "common/datagram/little_endian.h"
+
 namespace confab::datagram {
-namespace {
-
-void PutLe32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutLe64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-uint32_t GetLe32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i)
-    v = (v << 8) | p[i];
-  return v;
-}
-uint64_t GetLe64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i)
-    v = (v << 8) | p[i];
-  return v;
-}
-
-}  // namespace
-
 Result<uint32_t> PeekReceiverIndex(ByteView datagram) {
   if (datagram.size() < kDataOverheadBytes || datagram[0] != kDataPacketType)
     return Status::Corruption("not a data packet");
