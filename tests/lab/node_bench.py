@@ -40,7 +40,7 @@ def log(msg):
 class Bench:
     def __init__(self, a):
         self.a = a
-        self.lab = Lab(os.environ.get("NETLAB_PREFIX", "cfbnbench"))
+        self.lab = Lab(os.environ.get("NETLAB_PREFIX", "cfbnbnch"))
         self.dir = tempfile.mkdtemp(prefix="node-bench.", dir=a.dir)
         self.tracker = self.alice = self.bob = None
         self.size = a.size_mib * MIB
@@ -216,7 +216,7 @@ def main():
     a = p.parse_args()
     a.tracker, a.confab = os.path.realpath(a.tracker), os.path.realpath(a.confab)
     try:
-        nodelab.check_host(Lab("cfbnbench").netlab)
+        nodelab.check_host(Lab("cfbnbnch").netlab)
     except Skip as e:
         print(f"SKIP: node_bench: {e}")
         return 77
