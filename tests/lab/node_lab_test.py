@@ -227,9 +227,8 @@ class Run:
         text = self.text("must not be relayed") + " " + "x" * 60000
         t0 = time.monotonic()
         r = self.alice.cli("msg", "bob", text)
-        if not self.check(r.returncode == 0, f"symmetric: confab msg exited {r.returncode} "
-                          f"{r.stderr.strip()}"):
-            return
+        if r.returncode != 0:
+            return self.bad(f"symmetric: confab msg exited {r.returncode}: {r.stderr.strip()}")
 
         def gave_up():
             c = self.alice.contact("bob") or {}
