@@ -130,7 +130,7 @@ int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, boo
   return kExitOk;
 }
 
-int RunWho(bool json) {
+int RunWho(bool json, bool verbose) {
   proto::Request request;
   request.mutable_who();
   int code = kExitOk;
@@ -143,10 +143,16 @@ int RunWho(bool json) {
       const proto::ContactPresence& p = response->contacts(i);
       std::printf(
           "%s{\"name\": %s, \"online\": %s, \"status\": %s, \"text\": %s, "
-          "\"blocked\": %s, \"key_change_pending\": %s}",
+          "\"blocked\": %s, \"key_change_pending\": %s",
           i == 0 ? "" : ",\n ", Json(p.name()).c_str(), p.online() ? "true" : "false",
           Json(p.status()).c_str(), Json(p.text()).c_str(), p.blocked() ? "true" : "false",
           p.key_change_pending() ? "true" : "false");
+      if (verbose) {
+        std::printf(", \"path\": %s, \"path_address\": %s, \"path_reason\": %s",
+                    Json(p.path()).c_str(), Json(p.path_address()).c_str(),
+                    Json(p.path_reason()).c_str());
+      }
+      std::printf("}");
     }
     std::printf("]\n");
     return kExitOk;
@@ -155,6 +161,46 @@ int RunWho(bool json) {
     std::printf("%-20s %-8s %s%s%s\n", p.name().c_str(), p.status().c_str(),
                 console::Printable(p.text()).c_str(), p.blocked() ? " (blocked)" : "",
                 p.key_change_pending() ? " (KEY CHANGED: not sending)" : "");
+    if (verbose) {
+      if (p.path().empty())
+        std::printf("    path: not tried yet\n");
+      else
+        std::printf("    path: %s%s%s\n      why: %s\n", p.path().c_str(),
+                    p.path_address().empty() ? "" : " ", p.path_address().c_str(),
+                    console::Printable(p.path_reason()).c_str());
+    }
+  }
+  return kExitOk;
+}
+
+int RunNodeStatus(bool json, bool verbose) {
+  proto::Request request;
+  request.mutable_node_status();
+  int code = kExitOk;
+  auto response = Call("status", request, &code);
+  if (!response)
+    return code;
+  const proto::NodeStatus& n = response->node_status();
+  if (json) {
+    std::printf(
+        "{\"name\": %s, \"tracker\": %s, \"peer_address\": %s, \"public_udp\": %s, "
+        "\"nat\": %s, \"path_policy\": %s, \"udp_sessions\": %u}\n",
+        Json(n.name()).c_str(), Json(n.tracker_connected() ? "connected" : "disconnected").c_str(),
+        Json(n.peer_address()).c_str(), Json(n.public_udp()).c_str(), Json(n.nat()).c_str(),
+        Json(n.path_policy()).c_str(), n.udp_sessions());
+    return kExitOk;
+  }
+  std::printf("%s: tracker %s; peers on %s (TCP and UDP)\n", n.name().c_str(),
+              n.tracker_connected() ? "connected" : "not connected", n.peer_address().c_str());
+  if (verbose) {
+    std::printf("  public UDP address: %s\n",
+                n.public_udp().empty() ? "unknown" : n.public_udp().c_str());
+    std::printf("  NAT mapping: %s%s\n", n.nat().c_str(),
+                n.nat() == "endpoint-dependent"
+                    ? " (peers behind such NATs too cannot be reached directly)"
+                    : "");
+    std::printf("  network.path: %s; UDP sessions: %u\n", n.path_policy().c_str(),
+                n.udp_sessions());
   }
   return kExitOk;
 }
@@ -181,6 +227,7 @@ void RegisterControl(CLI::App& app, Runner* runner) {
     uint32_t limit = 100;
     bool json = false;
     bool from_stdin = false;
+    bool verbose = false;
   };
   auto o = std::make_shared<Options>();
 
@@ -210,16 +257,23 @@ void RegisterControl(CLI::App& app, Runner* runner) {
 
   CLI::App* who = app.add_subcommand("who", "Contacts and their presence");
   who->add_flag("--json", o->json, "Print a JSON array");
-  who->callback([o, runner] { *runner = [o] { return RunWho(o->json); }; });
+  who->add_flag("-v,--verbose", o->verbose, "Also how each contact is reached, and why");
+  who->callback([o, runner] { *runner = [o] { return RunWho(o->json, o->verbose); }; });
 
-  CLI::App* status = app.add_subcommand("status", "Set your presence");
+  CLI::App* status =
+      app.add_subcommand("status", "Set your presence, or (without STATUS) show the node's state");
   status->add_option("STATUS", o->status, "online, away, busy or invisible")
-      ->required()
       ->check(CLI::IsMember({"online", "away", "busy", "invisible"}));
   status->add_option("TEXT", o->text, "A short note (\"lunch\")");
   status->add_flag("--json", o->json, "Print JSON");
-  status->callback(
-      [o, runner] { *runner = [o] { return RunStatus(o->status, o->text, o->json); }; });
+  status->add_flag("-v,--verbose", o->verbose, "Also the public UDP address and NAT type");
+  status->callback([o, runner] {
+    *runner = [o] {
+      if (o->status.empty())
+        return RunNodeStatus(o->json, o->verbose);
+      return RunStatus(o->status, o->text, o->json);
+    };
+  });
 }
 
 }  // namespace confab::peer::cli

@@ -75,6 +75,7 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
   NodeOptions options;
   options.listen = listen;
   options.retain_days = config->retain_days;
+  options.paths = *ParsePathPolicy(config->path);  // checked by LoadNodeConfig
   int code = kExitOk;
   {
     auto node = Node::Create(**loop, *home, *identity, options);

@@ -1,8 +1,5 @@
 #include "peer/node.h"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,6 +10,7 @@
 #include "common/base/member_name.h"
 #include "common/config/config.h"
 #include "common/crypto/noise_primitives.h"
+#include "common/net/interfaces.h"
 #include "common/protocol/presence_names.h"
 #include "peer/control_frame.h"
 #include "peer/control_response.h"
@@ -24,26 +22,6 @@
 namespace confab::peer {
 namespace {
 
-// The node's IPv4 interface addresses: not loopback ones, unless there is
-// nothing else.
-std::vector<std::string> InterfaceAddresses() {
-  std::vector<std::string> lan, loopback;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0)
-    return {"127.0.0.1"};
-  for (ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
-    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET)
-      continue;
-    char text[INET_ADDRSTRLEN] = {};
-    const auto* in = reinterpret_cast<const sockaddr_in*>(it->ifa_addr);
-    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) == nullptr)
-      continue;
-    (ntohl(in->sin_addr.s_addr) >> 24 == 127 ? loopback : lan).push_back(text);
-  }
-  freeifaddrs(list);
-  return lan.empty() ? loopback : lan;
-}
-
 // [transfers] from $CONFAB_HOME/config.toml (every default when absent).
 Result<transfer::ReceivePolicy> LoadFilePolicy(const Home& home) {
   const std::string path = home.Path("config.toml");
@@ -53,6 +31,12 @@ Result<transfer::ReceivePolicy> LoadFilePolicy(const Home& home) {
   if (!cfg.ok())
     return cfg.status();
   return transfer::LoadReceivePolicy(*cfg, home.dir());
+}
+
+// The tracker's second UDP probe port (0: it has none), for telling a NAT
+// that maps every destination alike from one that does not.
+uint16_t SecondProbePort(const proto::SessionWelcome& /*welcome*/) {
+  return 0;
 }
 
 }  // namespace
@@ -68,6 +52,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
 
   std::unique_ptr<Node> node(new Node(loop, options));
   node->name_ = enrollment.name;
+  node->tracker_ = tracker;
   node->identity_key_ = identity.public_key();
   node->control_path_ = home.Path(kControlSocketFile);
 
@@ -90,6 +75,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
   chat.org_public_key = enrollment.org_public_key;
+  chat.paths = options.paths;
   CONFAB_ASSIGN_OR_RETURN(node->sessions_,
                           ChatSessions::Create(loop, listen, std::move(chat), *node->messenger_,
                                                *node->contacts_, node.get()));
@@ -101,6 +87,8 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   files.certificate = enrollment.certificate;
   files.org_public_key = enrollment.org_public_key;
   files.revoked_keys = &node->sessions_->revoked_keys();
+  files.udp = node->sessions_->udp();
+  files.paths = options.paths;
   CONFAB_ASSIGN_OR_RETURN(files.policy, LoadFilePolicy(home));
   if (crypto::noise::CheckCipherAvailable(crypto::noise::CipherKind::kAesGcm).ok())
     files.cipher = proto::CIPHER_AESGCM;
@@ -153,16 +141,23 @@ std::vector<proto::Endpoint> Node::Endpoints() const {
   const std::string ip = bound.ip();
   std::vector<std::string> ips;
   if (ip == "0.0.0.0" || ip == "::")
-    ips = InterfaceAddresses();
+    ips = net::InterfaceAddresses();
   else
     ips.push_back(ip);
+  // The tracker keeps 14 announced endpoints: one TCP and one UDP for each
+  // of the first 7 addresses.
+  if (ips.size() > 7)
+    ips.resize(7);
   std::vector<proto::Endpoint> endpoints;
-  for (const std::string& address : ips) {
-    proto::Endpoint e;
-    e.set_address(address);
-    e.set_port(bound.port());
-    e.set_kind(proto::Endpoint::KIND_LAN);
-    endpoints.push_back(std::move(e));
+  for (bool udp : {false, true}) {
+    for (const std::string& address : ips) {
+      proto::Endpoint e;
+      e.set_address(address);
+      e.set_port(bound.port());  // UDP is bound to the same number
+      e.set_kind(proto::Endpoint::KIND_LAN);
+      e.set_udp(udp);
+      endpoints.push_back(std::move(e));
+    }
   }
   return endpoints;
 }
@@ -181,9 +176,44 @@ void Node::RefreshSubscriptions() {
 
 // ---- events ---------------------------------------------------------------
 
-void Node::OnConnected(const proto::SessionWelcome& /*welcome*/) {
+void Node::OnConnected(const proto::SessionWelcome& welcome) {
   spdlog::info("connected to the tracker");
+  // Our public UDP address and NAT mapping, from the tracker's probe ports,
+  // through the very socket peers will reach.
+  std::vector<net::Address> probes = {*tracker_};
+  if (Result<net::Address> second = net::Address::FromIp(tracker_->ip(), SecondProbePort(welcome));
+      second.ok() && second->port() != 0)
+    probes.push_back(*second);
+  const ByteView token = AsBytes(welcome.udp_token());
+  sessions_->udp()->Discover(Bytes(token.begin(), token.end()), std::move(probes));
   sessions_->DeliverAll(correspondents_);
+}
+
+Status Node::RequestPunch(const std::string& name) {
+  return link_->Punch(name).status();
+}
+
+bool Node::ReachedOverUdp(const std::string& name) {
+  std::optional<PathReport> path = sessions_->PathTo(name);
+  return sessions_->HasSession(name) && path && path->transport == "udp";
+}
+
+void Node::OnPunch(const proto::PunchNotice& notice) {
+  // Someone we may not know yet is about to punch through to us: datagrams
+  // from our socket to their UDP addresses open our NAT to their handshake.
+  // Their session is still checked (certificate, revocation, blocking).
+  std::vector<net::Address> to;
+  for (const proto::Endpoint& e : notice.endpoints()) {
+    if (!e.udp() || e.port() == 0 || e.port() > 65535)
+      continue;
+    if (Result<net::Address> a = net::Address::FromIp(e.address(), static_cast<uint16_t>(e.port()));
+        a.ok())
+      to.push_back(*a);
+  }
+  if (to.empty() || notice.name() == name_)
+    return;
+  spdlog::info("punching towards {} ({} addresses)", notice.name(), to.size());
+  sessions_->udp()->Punch(to);
 }
 
 void Node::OnPresence(const proto::PresenceDelta& delta) {
@@ -291,6 +321,8 @@ proto::Response Node::HandleControl(const proto::Request& request) {
       return ListTransfers(request.transfers());
     case proto::Request::kTransferAction:
       return TransferAction(request.transfer_action());
+    case proto::Request::kNodeStatus:
+      return NodeStatus();
     case proto::Request::BODY_NOT_SET:
       break;
   }
@@ -373,7 +405,9 @@ proto::Response Node::Who() {
   response.set_ok(true);
   for (const std::string& name : names) {
     auto c = known.find(name);
-    *response.add_contacts() = PresenceOf(name, c == known.end() ? nullptr : c->second);
+    proto::ContactPresence* entry = response.add_contacts();
+    *entry = PresenceOf(name, c == known.end() ? nullptr : c->second);
+    AddPath(entry);
   }
   return response;
 }

@@ -66,6 +66,7 @@ struct NodeOptions {
   uint64_t retry_ms = 5000;              // outbox retry period
   DeliveryObserver* observer = nullptr;  // optional; must outlive the node
   int64_t retain_days = 0;               // history.retain_days; 0 = keep all
+  PathPolicy paths = PathPolicy::kAuto;  // network.path
   uint64_t purge_every_ms = 24 * 3600 * 1000;
   ControlServerOptions control{};
 };
@@ -107,10 +108,13 @@ class Node final : private TrackerLink::Delegate,
   void OnPresence(const proto::PresenceDelta& delta) override;
   void OnLookupResult(const proto::LookupResult& result) override;
   void OnRevoked(const proto::Revoked& revoked) override;
+  void OnPunch(const proto::PunchNotice& notice) override;
   void OnDisconnected(const TrackerLink::Disconnect& disconnect) override;
   void OnRefused(const Status& reason) override;
   // ChatSessions::Delegate (RequestLookup also for Transfers::Delegate)
   Result<uint64_t> RequestLookup(const std::string& name) override;
+  Status RequestPunch(const std::string& name) override;
+  bool ReachedOverUdp(const std::string& name) override;
   void OnSessionUp(const std::string& name) override;
   void OnDelivered(const std::string& name, int64_t count) override;
   // node_events.cc: ChatSessions' notifications become control Events.
@@ -136,6 +140,9 @@ class Node final : private TrackerLink::Delegate,
   proto::Response SendBatch(const proto::SendBatchRequest& request);
   proto::Response History(const proto::HistoryRequest& request);
   proto::Response Who();
+  // node_paths.cc: `confab status` (no argument) and who's path fields.
+  proto::Response NodeStatus();
+  void AddPath(proto::ContactPresence* entry) const;
   proto::Response SetStatus(const proto::StatusRequest& request);
   // node_contacts.cc: `confab contacts`, `confab verify`, `confab export`.
   proto::Response Contacts(const proto::ContactsRequest& request);
@@ -163,6 +170,7 @@ class Node final : private TrackerLink::Delegate,
   net::Loop& loop_;
   const NodeOptions options_;
   std::string name_;
+  std::optional<net::Address> tracker_;      // its TCP port is also its first UDP probe port
   crypto::Ed25519PublicKey identity_key_{};  // ours, for safety numbers
   std::string control_path_;
   std::unique_ptr<store::Database> db_;

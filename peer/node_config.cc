@@ -4,15 +4,16 @@
 
 #include "common/config/config.h"
 #include "peer/transfer/policy.h"
+#include "peer/udp_paths.h"
 
 namespace confab::peer {
 namespace {
 
-// [history] here, [transfers] from the transfer module (ReceivePolicy, read
+// [history] and [network] here, [transfers] from the transfer module (ReceivePolicy, read
 // by the node from the same file).
 const std::vector<std::string_view>& KnownKeys() {
   static const std::vector<std::string_view> keys = [] {
-    std::vector<std::string_view> all = {"history.retain_days"};
+    std::vector<std::string_view> all = {"history.retain_days", "network.path"};
     all.insert(all.end(), std::begin(transfer::kPolicyKeys), std::end(transfer::kPolicyKeys));
     return all;
   }();
@@ -35,6 +36,9 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   }
   CONFAB_ASSIGN_OR_RETURN(config.retain_days,
                           file->GetInt("history.retain_days", 0, 0, kMaxRetainDays));
+  CONFAB_ASSIGN_OR_RETURN(config.path, file->GetString("network.path", "auto"));
+  if (Result<PathPolicy> policy = ParsePathPolicy(config.path); !policy.ok())
+    return Status::InvalidArgument(path + ": " + std::string(policy.status().message()));
   return config;
 }
 

@@ -5,6 +5,10 @@
 //   retain_days = 90     # purge received and delivered messages older than
 //                        # this, at start-up and once a day; 0 = keep all
 //   [transfers]          # receiving files: peer/transfer/policy.h
+//   [network]
+//   path = "auto"        # how contacts are reached: "auto" (LAN TCP, public
+//                        # TCP, then UDP through hole punching), "tcp" (TCP
+//                        # only) or "udp" (UDP only; for labs and benchmarks)
 //
 // Unknown keys are refused (a misspelt key must not silently mean the
 // default), with the file, line and column, as the tracker does.
@@ -23,7 +27,8 @@ inline constexpr std::string_view kConfigFile = "config.toml";
 inline constexpr int64_t kMaxRetainDays = 36500;
 
 struct NodeConfig {
-  int64_t retain_days = 0;  // 0 = keep history for ever
+  int64_t retain_days = 0;    // 0 = keep history for ever
+  std::string path = "auto";  // network.path, checked by ParsePathPolicy
 };
 
 // Every key config.toml may hold.

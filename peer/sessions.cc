@@ -42,6 +42,9 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   std::string peer;
   const bool outbound;
   bool established = false;
+  std::string transport = "tcp";  // or "udp"
+  std::string dialed;             // outbound: where we dialed
+  udp::SessionId udp_session = 0;
   // Every outbox message up to this seq went out on this connection (the
   // outbox is sent in seq order); the rest are still to send here.
   uint64_t sent_through_seq = 0;
@@ -92,6 +95,13 @@ Result<std::unique_ptr<ChatSessions>> ChatSessions::Create(
                           net::TcpListener::Create(loop, listen, sessions.get()));
   CONFAB_ASSIGN_OR_RETURN(net::Address bound, sessions->listener_->local_address());
   sessions->local_address_ = bound;
+  UdpPathsParams udp = sessions->params_.udp;
+  udp.local_static = sessions->params_.local_static;
+  udp.certificate = sessions->params_.certificate;
+  Result<std::unique_ptr<UdpPaths>> paths = UdpPaths::Create(loop, bound, udp, sessions.get());
+  if (!paths.ok())
+    return paths.status().WithContext("listen " + bound.ToString() + " (UDP)");
+  sessions->udp_ = std::move(*paths);
   CONFAB_ASSIGN_OR_RETURN(sessions->soon_timer_, net::Timer::Create(loop, sessions.get()));
   return sessions;
 }
@@ -108,6 +118,8 @@ void ChatSessions::Close() {
     if (link->conn)
       link->conn->Close();
   }
+  if (udp_)
+    udp_->Close();
 }
 
 bool ChatSessions::HasSession(const std::string& name) const {
@@ -122,10 +134,10 @@ ChatSessions::Link* ChatSessions::EstablishedLinkTo(const std::string& name) con
   return nullptr;
 }
 
-ChatSessions::Link* ChatSessions::AddLink(std::string peer, bool outbound) {
+ChatSessions::Link* ChatSessions::AddLink(std::string peer, bool outbound, uint64_t timeout_ms) {
   auto link = std::make_unique<Link>(*this, std::move(peer), outbound);
   Result<std::unique_ptr<net::Timer>> timer = net::Timer::Create(loop_, link.get());
-  if (!timer.ok() || !(*timer)->Start(params_.handshake_timeout_ms).ok())
+  if (!timer.ok() || !(*timer)->Start(timeout_ms).ok())
     return nullptr;
   link->handshake_timer = std::move(*timer);
   Link* raw = link.get();
@@ -153,7 +165,7 @@ void ChatSessions::Deliver(const std::string& name) {
     return;
   }
   Attempt& attempt = attempts_[name];
-  if (attempt.lookup_in_flight || attempt.dialing != nullptr)
+  if (attempt.lookup_in_flight || attempt.dialing != nullptr || NowMs() < attempt.no_path_until_ms)
     return;
   Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(name, 0, 1);
   if (!pending.ok() || pending->empty())
@@ -209,6 +221,13 @@ void ChatSessions::ReachWith(const std::string& name, const proto::LookupResult&
   }
   attempt.remote_static = route->remote_static;
   attempt.endpoints = std::move(route->endpoints);
+  attempt.udp_candidates = std::move(route->udp_candidates);
+  attempt.udp_tried = false;
+  attempt.failures.clear();
+  if (params_.paths == PathPolicy::kUdpOnly)
+    attempt.endpoints.clear();
+  if (params_.paths == PathPolicy::kTcpOnly)
+    attempt.udp_candidates.clear();
   if (fresh)
     delegate_->OnLookupVerified(name, result);
   DialNext(name);
@@ -219,9 +238,10 @@ void ChatSessions::DialNext(const std::string& name) {
   while (!attempt.endpoints.empty() && !closed_) {
     const net::Address to = attempt.endpoints.front();
     attempt.endpoints.erase(attempt.endpoints.begin());
-    Link* link = AddLink(name, /*outbound=*/true);
+    Link* link = AddLink(name, /*outbound=*/true, params_.tcp_dial_timeout_ms);
     if (link == nullptr)
       return;
+    link->dialed = to.ToString();
     channel::InitiatorParams params;
     params.purpose = proto::PURPOSE_CHAT;
     params.local_static = params_.local_static.secret_key;
@@ -236,8 +256,67 @@ void ChatSessions::DialNext(const std::string& name) {
       return;
     }
     spdlog::info("dialing {} at {}: {}", name, to.ToString(), conn.status().ToString());
+    attempt.failures.push_back("tcp " + to.ToString() + ": " +
+                               std::string(conn.status().message()));
     links_.erase(link);  // nothing was opened on its behalf but the timer
   }
+  if (closed_ || DialUdp(name))
+    return;
+  // Nothing left to try: no direct path this time.
+  std::string tried;
+  for (const std::string& failure : attempt.failures)
+    tried += (tried.empty() ? "" : "; ") + failure;
+  if (tried.empty())
+    tried = "no address to try";
+  attempt.no_path_until_ms = NowMs() + static_cast<int64_t>(params_.no_path_retry_ms);
+  paths_[name] = PathReport{"none", "", "no direct path (" + tried + ")"};
+  spdlog::warn("no direct path to {} ({}); messages stay queued, next try in {} s", name, tried,
+               params_.no_path_retry_ms / 1000);
+}
+
+bool ChatSessions::DialUdp(const std::string& name) {
+  Attempt& attempt = attempts_[name];
+  if (attempt.udp_tried || attempt.udp_candidates.empty() || !udp_)
+    return false;
+  attempt.udp_tried = true;
+  // The peer's NAT must see datagrams from them to us before ours get in:
+  // the tracker relays the request, they punch, our handshake retries.
+  if (Status punch = delegate_->RequestPunch(name); !punch.ok())
+    spdlog::info("punch request for {}: {}", name, punch.ToString());
+  std::string where;
+  for (const net::Address& a : attempt.udp_candidates)
+    where += (where.empty() ? "" : ",") + a.ToString();
+  Result<std::unique_ptr<udp::SessionStream>> stream =
+      udp_->Dial(attempt.remote_static, attempt.udp_candidates, proto::PURPOSE_CHAT);
+  if (!stream.ok()) {
+    attempt.failures.push_back("udp " + where + ": " + std::string(stream.status().message()));
+    return false;
+  }
+  Link* link = AddLink(name, /*outbound=*/true,
+                       params_.udp.handshake_give_up_ms + params_.handshake_timeout_ms);
+  if (link == nullptr)
+    return false;
+  link->transport = "udp";
+  link->dialed = where;
+  link->udp_session = (*stream)->session();
+  channel::InitiatorParams params;
+  params.purpose = proto::PURPOSE_CHAT;
+  params.local_static = params_.local_static.secret_key;
+  params.local_static_public = params_.local_static.public_key;
+  params.remote_static = attempt.remote_static;
+  params.payload = params_.certificate;
+  Result<std::unique_ptr<channel::ChannelConnection>> conn =
+      channel::ChannelConnection::ConnectOver(std::move(*stream), attempt.udp_candidates.front(),
+                                              std::move(params), link);
+  if (!conn.ok()) {
+    attempt.failures.push_back("udp " + where + ": " + std::string(conn.status().message()));
+    links_.erase(link);
+    return false;
+  }
+  spdlog::info("reaching {} over UDP ({})", name, where);
+  link->conn = std::move(*conn);
+  attempt.dialing = link;
+  return true;
 }
 
 void ChatSessions::SendPending(Link& link) {
@@ -291,7 +370,7 @@ void ChatSessions::OnIncoming(Status status) {
     spdlog::warn("peer port: {}", status.ToString());
     return;
   }
-  Link* link = AddLink("", /*outbound=*/false);
+  Link* link = AddLink("", /*outbound=*/false, params_.handshake_timeout_ms);
   if (link == nullptr) {
     listener_->Close();  // cannot take it; libuv would keep announcing it
     return;
@@ -338,6 +417,11 @@ Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
     return answer;
   }
   link.peer = *peer;
+  if (EstablishedLinkTo(link.peer) == nullptr) {
+    const std::optional<net::Address>& from = link.conn->peer_address();
+    paths_[link.peer] = PathReport{link.transport, from ? from->ToString() : "",
+                                   "they reached us (inbound " + link.transport + ")"};
+  }
 
   // The channel is established once this returns: OnEstablished then.
   link.established = true;
@@ -359,7 +443,17 @@ void ChatSessions::OnEstablished(Link& link) {
   if (attempt.dialing == &link)
     attempt.dialing = nullptr;
   attempt.endpoints.clear();
-  spdlog::info("chat session to {}", link.peer);
+  std::string tried;
+  for (const std::string& failure : attempt.failures)
+    tried += (tried.empty() ? "" : "; ") + failure;
+  std::string reason = link.transport == "udp" ? "UDP hole punching" : "direct TCP";
+  if (!tried.empty())
+    reason += " after: " + tried;
+  else if (link.transport == "udp")
+    reason += " (network.path = udp)";
+  paths_[link.peer] = PathReport{link.transport, link.dialed, reason};
+  attempt.failures.clear();
+  spdlog::info("chat session to {} over {} ({})", link.peer, link.transport, reason);
   SendPending(link);
   delegate_->OnSessionUp(link.peer);  // last
 }
@@ -464,11 +558,68 @@ void ChatSessions::OnLinkClosed(Link& link, const Status& status) {
                  status.ToString());
   flush_.erase(&link);  // unflushed messages were never acked: the sender retries
   auto attempt = attempts_.find(peer);
-  if (attempt != attempts_.end() && attempt->second.dialing == &link)
+  if (attempt != attempts_.end() && attempt->second.dialing == &link) {
     attempt->second.dialing = nullptr;
+    if (retry_dial)
+      attempt->second.failures.push_back(link.transport + " " + link.dialed + ": " +
+                                         std::string(status.message()));
+  }
   links_.erase(&link);  // destroys the link and its connection: nothing follows
   if (retry_dial && !closed_)
     DialNext(peer);
+}
+
+}  // namespace confab::peer
+
+namespace confab::peer {
+
+// ---- UDP ---------------------------------------------------------------------
+
+Status ChatSessions::CheckUdpHello(proto::Purpose /*purpose*/, ByteView certificate,
+                                   const crypto::X25519PublicKey& remote_static) {
+  // The same checks as a TCP hello, before the endpoint keeps any state; the
+  // channel inside the session checks the hello again.
+  Result<std::string> peer =
+      CheckPeerHello(certificate, remote_static, params_.self_name, revoked_keys_,
+                     params_.org_public_key, contacts_, NowUnix(), NowMs());
+  return peer.status();
+}
+
+void ChatSessions::OnUdpStream(proto::Purpose /*purpose*/,
+                               std::unique_ptr<udp::SessionStream> stream,
+                               const net::Address& from) {
+  if (closed_)
+    return;
+  Link* link = AddLink("", /*outbound=*/false, params_.handshake_timeout_ms);
+  if (link == nullptr)
+    return;
+  link->transport = "udp";
+  link->udp_session = stream->session();
+  channel::ResponderParams params;
+  params.local_static = params_.local_static.secret_key;
+  params.local_static_public = params_.local_static.public_key;
+  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
+  Result<std::unique_ptr<channel::ChannelConnection>> conn =
+      channel::ChannelConnection::AcceptOver(std::move(stream), from, std::move(params), link);
+  if (!conn.ok()) {
+    spdlog::warn("UDP session from {}: {}", from.ToString(), conn.status().ToString());
+    links_.erase(link);
+    return;
+  }
+  link->conn = std::move(*conn);
+}
+
+std::optional<PathReport> ChatSessions::PathTo(const std::string& name) const {
+  auto it = paths_.find(name);
+  if (it == paths_.end())
+    return std::nullopt;
+  PathReport report = it->second;
+  Link* link = EstablishedLinkTo(name);
+  if (link != nullptr && link->transport == "udp" && udp_) {
+    if (std::optional<UdpSessionView> view = udp_->View(link->udp_session); view && view->peer)
+      report.address = view->peer->ToString();  // the address that answered
+  }
+  return report;
 }
 
 }  // namespace confab::peer

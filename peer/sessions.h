@@ -11,7 +11,13 @@
 //      identity key on first contact; a changed key is refused (AuthFailed
 //      recorded by ContactBook) and the messages stay queued;
 //   3. dial the TCP endpoints, LAN first, Noise IK to the key derived from
-//      the certificate, our certificate in the hello payload;
+//      the certificate, our certificate in the hello payload; each dial
+//      that has not connected within tcp_dial_timeout_ms gives way to the
+//      next; when none answers, ask the tracker to relay a punch request
+//      and open a UDP session to their UDP addresses (UdpPaths), running
+//      the same channel and checks over its stream. When that fails too
+//      there is no direct path: say so (PathTo), keep the messages queued
+//      and try again after no_path_retry_ms. Never through the tracker;
 //   4. once established, send PeerMessage{chat} for every outbox message not
 //      yet sent on this connection, and mark them sent.
 // Accepting (the peer port, also for PURPOSE_FILE, handed to the delegate
@@ -50,6 +56,7 @@
 #include "common/net/timer.h"
 #include "peer/messaging/contact_book.h"
 #include "peer/messaging/messenger.h"
+#include "peer/udp_paths.h"
 #include "proto/tracker.pb.h"
 
 namespace confab::peer {
@@ -67,9 +74,25 @@ struct ChatSessionsParams {
   crypto::Ed25519PublicKey org_public_key{};
   // A connection that has not finished its handshake after this is dropped.
   uint64_t handshake_timeout_ms = 10000;
+  PathPolicy paths = PathPolicy::kAuto;
+  // An outbound TCP dial not established after this gives way to the next
+  // path (a NAT that drops SYNs would otherwise hold it for minutes).
+  uint64_t tcp_dial_timeout_ms = 3000;
+  // After "no direct path", wait this long before trying that contact again.
+  uint64_t no_path_retry_ms = 30000;
+  UdpPathsParams udp;  // local_static and certificate are filled in from above
 };
 
-class ChatSessions final : private net::TcpListener::Delegate, private net::Timer::Delegate {
+// How a contact is reached, for `confab who --verbose` and the logs.
+struct PathReport {
+  std::string transport;  // "tcp", "udp" or "none" (no direct path found)
+  std::string address;    // the peer's ip:port on that path
+  std::string reason;     // why this path: what was tried before it
+};
+
+class ChatSessions final : private net::TcpListener::Delegate,
+                           private net::Timer::Delegate,
+                           private UdpPaths::Delegate {
  public:
   class Delegate {
    public:
@@ -78,6 +101,11 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     // ChatSessions::OnLookupResult with the returned request id.
     // Unavailable when the tracker is not reachable.
     virtual Result<uint64_t> RequestLookup(const std::string& name) = 0;
+    // Ask the tracker to tell `name` we are about to punch through to them
+    // (they answer with datagrams towards us). Unavailable without tracker.
+    virtual Status RequestPunch(const std::string& /*name*/) {
+      return Status::Unavailable("no tracker");
+    }
     // A session with `name` is up (either direction): e.g. to follow their
     // presence from now on.
     virtual void OnSessionUp(const std::string& /*name*/) {}
@@ -119,7 +147,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
     }
   };
 
-  // Listens for peers on `listen` (port 0 picks one). The listener's errors.
+  // Listens for peers on `listen` (port 0 picks one), TCP and UDP on the
+  // same number. The listeners' errors.
   [[nodiscard]] static Result<std::unique_ptr<ChatSessions>> Create(
       net::Loop& loop, const net::Address& listen, ChatSessionsParams params, Messenger& messenger,
       ContactBook& contacts, Delegate* delegate);
@@ -157,6 +186,11 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   void DropSessions(const std::string& name, const Status& reason);
 
   bool HasSession(const std::string& name) const;
+  // How `name` is reached now, or why not; nullopt if never tried.
+  std::optional<PathReport> PathTo(const std::string& name) const;
+  // The UDP side, for discovery and punch notices (node) and file dials.
+  UdpPaths* udp() const { return udp_.get(); }
+  PathPolicy path_policy() const { return params_.paths; }
 
   // Stops listening and closes every connection. Idempotent.
   void Close();
@@ -166,14 +200,25 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   struct Attempt {  // reaching one contact
     bool lookup_in_flight = false;
     crypto::X25519PublicKey remote_static{};
-    std::vector<net::Address> endpoints;  // still to try, in order
+    std::vector<net::Address> endpoints;  // TCP, still to try, in order
+    std::vector<net::Address> udp_candidates;
+    bool udp_tried = false;
+    std::vector<std::string> failures;  // what this attempt tried, and how it ended
     Link* dialing = nullptr;
+    int64_t no_path_until_ms = 0;  // after "no direct path": wait till then
   };
 
   ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
                ContactBook& contacts, Delegate* delegate);
 
   void OnIncoming(Status status) override;
+  // UdpPaths::Delegate
+  Status CheckUdpHello(proto::Purpose purpose, ByteView certificate,
+                       const crypto::X25519PublicKey& remote_static) override;
+  void OnUdpStream(proto::Purpose purpose, std::unique_ptr<udp::SessionStream> stream,
+                   const net::Address& from) override;
+  // Dials `name` over UDP; false when there is nothing to try.
+  bool DialUdp(const std::string& name);
   // The soon timer (0 ms): flushes inboxes, Delivers to kick_, then tells
   // the delegate of sessions_up_.
   void OnTimer() override;
@@ -192,7 +237,7 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   // Steps 2-3 of reaching `name` with a lookup answer, fresh or kept.
   void ReachWith(const std::string& name, const proto::LookupResult& result, bool fresh);
   void DialNext(const std::string& name);
-  Link* AddLink(std::string peer, bool outbound);
+  Link* AddLink(std::string peer, bool outbound, uint64_t timeout_ms);
   Link* EstablishedLinkTo(const std::string& name) const;
 
   net::Loop& loop_;
@@ -201,6 +246,8 @@ class ChatSessions final : private net::TcpListener::Delegate, private net::Time
   ContactBook& contacts_;
   Delegate* const delegate_;
   std::unique_ptr<net::TcpListener> listener_;
+  std::unique_ptr<UdpPaths> udp_;
+  std::map<std::string, PathReport> paths_;  // the last outcome per contact
   std::optional<net::Address> local_address_;
   std::map<Link*, std::unique_ptr<Link>> links_;
   std::map<std::string, Attempt> attempts_;

@@ -15,12 +15,42 @@ Result<std::unique_ptr<ChannelConnection>> ChannelConnection::Connect(
   Bytes first_frame;
   CONFAB_ASSIGN_OR_RETURN(auto channel, SecureChannel::Initiate(std::move(params), &first_frame));
   std::unique_ptr<ChannelConnection> c(new ChannelConnection(delegate, std::move(channel)));
-  CONFAB_ASSIGN_OR_RETURN(c->tcp_, net::TcpConnection::Connect(loop, to, c.get(), options));
+  CONFAB_ASSIGN_OR_RETURN(c->stream_, net::TcpConnection::Connect(loop, to, c.get(), options));
   c->peer_ = to;
-  // Queued until connected; TcpConnection refuses writes before kOpen, so
+  // Queued until connected; streams refuse writes before they are open, so
   // keep the frame and write it from OnConnected.
   c->pending_first_frame_ = std::move(first_frame);
-  CONFAB_RETURN_IF_ERROR(c->tcp_->StartReading());
+  CONFAB_RETURN_IF_ERROR(c->stream_->StartReading());
+  return c;
+}
+
+Result<std::unique_ptr<ChannelConnection>> ChannelConnection::ConnectOver(
+    std::unique_ptr<net::ByteStream> stream, std::optional<net::Address> peer,
+    InitiatorParams params, Delegate* delegate) {
+  if (!stream)
+    return Status::InvalidArgument("no stream");
+  Bytes first_frame;
+  CONFAB_ASSIGN_OR_RETURN(auto channel, SecureChannel::Initiate(std::move(params), &first_frame));
+  std::unique_ptr<ChannelConnection> c(new ChannelConnection(delegate, std::move(channel)));
+  c->stream_ = std::move(stream);
+  c->stream_->set_delegate(c.get());
+  c->peer_ = std::move(peer);
+  c->pending_first_frame_ = std::move(first_frame);
+  CONFAB_RETURN_IF_ERROR(c->stream_->StartReading());
+  return c;
+}
+
+Result<std::unique_ptr<ChannelConnection>> ChannelConnection::AcceptOver(
+    std::unique_ptr<net::ByteStream> stream, std::optional<net::Address> peer,
+    ResponderParams params, Delegate* delegate) {
+  if (!stream)
+    return Status::InvalidArgument("no stream");
+  std::unique_ptr<ChannelConnection> c(
+      new ChannelConnection(delegate, SecureChannel::Respond(std::move(params))));
+  c->stream_ = std::move(stream);
+  c->stream_->set_delegate(c.get());
+  c->peer_ = std::move(peer);
+  CONFAB_RETURN_IF_ERROR(c->stream_->StartReading());
   return c;
 }
 
@@ -29,16 +59,18 @@ Result<std::unique_ptr<ChannelConnection>> ChannelConnection::Accept(
     net::TcpConnectionOptions options) {
   std::unique_ptr<ChannelConnection> c(
       new ChannelConnection(delegate, SecureChannel::Respond(std::move(params))));
-  CONFAB_ASSIGN_OR_RETURN(c->tcp_, listener.Accept(c.get(), options));
-  auto peer = c->tcp_->peer_address();
+  CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<net::TcpConnection> tcp,
+                          listener.Accept(c.get(), options));
+  auto peer = tcp->peer_address();
   if (peer.ok())
     c->peer_ = *peer;
-  CONFAB_RETURN_IF_ERROR(c->tcp_->StartReading());
+  c->stream_ = std::move(tcp);
+  CONFAB_RETURN_IF_ERROR(c->stream_->StartReading());
   return c;
 }
 
 void ChannelConnection::OnConnected() {
-  Status s = tcp_->Write(std::move(pending_first_frame_));
+  Status s = stream_->Write(std::move(pending_first_frame_));
   if (!s.ok())
     Fail(s);
 }
@@ -48,7 +80,7 @@ Status ChannelConnection::Send(ByteView plaintext) {
     return Status::FailedPrecondition("connection is closing");
   Bytes frame;
   CONFAB_RETURN_IF_ERROR(channel_->SealAppend(plaintext, &frame));
-  return tcp_->Write(std::move(frame));
+  return stream_->Write(std::move(frame));
 }
 
 Status ChannelConnection::SendAll(std::span<const ByteView> plaintexts) {
@@ -61,13 +93,13 @@ Status ChannelConnection::SendAll(std::span<const ByteView> plaintexts) {
   frames.reserve(total);
   for (ByteView p : plaintexts)
     CONFAB_RETURN_IF_ERROR(channel_->SealAppend(p, &frames));
-  return tcp_->Write(std::move(frames));
+  return stream_->Write(std::move(frames));
 }
 
 void ChannelConnection::Fail(Status reason) {
   if (!failure_)
     failure_ = std::move(reason);
-  tcp_->Close();
+  stream_->Close();
 }
 
 void ChannelConnection::OnRead(ByteView data) {
@@ -80,7 +112,7 @@ void ChannelConnection::OnRead(ByteView data) {
 
 Status ChannelConnection::Pump() {
   for (;;) {
-    if (closing_after_reply_ || tcp_->state() != net::TcpConnection::State::kOpen) {
+    if (closing_after_reply_ || !stream_->is_open()) {
       return Status::Ok();  // closing: whatever else the peer sent is ignored
     }
     CONFAB_ASSIGN_OR_RETURN(std::optional<Event> event, channel_->Next());
@@ -90,10 +122,10 @@ Status ChannelConnection::Pump() {
       case Event::Kind::kHello: {
         CONFAB_ASSIGN_OR_RETURN(HelloAnswer answer, delegate_->OnHello(*this, *event));
         CONFAB_ASSIGN_OR_RETURN(Bytes frame, channel_->Accept(answer.payload, answer.psk));
-        CONFAB_RETURN_IF_ERROR(tcp_->Write(std::move(frame)));
+        CONFAB_RETURN_IF_ERROR(stream_->Write(std::move(frame)));
         if (answer.close_after_reply) {
           closing_after_reply_ = true;
-          tcp_->Shutdown();
+          stream_->Shutdown();
         }
         break;
       }

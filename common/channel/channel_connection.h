@@ -1,7 +1,9 @@
-// ChannelConnection: one SecureChannel bound to one TcpConnection. It reads
+// ChannelConnection: one SecureChannel bound to one byte stream. It reads
 // bytes, feeds the channel, hands each event to one Delegate, and writes the
-// frames the channel produces. Used for every confab TCP link: tracker
-// sessions, joins, admin requests, chats and file transfers.
+// frames the channel produces. Used for every confab link: tracker sessions,
+// joins, admin requests, chats and file transfers. The stream is a TCP
+// connection, or one stream of a UDP session (ConnectOver/AcceptOver): the
+// channel and its checks are the same on both.
 //
 // Events reach the delegate one at a time, from the read path, each as the
 // last thing the code does before looking at the next event. An error the
@@ -25,7 +27,7 @@
 
 namespace confab::channel {
 
-class ChannelConnection final : private net::TcpConnection::Delegate {
+class ChannelConnection final : private net::StreamDelegate {
  public:
   // What a responder answers to a hello.
   struct HelloAnswer {
@@ -63,6 +65,16 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
       net::TcpListener& listener, ResponderParams params, Delegate* delegate,
       net::TcpConnectionOptions options = {});
 
+  // The same over any byte stream: `stream` is outbound and not connected
+  // yet (its OnConnected sends the hello), or accepted and open. `peer` is
+  // what peer_address() reports.
+  [[nodiscard]] static Result<std::unique_ptr<ChannelConnection>> ConnectOver(
+      std::unique_ptr<net::ByteStream> stream, std::optional<net::Address> peer,
+      InitiatorParams params, Delegate* delegate);
+  [[nodiscard]] static Result<std::unique_ptr<ChannelConnection>> AcceptOver(
+      std::unique_ptr<net::ByteStream> stream, std::optional<net::Address> peer,
+      ResponderParams params, Delegate* delegate);
+
   ~ChannelConnection() override;
   ChannelConnection(const ChannelConnection&) = delete;
   ChannelConnection& operator=(const ChannelConnection&) = delete;
@@ -76,8 +88,8 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
   // caller must close the connection.
   [[nodiscard]] Status SendAll(std::span<const ByteView> plaintexts);
 
-  bool want_write() const { return tcp_->want_write(); }
-  size_t write_queue_bytes() const { return tcp_->write_queue_bytes(); }
+  bool want_write() const { return stream_->want_write(); }
+  size_t write_queue_bytes() const { return stream_->write_queue_bytes(); }
   bool established() const { return channel_->established(); }
   const SecureChannel& channel() const { return *channel_; }
 
@@ -86,15 +98,15 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
   // that serves its purpose. The new delegate must outlive the connection.
   void set_delegate(Delegate* delegate) { delegate_ = delegate; }
 
-  // Inbound backpressure: stop and restart reading from the socket (TCP flow
-  // control does the rest). Events already read are still delivered.
-  void PauseReading() { tcp_->StopReading(); }
-  [[nodiscard]] Status ResumeReading() { return tcp_->StartReading(); }
+  // Inbound backpressure: stop and restart reading from the stream (its
+  // flow control does the rest). Events already read are still delivered.
+  void PauseReading() { stream_->StopReading(); }
+  [[nodiscard]] Status ResumeReading() { return stream_->StartReading(); }
 
   // Flushes what is queued, then closes.
-  void Shutdown() { tcp_->Shutdown(); }
+  void Shutdown() { stream_->Shutdown(); }
   // Closes now, dropping queued writes. OnClosed(OK) follows.
-  void Close() { tcp_->Close(); }
+  void Close() { stream_->Close(); }
   // Closes now with `reason` reported to OnClosed.
   void Fail(Status reason);
 
@@ -104,7 +116,7 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
  private:
   ChannelConnection(Delegate* delegate, std::unique_ptr<SecureChannel> channel);
 
-  // net::TcpConnection::Delegate
+  // net::StreamDelegate
   void OnConnected() override;
   void OnRead(ByteView data) override;
   void OnWritable() override;
@@ -114,7 +126,7 @@ class ChannelConnection final : private net::TcpConnection::Delegate {
 
   Delegate* delegate_;
   std::unique_ptr<SecureChannel> channel_;
-  std::unique_ptr<net::TcpConnection> tcp_;
+  std::unique_ptr<net::ByteStream> stream_;
   std::optional<net::Address> peer_;
   std::optional<Status> failure_;  // the reason to report instead of the TCP one
   Bytes pending_first_frame_;      // initiator: handshake frame 1, written on connect

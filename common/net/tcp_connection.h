@@ -39,6 +39,7 @@
 #include "common/base/result.h"
 #include "common/base/status.h"
 #include "common/net/address.h"
+#include "common/net/byte_stream.h"
 #include "common/net/handle.h"
 #include "common/net/loop.h"
 
@@ -56,17 +57,9 @@ struct TcpConnectionOptions {
   std::optional<Address> bind_local;
 };
 
-class TcpConnection final : public internal::HandleOwner {
+class TcpConnection final : public internal::HandleOwner, public ByteStream {
  public:
-  class Delegate {
-   public:
-    virtual ~Delegate() = default;
-    virtual void OnConnected() = 0;
-    // `data` is valid only during the call; never empty.
-    virtual void OnRead(ByteView data) = 0;
-    virtual void OnWritable() = 0;
-    virtual void OnClosed(Status status) = 0;
-  };
+  using Delegate = StreamDelegate;
 
   using Options = TcpConnectionOptions;
 
@@ -90,26 +83,30 @@ class TcpConnection final : public internal::HandleOwner {
 
   State state() const { return state_; }
 
+  // ByteStream
+  void set_delegate(StreamDelegate* delegate) override { delegate_ = delegate; }
+  bool is_open() const override { return state_ == State::kOpen; }
+
   // Idempotent. Before the connection is established this only records the
   // wish; reading starts on connect. FailedPrecondition once closing.
-  Status StartReading();
-  void StopReading();
+  Status StartReading() override;
+  void StopReading() override;
 
   // Queues `data` (empty is a no-op). FailedPrecondition unless kOpen; the
   // uv_write error otherwise (the connection is left for the caller to close).
-  Status Write(Bytes data);
+  Status Write(Bytes data) override;
   // False while the write queue is above the high-water mark, or when the
   // connection is not kOpen.
-  bool want_write() const { return state_ == State::kOpen && !blocked_; }
-  size_t write_queue_bytes() const;
+  bool want_write() const override { return state_ == State::kOpen && !blocked_; }
+  size_t write_queue_bytes() const override;
 
   // Sends everything queued, then closes: OnClosed(OK) once the kernel has
   // the data (or the shutdown error). Data the peer sends meanwhile is still
   // delivered if reading. Before connecting, the same as Close(). Idempotent.
-  void Shutdown();
+  void Shutdown() override;
   // Closes now: queued writes are dropped (Part C #6). OnClosed(OK) follows
   // unless the connection was already closing for another reason. Idempotent.
-  void Close() { CloseWith(Status::Ok()); }
+  void Close() override { CloseWith(Status::Ok()); }
 
   // The kernel's view of the two ends. FailedPrecondition once closing; the
   // uv error (e.g. not connected yet) otherwise.
@@ -136,7 +133,7 @@ class TcpConnection final : public internal::HandleOwner {
   void CloseForLoop() noexcept override;
   void OnHandleClosed() noexcept override;
 
-  Delegate* const delegate_;
+  Delegate* delegate_;
   // Only the marks are kept: bind_local is used once, in Connect, and every
   // accepted connection would otherwise carry its sockaddr_storage.
   const size_t high_water_bytes_;

@@ -283,6 +283,16 @@ size_t Endpoint::writable(SessionId id, uint8_t stream) const {
 
 size_t Endpoint::Read(SessionId id, uint8_t stream, std::span<uint8_t> out) {
   Session* s = Find(id);
+  if (s == nullptr && stream < kMaxStreams) {
+    auto unread = unread_.find(id);
+    if (unread == unread_.end())
+      return 0;
+    Bytes& left = unread->second[stream];
+    const size_t n = std::min(out.size(), left.size());
+    std::copy_n(left.begin(), n, out.begin());
+    left.erase(left.begin(), left.begin() + static_cast<ptrdiff_t>(n));
+    return n;
+  }
   if (s == nullptr || s->phase != Session::Phase::kOpen)
     return 0;
   const size_t n = s->conn->Read(stream, out);
@@ -337,10 +347,24 @@ void Endpoint::Report(SessionId id) {
     // responder session that never opened (say, superseded by the
     // initiator's retry) ends silently.
     const bool known = s->initiator || s->open_reported;
+    bool any_unread = false;
+    std::array<Bytes, kMaxStreams> unread;
+    if (s->open_reported && s->conn) {
+      for (uint8_t stream = 0; stream < kMaxStreams; ++stream) {
+        unread[stream].resize(s->conn->readable(stream));
+        s->conn->Read(stream, unread[stream]);
+        any_unread = any_unread || !unread[stream].empty();
+      }
+    }
     EraseSession(id);
     Rearm();
-    if (known)
-      delegate_->OnSessionClosed(id, why);
+    if (!known)
+      return;
+    if (any_unread)
+      unread_[id] = std::move(unread);
+    delegate_->OnSessionClosed(id, why);
+    if (*alive)
+      unread_.erase(id);
     return;
   }
   if (s->phase != Session::Phase::kOpen)

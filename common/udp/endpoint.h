@@ -99,7 +99,9 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
     virtual void OnSessionWritable(SessionId id, uint8_t stream) = 0;
     // The session is gone (a Connect that never opened, or a session that
     // was open: closed by either side, timed out, replaced by a new
-    // handshake from the same peer).
+    // handshake from the same peer in the same slot). During this call Read
+    // still returns what the peer sent before it closed, as TCP delivers
+    // the bytes before a FIN.
     virtual void OnSessionClosed(SessionId id, Status why) = 0;
     // A datagram that is no session's (first byte outside 0x01-0x04), e.g.
     // the tracker's answer to a NAT probe (a protobuf, first byte 0x0a or
@@ -120,8 +122,13 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   // Starts a handshake with the holder of `remote_static` at any of
   // `candidates`. OnSessionOpen or OnSessionClosed follows.
   // InvalidArgument without candidates or with a payload too large.
+  //
+  // `slot` lets two hosts keep several sessions at once (a chat and file
+  // transfers, each with its own streams and congestion control): a new
+  // session replaces an older one with the same peer only in the same slot
+  // (the peer restarted), and simultaneous opens are matched by slot too.
   Result<SessionId> Connect(std::vector<net::Address> candidates, const PublicKey& remote_static,
-                            Bytes payload);
+                            Bytes payload, uint32_t slot = 0);
 
   // Stream I/O on an open session: bytes accepted / copied (0 for an unknown
   // or closed session).
@@ -184,6 +191,9 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   datagram::HandshakeResponder responder_;
   std::map<SessionId, std::unique_ptr<Session>> sessions_;
   std::map<uint32_t, SessionId> index_owner_;
+  // What a closed session's peer sent and nobody read yet, readable during
+  // OnSessionClosed only.
+  std::map<SessionId, std::array<Bytes, datagram::kMaxStreams>> unread_;
   Bytes packet_buffer_;
   Bytes payload_buffer_;
   uint64_t load_window_start_us_ = 0;

@@ -52,16 +52,19 @@ uint64_t Endpoint::WallUs() const {
 }
 
 Result<SessionId> Endpoint::Connect(std::vector<net::Address> candidates,
-                                    const PublicKey& remote_static, Bytes payload) {
+                                    const PublicKey& remote_static, Bytes payload, uint32_t slot) {
   if (candidates.empty())
     return Status::InvalidArgument("no address to connect to");
-  payload.insert(payload.begin(), kNewSession);
+  uint8_t header[5] = {kNewSession, static_cast<uint8_t>(slot), static_cast<uint8_t>(slot >> 8),
+                       static_cast<uint8_t>(slot >> 16), static_cast<uint8_t>(slot >> 24)};
+  payload.insert(payload.begin(), header, header + sizeof(header));
   CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<HandshakeInitiator> handshake,
                           HandshakeInitiator::Create(options_.static_key, remote_static, payload));
   auto s = std::make_unique<Session>();
   s->id = NewIndex();
   s->initiator = true;
   s->remote_static = remote_static;
+  s->slot = slot;
   s->candidates = std::move(candidates);
   s->started_us = NowUs();
   s->handshake = std::move(handshake);
@@ -134,14 +137,16 @@ void Endpoint::OnInitiation(ByteView data, const net::Address& from) {
     }
     return;
   }
-  if (pending.payload[0] != kNewSession)
+  if (pending.payload[0] != kNewSession || pending.payload.size() < 5)
     return;
-  pending.payload.erase(pending.payload.begin());
+  const uint32_t slot = GetLe32(pending.payload.data() + 1);
+  pending.payload.erase(pending.payload.begin(), pending.payload.begin() + 5);
   // Both sides initiating at once (hole punching does that): the side with
   // the larger static key keeps its own initiation and ignores the other's.
   SessionId reuse_id = 0;
   for (auto& [id, s] : sessions_) {
-    if (s->remote_static == pending.remote_static && s->phase == Session::Phase::kInitiating) {
+    if (s->remote_static == pending.remote_static && s->slot == slot &&
+        s->phase == Session::Phase::kInitiating) {
       if (options_.static_key.public_key > pending.remote_static)
         return;
       reuse_id = id;
@@ -160,10 +165,11 @@ void Endpoint::OnInitiation(ByteView data, const net::Address& from) {
       responder_.Accept(std::move(pending), *reply, id, now);
   if (!accepted.ok())
     return;
-  // An older session with the same peer (it restarted) gives way.
+  // An older session with the same peer in this slot (it restarted) gives
+  // way.
   std::vector<SessionId> replaced;
   for (auto& [other_id, s] : sessions_) {
-    if (other_id != id && s->remote_static == remote_static &&
+    if (other_id != id && s->remote_static == remote_static && s->slot == slot &&
         s->phase != Session::Phase::kInitiating) {
       s->ended = Status::Closed("replaced by a new handshake from the same peer");
       replaced.push_back(other_id);
@@ -175,6 +181,7 @@ void Endpoint::OnInitiation(ByteView data, const net::Address& from) {
   s->id = id;
   s->phase = Session::Phase::kUnconfirmed;
   s->remote_static = remote_static;
+  s->slot = slot;
   s->peer = from;
   s->peer_session = peer_session;
   s->started_us = now;

@@ -17,10 +17,10 @@
 namespace confab::udp {
 
 // The first byte of our handshake payload, before the owner's bytes: a new
-// session, or fresh keys for a session both sides already have (followed by
-// the responder's session id, 4 bytes little-endian). A peer that restarts
-// sends kNewSession, which replaces its old session; a rekey keeps the
-// streams going.
+// session (followed by its slot, 4 bytes little-endian), or fresh keys for a
+// session both sides already have (followed by the responder's session id,
+// 4 bytes little-endian). A peer that restarts sends kNewSession, which
+// replaces its old session in that slot; a rekey keeps the streams going.
 inline constexpr uint8_t kNewSession = 0x00;
 inline constexpr uint8_t kRekeySession = 0x01;
 
@@ -34,6 +34,7 @@ struct Endpoint::Session {
   Phase phase = Phase::kInitiating;
   bool initiator = false;
   PublicKey remote_static{};
+  uint32_t slot = 0;
   std::vector<net::Address> candidates;
   std::optional<net::Address> peer;
   uint64_t started_us = 0;

@@ -27,14 +27,19 @@ Result<ContactRoute> RouteFromLookup(const proto::LookupResult& result, const st
     return (a.kind() == proto::Endpoint::KIND_LAN) > (b.kind() == proto::Endpoint::KIND_LAN);
   });
   for (const proto::Endpoint& e : endpoints) {
-    if (e.udp() || e.port() == 0 || e.port() > 65535)
+    if (e.port() == 0 || e.port() > 65535)
       continue;
     Result<net::Address> address =
         net::Address::FromIp(e.address(), static_cast<uint16_t>(e.port()));
-    if (address.ok())
-      route.endpoints.push_back(*address);
+    if (!address.ok())
+      continue;
+    std::vector<net::Address>& list = e.udp() ? route.udp_candidates : route.endpoints;
+    const std::string text = address->ToString();
+    if (std::none_of(list.begin(), list.end(),
+                     [&](const net::Address& a) { return a.ToString() == text; }))
+      list.push_back(*address);
   }
-  if (route.endpoints.empty())
+  if (route.endpoints.empty() && route.udp_candidates.empty())
     return Status::Unavailable(name + " announced no endpoint we can dial");
   return route;
 }

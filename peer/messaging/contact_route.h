@@ -26,6 +26,9 @@ namespace confab::peer {
 struct ContactRoute {
   crypto::X25519PublicKey remote_static{};  // the Noise key to dial
   std::vector<net::Address> endpoints;      // TCP, LAN first, in order
+  // UDP: LAN first, then the public address the tracker saw (hole
+  // punching sends to all of them at once).
+  std::vector<net::Address> udp_candidates;
 };
 
 // The route to `name` from `result` (a LookupResult for `name`). NotFound
@@ -33,7 +36,7 @@ struct ContactRoute {
 // PermissionDenied when its identity key is in `revoked_keys` (raw key
 // bytes); AuthFailed
 // (recorded by ContactBook as a pending key) when their key changed;
-// Unavailable when they announced no TCP endpoint.
+// Unavailable when they announced no endpoint at all.
 [[nodiscard]] Result<ContactRoute> RouteFromLookup(const proto::LookupResult& result,
                                                    const std::string& name,
                                                    const crypto::Ed25519PublicKey& org_public_key,

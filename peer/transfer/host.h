@@ -12,6 +12,7 @@
 #include "common/net/loop.h"
 #include "peer/transfer/policy.h"
 #include "peer/transfer/transfer_store.h"
+#include "peer/udp_paths.h"
 #include "proto/channel.pb.h"
 #include "proto/peer.pb.h"
 
@@ -36,6 +37,12 @@ struct TransfersParams {
   // the next fills, and reading stops when both are full.
   uint64_t write_batch_bytes = 8 << 20;
   uint64_t sync_every_bytes = 64 << 20;  // receiver: fsync (durable offset) period
+  // The node's UDP side (owned by ChatSessions; null: TCP only) and which
+  // paths to dial: TCP endpoints first, each given tcp_dial_timeout_ms,
+  // then a UDP session of the transfer's own.
+  UdpPaths* udp = nullptr;
+  PathPolicy paths = PathPolicy::kAuto;
+  uint64_t tcp_dial_timeout_ms = 3000;
 };
 
 class Host {
@@ -45,6 +52,8 @@ class Host {
   virtual const TransfersParams& params() const = 0;
   // Writes `record` (updated_ms set to now); failures are logged.
   virtual void Save(TransferRecord& record) = 0;
+  // Asks the tracker to have `name` punch through to us before a UDP dial.
+  virtual void RequestPunch(const std::string& name) = 0;
 };
 
 // A control frame's plaintext: kFrameControl, then `frame`.

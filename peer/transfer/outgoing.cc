@@ -44,14 +44,58 @@ void Outgoing::OnLookupFailed(const Status& why, int64_t now_ms) {
                why.ToString());
 }
 
-void Outgoing::Dial(const ContactRoute& route, int64_t now_ms) {
+void Outgoing::Dial(const ContactRoute& route, int64_t now_ms, bool prefer_udp) {
   looking_up_ = false;
   next_try_ms_ = now_ms + Backoff();
   if (IsFinal(record_.state) || conn_)
     return;
   remote_static_ = route.remote_static;
   endpoints_ = route.endpoints;
+  udp_candidates_ = route.udp_candidates;
+  udp_tried_ = false;
+  const PathPolicy paths = host_.params().paths;
+  if (paths == PathPolicy::kUdpOnly || (prefer_udp && !udp_candidates_.empty()))
+    endpoints_.clear();
+  if (paths == PathPolicy::kTcpOnly || host_.params().udp == nullptr)
+    udp_candidates_.clear();
   DialNext();
+}
+
+void Outgoing::DialTimeout::OnTimer() {
+  if (owner->phase_ == Phase::kConnecting && owner->conn_)
+    owner->conn_->Fail(Status::Unavailable("no answer in time"));
+}
+
+bool Outgoing::DialUdp() {
+  if (udp_tried_ || udp_candidates_.empty() || host_.params().udp == nullptr)
+    return false;
+  udp_tried_ = true;
+  host_.RequestPunch(record_.peer);
+  Result<std::unique_ptr<udp::SessionStream>> stream =
+      host_.params().udp->Dial(remote_static_, udp_candidates_, proto::PURPOSE_FILE);
+  if (!stream.ok()) {
+    spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), stream.status().ToString());
+    return false;
+  }
+  channel::InitiatorParams params;
+  params.purpose = proto::PURPOSE_FILE;
+  params.cipher = host_.params().cipher;
+  params.local_static = host_.params().local_static.secret_key;
+  params.local_static_public = host_.params().local_static.public_key;
+  params.remote_static = remote_static_;
+  params.payload = host_.params().certificate;
+  Result<std::unique_ptr<channel::ChannelConnection>> conn =
+      channel::ChannelConnection::ConnectOver(std::move(*stream), udp_candidates_.front(),
+                                              std::move(params), this);
+  if (!conn.ok()) {
+    spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), conn.status().ToString());
+    return false;
+  }
+  spdlog::info("transfer {}: reaching {} over UDP", IdHex(record_.id), record_.peer);
+  conn_ = std::move(*conn);
+  phase_ = Phase::kConnecting;
+  ++generation_;
+  return true;
 }
 
 void Outgoing::DialNext() {
@@ -74,11 +118,22 @@ void Outgoing::DialNext() {
       conn_ = std::move(*conn);
       phase_ = Phase::kConnecting;
       ++generation_;
+      if (!dial_timer_) {
+        dial_timeout_.owner = this;
+        if (Result<std::unique_ptr<net::Timer>> t =
+                net::Timer::Create(host_.loop(), &dial_timeout_);
+            t.ok())
+          dial_timer_ = std::move(*t);
+      }
+      if (dial_timer_)
+        (void)dial_timer_->Start(host_.params().tcp_dial_timeout_ms);
       return;
     }
     spdlog::info("transfer {}: dialing {}: {}", IdHex(record_.id), to.ToString(),
                  conn.status().ToString());
   }
+  if (DialUdp())
+    return;
   phase_ = Phase::kIdle;
 }
 
@@ -89,6 +144,9 @@ Result<channel::ChannelConnection::HelloAnswer> Outgoing::OnHello(channel::Chann
 
 Status Outgoing::OnWelcome(channel::ChannelConnection&, ByteView) {
   endpoints_.clear();
+  udp_candidates_.clear();
+  if (dial_timer_)
+    dial_timer_->Stop();
   phase_ = Phase::kOffered;
   proto::FileFrame frame;
   proto::FileOffer* offer = frame.mutable_offer();
@@ -324,6 +382,8 @@ void Outgoing::Finish(State state, std::string error) {
 void Outgoing::Close() {
   if (rate_timer_)
     rate_timer_->Close();
+  if (dial_timer_)
+    dial_timer_->Close();
   if (conn_)
     conn_->Close();
 }

@@ -43,8 +43,10 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   void OnLookupStarted() { looking_up_ = true; }
   // The lookup failed: try again after the retry period.
   void OnLookupFailed(const Status& why, int64_t now_ms);
-  // Dials the route's endpoints in turn.
-  void Dial(const ContactRoute& route, int64_t now_ms);
+  // Dials the route's TCP endpoints in turn, then UDP (params().paths
+  // decides which; `prefer_udp`: the chat with them runs over UDP already,
+  // so TCP would only time out).
+  void Dial(const ContactRoute& route, int64_t now_ms, bool prefer_udp);
   // `confab resume`: retry at once if idle.
   void RetryNow() { next_try_ms_ = 0; }
   // The peer came online: retry at once if idle, whatever the backoff.
@@ -84,6 +86,16 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   Phase phase_ = Phase::kIdle;
   std::unique_ptr<channel::ChannelConnection> conn_;
   std::vector<net::Address> endpoints_;  // still to try
+  std::vector<net::Address> udp_candidates_;
+  bool udp_tried_ = false;
+  // A TCP dial that is not established in time gives way to the next path.
+  struct DialTimeout final : net::Timer::Delegate {
+    Outgoing* owner = nullptr;
+    void OnTimer() override;
+  } dial_timeout_;
+  std::unique_ptr<net::Timer> dial_timer_;
+  // Dials over UDP; false when there is nothing to try.
+  bool DialUdp();
   crypto::X25519PublicKey remote_static_{};
   bool looking_up_ = false;
   int64_t next_try_ms_ = 0;

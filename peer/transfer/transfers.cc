@@ -138,7 +138,12 @@ void Transfers::OnLookupResult(const proto::LookupResult& result) {
     outgoing.OnLookupFailed(route.status(), now_ms);
     return;
   }
-  outgoing.Dial(*route, now_ms);
+  outgoing.Dial(*route, now_ms, delegate_->ReachedOverUdp(outgoing.record().peer));
+}
+
+void Transfers::RequestPunch(const std::string& name) {
+  if (Status s = delegate_->RequestPunch(name); !s.ok())
+    spdlog::info("punch request for {}: {}", name, s.ToString());
 }
 
 // ---- control ---------------------------------------------------------------

@@ -54,6 +54,10 @@ class Transfers final : public Host,
     virtual ~Delegate() = default;
     // As ChatSessions::Delegate::RequestLookup.
     virtual Result<uint64_t> RequestLookup(const std::string& name) = 0;
+    // As ChatSessions::Delegate::RequestPunch.
+    virtual Status RequestPunch(const std::string& name) = 0;
+    // The chat with `name` runs over UDP now: dial files there too.
+    virtual bool ReachedOverUdp(const std::string& /*name*/) { return false; }
   };
 
   // Creates quarantine_dir (mode 0700) and loads unfinished transfers.
@@ -89,6 +93,7 @@ class Transfers final : public Host,
   net::Loop& loop() override { return loop_; }
   const TransfersParams& params() const override { return params_; }
   void Save(TransferRecord& record) override;
+  void RequestPunch(const std::string& name) override;
 
  private:
   Transfers(net::Loop& loop, TransfersParams params, store::Database* db, ContactBook& contacts,
