@@ -187,7 +187,10 @@ class Run:
         done = rec.get("state") == "completed"
         same = done and os.path.exists(rec.get("path", "")) and sha256_file(rec["path"]) == want
         mbs = size / MIB / dt
-        self.check(same, f"{label}: {size / MIB:.0f} MiB alice -> bob in {dt:.1f} s "
+        # Which transport the file connection took (alice's log says so).
+        with open(self.alice.log_path, errors="replace") as f:
+            over = "udp" if f"transfer {tid}: reaching bob over UDP" in f.read() else "tcp"
+        self.check(same, f"{label}: {size / MIB:.0f} MiB alice -> bob over {over} in {dt:.1f} s "
                    f"({mbs:.1f} MiB/s), state {rec.get('state')!r}"
                    f"{', sha256 matches' if same else ''}"
                    f"{'' if done else ', error ' + repr(rec.get('error'))}")
