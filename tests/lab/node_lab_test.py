@@ -120,6 +120,12 @@ class Run:
                 continue
             if not wait_until(lambda: (n.status() or {}).get("tracker") == "connected", 30):
                 print(f"  ({n.name} not connected to the tracker after 30 s: {n.status()})")
+        # What each node learnt from the tracker's UDP probe (for the record).
+        def udp_view(n):
+            st = wait_until(lambda: (lambda s: s if s and s.get("public_udp") else None)(
+                n.status()), 3, 0.1) or n.status() or {}
+            return f"{n.name}: public UDP {st.get('public_udp') or '?'}, NAT {st.get('nat')!r}"
+        print(f"  {udp_view(self.alice)}; {udp_view(self.bob)}")
 
     def stop_nodes(self):
         for n in (self.alice, self.bob):
