@@ -31,6 +31,7 @@ temporary directory on failure and their tails are printed.
 NETLAB_PREFIX (default cfbnodes) keeps this lab apart from others.
 """
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -323,6 +324,8 @@ def main(argv):
         if not hasattr(Run, f"case_{c}"):
             print(f"node_lab_test: unknown case {c!r}")
             return 2
+    # ctest's timeout sends SIGTERM: stop the nodes and take the lab down.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     return Run(tracker_exe, confab_exe).main(cases)
 
 
