@@ -37,6 +37,7 @@ import tempfile
 import time
 import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nodelab  # noqa: E402
 from nodelab import MIB, Lab, Node, Skip, Tracker, make_file, sha256_file, tail, wait_until  # noqa: E402
