@@ -78,6 +78,24 @@ class UdpPathTest(OrgTest):
         self.assertEqual(sha256_file(received), sha256_file(src))
         self.assertIn("over UDP", self.alice.log())
 
+    def test_revocation_closes_the_udp_sessions(self):
+        self.udp_only()
+        self.alice.start()
+        self.bob.start()
+        self.assertEqual(self.alice.cli("msg", "bob", "before").returncode, 0)
+        wait_until(self.delivered(self.alice, "bob", 1), 20, interval=0.2, what="delivery")
+        self.assertGreaterEqual(self.alice.cli_json("status")["udp_sessions"], 1)
+        self.assertEqual(self.tracker.cmd("revoke", "bob").returncode, 0)
+        wait_until(lambda: self.alice.cli_json("status")["udp_sessions"] == 0, 15,
+                   interval=0.2, what="alice's UDP session with bob closed")
+        # Bob's node still runs and still knows alice: his UDP hellos are
+        # refused now, and nothing he sends arrives.
+        self.bob.cli("msg", "alice", "after revocation")
+        time.sleep(3)
+        self.assertEqual(self.alice.cli_json("status")["udp_sessions"], 0)
+        texts = [m["text"] for m in self.alice.history("bob")]
+        self.assertNotIn("after revocation", texts)
+
     def test_status_shows_the_public_udp_address(self):
         self.alice.start()
         status = wait_until(lambda: (lambda s: s if s["public_udp"] else None)(
