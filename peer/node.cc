@@ -239,10 +239,12 @@ void Node::OnRevoked(const proto::Revoked& revoked) {
     if (Status kept = directory_->RecordRevocation(revoked.name(), key, NowMs()); !kept.ok())
       spdlog::warn("recording {}'s revocation: {}", revoked.name(), kept.ToString());
     sessions_->RefuseKey(revoked.name(), key);
+    transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
   } else {
     // No key to refuse: their sessions go now; the tracker refuses the rest.
     sessions_->DropSessions(revoked.name(),
                             Status::PermissionDenied(revoked.name() + " was revoked"));
+    transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
   }
 }
 

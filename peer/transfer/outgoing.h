@@ -55,6 +55,12 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   void Cancel(const std::string& reason);
   // Closes the connection (node shutdown).
   void Close();
+  // Drops the connection with `why` (the peer was revoked or blocked); the
+  // transfer stays as it is, to resume if they may talk to us again.
+  void Disconnect(const Status& why) {
+    if (conn_)
+      conn_->Fail(why);
+  }
 
  private:
   enum class Phase { kIdle, kConnecting, kOffered, kOpening, kSending, kEnded };
