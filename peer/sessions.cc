@@ -469,12 +469,14 @@ void ChatSessions::OnLinkClosed(Link& link, const Status& status) {
   auto attempt = attempts_.find(peer);
   if (attempt != attempts_.end() && attempt->second.dialing == &link) {
     attempt->second.dialing = nullptr;
-    if (retry_dial)
+    if (retry_dial && status.message() != kCrossedDial)
       attempt->second.failures.push_back(link.transport + " " + link.dialed + ": " +
                                          std::string(status.message()));
   }
   links_.erase(&link);  // destroys the link and its connection: nothing follows
-  if (retry_dial && !closed_)
+  // A UDP dial that crossed the peer's own is no failure: their session is
+  // ours as an inbound one.
+  if (retry_dial && !closed_ && status.message() != kCrossedDial)
     DialNext(peer);
 }
 
