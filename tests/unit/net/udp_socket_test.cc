@@ -1,5 +1,8 @@
 #include "common/net/udp_socket.h"
 
+#include <algorithm>
+#include <climits>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,6 +122,64 @@ TEST_CASE("UdpSocket may be destroyed inside its receive callback", "[net][udp]"
     REQUIRE(sender->Send(Bytes(10, static_cast<uint8_t>(i)), *to).ok());
   REQUIRE(RunUntil(*loop, [&] { return receiver == nullptr; }));
   CHECK(delegate.received == 1);
+  CloseLoop(*loop);
+}
+
+// What the kernel gives a socket nobody tuned (Linux reports it as is).
+size_t KernelDefault(const char* sysctl) {
+  std::ifstream in(std::string("/proc/sys/net/core/") + sysctl);
+  size_t value = 0;
+  in >> value;
+  return value;
+}
+
+TEST_CASE("UdpSocket asks for 4 MiB buffers and reports what the kernel granted", "[net][udp]") {
+  auto loop = MakeLoop();
+  Inbox inbox;
+  auto socket = Bind(*loop, &inbox);  // default options
+  Result<UdpSocket::BufferSizes> sizes = socket->buffer_sizes();
+  REQUIRE(sizes.ok());
+  INFO("recv " << sizes->recv_bytes << " send " << sizes->send_bytes);
+  // At least the untuned default; with the usual caps (rmem_max >= 2 MiB)
+  // Linux grants twice the request, capped at twice the sysctl maximum.
+  CHECK(sizes->recv_bytes >= KernelDefault("rmem_default"));
+  CHECK(sizes->send_bytes >= KernelDefault("wmem_default"));
+  const size_t rmem_max = KernelDefault("rmem_max");
+  if (rmem_max > 0) {
+    CHECK(sizes->recv_bytes >= std::min<size_t>(kDefaultUdpBufferBytes, 2 * rmem_max));
+  }
+
+  SECTION("a later request changes only what it names") {
+    Result<UdpSocket::BufferSizes> smaller = socket->SetBufferSizes(64 * 1024, 0);
+    REQUIRE(smaller.ok());
+    CHECK(smaller->recv_bytes == 2 * 64 * 1024);  // Linux doubles it
+    CHECK(smaller->send_bytes == sizes->send_bytes);
+  }
+  SECTION("no request leaves the kernel's default") {
+    Result<Address> any = Address::Parse("127.0.0.1:0");
+    auto plain = UdpSocket::Create(*loop, *any, &inbox, UdpSocketOptions{0, 0});
+    REQUIRE(plain.ok());
+    auto plain_sizes = (*plain)->buffer_sizes();
+    REQUIRE(plain_sizes.ok());
+    CHECK(plain_sizes->recv_bytes == KernelDefault("rmem_default"));
+  }
+  SECTION("a size the socket API cannot carry is refused") {
+    CHECK(socket->SetBufferSizes(size_t{INT_MAX} + 1, 0).status().code() ==
+          Status::Code::kInvalidArgument);
+  }
+  socket.reset();
+  CloseLoop(*loop);
+}
+
+TEST_CASE("UdpSocket buffer sizes fail cleanly once closed", "[net][udp][error]") {
+  auto loop = MakeLoop();
+  Inbox inbox;
+  auto socket = Bind(*loop, &inbox);
+  socket->Close();
+  CHECK(socket->SetBufferSizes(1 << 20, 1 << 20).status().code() ==
+        Status::Code::kFailedPrecondition);
+  CHECK(socket->buffer_sizes().status().code() == Status::Code::kFailedPrecondition);
+  socket.reset();
   CloseLoop(*loop);
 }
 
