@@ -219,5 +219,122 @@ TEST_CASE("Connection sends keepalives when idle and gives up on a silent peer",
   CHECK(now == c.idle_timeout_us);
 }
 
+// ---- Path MTU discovery -----------------------------------------------------
+
+// A clean path (no rate limit, no queue losses): every loss is the MTU's.
+LinkSpec CleanPath(size_t mtu_bytes) {
+  LinkSpec s;
+  s.delay_us = 10'000;
+  s.mtu_bytes = mtu_bytes;
+  return s;
+}
+
+// Both ends with NextPacket buffers big enough to probe.
+void AllowProbes(SimNetwork& net) {
+  net.set_payload_buffer_bytes(ConnectionConfig{}.max_packet_payload_bytes());
+}
+
+TEST_CASE("Path MTU probes that are acknowledged raise the datagram size to the ceiling",
+          "[datagram][connection][pmtu]") {
+  SimNetwork net(CleanPath(0), CleanPath(0), 11, /*encrypt=*/true);
+  AllowProbes(net);
+  CHECK(net.a().stats().max_datagram_bytes == 1200);
+  FileFlow file(net.a(), net.b(), 4 << 20);
+  REQUIRE(net.Run([&] { file.Step(); }, [&] { return file.done(); }, 60'000'000));
+  CHECK(file.mismatches() == 0);
+  const ConnectionStats a = net.a().stats();
+  CHECK(a.max_datagram_bytes == 1452);
+  CHECK(a.mtu_probes_sent == 1);  // the ceiling, straight away
+  CHECK(a.mtu_probes_lost == 0);
+  CHECK(a.congestion_events == 0);
+}
+
+TEST_CASE("Path MTU discovery settles below a 1300-byte link and the data still flows",
+          "[datagram][connection][pmtu]") {
+  const auto cc = GENERATE(CongestionControl::kBbr, CongestionControl::kCubic);
+  ConnectionConfig config;
+  config.congestion_control = cc;
+  // 20 Mbit/s with an unbounded queue: the file takes a few seconds, longer
+  // than the chat, and still nothing is dropped but what is too big.
+  LinkSpec path = CleanPath(1300);
+  path.rate_bits_per_s = 20e6;
+  SimNetwork net(path, path, 12, /*encrypt=*/true, config);
+  AllowProbes(net);
+  FileFlow file(net.a(), net.b(), 8 << 20);
+  ChatFlow chat(net.a(), net.b(), net, 40, 20'000);
+  const bool ok = net.Run(
+      [&] {
+        file.Step();
+        chat.Step();
+      },
+      [&] {
+        return file.done() && chat.done() && net.a().stats().mtu_probes_sent > 0 &&
+               net.a().mtu_search_done();
+      },
+      120'000'000);
+  const ConnectionStats a = net.a().stats();
+  INFO("settled at " << a.max_datagram_bytes << " after " << a.mtu_probes_sent << " probes, "
+                     << a.mtu_probes_lost << " lost; file " << file.received() << " chat "
+                     << chat.received() << " at " << net.now_us() / 1000 << " ms");
+  REQUIRE(ok);
+  CHECK(file.mismatches() == 0);
+  CHECK(chat.out_of_order() == 0);
+  CHECK(a.max_datagram_bytes <= 1300);
+  CHECK(a.max_datagram_bytes > 1300 - Connection::kMtuSearchStepBytes);
+  // Each size that failed was tried kMtuProbeAttempts times, no more.
+  CHECK(a.mtu_probes_lost >= Connection::kMtuProbeAttempts);
+  CHECK(a.mtu_probes_lost % Connection::kMtuProbeAttempts == 0);
+  // Lost probes are neither congestion nor lost data.
+  CHECK(a.congestion_events == 0);
+  CHECK(a.packets_lost == 0);
+  CHECK(a.bytes_retransmitted == 0);
+  CHECK(a.mtu_black_holes == 0);
+  CHECK(net.a_to_b().too_big() == a.mtu_probes_lost);  // only probes were too big
+}
+
+TEST_CASE("Path MTU discovery falls back to 1200 when big packets stop getting through",
+          "[datagram][connection][pmtu]") {
+  SimNetwork net(CleanPath(0), CleanPath(0), 13, /*encrypt=*/true);
+  AllowProbes(net);
+  FileFlow file(net.a(), net.b(), 16 << 20);
+  REQUIRE(net.Run([&] { file.Step(); }, [&] { return net.a().stats().max_datagram_bytes == 1452; },
+                  10'000'000));
+  // The route changes: from now on only 1280 bytes pass.
+  net.a_to_b().set_mtu_bytes(1280);
+  REQUIRE(net.Run([&] { file.Step(); }, [&] { return file.done(); }, 300'000'000));
+  CHECK(file.mismatches() == 0);
+  CHECK(net.a().stats().mtu_black_holes == 1);
+  // Then it searches again below the size that stopped passing.
+  REQUIRE(net.Run([] {}, [&] { return net.a().mtu_search_done(); }, net.now_us() + 120'000'000));
+  const ConnectionStats a = net.a().stats();
+  INFO("now " << a.max_datagram_bytes << ", " << a.mtu_probes_lost << " probes lost");
+  CHECK(a.mtu_black_holes == 1);
+  CHECK(a.max_datagram_bytes <= 1280);
+  CHECK(a.max_datagram_bytes > 1280 - Connection::kMtuSearchStepBytes);
+  CHECK_FALSE(net.a().closed());
+}
+
+TEST_CASE("Path MTU discovery stays off when NextPacket's buffer cannot hold a probe",
+          "[datagram][connection][pmtu]") {
+  SimNetwork net(CleanPath(0), CleanPath(0), 14);  // max_payload_bytes() buffers
+  FileFlow file(net.a(), net.b(), 1 << 20);
+  REQUIRE(net.Run([&] { file.Step(); }, [&] { return file.done(); }, 60'000'000));
+  CHECK(net.a().stats().mtu_probes_sent == 0);
+  CHECK(net.a().stats().max_datagram_bytes == 1200);
+}
+
+TEST_CASE("Path MTU discovery stays off when the ceiling is the base size",
+          "[datagram][connection][pmtu]") {
+  ConnectionConfig config;
+  config.max_probe_datagram_bytes = config.max_datagram_bytes;
+  CHECK(config.max_packet_payload_bytes() == config.max_payload_bytes());
+  SimNetwork net(CleanPath(0), CleanPath(0), 15, /*encrypt=*/true, config);
+  net.set_payload_buffer_bytes(2048);
+  FileFlow file(net.a(), net.b(), 1 << 20);
+  REQUIRE(net.Run([&] { file.Step(); }, [&] { return file.done(); }, 60'000'000));
+  CHECK(net.a().stats().mtu_probes_sent == 0);
+  CHECK(net.a().stats().max_datagram_bytes == 1200);
+}
+
 }  // namespace
 }  // namespace confab::datagram
