@@ -1,7 +1,10 @@
 #include "common/net/udp_socket.h"
 
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <climits>
 #include <new>
 #include <string>
@@ -19,6 +22,22 @@ struct SendReq {
   Bytes data;
 };
 
+Status SetDontFragment(uv_udp_t* handle, bool ipv6) {
+#if defined(IP_MTU_DISCOVER) && defined(IPV6_MTU_DISCOVER)
+  uv_os_fd_t fd;
+  CONFAB_RETURN_IF_ERROR(
+      FromUv(uv_fileno(reinterpret_cast<uv_handle_t*>(handle), &fd), "uv_fileno"));
+  const int level = ipv6 ? IPPROTO_IPV6 : IPPROTO_IP;
+  const int name = ipv6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER;
+  const int value = ipv6 ? IPV6_PMTUDISC_PROBE : IP_PMTUDISC_PROBE;
+  if (::setsockopt(fd, level, name, &value, sizeof(value)) != 0)
+    return FromUv(-errno, "setsockopt(MTU_DISCOVER)");
+#else
+  (void)handle, (void)ipv6;
+#endif
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::Create(Loop& loop, const Address& bind_to,
@@ -30,6 +49,8 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Create(Loop& loop, const Address& 
       socket.get(), [&](uv_udp_t* h) { return uv_udp_init(loop.get(), h); }, "uv_udp_init"));
   CONFAB_RETURN_IF_ERROR(FromUv(uv_udp_bind(socket->handle_.get(), bind_to.sockaddr_ptr(), 0),
                                 "udp bind " + bind_to.ToString()));
+  if (options.dont_fragment)
+    CONFAB_RETURN_IF_ERROR(SetDontFragment(socket->handle_.get(), bind_to.is_ipv6()));
   if (options.recv_buffer_bytes == 0 && options.send_buffer_bytes == 0)
     return socket;
   CONFAB_ASSIGN_OR_RETURN(BufferSizes got, socket->SetBufferSizes(options.recv_buffer_bytes,

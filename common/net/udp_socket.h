@@ -28,6 +28,13 @@ struct UdpSocketOptions {
   // default. See UdpSocket::SetBufferSizes for what the kernel makes of it.
   size_t recv_buffer_bytes = kDefaultUdpBufferBytes;
   size_t send_buffer_bytes = kDefaultUdpBufferBytes;
+  // Sets the IP don't-fragment bit on every datagram and ignores the
+  // kernel's path MTU cache (Linux IP_PMTUDISC_PROBE / IPV6_PMTUDISC_PROBE),
+  // as path MTU discovery needs (RFC 8899 3): a probe too big for the path
+  // must be dropped, not fragmented into something that gets through.
+  // A datagram above the interface MTU then fails to send. Linux only; a
+  // no-op elsewhere.
+  bool dont_fragment = false;
 };
 
 class UdpSocket final : public internal::HandleOwner {

@@ -1,5 +1,9 @@
 #include "common/net/udp_socket.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <climits>
 #include <fstream>
@@ -180,6 +184,43 @@ TEST_CASE("UdpSocket buffer sizes fail cleanly once closed", "[net][udp][error]"
         Status::Code::kFailedPrecondition);
   CHECK(socket->buffer_sizes().status().code() == Status::Code::kFailedPrecondition);
   socket.reset();
+  CloseLoop(*loop);
+}
+
+TEST_CASE("UdpSocket with dont_fragment still carries a 1452-byte datagram on loopback",
+          "[net][udp]") {
+  auto loop = MakeLoop();
+  Inbox a_inbox;
+  Inbox b_inbox;
+  Result<Address> any = Address::Parse("127.0.0.1:0");
+  UdpSocketOptions options;
+  options.dont_fragment = true;
+  auto a = UdpSocket::Create(*loop, *any, &a_inbox, options);
+  REQUIRE(a.ok());
+  auto b = Bind(*loop, &b_inbox);
+  REQUIRE(b->StartReceiving().ok());
+  // The option as the kernel holds it, on the descriptor bound to a's port.
+  const uint16_t a_port = (*a)->local_address()->port();
+  std::optional<int> mode;
+  for (int fd = 0; fd < 1024 && !mode; ++fd) {
+    sockaddr_in bound{};
+    socklen_t length = sizeof(bound);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0 ||
+        bound.sin_family != AF_INET || ntohs(bound.sin_port) != a_port)
+      continue;
+    int value = -1;
+    socklen_t value_length = sizeof(value);
+    if (::getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, &value_length) == 0)
+      mode = value;
+  }
+  REQUIRE(mode.has_value());
+  CHECK(*mode == IP_PMTUDISC_PROBE);
+  REQUIRE((*a)->Send(Bytes(1452, 0x5a), *b->local_address()).ok());
+  REQUIRE(RunUntil(*loop, [&] { return b_inbox.datagrams.size() == 1; }));
+  CHECK(b_inbox.datagrams[0].size() == 1452);
+  CHECK(a_inbox.errors.empty());
+  a->reset();
+  b.reset();
   CloseLoop(*loop);
 }
 
