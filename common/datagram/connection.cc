@@ -176,8 +176,9 @@ void Connection::OnPacketsLost(uint64_t now_us, const std::vector<SentPacket>& l
     }
     if (p.ack_eliciting)
       cc_->OnLost(now_us, p.sent_us);
-    if (count_big_losses && p.ack_eliciting && p.bytes > config_.max_datagram_bytes &&
-        ++mtu_big_losses_ >= kMtuBlackHoleLosses)
+    // Only while raised: stragglers from before a fallback say nothing new.
+    if (count_big_losses && mtu_bytes_ > config_.max_datagram_bytes && p.ack_eliciting &&
+        p.bytes > config_.max_datagram_bytes && ++mtu_big_losses_ >= kMtuBlackHoleLosses)
       OnMtuBlackHole(now_us);
   }
 }
@@ -233,6 +234,7 @@ void Connection::OnMtuProbeResolved(uint64_t now_us, const SentPacket& p, bool a
   if (acked) {
     mtu_bytes_ = std::max<size_t>(mtu_bytes_, p.bytes);
     mtu_probe_losses_ = 0;
+    mtu_big_losses_ = 0;
     mtu_next_probe_us_ = now_us;
     return;
   }
