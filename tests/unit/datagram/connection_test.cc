@@ -336,5 +336,98 @@ TEST_CASE("Path MTU discovery stays off when the ceiling is the base size",
   CHECK(net.a().stats().max_datagram_bytes == 1200);
 }
 
+// Drives one sender by hand, with the ACKs a peer would send.
+struct Sender {
+  Connection conn{ConnectionConfig{}, 0};
+  Bytes buf = Bytes(ConnectionConfig{}.max_packet_payload_bytes());
+  uint64_t now = 0;
+  uint64_t peer_number = 0;
+
+  // The next packet, once the pacer lets it go (no timers run meanwhile).
+  Connection::Outgoing Next() {
+    std::optional<Connection::Outgoing> out;
+    for (int i = 0; i < 200 && !out; ++i) {
+      now += 5'000;
+      out = conn.NextPacket(now, buf);
+    }
+    REQUIRE(out);
+    return *out;
+  }
+  void Ack(uint64_t begin, uint64_t end) {
+    RangeSet acked;
+    acked.Add(begin, end);
+    Bytes p(64);
+    FrameWriter w(p);
+    REQUIRE(w.AddAck(acked, 0));
+    p.resize(w.size());
+    now += 10'000;
+    REQUIRE(conn.OnPacket(now, peer_number++, p).ok());
+  }
+};
+
+TEST_CASE("Path MTU discovery falls back when big packets are lost while small ones get through",
+          "[datagram][connection][pmtu]") {
+  Sender s;
+  const Bytes big(1300, 'b');
+  const Bytes small(10, 's');
+  REQUIRE(s.conn.Write(kChatStream, small) == small.size());
+  const Connection::Outgoing first = s.Next();
+  s.Ack(first.number, first.number + 1);  // the path works: an RTT sample
+  const Connection::Outgoing probe = s.Next();
+  CHECK(probe.size + kDataOverheadBytes == 1452);
+  CHECK(s.conn.stats().mtu_probes_sent == 1);
+  s.Ack(probe.number, probe.number + 1);
+  REQUIRE(s.conn.stats().max_datagram_bytes == 1452);
+
+  // Three big packets vanish; three small ones after them are acknowledged.
+  uint64_t first_big = 0;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(s.conn.Write(kChatStream, big) == big.size());
+    const Connection::Outgoing out = s.Next();
+    CHECK(out.size > 1200);
+    if (i == 0)
+      first_big = out.number;
+  }
+  uint64_t last_small = 0;
+  for (int i = 0; i < 3; ++i) {
+    s.conn.RequestPing();
+    const Connection::Outgoing out = s.Next();
+    CHECK(out.size < 100);
+    last_small = out.number;
+  }
+  CHECK(s.conn.stats().mtu_black_holes == 0);
+  s.Ack(first_big + 3, last_small + 1);
+  const ConnectionStats after = s.conn.stats();
+  CHECK(after.packets_lost == 3);
+  CHECK(after.mtu_black_holes == 1);
+  CHECK(after.max_datagram_bytes == 1200);
+  // What was lost goes again in packets of the base size.
+  const Connection::Outgoing again = s.Next();
+  CHECK(again.size + kDataOverheadBytes <= 1200);
+}
+
+TEST_CASE("Path MTU discovery keeps the size when a later big packet gets through",
+          "[datagram][connection][pmtu]") {
+  Sender s;
+  const Bytes big(1300, 'b');
+  REQUIRE(s.conn.Write(kChatStream, Bytes(10, 's')) == 10);
+  const Connection::Outgoing first = s.Next();
+  s.Ack(first.number, first.number + 1);
+  const Connection::Outgoing probe = s.Next();
+  s.Ack(probe.number, probe.number + 1);
+  REQUIRE(s.conn.stats().max_datagram_bytes == 1452);
+  // A burst of four big packets; the queue drops the first three.
+  uint64_t numbers[4];
+  for (uint64_t& n : numbers) {
+    REQUIRE(s.conn.Write(kChatStream, big) == big.size());
+    n = s.Next().number;
+  }
+  s.Ack(numbers[3], numbers[3] + 1);
+  const ConnectionStats after = s.conn.stats();
+  CHECK(after.packets_lost == 3);
+  CHECK(after.mtu_black_holes == 0);
+  CHECK(after.max_datagram_bytes == 1452);
+}
+
 }  // namespace
 }  // namespace confab::datagram
