@@ -35,8 +35,9 @@ Result<transfer::ReceivePolicy> LoadFilePolicy(const Home& home) {
 
 // The tracker's second UDP probe port (0: it has none), for telling a NAT
 // that maps every destination alike from one that does not.
-uint16_t SecondProbePort(const proto::SessionWelcome& /*welcome*/) {
-  return 0;
+uint16_t SecondProbePort(const proto::SessionWelcome& welcome) {
+  return welcome.second_probe_port() <= 65535 ? static_cast<uint16_t>(welcome.second_probe_port())
+                                              : 0;
 }
 
 }  // namespace
