@@ -76,6 +76,17 @@ void ChatSessions::Close() {
     udp_->Close();
 }
 
+channel::InitiatorParams ChatSessions::ChatInitiator(
+    const crypto::X25519PublicKey& remote_static) const {
+  channel::InitiatorParams params;
+  params.purpose = proto::PURPOSE_CHAT;
+  params.local_static = params_.local_static.secret_key;
+  params.local_static_public = params_.local_static.public_key;
+  params.remote_static = remote_static;
+  params.payload = params_.certificate;
+  return params;
+}
+
 bool ChatSessions::HasSession(const std::string& name) const {
   return EstablishedLinkTo(name) != nullptr;
 }
@@ -196,14 +207,8 @@ void ChatSessions::DialNext(const std::string& name) {
     if (link == nullptr)
       return;
     link->dialed = to.ToString();
-    channel::InitiatorParams params;
-    params.purpose = proto::PURPOSE_CHAT;
-    params.local_static = params_.local_static.secret_key;
-    params.local_static_public = params_.local_static.public_key;
-    params.remote_static = attempt.remote_static;
-    params.payload = params_.certificate;
     Result<std::unique_ptr<channel::ChannelConnection>> conn =
-        channel::ChannelConnection::Connect(loop_, to, std::move(params), link);
+        channel::ChannelConnection::Connect(loop_, to, ChatInitiator(attempt.remote_static), link);
     if (conn.ok()) {
       link->conn = std::move(*conn);
       attempt.dialing = link;

@@ -38,15 +38,9 @@ bool ChatSessions::DialUdp(const std::string& name) {
   link->transport = "udp";
   link->dialed = where;
   link->udp_session = (*stream)->session();
-  channel::InitiatorParams params;
-  params.purpose = proto::PURPOSE_CHAT;
-  params.local_static = params_.local_static.secret_key;
-  params.local_static_public = params_.local_static.public_key;
-  params.remote_static = attempt.remote_static;
-  params.payload = params_.certificate;
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
       channel::ChannelConnection::ConnectOver(std::move(*stream), attempt.udp_candidates.front(),
-                                              std::move(params), link);
+                                              ChatInitiator(attempt.remote_static), link);
   if (!conn.ok()) {
     attempt.failures.push_back("udp " + where + ": " + std::string(conn.status().message()));
     links_.erase(link);

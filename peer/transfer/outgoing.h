@@ -102,6 +102,8 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   std::unique_ptr<net::Timer> dial_timer_;
   // Dials over UDP; false when there is nothing to try.
   bool DialUdp();
+  // Our side of a file channel's handshake with the receiver.
+  channel::InitiatorParams FileInitiator() const;
   crypto::X25519PublicKey remote_static_{};
   bool looking_up_ = false;
   int64_t next_try_ms_ = 0;
