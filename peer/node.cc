@@ -35,8 +35,9 @@ Result<transfer::ReceivePolicy> LoadFilePolicy(const Home& home) {
 
 // The tracker's second UDP probe port (0: it has none), for telling a NAT
 // that maps every destination alike from one that does not.
-uint16_t SecondProbePort(const proto::SessionWelcome& /*welcome*/) {
-  return 0;
+uint16_t SecondProbePort(const proto::SessionWelcome& welcome) {
+  return welcome.second_probe_port() <= 65535 ? static_cast<uint16_t>(welcome.second_probe_port())
+                                              : 0;
 }
 
 }  // namespace
@@ -239,10 +240,12 @@ void Node::OnRevoked(const proto::Revoked& revoked) {
     if (Status kept = directory_->RecordRevocation(revoked.name(), key, NowMs()); !kept.ok())
       spdlog::warn("recording {}'s revocation: {}", revoked.name(), kept.ToString());
     sessions_->RefuseKey(revoked.name(), key);
+    transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
   } else {
     // No key to refuse: their sessions go now; the tracker refuses the rest.
     sessions_->DropSessions(revoked.name(),
                             Status::PermissionDenied(revoked.name() + " was revoked"));
+    transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
   }
 }
 

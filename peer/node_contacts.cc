@@ -69,8 +69,10 @@ proto::Response Node::Contacts(const proto::ContactsRequest& request) {
       break;
     case Action::ACTION_BLOCK:
       done = contacts_->Block(name);
-      if (done.ok())  // at once: their open sessions go now, new ones are refused
+      if (done.ok()) {  // at once: their open sessions go now, new ones are refused
         sessions_->DropSessions(name, Status::PermissionDenied(name + " was blocked"));
+        transfers_->DropPeer(name, Status::PermissionDenied(name + " was blocked"));
+      }
       break;
     case Action::ACTION_UNBLOCK:
       if (Result<Contact> c = Known(*contacts_, name); !c.ok())

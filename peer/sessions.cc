@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "peer/messaging/contact_route.h"
+#include "peer/sessions_link.h"
 #include "peer/wall_clock.h"
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"
@@ -28,53 +29,6 @@ Bytes Serialize(const Message& m) {
 }
 
 }  // namespace
-
-// One chat connection, either direction. `peer` is the contact's name: set
-// at dial time for an outbound link, after the hello checks for an inbound
-// one. A handshake timer drops links that never get established.
-class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
-                                 public net::Timer::Delegate {
- public:
-  Link(ChatSessions& owner, std::string peer_name, bool is_outbound)
-      : owner_(owner), peer(std::move(peer_name)), outbound(is_outbound) {}
-
-  ChatSessions& owner_;
-  std::string peer;
-  const bool outbound;
-  bool established = false;
-  std::string transport = "tcp";  // or "udp"
-  std::string dialed;             // outbound: where we dialed
-  udp::SessionId udp_session = 0;
-  // Every outbox message up to this seq went out on this connection (the
-  // outbox is sent in seq order); the rest are still to send here.
-  uint64_t sent_through_seq = 0;
-  // Chat messages read since the last flush: stored in one commit, then
-  // acknowledged in one Ack (group commit).
-  std::vector<proto::ChatMessage> inbox;
-  std::unique_ptr<channel::ChannelConnection> conn;
-  std::unique_ptr<net::Timer> handshake_timer;
-
- private:
-  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
-                                                          const channel::Event& hello) override {
-    return owner_.CheckHello(*this, hello);
-  }
-  Status OnWelcome(channel::ChannelConnection&, ByteView) override {
-    owner_.OnEstablished(*this);
-    return Status::Ok();
-  }
-  Status OnMessage(channel::ChannelConnection&, ByteView plaintext) override {
-    return owner_.HandleMessage(*this, plaintext);
-  }
-  void OnWritable(channel::ChannelConnection&) override { owner_.SendPending(*this); }
-  void OnClosed(channel::ChannelConnection&, Status status) override {
-    owner_.OnLinkClosed(*this, status);  // destroys us: last
-  }
-  void OnTimer() override {
-    if (!established && conn)
-      conn->Fail(Status::ResourceExhausted("no handshake in time"));
-  }
-};
 
 ChatSessions::ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
                            ContactBook& contacts, Delegate* delegate)
@@ -120,6 +74,17 @@ void ChatSessions::Close() {
   }
   if (udp_)
     udp_->Close();
+}
+
+channel::InitiatorParams ChatSessions::ChatInitiator(
+    const crypto::X25519PublicKey& remote_static) const {
+  channel::InitiatorParams params;
+  params.purpose = proto::PURPOSE_CHAT;
+  params.local_static = params_.local_static.secret_key;
+  params.local_static_public = params_.local_static.public_key;
+  params.remote_static = remote_static;
+  params.payload = params_.certificate;
+  return params;
 }
 
 bool ChatSessions::HasSession(const std::string& name) const {
@@ -242,14 +207,8 @@ void ChatSessions::DialNext(const std::string& name) {
     if (link == nullptr)
       return;
     link->dialed = to.ToString();
-    channel::InitiatorParams params;
-    params.purpose = proto::PURPOSE_CHAT;
-    params.local_static = params_.local_static.secret_key;
-    params.local_static_public = params_.local_static.public_key;
-    params.remote_static = attempt.remote_static;
-    params.payload = params_.certificate;
     Result<std::unique_ptr<channel::ChannelConnection>> conn =
-        channel::ChannelConnection::Connect(loop_, to, std::move(params), link);
+        channel::ChannelConnection::Connect(loop_, to, ChatInitiator(attempt.remote_static), link);
     if (conn.ok()) {
       link->conn = std::move(*conn);
       attempt.dialing = link;
@@ -272,51 +231,6 @@ void ChatSessions::DialNext(const std::string& name) {
   paths_[name] = PathReport{"none", "", "no direct path (" + tried + ")"};
   spdlog::warn("no direct path to {} ({}); messages stay queued, next try in {} s", name, tried,
                params_.no_path_retry_ms / 1000);
-}
-
-bool ChatSessions::DialUdp(const std::string& name) {
-  Attempt& attempt = attempts_[name];
-  if (attempt.udp_tried || attempt.udp_candidates.empty() || !udp_)
-    return false;
-  attempt.udp_tried = true;
-  // The peer's NAT must see datagrams from them to us before ours get in:
-  // the tracker relays the request, they punch, our handshake retries.
-  if (Status punch = delegate_->RequestPunch(name); !punch.ok())
-    spdlog::info("punch request for {}: {}", name, punch.ToString());
-  std::string where;
-  for (const net::Address& a : attempt.udp_candidates)
-    where += (where.empty() ? "" : ",") + a.ToString();
-  Result<std::unique_ptr<udp::SessionStream>> stream =
-      udp_->Dial(attempt.remote_static, attempt.udp_candidates, proto::PURPOSE_CHAT);
-  if (!stream.ok()) {
-    attempt.failures.push_back("udp " + where + ": " + std::string(stream.status().message()));
-    return false;
-  }
-  Link* link = AddLink(name, /*outbound=*/true,
-                       params_.udp.handshake_give_up_ms + params_.handshake_timeout_ms);
-  if (link == nullptr)
-    return false;
-  link->transport = "udp";
-  link->dialed = where;
-  link->udp_session = (*stream)->session();
-  channel::InitiatorParams params;
-  params.purpose = proto::PURPOSE_CHAT;
-  params.local_static = params_.local_static.secret_key;
-  params.local_static_public = params_.local_static.public_key;
-  params.remote_static = attempt.remote_static;
-  params.payload = params_.certificate;
-  Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::ConnectOver(std::move(*stream), attempt.udp_candidates.front(),
-                                              std::move(params), link);
-  if (!conn.ok()) {
-    attempt.failures.push_back("udp " + where + ": " + std::string(conn.status().message()));
-    links_.erase(link);
-    return false;
-  }
-  spdlog::info("reaching {} over UDP ({})", name, where);
-  link->conn = std::move(*conn);
-  attempt.dialing = link;
-  return true;
 }
 
 void ChatSessions::SendPending(Link& link) {
@@ -560,66 +474,15 @@ void ChatSessions::OnLinkClosed(Link& link, const Status& status) {
   auto attempt = attempts_.find(peer);
   if (attempt != attempts_.end() && attempt->second.dialing == &link) {
     attempt->second.dialing = nullptr;
-    if (retry_dial)
+    if (retry_dial && status.message() != kCrossedDial)
       attempt->second.failures.push_back(link.transport + " " + link.dialed + ": " +
                                          std::string(status.message()));
   }
   links_.erase(&link);  // destroys the link and its connection: nothing follows
-  if (retry_dial && !closed_)
+  // A UDP dial that crossed the peer's own is no failure: their session is
+  // ours as an inbound one.
+  if (retry_dial && !closed_ && status.message() != kCrossedDial)
     DialNext(peer);
-}
-
-}  // namespace confab::peer
-
-namespace confab::peer {
-
-// ---- UDP ---------------------------------------------------------------------
-
-Status ChatSessions::CheckUdpHello(proto::Purpose /*purpose*/, ByteView certificate,
-                                   const crypto::X25519PublicKey& remote_static) {
-  // The same checks as a TCP hello, before the endpoint keeps any state; the
-  // channel inside the session checks the hello again.
-  Result<std::string> peer =
-      CheckPeerHello(certificate, remote_static, params_.self_name, revoked_keys_,
-                     params_.org_public_key, contacts_, NowUnix(), NowMs());
-  return peer.status();
-}
-
-void ChatSessions::OnUdpStream(proto::Purpose /*purpose*/,
-                               std::unique_ptr<udp::SessionStream> stream,
-                               const net::Address& from) {
-  if (closed_)
-    return;
-  Link* link = AddLink("", /*outbound=*/false, params_.handshake_timeout_ms);
-  if (link == nullptr)
-    return;
-  link->transport = "udp";
-  link->udp_session = stream->session();
-  channel::ResponderParams params;
-  params.local_static = params_.local_static.secret_key;
-  params.local_static_public = params_.local_static.public_key;
-  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
-  Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::AcceptOver(std::move(stream), from, std::move(params), link);
-  if (!conn.ok()) {
-    spdlog::warn("UDP session from {}: {}", from.ToString(), conn.status().ToString());
-    links_.erase(link);
-    return;
-  }
-  link->conn = std::move(*conn);
-}
-
-std::optional<PathReport> ChatSessions::PathTo(const std::string& name) const {
-  auto it = paths_.find(name);
-  if (it == paths_.end())
-    return std::nullopt;
-  PathReport report = it->second;
-  Link* link = EstablishedLinkTo(name);
-  if (link != nullptr && link->transport == "udp" && udp_) {
-    if (std::optional<UdpSessionView> view = udp_->View(link->udp_session); view && view->peer)
-      report.address = view->peer->ToString();  // the address that answered
-  }
-  return report;
 }
 
 }  // namespace confab::peer

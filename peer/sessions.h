@@ -238,6 +238,8 @@ class ChatSessions final : private net::TcpListener::Delegate,
   void ReachWith(const std::string& name, const proto::LookupResult& result, bool fresh);
   void DialNext(const std::string& name);
   Link* AddLink(std::string peer, bool outbound, uint64_t timeout_ms);
+  // Our side of a chat channel's handshake with the holder of `remote_static`.
+  channel::InitiatorParams ChatInitiator(const crypto::X25519PublicKey& remote_static) const;
   Link* EstablishedLinkTo(const std::string& name) const;
 
   net::Loop& loop_;

@@ -121,6 +121,9 @@ Status TrackerLink::OnWelcome(channel::ChannelConnection& c, ByteView payload) {
   connected_ = true;
   attempts_ = 0;
   udp_token_ = welcome.udp_token();
+  // A port number the tracker cannot have bound means "none".
+  second_probe_port_ =
+      welcome.second_probe_port() <= 65535 ? static_cast<uint16_t>(welcome.second_probe_port()) : 0;
   keepalive_ms_ = std::clamp<uint64_t>(uint64_t{welcome.keepalive_seconds()} * 1000, 1000, 600000);
   last_heard_ms_ = loop_.now_ms();
   keepalive_sequence_ = 0;
@@ -182,6 +185,7 @@ void TrackerLink::OnClosed(channel::ChannelConnection&, Status status) {
   const bool was_connected = connected_;
   connected_ = false;
   udp_token_.clear();
+  second_probe_port_ = 0;
   if (closed_)
     return;
   handshake_timer_->Stop();

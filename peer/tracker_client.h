@@ -164,6 +164,10 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   bool connected() const { return connected_; }
   // The token for the tracker's UDP port; empty while disconnected.
   const std::string& udp_token() const { return udp_token_; }
+  // The tracker's second UDP probe port (same IP as its main one), for
+  // telling a cone NAT from a symmetric one; 0 while disconnected or when the
+  // tracker has none.
+  uint16_t second_probe_port() const { return second_probe_port_; }
 
  private:
   // Forwards one timer to a member function (Timer has one OnTimer()).
@@ -209,6 +213,7 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   uint64_t keepalive_sequence_ = 0;
   uint64_t next_request_id_ = 1;
   std::string udp_token_;
+  uint16_t second_probe_port_ = 0;
   std::map<uint64_t, std::string> pending_lookups_;  // request id -> name
 
   std::optional<proto::Announce> announce_;

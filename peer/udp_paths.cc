@@ -149,7 +149,7 @@ void UdpPaths::OnSessionOpen(udp::SessionId id, ByteView payload) {
     // Both sides dialed at once and the peer's handshake won (Endpoint's
     // tie-break): our dial gives way to the session it opened, which is
     // served as an inbound one below.
-    stream->OnSessionClosed(Status::Closed("crossed with the peer's own session"));
+    stream->OnSessionClosed(Status::Closed(kCrossedDial));
   }
   proto::UdpHello hello;
   if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || !info->peer) {

@@ -149,6 +149,10 @@ class UdpPaths final : private udp::Endpoint::Delegate, private net::Timer::Dele
   std::vector<std::string> local_ips_;  // to recognise "no NAT" on a wildcard bind
 };
 
+// Why a dial's stream closes when the peer's simultaneous dial won the
+// tie-break: not a failure, the session arrives as an inbound one.
+inline constexpr std::string_view kCrossedDial = "crossed with the peer's own session";
+
 // The stream a session for `purpose` uses.
 uint8_t StreamFor(proto::Purpose purpose);
 

@@ -130,8 +130,9 @@ int Serve(const std::string& dir) {
       if (watcher.ok())
         shutdown.watchers.push_back(std::move(watcher).value());
     }
-    spdlog::info("org '{}' serving on {} (TCP and UDP), port {}{}", state.config().org,
-                 state.config().listen, (*server)->port(),
+    spdlog::info("org '{}' serving on {} (TCP and UDP), port {}, second UDP probe port {}{}",
+                 state.config().org, state.config().listen, (*server)->port(),
+                 (*server)->second_probe_port(),
                  (*server)->metrics_port()
                      ? fmt::format(", metrics on port {}", *(*server)->metrics_port())
                      : std::string());

@@ -38,6 +38,18 @@ Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, Tra
     return udp.status().WithContext("listen " + udp_at.ToString() + " (UDP)");
   server->udp_ = std::move(udp).value();
   CONFAB_RETURN_IF_ERROR(server->udp_->StartReceiving());
+  CONFAB_ASSIGN_OR_RETURN(net::Address probe_at,
+                          net::Address::FromIp(listen.ip(), state.config().second_probe_port));
+  server->second_probe_delegate_.server = server.get();
+  auto second = net::UdpSocket::Create(loop, probe_at, &server->second_probe_delegate_);
+  if (!second.ok()) {
+    return second.status().WithContext("second_probe_port " + probe_at.ToString() + " (UDP)");
+  }
+  server->second_probe_ = std::move(second).value();
+  CONFAB_ASSIGN_OR_RETURN(net::Address probe_bound, server->second_probe_->local_address());
+  server->second_probe_port_ = probe_bound.port();
+  server->service_.set_second_probe_port(server->second_probe_port_);
+  CONFAB_RETURN_IF_ERROR(server->second_probe_->StartReceiving());
   if (!state.config().metrics_listen.empty()) {
     CONFAB_ASSIGN_OR_RETURN(net::Address at, net::Address::Parse(state.config().metrics_listen));
     auto metrics = MetricsHttp::Start(loop, at, server.get());
@@ -66,6 +78,7 @@ void TrackerServer::Stop() {
   stopping_ = true;
   listener_->Close();
   udp_->Close();
+  second_probe_->Close();
   housekeeping_->Close();
   if (metrics_)
     metrics_->Close();
@@ -268,6 +281,19 @@ void TrackerServer::OnTimer() {
 }
 
 void TrackerServer::OnDatagram(ByteView data, const net::Address& from) {
+  AnswerProbe(*udp_, /*main_port=*/true, data, from);
+}
+
+void TrackerServer::SecondProbeSocket::OnDatagram(ByteView data, const net::Address& from) {
+  server->AnswerProbe(*server->second_probe_, /*main_port=*/false, data, from);
+}
+
+void TrackerServer::SecondProbeSocket::OnError(Status status) {
+  spdlog::debug("udp (second probe port): {}", status.ToString());
+}
+
+void TrackerServer::AnswerProbe(net::UdpSocket& socket, bool main_port, ByteView data,
+                                const net::Address& from) {
   proto::TrackerDatagram datagram;
   if (data.size() > 512 || !datagram.ParseFromArray(data.data(), static_cast<int>(data.size())) ||
       !datagram.has_probe()) {
@@ -276,13 +302,14 @@ void TrackerServer::OnDatagram(ByteView data, const net::Address& from) {
   auto name = service_.NameForUdpToken(AsBytes(datagram.probe().token()));
   if (!name)
     return;
-  service_.SetObservedUdp(*name, from.ip(), from.port());
+  if (main_port)
+    service_.SetObservedUdp(*name, from.ip(), from.port());
   proto::TrackerDatagram reply;
   reply.mutable_observed()->set_nonce(datagram.probe().nonce());
   reply.mutable_observed()->set_address(from.ip());
   reply.mutable_observed()->set_port(from.port());
-  if (udp_->Send(SerializeToBytes(reply), from).ok())
-    ++udp_probes_answered_;
+  if (socket.Send(SerializeToBytes(reply), from).ok())
+    ++(main_port ? udp_probes_answered_ : second_port_probes_answered_);
 }
 
 void TrackerServer::OnError(Status status) {
@@ -317,8 +344,12 @@ std::string TrackerServer::RenderMetrics() {
     AppendMetric(&out, "confab_tracker_refusals_total", "counter", "Refusals by reason.",
                  static_cast<double>(n), "reason=\"" + reason + "\"");
   }
-  AppendMetric(&out, "confab_tracker_udp_probes_total", "counter", "UDP address probes answered.",
-               static_cast<double>(udp_probes_answered_));
+  AppendMetric(&out, "confab_tracker_udp_probes_total", "counter",
+               "UDP address probes answered, by tracker port.",
+               static_cast<double>(udp_probes_answered_), "port=\"main\"");
+  AppendMetric(&out, "confab_tracker_udp_probes_total", "counter",
+               "UDP address probes answered, by tracker port.",
+               static_cast<double>(second_port_probes_answered_), "port=\"second\"");
   AppendMetric(&out, "confab_tracker_resident_bytes", "gauge", "Resident memory of the tracker.",
                static_cast<double>(ResidentBytes()));
   return out;

@@ -1,7 +1,16 @@
 // TrackerServer: the tracker's I/O. It owns the TCP listener (joins, member
-// sessions, admin requests), the UDP socket on the same port number, the
-// optional metrics listener and a one-second housekeeping timer, and moves
-// bytes between them and TrackerService, which decides everything.
+// sessions, admin requests), the UDP socket on the same port number, a second
+// UDP probe socket on the same IP, the optional metrics listener and a
+// one-second housekeeping timer, and moves bytes between them and
+// TrackerService, which decides everything.
+//
+// UDP address probes get the same answer on both UDP sockets, from the
+// socket they arrived on. Only the main port's answer is recorded as the
+// member's public UDP endpoint that lookups publish: that is the mapping the
+// node keeps open with its regular probes and the one hole punching uses.
+// Under an endpoint-independent ("cone") NAT both are the same; under an
+// endpoint-dependent one the second port's mapping is useless to peers, and
+// comparing the two is exactly how the node finds that out.
 //
 // Hostile input (issue: tracker, item 6): handshakes are rate-limited per
 // source address; connections that do not finish the handshake within
@@ -44,13 +53,16 @@ class TrackerServer final : private net::TcpListener::Delegate,
                             private net::Timer::Delegate,
                             private MetricsSource {
  public:
-  // Binds TCP and UDP on config().listen (and the metrics port if set).
-  // Unavailable "address in use" when the port is taken.
+  // Binds TCP and UDP on config().listen, the second probe port on the
+  // same IP (config().second_probe_port; 0 = any free port), and the
+  // metrics port if set. Unavailable "address in use" when a port is taken.
   [[nodiscard]] static Result<std::unique_ptr<TrackerServer>> Start(net::Loop& loop,
                                                                     TrackerState& state);
   ~TrackerServer() override;
 
   uint16_t port() const { return listener_->port(); }
+  // The bound second UDP probe port (never 0 once started).
+  uint16_t second_probe_port() const { return second_probe_port_; }
   std::optional<uint16_t> metrics_port() const;
 
   // Closes the listeners and every connection; the loop then runs dry.
@@ -62,6 +74,14 @@ class TrackerServer final : private net::TcpListener::Delegate,
     uint64_t accepted_ms = 0;
     bool admin = false;
     std::string peer_ip;
+  };
+
+  // Forwards the second probe socket's datagrams (UdpSocket::Delegate has no
+  // socket argument, so each socket gets its own delegate).
+  struct SecondProbeSocket final : net::UdpSocket::Delegate {
+    TrackerServer* server = nullptr;
+    void OnDatagram(ByteView data, const net::Address& from) override;
+    void OnError(Status status) override;
   };
 
   TrackerServer(net::Loop& loop, TrackerState& state);
@@ -83,6 +103,9 @@ class TrackerServer final : private net::TcpListener::Delegate,
   std::string RenderMetrics() override;
 
   Status HandleAdmin(channel::ChannelConnection& c, ByteView plaintext);
+  // Answers a UdpProbe with a live session's token from `socket`, the one it
+  // came in on; records the observed endpoint only when `main_port`.
+  void AnswerProbe(net::UdpSocket& socket, bool main_port, ByteView data, const net::Address& from);
   // Sends what the service queued and closes what it asked to close.
   void Flush();
   Connection* Find(SessionId id);
@@ -94,6 +117,9 @@ class TrackerServer final : private net::TcpListener::Delegate,
   RateLimiter handshake_limiter_;
   std::unique_ptr<net::TcpListener> listener_;
   std::unique_ptr<net::UdpSocket> udp_;
+  SecondProbeSocket second_probe_delegate_;
+  std::unique_ptr<net::UdpSocket> second_probe_;
+  uint16_t second_probe_port_ = 0;
   std::unique_ptr<net::Timer> housekeeping_;
   std::unique_ptr<MetricsHttp> metrics_;
   std::unordered_map<SessionId, Connection> connections_;
@@ -110,6 +136,7 @@ class TrackerServer final : private net::TcpListener::Delegate,
   uint64_t handshake_timeouts_ = 0;
   uint64_t slow_consumers_ = 0;
   uint64_t udp_probes_answered_ = 0;
+  uint64_t second_port_probes_answered_ = 0;
 };
 
 }  // namespace confab::tracker

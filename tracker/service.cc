@@ -199,6 +199,7 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   welcome.set_accepted(true);
   welcome.set_udp_token(sessions_[id].udp_token.data(), kUdpTokenBytes);
   welcome.set_keepalive_seconds(static_cast<uint32_t>(state_.config().keepalive_interval.count()));
+  welcome.set_second_probe_port(second_probe_port_);
   reply.payload = SerializeToBytes(welcome);
   return reply;
 }

@@ -82,8 +82,13 @@ class TrackerService {
 
   // The member a UDP token belongs to, if its session is up.
   std::optional<std::string> NameForUdpToken(ByteView token) const;
-  // Records a member's public UDP address as the tracker saw it.
+  // Records a member's public UDP address as the tracker saw it. The server
+  // calls it for probes on the main port only (see server.h).
   void SetObservedUdp(const std::string& name, const std::string& address, uint16_t port);
+
+  // The bound second probe port, told to nodes in every SessionWelcome from
+  // now on; 0 (the default) = none.
+  void set_second_probe_port(uint16_t port) { second_probe_port_ = port; }
 
   // Writes what is buffered for the directory (lookup audit entries, the
   // last-seen times of members who left) in batches; the server calls it
@@ -140,6 +145,7 @@ class TrackerService {
   std::vector<PendingAudit> audit_;
   std::unordered_map<std::string, int64_t> last_seen_;  // not yet in the directory
   ServiceCounters counters_;
+  uint16_t second_probe_port_ = 0;
 };
 
 }  // namespace confab::tracker

@@ -18,9 +18,10 @@ constexpr std::string_view kOrgKeyFile = "org.key";
 constexpr std::string_view kTrackerKeyFile = "tracker.key";
 constexpr std::string_view kDirectoryFile = "directory.db";
 
-constexpr std::array<std::string_view, 14> kKnownKeys = {
+constexpr std::array<std::string_view, 15> kKnownKeys = {
     "org",
     "listen",
+    "second_probe_port",
     "advertise",
     "log_level",
     "invite.ttl",
@@ -66,6 +67,15 @@ Result<TrackerConfig> LoadConfig(const std::string& path) {
     return Status::InvalidArgument(path + ": 'org' is missing or empty");
   CONFAB_ASSIGN_OR_RETURN(c.listen, file.GetString("listen", c.listen));
   CONFAB_RETURN_IF_ERROR(CheckHostPort(path + ": listen", c.listen));
+  CONFAB_ASSIGN_OR_RETURN(int64_t second_probe_port,
+                          file.GetInt("second_probe_port", c.second_probe_port, 0, 65535));
+  c.second_probe_port = static_cast<uint16_t>(second_probe_port);
+  // The same number as listen's would only fail later with "address in use".
+  if (c.second_probe_port != 0 && c.listen.ends_with(":" + std::to_string(c.second_probe_port))) {
+    return Status::InvalidArgument(path + ": second_probe_port " +
+                                   std::to_string(c.second_probe_port) +
+                                   " is listen's own port; choose another (or 0)");
+  }
   CONFAB_ASSIGN_OR_RETURN(c.advertise, file.GetString("advertise", DefaultAdvertise(c.listen)));
   CONFAB_RETURN_IF_ERROR(CheckHostPort(path + ": advertise", c.advertise));
   CONFAB_ASSIGN_OR_RETURN(c.log_level, file.GetString("log_level", c.log_level));
@@ -154,7 +164,8 @@ Status TrackerState::Init(const std::string& dir, const std::string& org,
       writer.Render("confab-tracker settings. 'advertise' is the host:port written into invite\n"
                     "codes: set it to the address workstations reach. Optional keys:\n"
                     "metrics.listen = \"127.0.0.1:9650\" (Prometheus text), log_level,\n"
-                    "limits.* and session.* (see tracker/state.h)."));
+                    "second_probe_port (UDP, default: any free port), limits.* and session.*\n"
+                    "(see tracker/state.h)."));
   CONFAB_RETURN_IF_ERROR(config::WriteFileAtomically(base + std::string(kConfigFile), toml, 0600));
 
   // Creates directory.db with its schema.

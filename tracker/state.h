@@ -25,6 +25,11 @@ inline constexpr uint16_t kDefaultTrackerPort = 7650;
 struct TrackerConfig {
   std::string org;
   std::string listen = "0.0.0.0:7650";  // TCP and UDP
+  // A second UDP port on listen's IP answering the same address probes, so
+  // nodes can tell a cone NAT from a symmetric one (two server addresses are
+  // needed). 0 = a port the kernel picks (nodes learn it from their
+  // SessionWelcome); ops set a fixed one to open it in their firewall.
+  uint16_t second_probe_port = 0;
   // host:port written into invite codes; defaults to `listen` with a
   // wildcard host replaced by 127.0.0.1. Ops set it to the name people reach.
   std::string advertise;

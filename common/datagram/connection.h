@@ -21,6 +21,20 @@
 // its own send buffer and receive window, so memory is bounded by
 // kMaxStreams * (send_buffer_bytes + 3 * receive_window_bytes).
 //
+// Path MTU discovery (a simplified DPLPMTUD, RFC 8899 with RFC 9000 14.3):
+// every datagram starts at most config.max_datagram_bytes (the base, safe on
+// any path). Once a packet has been acknowledged, one PING+PADDING probe at
+// a time searches sizes up to max_probe_datagram_bytes: first the ceiling,
+// then a binary search below the smallest size that failed. An acknowledged
+// probe raises the datagram size. Probes are never retransmitted and their
+// loss is no congestion signal; after kMtuProbeAttempts losses at one size,
+// nothing at or above it is probed again. A black hole after raising
+// (kMtuBlackHolePtos probe timeouts in a row, or kMtuBlackHoleLosses losses
+// in a row of packets above the base with none of them acknowledged) drops
+// back to the base and searches below the size that failed. Probing needs
+// NextPacket buffers of max_packet_payload_bytes(); a caller that passes
+// smaller ones turns it off (and nothing changes for it).
+//
 // Errors from the peer (malformed frames, flow-control violations, ACKs for
 // packets never sent) close the connection: closed() turns true and
 // close_status() says why. Not thread-safe.
@@ -59,6 +73,10 @@ struct ConnectionConfig {
   // The largest UDP payload we send (RFC 9000 14: 1200 is safe on any path
   // that carries IPv6; larger needs path MTU discovery).
   size_t max_datagram_bytes = 1200;
+  // The largest datagram path MTU discovery tries. 1452 fits a 1500-byte
+  // Ethernet MTU under IPv6 (40 + 8 bytes of headers; 1472 is IPv4's exact
+  // limit). At or below max_datagram_bytes: no probing.
+  size_t max_probe_datagram_bytes = 1452;
   size_t send_buffer_bytes = 4 << 20;     // per stream
   size_t receive_window_bytes = 4 << 20;  // per stream
   uint64_t max_ack_delay_us = 25'000;     // RFC 9000's default
@@ -70,6 +88,12 @@ struct ConnectionConfig {
   CongestionControl congestion_control = CongestionControl::kBbr;
 
   size_t max_payload_bytes() const { return max_datagram_bytes - kDataOverheadBytes; }
+  // The buffer NextPacket needs so that it may send path MTU probes.
+  size_t max_packet_payload_bytes() const {
+    return (max_probe_datagram_bytes > max_datagram_bytes ? max_probe_datagram_bytes
+                                                          : max_datagram_bytes) -
+           kDataOverheadBytes;
+  }
 };
 
 struct ConnectionStats {
@@ -81,10 +105,23 @@ struct ConnectionStats {
   size_t cwnd_bytes = 0;
   uint64_t smoothed_rtt_us = 0;
   size_t bytes_in_flight = 0;
+  // Path MTU discovery.
+  size_t max_datagram_bytes = 0;  // what data packets may use now
+  uint64_t mtu_probes_sent = 0;
+  uint64_t mtu_probes_lost = 0;  // not in congestion_events
+  uint64_t mtu_black_holes = 0;  // falls back to the base size
 };
 
 class Connection {
  public:
+  static constexpr int kMtuProbeAttempts = 3;
+  static constexpr uint32_t kMtuBlackHolePtos = 3;
+  static constexpr uint32_t kMtuBlackHoleLosses = 3;
+  // The search stops when the bounds are closer than this.
+  static constexpr size_t kMtuSearchStepBytes = 16;
+  // After a lost probe, the next waits this long (probes are occasional).
+  static constexpr uint64_t kMtuProbeRetryUs = 1'000'000;
+
   Connection(const ConnectionConfig& config, uint64_t now_us);
 
   // Application side. `stream` < kMaxStreams. Write returns the bytes
@@ -105,9 +142,10 @@ class Connection {
     uint64_t number;
     size_t size;  // payload bytes written to the buffer
   };
-  // Writes the next packet payload into `out` (at least max_payload_bytes())
-  // when something may be sent now: ACKs always, data within the congestion
-  // window and the pacer's schedule. Call until it returns nullopt.
+  // Writes the next packet payload into `out` (at least max_payload_bytes();
+  // max_packet_payload_bytes() to allow path MTU probes) when something may
+  // be sent now: ACKs always, data and probes within the congestion window
+  // and the pacer's schedule. Call until it returns nullopt.
   std::optional<Outgoing> NextPacket(uint64_t now_us, std::span<uint8_t> out);
 
   // When OnTimeout must run (absolute, microseconds), or UINT64_MAX.
@@ -126,6 +164,8 @@ class Connection {
 
   ConnectionStats stats() const;
   const ConnectionConfig& config() const { return config_; }
+  // Path MTU discovery has nothing more to probe (until a black hole).
+  bool mtu_search_done() const { return !mtu_probing_ || NextMtuProbeBytes() == 0; }
 
  private:
   struct Stream {
@@ -141,10 +181,19 @@ class Connection {
 
   Status Fail(Status status);
   Status OnAckFrame(uint64_t now_us, const AckFrame& ack);
-  void OnPacketsLost(uint64_t now_us, const std::vector<SentPacket>& lost);
+  // `count_big_losses`: whether losses of packets above the base size count
+  // towards a path MTU black hole.
+  void OnPacketsLost(uint64_t now_us, const std::vector<SentPacket>& lost,
+                     bool count_big_losses = true);
   bool CanSendData(uint64_t now_us) const;
   bool HasDataToSend() const;
   bool AckDue(uint64_t now_us) const;
+  // Path MTU discovery.
+  size_t NextMtuProbeBytes() const;  // 0: nothing to probe now
+  uint64_t MtuProbeDueUs() const;    // UINT64_MAX: none due
+  std::optional<Outgoing> SendMtuProbe(uint64_t now_us, std::span<uint8_t> out, size_t bytes);
+  void OnMtuProbeResolved(uint64_t now_us, const SentPacket& p, bool acked);
+  void OnMtuBlackHole(uint64_t now_us);
 
   ConnectionConfig config_;
   std::array<Stream, kMaxStreams> streams_;
@@ -167,6 +216,17 @@ class Connection {
   uint64_t next_number_ = 0;
   uint64_t last_sent_us_;
   bool ping_pending_ = false;
+
+  // Path MTU discovery. mtu_bytes_ <= mtu_ceiling_ except after a black hole
+  // reset; config_.max_datagram_bytes is the floor.
+  size_t mtu_bytes_;                          // data packets' datagram size now
+  size_t mtu_ceiling_;                        // the largest size still worth probing
+  bool mtu_ceiling_failed_ = false;           // binary search from now on
+  bool mtu_probing_ = true;                   // off for good when buffers are too small
+  std::optional<uint64_t> mtu_probe_number_;  // the probe in flight
+  int mtu_probe_losses_ = 0;                  // at NextMtuProbeBytes()
+  uint64_t mtu_next_probe_us_ = 0;
+  uint32_t mtu_big_losses_ = 0;  // above-base packets lost in a row
 
   bool closed_ = false;
   bool close_frame_pending_ = false;

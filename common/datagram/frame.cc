@@ -7,6 +7,7 @@ namespace confab::datagram {
 namespace {
 
 enum FrameType : uint8_t {
+  kPadding = 0x00,
   kPing = 0x01,
   kAck = 0x02,
   kStream = 0x03,
@@ -82,6 +83,8 @@ Result<std::vector<Frame>> ParseFrames(ByteView payload) {
   while (!r.done()) {
     const uint8_t type = static_cast<uint8_t>(r.Get(1));
     switch (type) {
+      case kPadding:
+        break;  // nothing to report: it only makes the packet bigger
       case kPing:
         frames.emplace_back(PingFrame{});
         break;
@@ -150,6 +153,14 @@ bool FrameWriter::AddPing() {
   if (remaining() < 1)
     return false;
   Put8(kPing);
+  return true;
+}
+
+bool FrameWriter::AddPadding(size_t bytes) {
+  if (remaining() < bytes)
+    return false;
+  std::memset(out_.data() + used_, kPadding, bytes);
+  used_ += bytes;
   return true;
 }
 

@@ -3,6 +3,7 @@
 // to check; the bytes saved by QUIC's varints matter little at 1200-byte
 // packets). A packet is "ack-eliciting" when it holds anything but ACK.
 //
+//   PADDING         0x00                       (one byte; ignored: fills PMTU probes)
 //   PING            0x01                       (elicits an ACK: keepalive, probe)
 //   ACK             0x02 largest(8) delay_us(4) count(1) first(4) {gap(4) len(4)}*count
 //   STREAM          0x03 stream(1) offset(8) length(2) data
@@ -65,6 +66,9 @@ class FrameWriter {
   explicit FrameWriter(std::span<uint8_t> out) : out_(out) {}
 
   bool AddPing();
+  // `bytes` PADDING frames (zero bytes), which the parser skips. Used to
+  // bring a path MTU probe to its size.
+  bool AddPadding(size_t bytes);
   // Up to kMaxAckRangesPerFrame of the highest ranges of `received`, which
   // must not be empty.
   bool AddAck(const RangeSet& received, uint64_t delay_us);

@@ -33,6 +33,7 @@ struct SentPacket {
   uint64_t sent_us = 0;
   uint32_t bytes = 0;          // the whole datagram, for congestion control
   bool ack_eliciting = false;  // counts against the window iff true
+  bool mtu_probe = false;      // a path MTU probe: its loss is no congestion signal
   std::vector<SentChunk> chunks;
   uint8_t max_stream_data_mask = 0;              // streams whose MAX_STREAM_DATA it carried
   std::optional<uint64_t> largest_acked_in_ack;  // its ACK frame's largest

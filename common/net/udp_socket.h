@@ -18,6 +18,25 @@
 
 namespace confab::net {
 
+// What confab's session sockets ask for. Over loopback a 64 MiB transfer
+// lost ~250 datagrams with the kernel's default (212992 bytes on Debian 12):
+// a burst of a congestion window arrives faster than the loop drains it.
+inline constexpr size_t kDefaultUdpBufferBytes = 4 << 20;
+
+struct UdpSocketOptions {
+  // SO_RCVBUF / SO_SNDBUF to request at Create; 0 leaves the kernel's
+  // default. See UdpSocket::SetBufferSizes for what the kernel makes of it.
+  size_t recv_buffer_bytes = kDefaultUdpBufferBytes;
+  size_t send_buffer_bytes = kDefaultUdpBufferBytes;
+  // Sets the IP don't-fragment bit on every datagram and ignores the
+  // kernel's path MTU cache (Linux IP_PMTUDISC_PROBE / IPV6_PMTUDISC_PROBE),
+  // as path MTU discovery needs (RFC 8899 3): a probe too big for the path
+  // must be dropped, not fragmented into something that gets through.
+  // A datagram above the interface MTU then fails to send. Linux only; a
+  // no-op elsewhere.
+  bool dont_fragment = false;
+};
+
 class UdpSocket final : public internal::HandleOwner {
  public:
   class Delegate {
@@ -32,10 +51,13 @@ class UdpSocket final : public internal::HandleOwner {
     virtual void OnError(Status status) = 0;
   };
 
-  // Binds to `bind_to` (port 0 picks a free port; see local_address()).
-  // FailedPrecondition if the loop is closing; the uv_udp_init/bind error.
+  // Binds to `bind_to` (port 0 picks a free port; see local_address()) and
+  // requests `options`' buffer sizes (logged when the kernel grants less).
+  // FailedPrecondition if the loop is closing; the uv_udp_init/bind error,
+  // or SetBufferSizes' error.
   static Result<std::unique_ptr<UdpSocket>> Create(Loop& loop, const Address& bind_to,
-                                                   Delegate* delegate);
+                                                   Delegate* delegate,
+                                                   const UdpSocketOptions& options = {});
   ~UdpSocket() override = default;
 
   // The bound address, with the real port. FailedPrecondition once closed.
@@ -51,6 +73,21 @@ class UdpSocket final : public internal::HandleOwner {
   Status Send(Bytes data, const Address& to);
   // Bytes queued in the kernel-bound send queue, for backpressure.
   size_t send_queue_bytes() const;
+
+  // Kernel socket buffer sizes, as getsockopt reports them. On Linux that is
+  // twice what was asked (the kernel counts its bookkeeping too), capped at
+  // twice net.core.rmem_max / wmem_max: a request above the cap is not an
+  // error, it silently gets less, so callers that care compare.
+  struct BufferSizes {
+    size_t recv_bytes = 0;
+    size_t send_bytes = 0;
+  };
+  // Requests SO_RCVBUF/SO_SNDBUF (0 leaves that one as it is) and returns the
+  // effective sizes. InvalidArgument above INT_MAX; FailedPrecondition once
+  // closed; the uv_recv_buffer_size/uv_send_buffer_size error.
+  Result<BufferSizes> SetBufferSizes(size_t recv_bytes, size_t send_bytes);
+  // The effective sizes now. FailedPrecondition once closed.
+  Result<BufferSizes> buffer_sizes() const;
 
   // Idempotent; pending sends are cancelled and freed; no upcall follows.
   void Close() { handle_.Close(); }

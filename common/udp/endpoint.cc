@@ -27,7 +27,12 @@ constexpr size_t kMaxSendQueueBytes = 1 << 20;
 Result<std::unique_ptr<Endpoint>> Endpoint::Create(net::Loop& loop, EndpointOptions options,
                                                    Delegate* delegate) {
   std::unique_ptr<Endpoint> e(new Endpoint(loop, std::move(options), delegate));
-  CONFAB_ASSIGN_OR_RETURN(e->socket_, net::UdpSocket::Create(loop, e->options_.bind, e.get()));
+  // Don't-fragment: a path MTU probe too big for the path must be lost,
+  // not fragmented (RFC 8899 3); the datagram module sizes everything else.
+  net::UdpSocketOptions socket_options;
+  socket_options.dont_fragment = true;
+  CONFAB_ASSIGN_OR_RETURN(e->socket_,
+                          net::UdpSocket::Create(loop, e->options_.bind, e.get(), socket_options));
   CONFAB_ASSIGN_OR_RETURN(e->timer_, net::Timer::Create(loop, e.get()));
   CONFAB_RETURN_IF_ERROR(e->socket_->StartReceiving());
   return e;
@@ -39,7 +44,8 @@ Endpoint::Endpoint(net::Loop& loop, EndpointOptions options, Delegate* delegate)
       delegate_(delegate),
       responder_(options_.static_key),
       packet_buffer_(64 * 1024),
-      payload_buffer_(options_.connection.max_payload_bytes()) {}
+      // Room for path MTU probes above max_payload_bytes().
+      payload_buffer_(options_.connection.max_packet_payload_bytes()) {}
 
 Endpoint::~Endpoint() {
   *alive_ = false;

@@ -10,9 +10,9 @@
 //    same public ip:port (a "cone" NAT: hole punching works);
 //  - endpoint-dependent: they saw different ones (a "symmetric" NAT: the
 //    address the tracker saw is useless to a peer);
-//  - unknown: fewer than two distinct servers answered. The tracker answers
-//    on one port today, so telling cone from symmetric needs a second probe
-//    port on the tracker (or a second tracker address).
+//  - unknown: fewer than two distinct servers answered. Ask the tracker's
+//    listen address and its second probe port (same IP, the port from
+//    SessionWelcome.second_probe_port; TrackerLink::second_probe_port()).
 //
 // Probes are resent every kProbeRetryUs, up to kProbeAttempts rounds; UDP
 // may lose them. Not thread-safe.

@@ -46,6 +46,12 @@ class Incoming final : public channel::ChannelConnection::Delegate,
   [[nodiscard]] Status Reject(const std::string& reason);
   [[nodiscard]] Status Cancel(const std::string& reason);
   void Close();
+  // Drops the connection with `why` (the peer was revoked or blocked); the
+  // transfer stays as it is, to resume if they may talk to us again.
+  void Disconnect(const Status& why) {
+    if (conn_)
+      conn_->Fail(why);
+  }
 
  private:
   enum class Phase { kIdle, kOffered, kOpening, kReceiving, kFinishing };

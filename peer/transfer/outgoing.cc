@@ -66,6 +66,17 @@ void Outgoing::DialTimeout::OnTimer() {
     owner->conn_->Fail(Status::Unavailable("no answer in time"));
 }
 
+channel::InitiatorParams Outgoing::FileInitiator() const {
+  channel::InitiatorParams params;
+  params.purpose = proto::PURPOSE_FILE;
+  params.cipher = host_.params().cipher;
+  params.local_static = host_.params().local_static.secret_key;
+  params.local_static_public = host_.params().local_static.public_key;
+  params.remote_static = remote_static_;
+  params.payload = host_.params().certificate;
+  return params;
+}
+
 bool Outgoing::DialUdp() {
   if (udp_tried_ || udp_candidates_.empty() || host_.params().udp == nullptr)
     return false;
@@ -77,16 +88,9 @@ bool Outgoing::DialUdp() {
     spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), stream.status().ToString());
     return false;
   }
-  channel::InitiatorParams params;
-  params.purpose = proto::PURPOSE_FILE;
-  params.cipher = host_.params().cipher;
-  params.local_static = host_.params().local_static.secret_key;
-  params.local_static_public = host_.params().local_static.public_key;
-  params.remote_static = remote_static_;
-  params.payload = host_.params().certificate;
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
       channel::ChannelConnection::ConnectOver(std::move(*stream), udp_candidates_.front(),
-                                              std::move(params), this);
+                                              FileInitiator(), this);
   if (!conn.ok()) {
     spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), conn.status().ToString());
     return false;
@@ -102,18 +106,11 @@ void Outgoing::DialNext() {
   while (!endpoints_.empty()) {
     const net::Address to = endpoints_.front();
     endpoints_.erase(endpoints_.begin());
-    channel::InitiatorParams params;
-    params.purpose = proto::PURPOSE_FILE;
-    params.cipher = host_.params().cipher;
-    params.local_static = host_.params().local_static.secret_key;
-    params.local_static_public = host_.params().local_static.public_key;
-    params.remote_static = remote_static_;
-    params.payload = host_.params().certificate;
     net::TcpConnectionOptions options;
     options.high_water_bytes = 8 << 20;
     options.low_water_bytes = 2 << 20;
     Result<std::unique_ptr<channel::ChannelConnection>> conn =
-        channel::ChannelConnection::Connect(host_.loop(), to, std::move(params), this, options);
+        channel::ChannelConnection::Connect(host_.loop(), to, FileInitiator(), this, options);
     if (conn.ok()) {
       conn_ = std::move(*conn);
       phase_ = Phase::kConnecting;

@@ -55,6 +55,12 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   void Cancel(const std::string& reason);
   // Closes the connection (node shutdown).
   void Close();
+  // Drops the connection with `why` (the peer was revoked or blocked); the
+  // transfer stays as it is, to resume if they may talk to us again.
+  void Disconnect(const Status& why) {
+    if (conn_)
+      conn_->Fail(why);
+  }
 
  private:
   enum class Phase { kIdle, kConnecting, kOffered, kOpening, kSending, kEnded };
@@ -96,6 +102,8 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   std::unique_ptr<net::Timer> dial_timer_;
   // Dials over UDP; false when there is nothing to try.
   bool DialUdp();
+  // Our side of a file channel's handshake with the receiver.
+  channel::InitiatorParams FileInitiator() const;
   crypto::X25519PublicKey remote_static_{};
   bool looking_up_ = false;
   int64_t next_try_ms_ = 0;

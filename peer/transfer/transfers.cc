@@ -108,6 +108,21 @@ void Transfers::OnPeerOnline(const std::string& name) {
   }
 }
 
+void Transfers::DropPeer(const std::string& name, const Status& why) {
+  for (auto& [id, out] : outgoing_) {
+    if (out->record().peer == name)
+      out->Disconnect(why);
+  }
+  for (auto& [id, in] : incoming_) {
+    if (in->record().peer == name)
+      in->Disconnect(why);
+  }
+  for (auto& [raw, arrival] : arrivals_) {
+    if (arrival.peer == name && arrival.conn)
+      arrival.conn->Fail(why);
+  }
+}
+
 void Transfers::Reach(Outgoing& outgoing) {
   Result<uint64_t> request = delegate_->RequestLookup(outgoing.record().peer);
   if (!request.ok()) {

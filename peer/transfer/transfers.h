@@ -82,6 +82,9 @@ class Transfers final : public Host,
   void OnLookupResult(const proto::LookupResult& result);
   // `name` shows online (a presence push): their waiting transfers retry now.
   void OnPeerOnline(const std::string& name);
+  // Drops every file connection with `name` (revoked or blocked: their
+  // hellos are refused from then on).
+  void DropPeer(const std::string& name, const Status& why);
   // For ChatSessions::Delegate::AdoptFileConnection.
   [[nodiscard]] Result<channel::ChannelConnection::HelloAnswer> Adopt(
       const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection);

@@ -46,6 +46,33 @@ def forge_invite(code, field_tag=b"\x22"):
     return "confab1-" + base64.urlsafe_b64encode(body + checksum).decode().rstrip("=")
 
 
+def varint(data, at):
+    value, shift = 0, 0
+    while True:
+        b = data[at]
+        at += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, at
+
+
+def parse_observed(reply):
+    """TrackerDatagram{observed{nonce, address, port}} -> a dict (asserts the shape)."""
+    assert reply[0] == 0x12, reply  # field 2, length-delimited
+    length, at = varint(reply, 1)
+    body, fields, i = reply[at:at + length], {}, 0
+    while i < len(body):
+        tag, i = varint(body, i)
+        if tag & 7 == 0:
+            fields[tag >> 3], i = varint(body, i)
+        else:
+            n, i = varint(body, i)
+            fields[tag >> 3], i = body[i:i + n], i + n
+    return {"nonce": fields.get(1, 0), "address": fields.get(2, b"").decode(),
+            "port": fields.get(3, 0)}
+
+
 class TrackerTest(TempDirTest):
     def setUp(self):
         super().setUp()
@@ -411,6 +438,73 @@ class TrackerTest(TempDirTest):
         self.assert_serving()
 
 
+    def test_udp_probes_are_answered_on_both_probe_ports(self):
+        self.join("alice")
+        alice = self.probe("alice")
+        _, connected = alice.wait_for(event="connected")
+        token = bytes.fromhex(connected["udp_token"])
+        main_port, second_port = self.tracker.port, connected["second_probe_port"]
+        self.assertGreater(second_port, 0)
+        self.assertNotEqual(second_port, main_port)
+
+        def ask(u, port, token, nonce):
+            """TrackerDatagram{probe{token, nonce}}; the UdpObserved or None."""
+            body = b"\x0a" + bytes([len(token)]) + token + b"\x10" + bytes([nonce])
+            u.sendto(b"\x0a" + bytes([len(body)]) + body, ("127.0.0.1", port))
+            try:
+                reply, sender = u.recvfrom(2048)
+            except socket.timeout:
+                return None
+            self.assertEqual(sender, ("127.0.0.1", port))  # from the socket asked
+            return parse_observed(reply)
+
+        with self.subTest("both ports see the same source address"):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(5.0)
+            try:
+                u.bind(("127.0.0.1", 0))
+                first = ask(u, main_port, token, 7)
+                second = ask(u, second_port, token, 8)
+                self.assertEqual(first, {"nonce": 7, "address": "127.0.0.1",
+                                         "port": u.getsockname()[1]})
+                self.assertEqual(second, dict(first, nonce=8))
+            finally:
+                u.close()
+        with self.subTest("the second port ignores probes without a valid token"):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(1.0)
+            try:
+                self.assertIsNone(ask(u, second_port, b"", 1))
+                self.assertIsNone(ask(u, second_port, os.urandom(16), 2))
+                u.sendto(os.urandom(64), ("127.0.0.1", second_port))
+                with self.assertRaises(socket.timeout):
+                    u.recvfrom(2048)
+            finally:
+                u.close()
+        with self.subTest("lookups publish what the main port saw"):
+            main, other = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
+            try:
+                for u in (main, other):
+                    u.settimeout(5.0)
+                    u.bind(("127.0.0.1", 0))
+                self.assertIsNotNone(ask(main, main_port, token, 3))
+                self.assertIsNotNone(ask(other, second_port, token, 4))
+                alice.send("lookup alice")
+                _, e = alice.wait_for(event="lookup")
+                udp = [(x["address"], x["port"]) for x in e["endpoints"] if x["udp"]]
+                self.assertEqual(udp, [("127.0.0.1", main.getsockname()[1])])
+            finally:
+                main.close()
+                other.close()
+        with self.subTest("NatDiscovery finds no NAT on loopback"):
+            alice.send("nat")
+            _, e = alice.wait_for(event="nat", timeout=15)
+            self.assertEqual(e["answered"], 2, e)
+            self.assertEqual(e["mapping"], "none", e)
+            self.assertEqual(e["public_address"], e["local_address"])
+        self.assertIn("second UDP probe port %d" % second_port, self.tracker.log())
+
+
 class TrackerStartFailureTest(TempDirTest):
     """`confab-tracker serve` refuses to start, clearly, on a bad setup."""
 
@@ -432,6 +526,24 @@ class TrackerStartFailureTest(TempDirTest):
         finally:
             blocker.close()
         self.assertNotEqual(r.returncode, 0)
+        self.assertIn("in use", r.stderr.lower())
+
+    def test_busy_second_probe_port(self):
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            blocker.bind(("127.0.0.1", 0))
+            with open(self.tracker.toml_path) as f:
+                lines = f.read().splitlines()
+            # A top-level key: before the first [table].
+            at = next((i for i, l in enumerate(lines) if l.startswith("[")), len(lines))
+            lines.insert(at, "second_probe_port = %d" % blocker.getsockname()[1])
+            with open(self.tracker.toml_path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            r = self.serve()
+        finally:
+            blocker.close()
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("second_probe_port", r.stderr)
         self.assertIn("in use", r.stderr.lower())
 
     def test_unknown_key_in_tracker_toml(self):

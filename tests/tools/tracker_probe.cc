@@ -3,13 +3,15 @@
 //
 //   stdout: one JSON object per line, one per event (see Emit* below):
 //     ready, connected, presence (one line per entry), lookup, revoked,
-//     refused, punch, error, disconnected, command_error, bye
+//     refused, punch, nat, error, disconnected, command_error, bye
 //   stdin: one command per line
 //     status online|away|busy|invisible [TEXT...]
 //     subscribe NAME...          (replaces the list)
 //     lookup NAME
 //     announce HOST:PORT...      (TCP endpoints)
 //     punch NAME
+//     nat                        (NatDiscovery against the tracker's two UDP
+//                                 probe ports, from a fresh UDP socket)
 //     quit                       (also: end of input, SIGINT, SIGTERM)
 //
 // Options: --passphrase-file FILE, --backoff-initial-ms N, --backoff-max-ms N.
@@ -37,7 +39,10 @@
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
 #include "common/net/signal_watcher.h"
+#include "common/net/timer.h"
+#include "common/net/udp_socket.h"
 #include "common/protocol/presence_names.h"
+#include "common/udp/nat_discovery.h"
 #include "peer/home.h"
 #include "peer/tracker_client.h"
 
@@ -60,9 +65,13 @@ json EndpointJson(const proto::Endpoint& e) {
 
 class Probe final : public peer::TrackerLink::Delegate,
                     public net::FdReader::Delegate,
-                    public net::SignalWatcher::Delegate {
+                    public net::SignalWatcher::Delegate,
+                    public net::UdpSocket::Delegate,
+                    public net::Timer::Delegate {
  public:
   Status Start(net::Loop& loop, peer::TrackerLinkParams params) {
+    loop_ = &loop;
+    tracker_ = params.tracker;
     CONFAB_ASSIGN_OR_RETURN(link_, peer::TrackerLink::Create(loop, std::move(params), this));
     CONFAB_ASSIGN_OR_RETURN(stdin_, net::FdReader::Create(loop, STDIN_FILENO, this));
     CONFAB_ASSIGN_OR_RETURN(sigint_, net::SignalWatcher::Create(loop, SIGINT, this));
@@ -76,7 +85,8 @@ class Probe final : public peer::TrackerLink::Delegate,
   void OnConnected(const proto::SessionWelcome& welcome) override {
     Emit({{"event", "connected"},
           {"keepalive_seconds", welcome.keepalive_seconds()},
-          {"udp_token", ToHex(AsBytes(welcome.udp_token()))}});
+          {"udp_token", ToHex(AsBytes(welcome.udp_token()))},
+          {"second_probe_port", link_->second_probe_port()}});
   }
   void OnPresence(const proto::PresenceDelta& delta) override {
     for (const proto::PresenceEntry& e : delta.entries()) {
@@ -147,6 +157,64 @@ class Probe final : public peer::TrackerLink::Delegate,
   // net::SignalWatcher::Delegate
   void OnSignal(int) override { Quit(); }
 
+  // net::UdpSocket::Delegate (the nat command's socket)
+  void OnDatagram(ByteView data, const net::Address& from) override {
+    if (nat_ && nat_->OnDatagram(data, from))
+      NatStep();
+  }
+  void OnError(Status) override {}
+
+  // net::Timer::Delegate (the nat command's retries)
+  void OnTimer() override { NatStep(); }
+
+  Status StartNat() {
+    if (nat_)
+      return Status::FailedPrecondition("nat is already running");
+    if (link_->udp_token().empty())
+      return Status::Unavailable("no tracker session");
+    if (link_->second_probe_port() == 0)
+      return Status::Unavailable("the tracker has no second probe port");
+    // Loopback trackers (the tests): bind a concrete IP, so that "no NAT" is
+    // recognisable. Elsewhere the bound IP is a wildcard and says nothing.
+    const bool loopback = tracker_->ip() == "127.0.0.1";
+    CONFAB_ASSIGN_OR_RETURN(net::Address bind,
+                            net::Address::FromIp(loopback ? "127.0.0.1" : "0.0.0.0", 0));
+    CONFAB_ASSIGN_OR_RETURN(nat_socket_, net::UdpSocket::Create(*loop_, bind, this));
+    CONFAB_RETURN_IF_ERROR(nat_socket_->StartReceiving());
+    CONFAB_ASSIGN_OR_RETURN(nat_timer_, net::Timer::Create(*loop_, this));
+    CONFAB_ASSIGN_OR_RETURN(net::Address second,
+                            net::Address::FromIp(tracker_->ip(), link_->second_probe_port()));
+    std::optional<net::Address> local;
+    if (loopback)
+      local = *nat_socket_->local_address();
+    const std::string& token = link_->udp_token();
+    nat_.emplace(Bytes(token.begin(), token.end()), std::vector<net::Address>{*tracker_, second},
+                 local);
+    NatStep();
+    return Status::Ok();
+  }
+
+  void NatStep() {
+    const uint64_t now_us = loop_->now_ms() * 1000;
+    for (udp::NatDiscovery::Probe& p : nat_->Due(now_us))
+      (void)nat_socket_->Send(std::move(p.data), p.to);
+    if (!nat_->done()) {
+      const uint64_t next = nat_->NextDeadlineUs();
+      (void)nat_timer_->Start(next > now_us ? (next - now_us + 999) / 1000 : 1);
+      return;
+    }
+    const udp::NatReport r = nat_->report();
+    Emit({{"event", "nat"},
+          {"mapping", std::string(udp::NatMappingName(r.mapping))},
+          {"public_address", r.public_address ? r.public_address->ToString() : std::string()},
+          {"local_address", nat_socket_->local_address()->ToString()},
+          {"servers", r.servers},
+          {"answered", r.answered}});
+    nat_.reset();
+    nat_timer_->Close();
+    nat_socket_->Close();
+  }
+
   void Command(const std::string& line) {
     std::istringstream in(line);
     std::string verb;
@@ -177,6 +245,10 @@ class Probe final : public peer::TrackerLink::Delegate,
       auto id = link_->Punch(args[0]);
       if (!id.ok())
         return CommandError(id.status().ToString());
+    } else if (verb == "nat") {
+      Status started = StartNat();
+      if (!started.ok())
+        return CommandError(started.ToString());
     } else if (verb == "announce") {
       std::vector<proto::Endpoint> endpoints;
       for (const std::string& a : args) {
@@ -206,6 +278,10 @@ class Probe final : public peer::TrackerLink::Delegate,
     stdin_->Close();
     sigint_->Close();
     sigterm_->Close();
+    if (nat_timer_)
+      nat_timer_->Close();
+    if (nat_socket_)
+      nat_socket_->Close();
     Emit({{"event", "bye"}});
   }
 
@@ -216,6 +292,11 @@ class Probe final : public peer::TrackerLink::Delegate,
   std::unique_ptr<peer::TrackerLink> link_;
   std::unique_ptr<net::FdReader> stdin_;
   std::unique_ptr<net::SignalWatcher> sigint_, sigterm_;
+  net::Loop* loop_ = nullptr;
+  std::optional<net::Address> tracker_;  // set by Start
+  std::optional<udp::NatDiscovery> nat_;
+  std::unique_ptr<net::UdpSocket> nat_socket_;
+  std::unique_ptr<net::Timer> nat_timer_;
   std::string pending_;
   bool quitting_ = false;
 };

@@ -90,5 +90,24 @@ TEST_CASE("ParseFrames rejects malformed payloads", "[datagram][frame][error]") 
   CHECK(ParseFrames({}).ok());  // an empty payload is just empty
 }
 
+TEST_CASE("PADDING frames are skipped and a padded PING is one PING", "[datagram][frame]") {
+  Bytes buf(1400);
+  FrameWriter w(buf);
+  REQUIRE(w.AddPing());
+  REQUIRE(w.AddPadding(buf.size() - 1));
+  CHECK(w.remaining() == 0);
+  CHECK_FALSE(w.AddPadding(1));  // nothing written when it does not fit
+  CHECK(w.size() == buf.size());
+  auto frames = ParseFrames(ByteView(buf.data(), w.size()));
+  REQUIRE(frames.ok());
+  REQUIRE(frames->size() == 1);
+  CHECK(std::holds_alternative<PingFrame>(frames->front()));
+  // Padding alone is a valid, empty payload (not ack-eliciting).
+  const Bytes zeros(10, 0);
+  auto none = ParseFrames(zeros);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+}
+
 }  // namespace
 }  // namespace confab::datagram

@@ -28,6 +28,7 @@ struct LinkSpec {
   double reorder = 0;  // chance a packet takes reorder_extra_us longer
   uint64_t reorder_extra_us = 0;
   size_t queue_bytes = 1 << 30;  // drop-tail limit of the rate limiter's queue
+  size_t mtu_bytes = 0;          // larger packets are dropped; 0: no limit
 };
 
 // One direction. Packets enter with Send and leave with PopDue.
@@ -37,6 +38,10 @@ class SimLink {
 
   void Send(uint64_t now_us, Bytes packet) {
     ++sent_;
+    if (spec_.mtu_bytes != 0 && packet.size() > spec_.mtu_bytes) {
+      ++too_big_;
+      return;
+    }
     if (Chance(spec_.loss)) {
       ++dropped_;
       return;
@@ -76,6 +81,8 @@ class SimLink {
   }
   uint64_t sent() const { return sent_; }
   uint64_t dropped() const { return dropped_; }
+  uint64_t too_big() const { return too_big_; }
+  void set_mtu_bytes(size_t bytes) { spec_.mtu_bytes = bytes; }
 
  private:
   bool Chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
@@ -86,6 +93,7 @@ class SimLink {
   std::multimap<uint64_t, Bytes> in_flight_;
   uint64_t sent_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t too_big_ = 0;
 };
 
 // Two protectors that share keys as a finished handshake would give them.
@@ -123,6 +131,11 @@ class SimNetwork {
   uint64_t now_us() const { return now_us_; }
   const SimLink& a_to_b() const { return ab_; }
   const SimLink& b_to_a() const { return ba_; }
+  SimLink& a_to_b() { return ab_; }
+  SimLink& b_to_a() { return ba_; }
+  // The payload buffer both ends get from NextPacket; the default,
+  // max_payload_bytes(), leaves path MTU discovery off.
+  void set_payload_buffer_bytes(size_t bytes) { payload_buffer_bytes_ = bytes; }
   uint64_t rejected() const { return rejected_; }
 
   // Runs until `done()` or `limit_us` of virtual time. `app` runs after every
@@ -149,7 +162,8 @@ class SimNetwork {
 
  private:
   void Pump(Connection& c, PacketProtector* p, SimLink& link) {
-    Bytes payload(c.config().max_payload_bytes());
+    Bytes payload(payload_buffer_bytes_ != 0 ? payload_buffer_bytes_
+                                             : c.config().max_payload_bytes());
     while (std::optional<Connection::Outgoing> out = c.NextPacket(now_us_, payload)) {
       Bytes packet;
       if (p != nullptr) {
@@ -195,6 +209,7 @@ class SimNetwork {
   std::unique_ptr<PacketProtector> pb_;
   uint64_t now_us_ = 0;
   uint64_t rejected_ = 0;
+  size_t payload_buffer_bytes_ = 0;
 };
 
 // The byte at `offset` of a test file: varied, and wrong if bytes shift.

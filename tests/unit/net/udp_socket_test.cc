@@ -1,5 +1,12 @@
 #include "common/net/udp_socket.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <climits>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,6 +126,101 @@ TEST_CASE("UdpSocket may be destroyed inside its receive callback", "[net][udp]"
     REQUIRE(sender->Send(Bytes(10, static_cast<uint8_t>(i)), *to).ok());
   REQUIRE(RunUntil(*loop, [&] { return receiver == nullptr; }));
   CHECK(delegate.received == 1);
+  CloseLoop(*loop);
+}
+
+// What the kernel gives a socket nobody tuned (Linux reports it as is).
+size_t KernelDefault(const char* sysctl) {
+  std::ifstream in(std::string("/proc/sys/net/core/") + sysctl);
+  size_t value = 0;
+  in >> value;
+  return value;
+}
+
+TEST_CASE("UdpSocket asks for 4 MiB buffers and reports what the kernel granted", "[net][udp]") {
+  auto loop = MakeLoop();
+  Inbox inbox;
+  auto socket = Bind(*loop, &inbox);  // default options
+  Result<UdpSocket::BufferSizes> sizes = socket->buffer_sizes();
+  REQUIRE(sizes.ok());
+  INFO("recv " << sizes->recv_bytes << " send " << sizes->send_bytes);
+  // At least the untuned default; with the usual caps (rmem_max >= 2 MiB)
+  // Linux grants twice the request, capped at twice the sysctl maximum.
+  CHECK(sizes->recv_bytes >= KernelDefault("rmem_default"));
+  CHECK(sizes->send_bytes >= KernelDefault("wmem_default"));
+  const size_t rmem_max = KernelDefault("rmem_max");
+  if (rmem_max > 0) {
+    CHECK(sizes->recv_bytes >= std::min<size_t>(kDefaultUdpBufferBytes, 2 * rmem_max));
+  }
+
+  SECTION("a later request changes only what it names") {
+    Result<UdpSocket::BufferSizes> smaller = socket->SetBufferSizes(64 * 1024, 0);
+    REQUIRE(smaller.ok());
+    CHECK(smaller->recv_bytes == 2 * 64 * 1024);  // Linux doubles it
+    CHECK(smaller->send_bytes == sizes->send_bytes);
+  }
+  SECTION("no request leaves the kernel's default") {
+    Result<Address> any = Address::Parse("127.0.0.1:0");
+    auto plain = UdpSocket::Create(*loop, *any, &inbox, UdpSocketOptions{0, 0});
+    REQUIRE(plain.ok());
+    auto plain_sizes = (*plain)->buffer_sizes();
+    REQUIRE(plain_sizes.ok());
+    CHECK(plain_sizes->recv_bytes == KernelDefault("rmem_default"));
+  }
+  SECTION("a size the socket API cannot carry is refused") {
+    CHECK(socket->SetBufferSizes(size_t{INT_MAX} + 1, 0).status().code() ==
+          Status::Code::kInvalidArgument);
+  }
+  socket.reset();
+  CloseLoop(*loop);
+}
+
+TEST_CASE("UdpSocket buffer sizes fail cleanly once closed", "[net][udp][error]") {
+  auto loop = MakeLoop();
+  Inbox inbox;
+  auto socket = Bind(*loop, &inbox);
+  socket->Close();
+  CHECK(socket->SetBufferSizes(1 << 20, 1 << 20).status().code() ==
+        Status::Code::kFailedPrecondition);
+  CHECK(socket->buffer_sizes().status().code() == Status::Code::kFailedPrecondition);
+  socket.reset();
+  CloseLoop(*loop);
+}
+
+TEST_CASE("UdpSocket with dont_fragment still carries a 1452-byte datagram on loopback",
+          "[net][udp]") {
+  auto loop = MakeLoop();
+  Inbox a_inbox;
+  Inbox b_inbox;
+  Result<Address> any = Address::Parse("127.0.0.1:0");
+  UdpSocketOptions options;
+  options.dont_fragment = true;
+  auto a = UdpSocket::Create(*loop, *any, &a_inbox, options);
+  REQUIRE(a.ok());
+  auto b = Bind(*loop, &b_inbox);
+  REQUIRE(b->StartReceiving().ok());
+  // The option as the kernel holds it, on the descriptor bound to a's port.
+  const uint16_t a_port = (*a)->local_address()->port();
+  std::optional<int> mode;
+  for (int fd = 0; fd < 1024 && !mode; ++fd) {
+    sockaddr_in bound{};
+    socklen_t length = sizeof(bound);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0 ||
+        bound.sin_family != AF_INET || ntohs(bound.sin_port) != a_port)
+      continue;
+    int value = -1;
+    socklen_t value_length = sizeof(value);
+    if (::getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &value, &value_length) == 0)
+      mode = value;
+  }
+  REQUIRE(mode.has_value());
+  CHECK(*mode == IP_PMTUDISC_PROBE);
+  REQUIRE((*a)->Send(Bytes(1452, 0x5a), *b->local_address()).ok());
+  REQUIRE(RunUntil(*loop, [&] { return b_inbox.datagrams.size() == 1; }));
+  CHECK(b_inbox.datagrams[0].size() == 1452);
+  CHECK(a_inbox.errors.empty());
+  a->reset();
+  b.reset();
   CloseLoop(*loop);
 }
 

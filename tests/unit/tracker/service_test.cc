@@ -1,5 +1,7 @@
 #include "tracker/service.h"
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -353,6 +355,60 @@ TEST_CASE("UDP tokens name the session's member until it closes", "[service]") {
   CHECK_FALSE(w.service->NameForUdpToken(AsBytes(welcome.udp_token())).has_value());
   Bytes wrong(kUdpTokenBytes, 0);
   CHECK_FALSE(w.service->NameForUdpToken(wrong).has_value());
+}
+
+TEST_CASE("The SessionWelcome names the second probe port once the server set it", "[service]") {
+  World w;
+  auto alice = w.Join("alice");
+  auto welcome_port = [&](SessionId id) {
+    proto::SessionHello hello;
+    *hello.mutable_certificate() = alice.cert;
+    auto reply = w.service->OnHello(id, proto::PURPOSE_TRACKER, alice.x.public_key,
+                                    Serialize(hello), "127.0.0.1", kNow);
+    REQUIRE(reply.ok());
+    proto::SessionWelcome welcome;
+    REQUIRE(welcome.ParseFromArray(reply->payload.data(), static_cast<int>(reply->payload.size())));
+    REQUIRE(welcome.accepted());
+    return welcome.second_probe_port();
+  };
+  CHECK(welcome_port(5) == 0);  // none
+  w.service->set_second_probe_port(40123);
+  CHECK(welcome_port(6) == 40123);
+}
+
+TEST_CASE("tracker.toml's second_probe_port is checked at Open", "[service][config]") {
+  store::TempDir tmp;
+  const std::string dir = tmp.File("t");
+  REQUIRE(TrackerState::Init(dir, "Example", "127.0.0.1:7650").ok());
+  std::string original;
+  {
+    std::ifstream in(dir + "/tracker.toml");
+    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto open_with = [&](const std::string& line) {
+    std::ofstream(dir + "/tracker.toml") << line << "\n" << original;
+    return TrackerState::Open(dir);
+  };
+  SECTION("absent: 0, a port the kernel picks") {
+    auto state = open_with("");
+    REQUIRE(state.ok());
+    CHECK((*state)->config().second_probe_port == 0);
+  }
+  SECTION("a fixed port") {
+    auto state = open_with("second_probe_port = 7651");
+    REQUIRE(state.ok());
+    CHECK((*state)->config().second_probe_port == 7651);
+  }
+  SECTION("refused: listen's own port, out of range, not a number") {
+    for (const char* line : {"second_probe_port = 7650", "second_probe_port = 65536",
+                             "second_probe_port = -1", "second_probe_port = '7651'"}) {
+      INFO(line);
+      auto state = open_with(line);
+      REQUIRE_FALSE(state.ok());
+      CHECK(state.status().code() == Status::Code::kInvalidArgument);
+      CHECK(state.status().ToString().find("second_probe_port") != std::string::npos);
+    }
+  }
 }
 
 }  // namespace
