@@ -7,6 +7,10 @@ and runs `confab up` in peer-a, bob in peer-b (homes are enrolled once and
 reused by every lab below). Cases (NODE_LAB_CASES, comma-separated; default
 all four):
 
+  cone, symmetric and public first check the NAT mapping `confab status --verbose --json`
+  reports (endpoint-independent behind cone, endpoint-dependent behind
+  symmetric, none without NAT), learnt from the tracker's two probe ports.
+
   cone       cone/cone: messages both ways delivered; NODE_LAB_BYTES (default
              64 MiB) alice->bob arrives with the source's sha256; bob's path
              on alice is "udp"; the tracker namespace's interface counters
@@ -86,7 +90,7 @@ class Run:
 
     # ---- org ----------------------------------------------------------------
 
-    def setup_lab(self, *up_args, degrade=None):
+    def setup_lab(self, *up_args, degrade=None, nat=None):
         """Builds the lab, starts the tracker (enrolling alice and bob on the
         first call) and both nodes."""
         self.stop_nodes()
@@ -122,12 +126,18 @@ class Run:
                 continue
             if not wait_until(lambda: (n.status() or {}).get("tracker") == "connected", 30):
                 print(f"  ({n.name} not connected to the tracker after 30 s: {n.status()})")
-        # What each node learnt from the tracker's UDP probe (for the record).
-        def udp_view(n):
-            st = wait_until(lambda: (lambda s: s if s and s.get("public_udp") else None)(
-                n.status()), 3, 0.1) or n.status() or {}
-            return f"{n.name}: public UDP {st.get('public_udp') or '?'}, NAT {st.get('nat')!r}"
-        print(f"  {udp_view(self.alice)}; {udp_view(self.bob)}")
+        # What each node learnt from the tracker's two UDP probe ports.
+        label = " ".join(up_args).replace("--", "")
+        for n, want in zip((self.alice, self.bob), nat or (None, None)):
+            st = wait_until(lambda: (lambda s: s if s and s.get("public_udp") and
+                                     s.get("nat") != "unknown" else None)(n.status()),
+                            10, 0.1) or n.status() or {}
+            seen = (f"{n.name}: public UDP {st.get('public_udp') or '?'}, "
+                    f"NAT mapping {st.get('nat')!r}")
+            if want:
+                self.check(st.get("nat") == want, f"{label}: {seen} (want {want!r})")
+            else:
+                print(f"  {seen}")
 
     def stop_nodes(self):
         for n in (self.alice, self.bob):
@@ -216,7 +226,7 @@ class Run:
 
     def case_cone(self):
         print("== cone / cone", flush=True)
-        self.setup_lab("--nat", "cone")
+        self.setup_lab("--nat", "cone", nat=("endpoint-independent",) * 2)
         self.message(self.alice, self.bob, "cone/cone")
         self.message(self.bob, self.alice, "cone/cone")
         self.check_path("cone/cone", ("udp",))
@@ -232,7 +242,7 @@ class Run:
 
     def case_symmetric(self):
         print("== symmetric / symmetric", flush=True)
-        self.setup_lab("--nat", "symmetric")
+        self.setup_lab("--nat", "symmetric", nat=("endpoint-dependent",) * 2)
         before = self.lab.counters("tracker")
         # A large message: were it relayed, the tracker's counters would show it.
         text = self.text("must not be relayed") + " " + "x" * 60000
@@ -271,7 +281,7 @@ class Run:
 
     def case_public(self):
         print("== cone at a, no NAT at b", flush=True)
-        self.setup_lab("--nat-a", "cone", "--nat-b", "none")
+        self.setup_lab("--nat-a", "cone", "--nat-b", "none", nat=("endpoint-independent", "none"))
         self.message(self.alice, self.bob, "cone/none")
         self.message(self.bob, self.alice, "cone/none")
         path = self.check_path("cone/none", ("tcp", "udp"))
@@ -279,7 +289,7 @@ class Run:
 
     def case_plain(self):
         print("== no NAT at either side (TCP scaffolding check)", flush=True)
-        self.setup_lab("--nat", "none")
+        self.setup_lab("--nat", "none", nat=("none", "none"))
         self.message(self.alice, self.bob, "none/none")
         self.message(self.bob, self.alice, "none/none")
         self.file("none/none", 4 * MIB, 90, tracker_limit=MIB)
