@@ -117,6 +117,12 @@ void ChatSessions::DeliverAll(const std::set<std::string>& names) {
     Deliver(name);
 }
 
+void ChatSessions::RetryNow(const std::string& name) {
+  if (auto it = attempts_.find(name); it != attempts_.end())
+    it->second.no_path_until_ms = 0;
+  Deliver(name);
+}
+
 void ChatSessions::DeliverSoon(const std::string& name) {
   kick_.insert(name);
   ArmSoonTimer();
