@@ -221,7 +221,7 @@ void Node::OnPresence(const proto::PresenceDelta& delta) {
   for (const proto::PresenceEntry& entry : delta.entries()) {
     UpdatePresence(entry);
     if (protocol::ShowsOnline(entry.status())) {
-      sessions_->Deliver(entry.name());  // the presence push: retry now
+      sessions_->RetryNow(entry.name());  // the presence push: retry now
       transfers_->OnPeerOnline(entry.name());
     }
   }

@@ -117,6 +117,12 @@ void ChatSessions::DeliverAll(const std::set<std::string>& names) {
     Deliver(name);
 }
 
+void ChatSessions::RetryNow(const std::string& name) {
+  if (auto it = attempts_.find(name); it != attempts_.end())
+    it->second.no_path_until_ms = 0;
+  Deliver(name);
+}
+
 void ChatSessions::DeliverSoon(const std::string& name) {
   kick_.insert(name);
   ArmSoonTimer();
@@ -161,7 +167,11 @@ void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
   if (closed_)
     return;
   if (!result.found()) {
-    spdlog::info("lookup of {} failed: {}", name, result.error());
+    // Revoked or unknown: ask again later, not on every retry tick.
+    spdlog::info("lookup of {} failed: {}; next try in {} s", name, result.error(),
+                 params_.no_path_retry_ms / 1000);
+    attempt.no_path_until_ms = NowMs() + static_cast<int64_t>(params_.no_path_retry_ms);
+    paths_[name] = PathReport{"none", "", "the tracker's lookup failed: " + result.error()};
     return;
   }
   ReachWith(name, result, /*fresh=*/true);

@@ -167,6 +167,9 @@ class ChatSessions final : private net::TcpListener::Delegate,
   // Deliver from a fresh stack in the next loop iteration: requests that
   // arrive together then cost one outbox read.
   void DeliverSoon(const std::string& name);
+  // Deliver now even if the last attempt said to wait (the contact just
+  // came online: their addresses may have changed).
+  void RetryNow(const std::string& name);
   // Deliver for every name in `names`.
   void DeliverAll(const std::set<std::string>& names);
 

@@ -49,10 +49,30 @@ void Bbr::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t smoothed_rtt_us) 
 
 void Bbr::OnAcked(uint64_t, uint64_t, size_t bytes, uint64_t, bool) {
   acked_since_ack_ += bytes;
+  ++round_acked_packets_;
 }
 
 void Bbr::OnLost(uint64_t, uint64_t) {
-  ++losses_;  // BBR v1: loss is not a congestion signal; only counted
+  ++losses_;  // outside Startup, loss is not a congestion signal (BBR v1)
+  ++round_lost_packets_;
+}
+
+void Bbr::CheckStartupLoss() {
+  if (!round_start_)
+    return;
+  // BBR v2's Startup exit on loss: Startup's 2.89x gain overflows a shallow
+  // bottleneck queue long before three rounds show the bandwidth flat, and
+  // every packet it loses then must be sent again. A round losing more than
+  // kStartupLossRate (far above random loss on a sane path) says the pipe
+  // is full.
+  const uint64_t total = round_lost_packets_ + round_acked_packets_;
+  if (mode_ == Mode::kStartup && !filled_pipe_ && round_lost_packets_ >= kStartupLossEvents &&
+      static_cast<double>(round_lost_packets_) > kStartupLossRate * static_cast<double>(total)) {
+    filled_pipe_ = true;
+    ++startup_loss_exits_;
+  }
+  round_lost_packets_ = 0;
+  round_acked_packets_ = 0;
 }
 
 void Bbr::OnAckProcessed(uint64_t now_us, const RateSample& sample, uint64_t delivered,
@@ -60,6 +80,7 @@ void Bbr::OnAckProcessed(uint64_t now_us, const RateSample& sample, uint64_t del
   UpdateRound(sample, delivered);
   UpdateBw(sample);
   UpdateMinRtt(now_us, sample);
+  CheckStartupLoss();
   CheckFullPipe(sample);
   AdvanceMode(now_us, bytes_in_flight, delivered);
   SetCwnd(delivered);

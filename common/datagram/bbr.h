@@ -15,8 +15,9 @@
 // the Mathis rate, about 3 Mbit/s at 1% loss and 40 ms RTT, while BBR holds
 // the bottleneck rate; Linux's TCP on our machines runs BBR, so this is the
 // fair neighbour to it. Like BBR v1 it does not react to loss (beyond
-// retransmitting); shallow-buffer fairness against CUBIC is its known weak
-// spot (BBR v2 bounds inflight by loss rate, left for later).
+// retransmitting), except that Startup ends on heavy loss as in BBR v2
+// (CheckStartupLoss); shallow-buffer fairness against CUBIC is its known
+// weak spot (BBR v2's inflight bound by loss rate in ProbeBW is not here).
 //
 // Sans-I/O: times in microseconds. Not thread-safe.
 #pragma once
@@ -39,6 +40,10 @@ class Bbr final : public CongestionController {
   static constexpr uint64_t kProbeRttUs = 200'000;
   static constexpr size_t kMinWindowPackets = 4;
   static constexpr size_t kInitialWindowPackets = 10;
+  // Startup ends after a round with at least this many losses, that are
+  // more than this share of the round's packets.
+  static constexpr uint64_t kStartupLossEvents = 8;
+  static constexpr double kStartupLossRate = 0.05;
 
   explicit Bbr(size_t max_datagram_bytes);
 
@@ -58,6 +63,7 @@ class Bbr final : public CongestionController {
   double bottleneck_bytes_per_us() const { return BtlBw(); }
   uint64_t min_rtt_us() const { return min_rtt_us_; }
   double pacing_gain() const { return pacing_gain_; }
+  uint64_t startup_loss_exits() const { return startup_loss_exits_; }
 
  private:
   double BtlBw() const;
@@ -65,6 +71,7 @@ class Bbr final : public CongestionController {
   void UpdateRound(const RateSample& sample, uint64_t delivered);
   void UpdateBw(const RateSample& sample);
   void UpdateMinRtt(uint64_t now_us, const RateSample& sample);
+  void CheckStartupLoss();
   void CheckFullPipe(const RateSample& sample);
   void AdvanceMode(uint64_t now_us, size_t bytes_in_flight, uint64_t delivered);
   void EnterProbeBw(uint64_t now_us);
@@ -99,6 +106,9 @@ class Bbr final : public CongestionController {
   bool probe_rtt_round_done_ = false;
   size_t acked_since_ack_ = 0;
   uint64_t losses_ = 0;
+  uint64_t round_lost_packets_ = 0;  // in the current round
+  uint64_t round_acked_packets_ = 0;
+  uint64_t startup_loss_exits_ = 0;
 };
 
 }  // namespace confab::datagram

@@ -255,6 +255,43 @@ Status WriteSink(SinkFile& file, ByteView data, bool sync) {
   return Status::Ok();
 }
 
+namespace {
+
+// fsync(2) of a directory, so that a name just linked into it is durable.
+void SyncDirectory(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  (void)fsync(fd);
+  close(fd);
+}
+
+// Copies `from` to a new hidden file in `dir` and fsyncs it; its path.
+Result<std::string> DurableCopyInto(const std::string& from, const std::string& dir) {
+  uint8_t random[8];
+  randombytes_buf(random, sizeof random);
+  std::string hidden = dir + "/.confab-release-";
+  for (uint8_t b : random) {
+    static const char kHex[] = "0123456789abcdef";
+    hidden += kHex[b >> 4];
+    hidden += kHex[b & 15];
+  }
+  std::error_code ec;
+  if (!std::filesystem::copy_file(from, hidden, ec) || ec)
+    return Status::IoError("copying into " + dir + ": " + ec.message());
+  const int fd = open(hidden.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && fsync(fd) == 0;
+  if (fd >= 0)
+    close(fd);
+  if (!synced) {
+    unlink(hidden.c_str());
+    return Errno("fsync " + hidden);
+  }
+  return hidden;
+}
+
+}  // namespace
+
 FinishOutcome FinishSink(SinkFile& file, ByteView expected, const std::string& scan_command,
                          const std::string& dest_dir, const std::string& name) {
   FinishOutcome out;
@@ -289,20 +326,43 @@ FinishOutcome FinishSink(SinkFile& file, ByteView expected, const std::string& s
     out.reason = "cannot create " + dest_dir + ": " + ec.message();
     return out;
   }
+  // A hard link never replaces an existing name, so the numbered names are
+  // tried in turn. A download directory on another filesystem (EXDEV) gets
+  // a durable copy first, under a hidden name beside the target, which is
+  // then linked the same way.
+  std::string source = file.path;
+  std::string copy;  // the hidden copy in dest_dir, if one was made
   for (int n = 0; n < 1000; ++n) {
     const std::string target = dest_dir + "/" + NumberedName(name, n);
-    if (link(file.path.c_str(), target.c_str()) == 0) {
+    if (link(source.c_str(), target.c_str()) == 0) {
+      SyncDirectory(dest_dir);  // the new name survives a crash
+      if (!copy.empty())
+        unlink(copy.c_str());
       unlink(file.path.c_str());
       out.state = State::kCompleted;
       out.path = target;
       out.reason.clear();
       return out;
     }
+    if (errno == EXDEV && copy.empty()) {
+      Result<std::string> copied = DurableCopyInto(file.path, dest_dir);
+      if (!copied.ok()) {
+        out.reason = copied.status().ToString() + "; the file stays in quarantine";
+        return out;
+      }
+      source = copy = *copied;
+      --n;  // the same name again, from the copy
+      continue;
+    }
     if (errno != EEXIST) {
       out.reason = Errno("releasing to " + target).ToString();
+      if (!copy.empty())
+        unlink(copy.c_str());
       return out;
     }
   }
+  if (!copy.empty())
+    unlink(copy.c_str());
   out.reason = "no free name for " + name + " in " + dest_dir;
   return out;
 }

@@ -168,6 +168,10 @@ Result<TransferId> Transfers::Send(const std::string& to, const std::string& pat
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(to));
   if (to == params_.self_name)
     return Status::InvalidArgument("you cannot send a file to yourself");
+  CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(to));
+  if (blocked)
+    return Status::PermissionDenied(to + " is blocked; `confab contacts unblock " + to +
+                                    "` first");
   if (path.empty() || path[0] != '/')
     return Status::InvalidArgument("the file's path must be absolute");
   struct stat st {};

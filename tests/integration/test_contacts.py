@@ -2,6 +2,7 @@
 (alice, bob, carol) and a tracker on 127.0.0.1: safety numbers, blocking,
 the decrypted export, and clear refusals for unknown contacts."""
 import json
+import os
 import time
 import unittest
 
@@ -77,6 +78,16 @@ class ContactsTest(OrgTest):
         self.assertNotIn("while blocked", [m["text"] for m in self.bob.history("alice")])
         sent = [m for m in self.alice.history("bob") if m["text"] == "while blocked"]
         self.assertEqual(sent[0]["state"], "queued", self.logs())
+        # Bob cannot send a file to someone he blocked either: refused up
+        # front, with what to do, and nothing recorded.
+        path = os.path.join(self.tmp, "note.txt")
+        with open(path, "w") as f:
+            f.write("hello")
+        r = self.bob.cli("send", "alice", path, "--detach")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("alice is blocked", r.stderr)
+        self.assertIn("unblock", r.stderr)
+        self.assertEqual(self.bob.cli_json("transfers"), [])
 
         self.assertFalse(self.bob.cli_json("contacts", "unblock", "alice")["blocked"])
         self.msg(self.alice, "bob", "after unblock")

@@ -13,8 +13,8 @@ namespace confab::peer::transfer {
 namespace {
 
 struct Dir {
-  Dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "confab-fio-XXXXXX").string();
+  explicit Dir(const std::string& under = std::filesystem::temp_directory_path().string()) {
+    std::string t = under + "/confab-fio-XXXXXX";
     path = ::mkdtemp(t.data()) != nullptr ? t : "";
   }
   ~Dir() {
@@ -140,6 +140,36 @@ TEST_CASE("A release never replaces an existing file", "[transfer][file]") {
   CHECK(out.state == State::kCompleted);
   CHECK(out.path == dir.File("out") + "/a (2).bin");
   CHECK(std::filesystem::file_size(dir.File("out") + "/a.bin") == 3);
+}
+
+TEST_CASE("A release into another filesystem copies, then never replaces", "[transfer][file]") {
+  Dir dir;
+  // /dev/shm is a tmpfs, so linking from the quarantine fails with EXDEV.
+  struct stat here {
+  }, shm{};
+  if (stat(dir.path.c_str(), &here) != 0 || stat("/dev/shm", &shm) != 0 ||
+      here.st_dev == shm.st_dev) {
+    WARN("no second filesystem at /dev/shm here; skipping");
+    return;
+  }
+  Dir out("/dev/shm");
+  Write(out.File("a.bin"), Bytes(3, 1));
+  const Bytes data = Pattern(100'000);
+  auto sink = OpenSink(dir.File("q.part"), 0);
+  REQUIRE(sink.ok());
+  REQUIRE(WriteSink(**sink, data, false).ok());
+  FinishOutcome result = FinishSink(**sink, Digest(data), "", out.path, "a.bin");
+  CHECK(result.reason == "");
+  CHECK(result.state == State::kCompleted);
+  CHECK(result.path == out.File("a (1).bin"));
+  CHECK(std::filesystem::file_size(out.File("a.bin")) == 3);
+  CHECK(std::filesystem::file_size(out.File("a (1).bin")) == data.size());
+  CHECK_FALSE(std::filesystem::exists(dir.File("q.part")));
+  // No hidden copy is left behind.
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(out.path))
+    ++entries;
+  CHECK(entries == 2);
 }
 
 TEST_CASE("A source that changed size since the offer is refused", "[transfer][file][error]") {
