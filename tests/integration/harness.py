@@ -3,6 +3,7 @@
 The tests drive the real binaries, found through environment variables that
 ctest sets (see tests/integration/CMakeLists.txt), and talk only to loopback.
 """
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -24,6 +25,34 @@ def shared_dir():
 def run(args, timeout=60, **kwargs):
     """Runs a command to completion; returns CompletedProcess with text output."""
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+MIB = 1 << 20
+
+
+def make_file(path, size, seed=b"confab"):
+    """A file of `size` pseudo-random bytes (fast: a 1 MiB block repeated
+    with a counter, so no two MiB are equal)."""
+    block = hashlib.shake_256(seed).digest(MIB)
+    with open(path, "wb") as f:
+        done = 0
+        i = 0
+        while done < size:
+            chunk = i.to_bytes(8, "little") + block[8:]
+            n = min(MIB, size - done)
+            f.write(chunk[:n])
+            done += n
+            i += 1
+    return path
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(4 * MIB), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
 
 
 class TempDirTest(unittest.TestCase):

@@ -1,7 +1,6 @@
 """Direct file transfers (issue 5) between two real `confab up` nodes on
 127.0.0.1: offer, accept, data on its own connection, digest, quarantine,
 scan, release; resume after kill -9 of either side; the receiving policy."""
-import hashlib
 import json
 import os
 import shutil
@@ -9,34 +8,7 @@ import subprocess
 import time
 import unittest
 
-from harness import OrgTest, shared_dir, wait_until
-
-MIB = 1 << 20
-
-
-def make_file(path, size, seed=b"confab"):
-    """A file of `size` pseudo-random bytes (fast: a 1 MiB block repeated
-    with a counter, so no two MiB are equal)."""
-    block = hashlib.shake_256(seed).digest(MIB)
-    with open(path, "wb") as f:
-        done = 0
-        i = 0
-        while done < size:
-            chunk = i.to_bytes(8, "little") + block[8:]
-            n = min(MIB, size - done)
-            f.write(chunk[:n])
-            done += n
-            i += 1
-    return path
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(4 * MIB), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
+from harness import MIB, OrgTest, make_file, sha256_file, shared_dir, wait_until
 
 def blake3_file(path):
     """The file's BLAKE3 from b3sum (install-deps.sh test), or None without it."""

@@ -11,8 +11,7 @@ import signal
 import time
 import unittest
 
-from harness import OrgTest, wait_until
-from test_transfer import MIB, make_file, sha256_file
+from harness import MIB, OrgTest, make_file, sha256_file, wait_until
 
 
 class UdpPathTest(OrgTest):

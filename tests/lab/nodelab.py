@@ -9,16 +9,19 @@ The CLI talks to a node through CONFAB_HOME/node.sock, a filesystem-path Unix
 socket, which is shared across network namespaces: CLI commands run from the
 root namespace while the node itself runs inside its namespace.
 """
-import hashlib
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
-MIB = 1 << 20
+# One file maker and digest for the loopback and the lab tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import MIB, make_file, sha256_file  # noqa: E402,F401
+
 TRACKER_PORT = 7650
 NODE_PORT = 7651
 NODE_UP_RE = re.compile(r"node up as (\S+); peers on (\S+); control socket (\S+)")
@@ -63,28 +66,6 @@ def wait_until(predicate, timeout, interval=0.2):
         if time.monotonic() >= deadline:
             return None
         time.sleep(interval)
-
-
-def make_file(path, size, seed=b"confab-lab"):
-    """`size` pseudo-random bytes (a 1 MiB block with a counter in front, so
-    no two MiB are equal and nothing compresses)."""
-    block = hashlib.shake_256(seed).digest(MIB)
-    with open(path, "wb") as f:
-        done = i = 0
-        while done < size:
-            n = min(MIB, size - done)
-            f.write((i.to_bytes(8, "little") + block[8:])[:n])
-            done += n
-            i += 1
-    return path
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(4 * MIB), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def tail(path, lines=40):
