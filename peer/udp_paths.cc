@@ -149,7 +149,7 @@ void UdpPaths::OnSessionOpen(udp::SessionId id, ByteView payload) {
     // Both sides dialed at once and the peer's handshake won (Endpoint's
     // tie-break): our dial gives way to the session it opened, which is
     // served as an inbound one below.
-    stream->OnSessionClosed(Status::Closed(kCrossedDial));
+    stream->Abandon(Status::Closed(kCrossedDial));  // its bytes are the new stream's
   }
   proto::UdpHello hello;
   if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || !info->peer) {

@@ -76,6 +76,11 @@ class SessionStream final : public net::ByteStream, private net::Timer::Delegate
   void Shutdown() override;
   void Close() override { Finish(Status::Ok(), /*close_session=*/true); }
 
+  // The session is no longer this stream's (the owner hands it to another
+  // stream, e.g. a dial that crossed the peer's): ends the stream with `why`
+  // without closing the session or reading from it.
+  void Abandon(Status why) { Finish(std::move(why), /*close_session=*/false); }
+
   // Routed from the Endpoint's delegate, each as the last thing it does.
   void OnOpen();
   void OnReadable();

@@ -1,0 +1,121 @@
+#include "peer/udp_paths.h"
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/net/net_test_util.h"
+
+namespace confab::peer {
+namespace {
+
+using net::testing::CloseLoop;
+using net::testing::MakeLoop;
+using net::testing::RunUntil;
+
+struct Recorder final : net::StreamDelegate {
+  bool connected = false;
+  Bytes received;
+  std::optional<Status> closed;
+  net::ByteStream* stream = nullptr;  // set: says "hello" on connect, as a channel does
+  void OnConnected() override {
+    connected = true;
+    if (stream != nullptr)
+      CHECK(stream->Write(ToBytes(AsBytes("hello"))).ok());
+  }
+  void OnRead(ByteView data) override { received.insert(received.end(), data.begin(), data.end()); }
+  void OnWritable() override {}
+  void OnClosed(Status status) override { closed = std::move(status); }
+};
+
+// A node's UDP side with every hello accepted; accepted streams kept here.
+struct Side final : UdpPaths::Delegate {
+  crypto::X25519KeyPair key;
+  std::unique_ptr<UdpPaths> paths;
+  std::vector<std::unique_ptr<udp::SessionStream>> accepted;
+  std::vector<std::unique_ptr<Recorder>> accepted_recorders;
+
+  Status CheckUdpHello(proto::Purpose, ByteView, const crypto::X25519PublicKey&) override {
+    return Status::Ok();
+  }
+  void OnUdpStream(proto::Purpose, std::unique_ptr<udp::SessionStream> stream,
+                   const net::Address&) override {
+    accepted_recorders.push_back(std::make_unique<Recorder>());
+    stream->set_delegate(accepted_recorders.back().get());
+    CHECK(stream->StartReading().ok());
+    accepted.push_back(std::move(stream));
+  }
+};
+
+TEST_CASE("UdpPaths: dials that cross end with one working session each way", "[peer][udp]") {
+  auto loop = MakeLoop();
+  Side a, b;
+  for (Side* side : {&a, &b}) {
+    auto signing = crypto::SigningKey::Generate();
+    REQUIRE(signing.ok());
+    side->key = signing->DeriveX25519();
+    UdpPathsParams params;
+    params.local_static = side->key;
+    params.certificate = ToBytes(AsBytes("cert"));
+    auto paths = UdpPaths::Create(*loop, *net::Address::Parse("127.0.0.1:0"), params, side);
+    REQUIRE(paths.ok());
+    side->paths = std::move(*paths);
+  }
+  const net::Address a_at = *a.paths->local_address();
+  const net::Address b_at = *b.paths->local_address();
+
+  // Both dial chat (slot 0) at the same moment, as two nodes with messages
+  // for each other do after a punch.
+  Recorder a_rec, b_rec;
+  auto a_dial = a.paths->Dial(b.key.public_key, {b_at}, proto::PURPOSE_CHAT);
+  auto b_dial = b.paths->Dial(a.key.public_key, {a_at}, proto::PURPOSE_CHAT);
+  REQUIRE(a_dial.ok());
+  REQUIRE(b_dial.ok());
+  (*a_dial)->set_delegate(&a_rec);
+  (*b_dial)->set_delegate(&b_rec);
+  a_rec.stream = a_dial->get();
+  b_rec.stream = b_dial->get();
+  REQUIRE((*a_dial)->StartReading().ok());
+  REQUIRE((*b_dial)->StartReading().ok());
+
+  // One side's dial connects; the other's gives way (kCrossedDial) to the
+  // session it accepted.
+  REQUIRE(RunUntil(*loop, [&] {
+    return (a_rec.connected && !b.accepted.empty()) || (b_rec.connected && !a.accepted.empty());
+  }));
+  const bool a_won = a_rec.connected;
+  Recorder& loser_rec = a_won ? b_rec : a_rec;
+  REQUIRE(RunUntil(*loop, [&] { return loser_rec.closed.has_value(); }));
+  CHECK(loser_rec.closed->message() == kCrossedDial);
+  CHECK_FALSE(loser_rec.connected);
+
+  // The winner's first bytes (sent on connect, as a channel's hello is)
+  // reach the accepted stream, not the abandoned dial, and the answer comes
+  // back. (Only reordering could make them arrive before the packet that
+  // opens the session; Abandon leaves them to the new stream then too.)
+  Recorder& winner_rec = a_won ? a_rec : b_rec;
+  Side& acceptor = a_won ? b : a;
+  REQUIRE(RunUntil(*loop, [&] {
+    return !acceptor.accepted_recorders.empty() &&
+           acceptor.accepted_recorders[0]->received.size() == 5;
+  }));
+  CHECK(AsChars(acceptor.accepted_recorders[0]->received) == "hello");
+  REQUIRE(acceptor.accepted[0]->Write(ToBytes(AsBytes("welcome"))).ok());
+  REQUIRE(RunUntil(*loop, [&] { return winner_rec.received.size() == 7; }));
+  CHECK(loser_rec.received.empty());
+
+  a.paths->Close();
+  b.paths->Close();
+  a_dial->reset();
+  b_dial->reset();
+  a.accepted.clear();
+  b.accepted.clear();
+  a.paths.reset();
+  b.paths.reset();
+  CloseLoop(*loop);
+}
+
+}  // namespace
+}  // namespace confab::peer
