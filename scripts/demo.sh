@@ -99,6 +99,9 @@ echo "alice's conversation with bob (states: queued, sent, delivered):"
 as alice history bob | sed 's/^/  /'
 echo "bob's conversation with alice:"
 as bob history alice | sed 's/^/  /'
+echo "how alice reaches bob, and her node's view of the network (here: loopback, no NAT):"
+as alice who --verbose | sed 's/^/  /'
+as alice status --verbose | sed 's/^/  /'
 
 step "ops: who is enrolled and online"
 "$tracker" users --state "$work/tracker"
