@@ -2,21 +2,6 @@
 #include "peer/node.h"
 
 namespace confab::peer {
-namespace {
-
-std::string_view PolicyName(PathPolicy policy) {
-  switch (policy) {
-    case PathPolicy::kAuto:
-      return "auto";
-    case PathPolicy::kTcpOnly:
-      return "tcp";
-    case PathPolicy::kUdpOnly:
-      return "udp";
-  }
-  return "auto";
-}
-
-}  // namespace
 
 proto::Response Node::NodeStatus() {
   proto::Response response;
@@ -29,7 +14,7 @@ proto::Response Node::NodeStatus() {
   if (nat.public_address)
     status->set_public_udp(nat.public_address->ToString());
   status->set_nat(std::string(udp::NatMappingName(nat.mapping)));
-  status->set_path_policy(std::string(PolicyName(options_.paths)));
+  status->set_path_policy(std::string(PathPolicyName(options_.paths)));
   status->set_udp_sessions(static_cast<uint32_t>(sessions_->udp()->stream_count()));
   return response;
 }

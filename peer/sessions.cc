@@ -1,5 +1,6 @@
 #include "peer/sessions.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -232,9 +233,7 @@ void ChatSessions::DialNext(const std::string& name) {
   if (closed_ || DialUdp(name))
     return;
   // Nothing left to try: no direct path this time.
-  std::string tried;
-  for (const std::string& failure : attempt.failures)
-    tried += (tried.empty() ? "" : "; ") + failure;
+  std::string tried = fmt::format("{}", fmt::join(attempt.failures, "; "));
   if (tried.empty())
     tried = "no address to try";
   attempt.no_path_until_ms = NowMs() + static_cast<int64_t>(params_.no_path_retry_ms);
@@ -367,9 +366,7 @@ void ChatSessions::OnEstablished(Link& link) {
   if (attempt.dialing == &link)
     attempt.dialing = nullptr;
   attempt.endpoints.clear();
-  std::string tried;
-  for (const std::string& failure : attempt.failures)
-    tried += (tried.empty() ? "" : "; ") + failure;
+  const std::string tried = fmt::format("{}", fmt::join(attempt.failures, "; "));
   std::string reason = link.transport == "udp" ? "UDP hole punching" : "direct TCP";
   if (!tried.empty())
     reason += " after: " + tried;

@@ -39,6 +39,18 @@ Result<PathPolicy> ParsePathPolicy(std::string_view text) {
                                  std::string(text.substr(0, 32)) + "\"");
 }
 
+std::string_view PathPolicyName(PathPolicy policy) {
+  switch (policy) {
+    case PathPolicy::kAuto:
+      return "auto";
+    case PathPolicy::kTcpOnly:
+      return "tcp";
+    case PathPolicy::kUdpOnly:
+      return "udp";
+  }
+  return "auto";
+}
+
 uint8_t StreamFor(proto::Purpose purpose) {
   return purpose == proto::PURPOSE_FILE ? datagram::kFileStream : datagram::kChatStream;
 }

@@ -46,6 +46,8 @@ enum class PathPolicy {
 };
 // "auto", "tcp", "udp"; InvalidArgument naming the choices otherwise.
 Result<PathPolicy> ParsePathPolicy(std::string_view text);
+// The word ParsePathPolicy reads.
+std::string_view PathPolicyName(PathPolicy policy);
 
 struct UdpPathsParams {
   crypto::X25519KeyPair local_static{};

@@ -49,6 +49,18 @@ struct Side final : UdpPaths::Delegate {
   }
 };
 
+TEST_CASE("network.path words parse and print back", "[peer][udp]") {
+  for (PathPolicy p : {PathPolicy::kAuto, PathPolicy::kTcpOnly, PathPolicy::kUdpOnly}) {
+    Result<PathPolicy> parsed = ParsePathPolicy(PathPolicyName(p));
+    REQUIRE(parsed.ok());
+    CHECK(*parsed == p);
+  }
+  Result<PathPolicy> bad = ParsePathPolicy("quic");
+  CHECK(bad.status().code() == Status::Code::kInvalidArgument);
+  CHECK(std::string(bad.status().message()).find("\"auto\", \"tcp\" or \"udp\"") !=
+        std::string::npos);
+}
+
 TEST_CASE("UdpPaths: dials that cross end with one working session each way", "[peer][udp]") {
   auto loop = MakeLoop();
   Side a, b;
