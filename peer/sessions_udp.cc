@@ -25,22 +25,14 @@ bool ChatSessions::DialUdp(const std::string& name) {
   std::string where;
   for (const net::Address& a : attempt.udp_candidates)
     where += (where.empty() ? "" : ",") + a.ToString();
-  Result<std::unique_ptr<udp::SessionStream>> stream =
-      udp_->Dial(attempt.remote_static, attempt.udp_candidates, proto::PURPOSE_CHAT);
-  if (!stream.ok()) {
-    attempt.failures.push_back("udp " + where + ": " + std::string(stream.status().message()));
-    return false;
-  }
   Link* link = AddLink(name, /*outbound=*/true,
                        params_.udp.handshake_give_up_ms + params_.handshake_timeout_ms);
   if (link == nullptr)
     return false;
   link->transport = "udp";
   link->dialed = where;
-  link->udp_session = (*stream)->session();
-  Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::ConnectOver(std::move(*stream), attempt.udp_candidates.front(),
-                                              ChatInitiator(attempt.remote_static), link);
+  Result<std::unique_ptr<channel::ChannelConnection>> conn = udp_->DialChannel(
+      attempt.udp_candidates, ChatInitiator(attempt.remote_static), link, &link->udp_session);
   if (!conn.ok()) {
     attempt.failures.push_back("udp " + where + ": " + std::string(conn.status().message()));
     links_.erase(link);

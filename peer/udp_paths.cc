@@ -132,6 +132,20 @@ Result<std::unique_ptr<udp::SessionStream>> UdpPaths::Dial(
   return stream;
 }
 
+Result<std::unique_ptr<channel::ChannelConnection>> UdpPaths::DialChannel(
+    std::vector<net::Address> candidates, channel::InitiatorParams params,
+    channel::ChannelConnection::Delegate* delegate, udp::SessionId* session) {
+  if (candidates.empty())
+    return Status::InvalidArgument("no UDP address to dial");
+  const net::Address first = candidates.front();
+  CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<udp::SessionStream> stream,
+                          Dial(params.remote_static, std::move(candidates), params.purpose));
+  if (session != nullptr)
+    *session = stream->session();
+  return channel::ChannelConnection::ConnectOver(std::move(stream), first, std::move(params),
+                                                 delegate);
+}
+
 Result<Bytes> UdpPaths::OnIncomingSession(const udp::PublicKey& remote_static, ByteView payload,
                                           const net::Address& from) {
   proto::UdpHello hello;

@@ -27,6 +27,7 @@
 
 #include "common/base/bytes.h"
 #include "common/base/result.h"
+#include "common/channel/channel_connection.h"
 #include "common/crypto/identity.h"
 #include "common/net/address.h"
 #include "common/net/loop.h"
@@ -95,6 +96,13 @@ class UdpPaths final : private udp::Endpoint::Delegate, private net::Timer::Dele
   [[nodiscard]] Result<std::unique_ptr<udp::SessionStream>> Dial(
       const crypto::X25519PublicKey& remote_static, std::vector<net::Address> candidates,
       proto::Purpose purpose);
+
+  // Dial, then the channel's initiator over the session's stream, for
+  // `params.purpose`: what chat and file transfers dial. `session` (optional)
+  // gets the session's id.
+  [[nodiscard]] Result<std::unique_ptr<channel::ChannelConnection>> DialChannel(
+      std::vector<net::Address> candidates, channel::InitiatorParams params,
+      channel::ChannelConnection::Delegate* delegate, udp::SessionId* session = nullptr);
 
   // A peer is dialing us through NATs: datagrams to each of `to` for a few
   // seconds, so our NAT lets their handshake in.

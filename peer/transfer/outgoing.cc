@@ -82,15 +82,8 @@ bool Outgoing::DialUdp() {
     return false;
   udp_tried_ = true;
   host_.RequestPunch(record_.peer);
-  Result<std::unique_ptr<udp::SessionStream>> stream =
-      host_.params().udp->Dial(remote_static_, udp_candidates_, proto::PURPOSE_FILE);
-  if (!stream.ok()) {
-    spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), stream.status().ToString());
-    return false;
-  }
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::ConnectOver(std::move(*stream), udp_candidates_.front(),
-                                              FileInitiator(), this);
+      host_.params().udp->DialChannel(udp_candidates_, FileInitiator(), this);
   if (!conn.ok()) {
     spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), conn.status().ToString());
     return false;
