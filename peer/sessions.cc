@@ -88,6 +88,14 @@ channel::InitiatorParams ChatSessions::ChatInitiator(
   return params;
 }
 
+channel::ResponderParams ChatSessions::PeerResponder() const {
+  channel::ResponderParams params;
+  params.local_static = params_.local_static.secret_key;
+  params.local_static_public = params_.local_static.public_key;
+  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
+  return params;
+}
+
 bool ChatSessions::HasSession(const std::string& name) const {
   return EstablishedLinkTo(name) != nullptr;
 }
@@ -298,12 +306,8 @@ void ChatSessions::OnIncoming(Status status) {
     listener_->Close();  // cannot take it; libuv would keep announcing it
     return;
   }
-  channel::ResponderParams params;
-  params.local_static = params_.local_static.secret_key;
-  params.local_static_public = params_.local_static.public_key;
-  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::Accept(*listener_, std::move(params), link);
+      channel::ChannelConnection::Accept(*listener_, PeerResponder(), link);
   if (!conn.ok()) {
     spdlog::warn("peer port: {}", conn.status().ToString());
     links_.erase(link);

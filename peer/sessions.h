@@ -243,6 +243,9 @@ class ChatSessions final : private net::TcpListener::Delegate,
   Link* AddLink(std::string peer, bool outbound, uint64_t timeout_ms);
   // Our side of a chat channel's handshake with the holder of `remote_static`.
   channel::InitiatorParams ChatInitiator(const crypto::X25519PublicKey& remote_static) const;
+  // Our side of an inbound channel on the peer port, TCP or UDP (chat, or a
+  // file connection handed to the delegate).
+  channel::ResponderParams PeerResponder() const;
   Link* EstablishedLinkTo(const std::string& name) const;
 
   net::Loop& loop_;

@@ -66,12 +66,8 @@ void ChatSessions::OnUdpStream(proto::Purpose /*purpose*/,
     return;
   link->transport = "udp";
   link->udp_session = stream->session();
-  channel::ResponderParams params;
-  params.local_static = params_.local_static.secret_key;
-  params.local_static_public = params_.local_static.public_key;
-  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::AcceptOver(std::move(stream), from, std::move(params), link);
+      channel::ChannelConnection::AcceptOver(std::move(stream), from, PeerResponder(), link);
   if (!conn.ok()) {
     spdlog::warn("UDP session from {}: {}", from.ToString(), conn.status().ToString());
     links_.erase(link);
