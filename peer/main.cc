@@ -11,7 +11,7 @@
 
 #include "common/base/version.h"
 #include "common/crypto/sodium.h"
-#include "peer/cli.h"
+#include "peer/cli/cli.h"
 
 int main(int argc, char** argv) {
   using confab::peer::cli::kExitFailed;

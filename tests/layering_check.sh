@@ -4,6 +4,9 @@
 # common/{channel,datagram,store} < tracker, peer. datagram is the sans-I/O
 # UDP session core: crypto and base only, never net. Rank-2 modules never include each
 # other, except that crypto may use proto for the certificate message.
+# peer/ (docs/design.md, "Modules"): store < contacts < reach < {chat, transfer}
+# < control < node < cli, with tracker_link beside them on common/ alone;
+# chat and transfer never include each other.
 set -euo pipefail
 root="${1:-$(dirname "$0")/..}"
 cd "$root"
@@ -21,7 +24,16 @@ declare -A allowed=(
   [common/config]="common/base common/config"
   [common/protocol]="common/base common/protocol proto"
   [tracker]="common proto tracker"
-  [peer]="common proto peer"
+  [peer]="common proto peer/cli"
+  [peer/store]="common proto peer/store"
+  [peer/contacts]="common proto peer/store peer/contacts"
+  [peer/tracker_link]="common proto peer/tracker_link"
+  [peer/reach]="common proto peer/store peer/contacts peer/reach"
+  [peer/chat]="common proto peer/store peer/contacts peer/reach peer/chat"
+  [peer/transfer]="common proto peer/store peer/contacts peer/reach peer/transfer"
+  [peer/control]="common proto peer/store peer/contacts peer/reach peer/chat peer/transfer peer/tracker_link peer/control"
+  [peer/node]="common proto peer/store peer/contacts peer/reach peer/chat peer/transfer peer/tracker_link peer/control peer/node"
+  [peer/cli]="common proto peer/store peer/contacts peer/reach peer/chat peer/transfer peer/tracker_link peer/control peer/node peer/cli"
 )
 
 fail=0
@@ -44,6 +56,13 @@ while IFS= read -r -d '' file; do
     fi
   done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$file")
 done < <(find common tracker peer \( -name "*.h" -o -name "*.cc" \) -print0)
+
+# peer/'s top level holds main() and the build only: code lives in a module.
+while IFS= read -r -d '' file; do
+  case "$file" in peer/main.cc | peer/CMakeLists.txt) ;;
+    *) echo "layering: $file sits at peer/'s top level, outside every module" >&2; fail=1 ;;
+  esac
+done < <(find peer -maxdepth 1 -type f -print0)
 
 echo "layering: $checked includes checked"
 exit $fail

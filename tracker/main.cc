@@ -12,6 +12,7 @@
 
 #include "common/base/log.h"
 #include "common/base/version.h"
+#include "common/base/wall_clock.h"
 #include "common/config/duration.h"
 #include "common/crypto/invite.h"
 #include "common/crypto/sodium.h"
@@ -30,7 +31,7 @@ int Fail(const Status& status) {
 }
 
 int64_t Now() {
-  return static_cast<int64_t>(std::time(nullptr));
+  return NowUnix();
 }
 
 std::string FormatTime(int64_t unix_seconds) {

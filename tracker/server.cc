@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
 #include <utility>
 
 #include "common/base/proto_bytes.h"
+#include "common/base/wall_clock.h"
 #include "common/crypto/identity.h"
 
 namespace confab::tracker {
@@ -69,7 +69,7 @@ std::optional<uint16_t> TrackerServer::metrics_port() const {
 }
 
 int64_t TrackerServer::NowUnix() const {
-  return static_cast<int64_t>(std::time(nullptr));
+  return confab::NowUnix();
 }
 
 void TrackerServer::Stop() {

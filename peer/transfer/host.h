@@ -10,9 +10,9 @@
 #include "common/base/result.h"
 #include "common/crypto/identity.h"
 #include "common/net/loop.h"
+#include "peer/reach/udp_paths.h"
 #include "peer/transfer/policy.h"
 #include "peer/transfer/transfer_store.h"
-#include "peer/udp_paths.h"
 #include "proto/channel.pb.h"
 #include "proto/peer.pb.h"
 

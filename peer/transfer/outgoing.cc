@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "peer/wall_clock.h"
+#include "common/base/wall_clock.h"
 
 namespace confab::peer::transfer {
 namespace {

@@ -19,7 +19,7 @@
 
 #include "common/channel/channel_connection.h"
 #include "common/net/timer.h"
-#include "peer/messaging/contact_route.h"
+#include "peer/reach/contact_route.h"
 #include "peer/transfer/file_io.h"
 #include "peer/transfer/host.h"
 

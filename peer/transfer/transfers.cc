@@ -3,14 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <ctime>
 #include <utility>
 
 #include <sodium.h>
 
 #include "common/base/member_name.h"
-#include "peer/messaging/contact_route.h"
-#include "peer/wall_clock.h"
+#include "common/base/wall_clock.h"
+#include "peer/reach/contact_route.h"
 
 namespace confab::peer::transfer {
 namespace {
@@ -148,7 +147,7 @@ void Transfers::OnLookupResult(const proto::LookupResult& result) {
   Result<ContactRoute> route =
       RouteFromLookup(result, outgoing.record().peer, params_.org_public_key,
                       params_.revoked_keys != nullptr ? *params_.revoked_keys : kNone, contacts_,
-                      static_cast<int64_t>(std::time(nullptr)), now_ms);
+                      NowUnix(), now_ms);
   if (!route.ok()) {
     outgoing.OnLookupFailed(route.status(), now_ms);
     return;
@@ -170,8 +169,7 @@ Result<TransferId> Transfers::Send(const std::string& to, const std::string& pat
     return Status::InvalidArgument("you cannot send a file to yourself");
   CONFAB_ASSIGN_OR_RETURN(bool blocked, contacts_.IsBlocked(to));
   if (blocked)
-    return Status::PermissionDenied(to + " is blocked; `confab contacts unblock " + to +
-                                    "` first");
+    return Status::PermissionDenied(to + " is blocked; `confab contacts unblock " + to + "` first");
   if (path.empty() || path[0] != '/')
     return Status::InvalidArgument("the file's path must be absolute");
   struct stat st {};

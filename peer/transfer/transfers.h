@@ -28,7 +28,7 @@
 #include "common/channel/channel_connection.h"
 #include "common/net/timer.h"
 #include "common/store/database.h"
-#include "peer/messaging/contact_book.h"
+#include "peer/contacts/contact_book.h"
 #include "peer/transfer/host.h"
 #include "peer/transfer/incoming.h"
 #include "peer/transfer/outgoing.h"

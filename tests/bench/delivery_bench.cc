@@ -55,9 +55,9 @@
 #include "common/crypto/sodium.h"
 #include "common/net/loop.h"
 #include "common/net/timer.h"
-#include "peer/home.h"
-#include "peer/messaging/messenger.h"
-#include "peer/node.h"
+#include "peer/chat/messenger.h"
+#include "peer/node/home.h"
+#include "peer/node/node.h"
 #include "proto/peer.pb.h"
 
 namespace {

@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "common/crypto/sodium.h"
-#include "peer/messaging/body_cipher.h"
-#include "peer/messaging/contact_book.h"
-#include "peer/messaging/history_store.h"
-#include "peer/messaging/messenger.h"
-#include "peer/messaging/peer_database.h"
+#include "peer/chat/body_cipher.h"
+#include "peer/chat/history_store.h"
+#include "peer/chat/messenger.h"
+#include "peer/contacts/contact_book.h"
+#include "peer/store/peer_database.h"
 
 namespace {
 

@@ -43,8 +43,9 @@
 #include "common/net/udp_socket.h"
 #include "common/protocol/presence_names.h"
 #include "common/udp/nat_discovery.h"
-#include "peer/home.h"
-#include "peer/tracker_client.h"
+#include "peer/node/home.h"
+#include "peer/tracker_link/join.h"
+#include "peer/tracker_link/tracker_link.h"
 
 namespace confab {
 namespace {

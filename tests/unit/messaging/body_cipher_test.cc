@@ -1,4 +1,4 @@
-#include "peer/messaging/body_cipher.h"
+#include "peer/chat/body_cipher.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "peer/messaging/contact_book.h"
+#include "peer/contacts/contact_book.h"
 
 #include <catch2/catch.hpp>
 

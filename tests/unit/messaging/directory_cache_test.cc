@@ -1,6 +1,6 @@
 // DirectoryCache: lookup answers and revoked keys kept in confab.db across
 // restarts.
-#include "peer/messaging/directory_cache.h"
+#include "peer/contacts/directory_cache.h"
 
 #include <catch2/catch.hpp>
 

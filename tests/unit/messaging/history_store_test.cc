@@ -1,4 +1,4 @@
-#include "peer/messaging/history_store.h"
+#include "peer/chat/history_store.h"
 
 #include <filesystem>
 #include <fstream>

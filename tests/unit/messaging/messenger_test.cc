@@ -1,4 +1,4 @@
-#include "peer/messaging/messenger.h"
+#include "peer/chat/messenger.h"
 
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "peer/messaging/safety_number.h"
+#include "peer/contacts/safety_number.h"
 
 #include <regex>
 

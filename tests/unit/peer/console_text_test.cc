@@ -1,6 +1,6 @@
 // The console's words: what typed lines mean, what reaches the history file,
 // and how events read.
-#include "peer/console_text.h"
+#include "peer/cli/console_text.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "peer/control_frame.h"
+#include "peer/control/control_frame.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // ControlServer on a real node.sock in a temporary directory, driven by raw
 // client sockets from the test's thread between turns of the loop.
-#include "peer/control_server.h"
+#include "peer/control/control_server.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "peer/control_frame.h"
+#include "peer/control/control_frame.h"
 
 #include "tests/unit/net/net_test_util.h"
 

@@ -1,5 +1,5 @@
 // config.toml in $CONFAB_HOME: history.retain_days, and refusals.
-#include "peer/node_config.h"
+#include "peer/node/node_config.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 // ChatSessions in one process: two members on one loop, each with its own
 // confab.db, and a fake tracker directory that answers lookups from the
 // loop (never re-entrantly, as the real TrackerLink does).
-#include "peer/sessions.h"
+#include "peer/chat/sessions.h"
 
 #include <ctime>
 #include <deque>

@@ -1,4 +1,4 @@
-#include "peer/udp_paths.h"
+#include "peer/reach/udp_paths.h"
 
 #include <memory>
 #include <optional>

@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "peer/messaging/peer_database.h"
+#include "peer/store/peer_database.h"
 
 namespace confab::peer::transfer {
 namespace {

@@ -1,0 +1,65 @@
+// Internal to ChatSessions: one chat connection (sessions.cc, and
+// sessions_udp.cc for the UDP path).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/channel/channel_connection.h"
+#include "common/net/timer.h"
+#include "common/udp/endpoint.h"
+#include "peer/chat/sessions.h"
+#include "proto/peer.pb.h"
+
+namespace confab::peer {
+
+// One chat connection, either direction. `peer` is the contact's name: set
+// at dial time for an outbound link, after the hello checks for an inbound
+// one. A handshake timer drops links that never get established.
+class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
+                                 public net::Timer::Delegate {
+ public:
+  Link(ChatSessions& owner, std::string peer_name, bool is_outbound)
+      : owner_(owner), peer(std::move(peer_name)), outbound(is_outbound) {}
+
+  ChatSessions& owner_;
+  std::string peer;
+  const bool outbound;
+  bool established = false;
+  std::string transport = "tcp";  // or "udp"
+  std::string dialed;             // outbound: where we dialed
+  udp::SessionId udp_session = 0;
+  // Every outbox message up to this seq went out on this connection (the
+  // outbox is sent in seq order); the rest are still to send here.
+  uint64_t sent_through_seq = 0;
+  // Chat messages read since the last flush: stored in one commit, then
+  // acknowledged in one Ack (group commit).
+  std::vector<proto::ChatMessage> inbox;
+  std::unique_ptr<channel::ChannelConnection> conn;
+  std::unique_ptr<net::Timer> handshake_timer;
+
+ private:
+  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
+                                                          const channel::Event& hello) override {
+    return owner_.CheckHello(*this, hello);
+  }
+  Status OnWelcome(channel::ChannelConnection&, ByteView) override {
+    owner_.OnEstablished(*this);
+    return Status::Ok();
+  }
+  Status OnMessage(channel::ChannelConnection&, ByteView plaintext) override {
+    return owner_.HandleMessage(*this, plaintext);
+  }
+  void OnWritable(channel::ChannelConnection&) override { owner_.SendPending(*this); }
+  void OnClosed(channel::ChannelConnection&, Status status) override {
+    owner_.OnLinkClosed(*this, status);  // destroys us: last
+  }
+  void OnTimer() override {
+    if (!established && conn)
+      conn->Fail(Status::ResourceExhausted("no handshake in time"));
+  }
+};
+
+}  // namespace confab::peer

@@ -1,0 +1,419 @@
+#include "peer/cli/console.h"
+
+#include <fcntl.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/net/fd_poller.h"
+#include "common/net/fd_reader.h"
+#include "common/net/loop.h"
+#include "common/net/signal_watcher.h"
+#include "peer/cli/cli.h"
+#include "peer/cli/console_text.h"
+#include "peer/control/control_client.h"
+#include "peer/control/control_frame.h"
+
+namespace confab::peer::console {
+namespace {
+
+class Console;
+Console* g_console = nullptr;  // readline's line callback has no user pointer
+
+class Console final : private net::FdPoller::Delegate,
+                      private net::FdReader::Delegate,
+                      private net::SignalWatcher::Delegate {
+ public:
+  Console(net::Loop& loop, ConsoleParams params) : loop_(loop), params_(std::move(params)) {}
+  ~Console() override { Uninstall(); }
+
+  // Takes `events_fd` (a subscribed node.sock connection) and the terminal.
+  Status Start(int events_fd) {
+    CONFAB_ASSIGN_OR_RETURN(events_, net::FdReader::Create(loop_, events_fd, this));
+    for (int signum : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) {
+      CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<net::SignalWatcher> watcher,
+                              net::SignalWatcher::Create(loop_, signum, this));
+      signals_.push_back(std::move(watcher));
+    }
+    LoadHistory();
+    // The loop owns the signals; readline must not install handlers of its own.
+    rl_catch_signals = 0;
+    rl_catch_sigwinch = 0;
+    rl_readline_name = "confab";
+    rl_attempted_completion_function = &Console::Complete;
+    g_console = this;
+    Greet();
+    rl_callback_handler_install(Prompt().c_str(), &Console::LineCallback);
+    installed_ = true;
+    CONFAB_ASSIGN_OR_RETURN(stdin_, net::FdPoller::Create(loop_, STDIN_FILENO, this));
+    return Status::Ok();
+  }
+
+  int exit_code() const { return exit_code_; }
+
+ private:
+  // ---- terminal ------------------------------------------------------------
+
+  void OnReadable() override { rl_callback_read_char(); }
+
+  static void LineCallback(char* line) {
+    if (g_console != nullptr)
+      g_console->OnLine(line);
+    std::free(line);
+  }
+
+  void OnLine(const char* line) {
+    in_line_handler_ = true;
+    if (line == nullptr) {  // Ctrl-D on an empty line
+      std::fputs("\n", stdout);
+      Quit(cli::kExitOk);
+    } else {
+      Remember(line);
+      Execute(ParseConsoleLine(line, open_));
+    }
+    in_line_handler_ = false;
+    if (installed_)
+      rl_set_prompt(Prompt().c_str());
+  }
+
+  // readline's completion hook: commands and contact names, never files.
+  static char** Complete(const char* text, int start, int /*end*/) {
+    rl_attempted_completion_over = 1;
+    if (g_console == nullptr)
+      return nullptr;
+    g_console->matches_ = Completions(std::string_view(rl_line_buffer, static_cast<size_t>(start)),
+                                      text, g_console->names_);
+    g_console->next_match_ = 0;
+    return rl_completion_matches(text, &Console::NextMatch);
+  }
+
+  static char* NextMatch(const char* /*text*/, int /*state*/) {
+    if (g_console == nullptr || g_console->next_match_ >= g_console->matches_.size())
+      return nullptr;
+    return strdup(g_console->matches_[g_console->next_match_++].c_str());  // readline frees it
+  }
+
+  std::string Prompt() const { return open_.empty() ? "confab> " : open_ + "> "; }
+
+  // Prints `text` (one or more lines) above the line being typed.
+  void Print(const std::string& text) {
+    if (!installed_ || in_line_handler_) {
+      std::fputs((text + "\n").c_str(), stdout);
+      std::fflush(stdout);
+      return;
+    }
+    const int point = rl_point;
+    char* saved = rl_copy_text(0, rl_end);
+    rl_save_prompt();
+    rl_replace_line("", 0);
+    rl_redisplay();
+    std::fputs((text + "\n").c_str(), stdout);
+    rl_restore_prompt();
+    rl_replace_line(saved, 0);
+    rl_point = point;
+    rl_redisplay();
+    std::free(saved);
+    std::fflush(stdout);
+  }
+
+  void Uninstall() {
+    if (installed_) {
+      rl_callback_handler_remove();  // restores the terminal's modes
+      installed_ = false;
+    }
+    if (g_console == this)
+      g_console = nullptr;
+  }
+
+  void Quit(int code) {
+    exit_code_ = code;
+    Uninstall();
+    if (stdin_)
+      stdin_->Close();
+    if (events_)
+      events_->Close();
+    for (auto& watcher : signals_)
+      watcher->Close();
+  }
+
+  void OnSignal(int signum) override {
+    if (signum == SIGWINCH) {
+      rl_resize_terminal();
+      return;
+    }
+    if (installed_)
+      std::fputs("\n", stdout);
+    Quit(cli::kExitOk);
+  }
+
+  // ---- history -------------------------------------------------------------
+
+  void LoadHistory() {
+    std::vector<std::string> lines;
+    std::ifstream in(params_.history_path);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty())
+        lines.push_back(line);
+    }
+    in.close();
+    if (lines.size() > kMaxHistoryLines) {
+      lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(kMaxHistoryLines));
+      RewriteHistory(lines);
+    }
+    for (const std::string& line : lines)
+      add_history(line.c_str());
+  }
+
+  void RewriteHistory(const std::vector<std::string>& lines) {
+    const int fd =
+        open(params_.history_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return;
+    std::string all;
+    for (const std::string& line : lines)
+      all += line + "\n";
+    (void)!write(fd, all.data(), all.size());
+    (void)fchmod(fd, 0600);
+    close(fd);
+  }
+
+  void Remember(const char* line) {
+    if (line[0] == '\0')
+      return;
+    add_history(line);  // this session recalls everything typed
+    std::optional<std::string> keep = PersistableLine(line);
+    if (!keep)
+      return;
+    const int fd =
+        open(params_.history_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return;
+    (void)fchmod(fd, 0600);  // also when an older file was more open
+    const std::string entry = *keep + "\n";
+    (void)!write(fd, entry.data(), entry.size());
+    close(fd);
+  }
+
+  // ---- events from the node ------------------------------------------------
+
+  void OnRead(ByteView data) override {
+    if (!frames_.Feed(data).ok()) {
+      Print("confab: the node sent an event over 1 MiB; reconnect with `confab`");
+      Quit(cli::kExitFailed);
+      return;
+    }
+    while (std::optional<Bytes> frame = frames_.Take()) {
+      proto::Event event;
+      if (!event.ParseFromArray(frame->data(), static_cast<int>(frame->size())))
+        continue;
+      LearnNames(event);
+      Print(FormatEvent(event, params_.self, sent_));
+    }
+  }
+
+  void OnEnd(Status /*status*/) override {
+    Print("confab: the node has stopped (or dropped this console); start it with `confab up`");
+    Quit(cli::kExitNoNode);
+  }
+
+  // ---- commands --------------------------------------------------------------
+
+  std::optional<proto::Response> Call(const proto::Request& request) {
+    Result<proto::Response> response = CallNode(params_.socket_path, request, 10000);
+    if (!response.ok()) {
+      Print("confab: " + std::string(response.status().message()));
+      return std::nullopt;
+    }
+    if (!response->ok()) {
+      Print("confab: " + response->error());
+      return std::nullopt;
+    }
+    return std::move(*response);
+  }
+
+  void ShowHistory(const std::string& name, uint32_t limit) {
+    proto::Request request;
+    request.mutable_history()->set_contact(name);
+    request.mutable_history()->set_limit(limit);
+    auto response = Call(request);
+    if (!response)
+      return;
+    if (response->history_size() == 0)
+      Print("  (no messages with " + name + " yet)");
+    for (const proto::HistoryEntry& e : response->history())
+      Print("  " + FormatEntry(e));
+  }
+
+  void ShowWho() {
+    proto::Request request;
+    request.mutable_who();
+    auto response = Call(request);
+    if (!response)
+      return;
+    if (response->contacts_size() == 0)
+      Print("  no contacts yet: /msg NAME TEXT reaches any member");
+    for (const proto::ContactPresence& p : response->contacts()) {
+      names_.insert(p.name());
+      Print("  " + FormatPresence(p));
+    }
+  }
+
+  void Execute(const Command& command) {
+    switch (command.kind) {
+      case CommandKind::kNothing:
+        return;
+      case CommandKind::kError:
+        Print(command.error);
+        return;
+      case CommandKind::kMessage: {
+        proto::Request request;
+        request.mutable_send()->set_to(command.name);
+        request.mutable_send()->set_text(command.text);
+        (void)Call(request);  // the node's "queued" event shows it
+        return;
+      }
+      case CommandKind::kOpen:
+        open_ = command.name;
+        Print("talking to " + open_ + " (plain lines go to them; /close to stop)");
+        ShowHistory(open_, 10);
+        return;
+      case CommandKind::kClose:
+        open_.clear();
+        return;
+      case CommandKind::kWho:
+        ShowWho();
+        return;
+      case CommandKind::kStatus: {
+        proto::Request request;
+        request.mutable_status()->set_status(command.word);
+        request.mutable_status()->set_text(command.text);
+        if (Call(request))
+          Print("you are " + command.word +
+                (command.text.empty() ? "" : " (" + command.text + ")"));
+        return;
+      }
+      case CommandKind::kHistory:
+        ShowHistory(command.name, 50);
+        return;
+      case CommandKind::kContacts: {
+        proto::Request request;
+        request.mutable_contacts()->set_action(proto::ContactsRequest::ACTION_LIST);
+        auto response = Call(request);
+        if (!response)
+          return;
+        if (response->contact_list_size() == 0)
+          Print("  no contacts yet");
+        for (const proto::ContactEntry& c : response->contact_list()) {
+          Print("  " + c.name() + (c.pinned() ? " pinned" : " not yet met") +
+                (c.verified() ? ", verified" : "") + (c.blocked() ? ", blocked" : "") +
+                (c.key_change_pending() ? ", KEY CHANGED" : ""));
+        }
+        return;
+      }
+      case CommandKind::kVerify: {
+        proto::Request request;
+        request.mutable_verify()->set_name(command.name);
+        auto response = Call(request);
+        if (!response)
+          return;
+        Print("  safety number with " + command.name + ": " + response->safety_number());
+        if (!response->new_safety_number().empty())
+          Print("  their NEW key's number: " + response->new_safety_number());
+        Print("  compare it with " + command.name + " in person or by phone; then `confab verify " +
+              command.name + " --mark`");
+        return;
+      }
+      case CommandKind::kHelp:
+        Print(HelpText().substr(0, HelpText().size() - 1));
+        return;
+      case CommandKind::kQuit:
+        Quit(cli::kExitOk);
+        return;
+    }
+  }
+
+  // Contact names for completion, from what the node reports.
+  void LearnNames(const proto::Event& event) {
+    if (event.has_message()) {
+      for (const std::string& name : {event.message().from(), event.message().to()}) {
+        if (name != params_.self && !name.empty())
+          names_.insert(name);
+      }
+    } else if (event.has_presence()) {
+      names_.insert(event.presence().name());
+    }
+  }
+
+  void Greet() {
+    Print("confab console" + (params_.self.empty() ? "" : " for " + params_.self) +
+          " (the node for " + params_.home_dir + "). /help lists commands, /quit leaves.");
+    ShowWho();
+  }
+
+  net::Loop& loop_;
+  const ConsoleParams params_;
+  std::unique_ptr<net::FdReader> events_;
+  std::unique_ptr<net::FdPoller> stdin_;
+  std::vector<std::unique_ptr<net::SignalWatcher>> signals_;
+  ControlFrameReader frames_;
+  SentMessages sent_;
+  std::string open_;             // the open conversation
+  std::set<std::string> names_;  // contacts seen, for completion
+  std::vector<std::string> matches_;
+  size_t next_match_ = 0;
+  bool installed_ = false;
+  bool in_line_handler_ = false;
+  int exit_code_ = cli::kExitOk;
+};
+
+}  // namespace
+
+int Run(const ConsoleParams& params) {
+  Result<int> events = SubscribeToNode(params.socket_path, 10000);
+  if (!events.ok()) {
+    if (events.status().code() == Status::Code::kUnavailable) {
+      std::fprintf(stderr,
+                   "confab: no node is running for %s; start one with `confab up` (it runs in "
+                   "the foreground; then run `confab` again in another terminal)\n",
+                   params.home_dir.c_str());
+      return cli::kExitNoNode;
+    }
+    std::fprintf(stderr, "confab: %s\n", events.status().ToString().c_str());
+    return cli::kExitFailed;
+  }
+  auto loop = net::Loop::Create();
+  if (!loop.ok()) {
+    close(*events);
+    std::fprintf(stderr, "confab: %s\n", loop.status().ToString().c_str());
+    return cli::kExitFailed;
+  }
+  int code = cli::kExitOk;
+  {
+    Console console(**loop, params);
+    if (Status started = console.Start(*events); !started.ok()) {
+      std::fprintf(stderr, "confab: %s\n", started.ToString().c_str());
+      code = cli::kExitFailed;
+    } else {
+      (void)(*loop)->Run();
+      code = console.exit_code();
+    }
+    (void)(*loop)->Close();  // closes what is still open, with its owners alive
+  }
+  (void)(*loop)->Close();
+  return code;
+}
+
+}  // namespace confab::peer::console

@@ -1,0 +1,261 @@
+#include "peer/cli/console_text.h"
+
+#include <ctime>
+#include <utility>
+
+namespace confab::peer::console {
+namespace {
+
+// Splits off the first space-separated word of `*rest` (leading spaces
+// skipped); `*rest` keeps what follows the single space after it.
+std::string_view NextWord(std::string_view* rest) {
+  size_t start = rest->find_first_not_of(' ');
+  if (start == std::string_view::npos) {
+    *rest = {};
+    return {};
+  }
+  std::string_view tail = rest->substr(start);
+  const size_t end = tail.find(' ');
+  std::string_view word = tail.substr(0, end);
+  *rest = end == std::string_view::npos ? std::string_view{} : tail.substr(end + 1);
+  return word;
+}
+
+std::string_view Trim(std::string_view text) {
+  const size_t start = text.find_first_not_of(" \t");
+  if (start == std::string_view::npos)
+    return {};
+  const size_t end = text.find_last_not_of(" \t");
+  return text.substr(start, end - start + 1);
+}
+
+Command Error(std::string message) {
+  Command c;
+  c.kind = CommandKind::kError;
+  c.error = std::move(message);
+  return c;
+}
+
+Command Simple(CommandKind kind, std::string_view rest, const char* usage) {
+  if (!Trim(rest).empty())
+    return Error(std::string("usage: ") + usage);
+  Command c;
+  c.kind = kind;
+  return c;
+}
+
+Command WithName(CommandKind kind, std::string_view rest, const char* usage,
+                 const std::string& fallback = "") {
+  std::string_view name = NextWord(&rest);
+  if (name.empty() && !fallback.empty())
+    name = fallback;
+  if (name.empty() || !Trim(rest).empty())
+    return Error(std::string("usage: ") + usage);
+  Command c;
+  c.kind = kind;
+  c.name = std::string(name);
+  return c;
+}
+
+}  // namespace
+
+Command ParseConsoleLine(std::string_view line, const std::string& open) {
+  if (Trim(line).empty())
+    return {};
+  if (line.front() != '/' || line.substr(0, 2) == "//") {
+    if (open.empty()) {
+      return Error(
+          "no conversation is open: /open NAME first, or /msg NAME TEXT (/help lists commands)");
+    }
+    Command c;
+    c.kind = CommandKind::kMessage;
+    c.name = open;
+    c.text = std::string(line.substr(0, 2) == "//" ? line.substr(1) : line);  // "//x" sends "/x"
+    return c;
+  }
+  std::string_view rest = line.substr(1);
+  const std::string_view verb = NextWord(&rest);
+  if (verb == "msg" || verb == "m") {
+    const std::string_view name = NextWord(&rest);
+    if (name.empty() || Trim(rest).empty())
+      return Error("usage: /msg NAME TEXT");
+    Command c;
+    c.kind = CommandKind::kMessage;
+    c.name = std::string(name);
+    c.text = std::string(rest);
+    return c;
+  }
+  if (verb == "open" || verb == "o")
+    return WithName(CommandKind::kOpen, rest, "/open NAME");
+  if (verb == "close")
+    return Simple(CommandKind::kClose, rest, "/close");
+  if (verb == "who" || verb == "w")
+    return Simple(CommandKind::kWho, rest, "/who");
+  if (verb == "history" || verb == "h")
+    return WithName(CommandKind::kHistory, rest, "/history NAME", open);
+  if (verb == "contacts")
+    return Simple(CommandKind::kContacts, rest, "/contacts");
+  if (verb == "verify")
+    return WithName(CommandKind::kVerify, rest, "/verify NAME", open);
+  if (verb == "help" || verb == "?")
+    return Simple(CommandKind::kHelp, rest, "/help");
+  if (verb == "quit" || verb == "q" || verb == "exit")
+    return Simple(CommandKind::kQuit, rest, "/quit");
+  if (verb == "status") {
+    const std::string_view word = NextWord(&rest);
+    if (word != "online" && word != "away" && word != "busy" && word != "invisible")
+      return Error("usage: /status online|away|busy|invisible [TEXT]");
+    Command c;
+    c.kind = CommandKind::kStatus;
+    c.word = std::string(word);
+    c.text = std::string(Trim(rest));
+    return c;
+  }
+  return Error("unknown command /" + std::string(verb) + " (/help lists commands)");
+}
+
+std::vector<std::string> Completions(std::string_view before, std::string_view word,
+                                     const std::set<std::string>& names) {
+  static constexpr std::string_view kCommands[] = {"/msg",    "/open",    "/close",    "/who",
+                                                   "/status", "/history", "/contacts", "/verify",
+                                                   "/help",   "/quit"};
+  static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",  "/o",
+                                                    "/history", "/h", "/verify"};
+  std::vector<std::string> out;
+  const std::string_view head = Trim(before);
+  if (head.empty()) {
+    if (word.empty() || word.front() != '/')
+      return out;  // a plain line: message text
+    for (std::string_view c : kCommands) {
+      if (c.substr(0, word.size()) == word)
+        out.emplace_back(c);
+    }
+    return out;
+  }
+  bool takes_name = false;
+  for (std::string_view c : kTakesName)
+    takes_name = takes_name || head == c;
+  if (!takes_name)
+    return out;
+  for (const std::string& name : names) {
+    if (std::string_view(name).substr(0, word.size()) == word)
+      out.push_back(name);
+  }
+  return out;
+}
+
+std::string HelpText() {
+  return "  /msg NAME TEXT       send TEXT to NAME\n"
+         "  /open NAME           talk to NAME: plain lines go to them (/close to stop)\n"
+         "  /who                 contacts and their presence\n"
+         "  /status WORD [TEXT]  online, away, busy or invisible, with a note\n"
+         "  /history [NAME]      the conversation, with states queued/sent/delivered\n"
+         "  /contacts            contacts, pins and blocks\n"
+         "  /verify NAME         the safety number to compare with NAME out of band\n"
+         "  /help                this list\n"
+         "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"
+         "  Tab completes commands and contact names. Start a line with // to send a\n"
+         "  text that begins with /.\n";
+}
+
+std::optional<std::string> PersistableLine(std::string_view line) {
+  if (Trim(line).empty() || line.front() != '/' || line.substr(0, 2) == "//")
+    return std::nullopt;  // a message's text
+  std::string_view rest = line.substr(1);
+  const std::string_view verb = NextWord(&rest);
+  if (verb == "msg" || verb == "m") {
+    const std::string_view name = NextWord(&rest);
+    return "/" + std::string(verb) + " " + std::string(name) + " ";
+  }
+  return std::string(line);
+}
+
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\n    ";
+    } else if (c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c == 0x7f) {
+      out += '^';
+      out += static_cast<char>(c ^ 0x40);
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      out += '?';  // a C1 control, UTF-8 encoded
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string ClockTime(int64_t unix_ms) {
+  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
+  tm local{};
+  localtime_r(&seconds, &local);
+  char text[16];
+  std::strftime(text, sizeof text, "%H:%M", &local);
+  return text;
+}
+
+void SentMessages::Remember(const proto::HistoryEntry& entry) {
+  if (text_by_id_.size() >= 10000)
+    text_by_id_.erase(text_by_id_.begin());  // a bound, not an order: rarely reached
+  text_by_id_[entry.id()] = entry.to() + ": \"" + Printable(entry.text()) + "\"";
+}
+
+std::string SentMessages::Describe(const proto::MessageStateEvent& change) const {
+  auto found = text_by_id_.find(change.id());
+  if (found != text_by_id_.end())
+    return found->second;
+  return change.contact() + ": message " + change.id().substr(0, 8);
+}
+
+std::string FormatEntry(const proto::HistoryEntry& e) {
+  std::string line = ClockTime(e.time_unix_ms()) + " " + e.from() + ": " + Printable(e.text());
+  if (e.state() != "received")
+    line += "  [" + e.state() + "]";
+  return line;
+}
+
+std::string FormatPresence(const proto::ContactPresence& p) {
+  std::string line = p.name() + " is " + p.status();
+  if (!p.text().empty())
+    line += " (" + Printable(p.text()) + ")";
+  if (p.blocked())
+    line += " [blocked]";
+  if (p.key_change_pending())
+    line += " [KEY CHANGED: not sending; /verify " + p.name() + "]";
+  return line;
+}
+
+std::string FormatEvent(const proto::Event& event, const std::string& self, SentMessages& sent) {
+  const std::string at = ClockTime(event.time_unix_ms()) + " ";
+  switch (event.body_case()) {
+    case proto::Event::kMessage: {
+      const proto::HistoryEntry& m = event.message();
+      if (m.from() == self && !self.empty()) {
+        sent.Remember(m);
+        return at + "you -> " + m.to() + ": " + Printable(m.text()) + "  [" + m.state() + "]";
+      }
+      return at + m.from() + ": " + Printable(m.text());
+    }
+    case proto::Event::kMessageState:
+      return at + "  " + sent.Describe(event.message_state()) + " " + event.message_state().state();
+    case proto::Event::kPresence:
+      return at + "* " + FormatPresence(event.presence());
+    case proto::Event::kKeyChange:
+      return at + "!!! " + event.key_change().name() +
+             "'s identity key has CHANGED: " + Printable(event.key_change().detail());
+    case proto::Event::BODY_NOT_SET:
+      break;
+  }
+  return at + "(an event this console does not know)";
+}
+
+}  // namespace confab::peer::console

@@ -1,0 +1,172 @@
+// The workstation's side of the tracker protocol (proto/tracker.proto;
+// enrolment is join.h):
+//
+//   TrackerLink   a member's long-lived session (Noise IK, PURPOSE_TRACKER,
+//                 certificate in the SessionHello): announce endpoints, set
+//                 status, subscribe, look up; keepalives; reconnects with
+//                 backoff and replays the announced state after each
+//                 reconnect, because the tracker keeps presence as soft state.
+//
+// Not thread-safe: everything runs on one net::Loop's thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/bytes.h"
+#include "common/base/result.h"
+#include "common/base/status.h"
+#include "common/channel/channel_connection.h"
+#include "common/crypto/identity.h"
+#include "common/net/address.h"
+#include "common/net/loop.h"
+#include "common/net/timer.h"
+#include "peer/tracker_link/backoff.h"
+#include "proto/tracker.pb.h"
+
+namespace confab::peer {
+
+struct TrackerLinkParams {
+  net::Address tracker;  // see ResolveHostPort (join.h)
+  crypto::X25519PublicKey tracker_static_key{};
+  crypto::X25519KeyPair local_static{};  // the identity key's X25519 form
+  Bytes certificate{};                   // a serialized proto::Certificate
+  BackoffPolicy backoff{};
+  uint64_t handshake_timeout_ms = 10000;
+  // Without anything from the tracker for this many keepalive intervals the
+  // link is declared dead and reconnects.
+  uint32_t dead_after_keepalives = 3;
+  uint64_t random_seed = 0;  // jitter; 0 = from std::random_device
+};
+
+class TrackerLink final : private channel::ChannelConnection::Delegate {
+ public:
+  // One disconnection: why, whether a session had been up, and when the
+  // next attempt starts.
+  struct Disconnect {
+    Status reason;
+    bool was_connected = false;
+    uint64_t retry_in_ms = 0;
+  };
+
+  // Every upcall is the last thing the link does in that call stack, so the
+  // delegate may call any method, Close() included. The link must not be
+  // destroyed from an upcall (destroy it after Close(), from the loop or
+  // later); no upcall follows Close() or destruction.
+  class Delegate {
+   public:
+    virtual ~Delegate() = default;
+    // The session is up; announced state has been replayed.
+    virtual void OnConnected(const proto::SessionWelcome& welcome) = 0;
+    virtual void OnPresence(const proto::PresenceDelta& delta) = 0;
+    // A reply to Lookup(), matched by request_id. Lookups pending when the
+    // session drops are answered here with found=false and an error.
+    virtual void OnLookupResult(const proto::LookupResult& result) = 0;
+    // Another member was revoked: drop their pins and sessions.
+    virtual void OnRevoked(const proto::Revoked& revoked) = 0;
+    virtual void OnPunch(const proto::PunchNotice& /*notice*/) {}
+    // The tracker refused one request (the session goes on).
+    virtual void OnTrackerError(std::string_view /*message*/) {}
+    // A session ended or an attempt failed; a reconnect is scheduled.
+    virtual void OnDisconnected(const Disconnect& disconnect) = 0;
+    // The tracker refused the session itself (membership revoked, unknown
+    // member, stale or expired certificate): PermissionDenied with the
+    // tracker's reason. The link has stopped and will not reconnect.
+    virtual void OnRefused(const Status& reason) = 0;
+  };
+
+  // `loop` and `delegate` must outlive the link. Nothing happens until
+  // Start(). FailedPrecondition if the loop is closing.
+  [[nodiscard]] static Result<std::unique_ptr<TrackerLink>> Create(net::Loop& loop,
+                                                                   TrackerLinkParams params,
+                                                                   Delegate* delegate);
+  ~TrackerLink() override;
+  TrackerLink(const TrackerLink&) = delete;
+  TrackerLink& operator=(const TrackerLink&) = delete;
+
+  // Dials the tracker (at once); reconnects on its own from then on.
+  void Start();
+  // Stops for good: closes the session and the timers. No upcall follows.
+  // Idempotent.
+  void Close();
+
+  // Desired state, sent now when connected and again after every reconnect.
+  // Each call replaces the previous value of its kind.
+  void Announce(std::vector<proto::Endpoint> endpoints);
+  void SetStatus(proto::PresenceStatus status, std::string text);
+  void Subscribe(std::vector<std::string> names);
+
+  // Asks for `name`'s certificate and endpoints; the answer arrives in
+  // OnLookupResult with the returned request id. Unavailable when no
+  // session is up (lookups are not queued: the answer would be stale).
+  [[nodiscard]] Result<uint64_t> Lookup(const std::string& name);
+  // Relays a hole-punch request to `name` (answers arrive in OnPunch).
+  [[nodiscard]] Result<uint64_t> Punch(const std::string& name);
+
+  bool connected() const { return connected_; }
+  // The token for the tracker's UDP port; empty while disconnected.
+  const std::string& udp_token() const { return udp_token_; }
+  // The tracker's second UDP probe port (same IP as its main one), for
+  // telling a cone NAT from a symmetric one; 0 while disconnected or when the
+  // tracker has none.
+  uint16_t second_probe_port() const { return second_probe_port_; }
+
+ private:
+  // Forwards one timer to a member function (Timer has one OnTimer()).
+  struct TimerHook final : net::Timer::Delegate {
+    TrackerLink* link = nullptr;
+    void (TrackerLink::*fire)() = nullptr;
+    void OnTimer() override { (link->*fire)(); }
+  };
+
+  TrackerLink(net::Loop& loop, TrackerLinkParams params, Delegate* delegate);
+
+  // channel::ChannelConnection::Delegate
+  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection& c,
+                                                          const channel::Event& hello) override;
+  Status OnWelcome(channel::ChannelConnection& c, ByteView payload) override;
+  Status OnMessage(channel::ChannelConnection& c, ByteView plaintext) override;
+  void OnClosed(channel::ChannelConnection& c, Status status) override;
+
+  void Dial();              // reconnect timer
+  void OnHandshakeTimer();  // no welcome in time
+  void OnKeepaliveTimer();  // send a keepalive, check for silence
+  void ScheduleReconnect(Status reason, bool was_connected);
+  Status SendToTracker(const proto::ToTracker& message);
+  void Replay();  // announced state after a (re)connect
+  void FailPendingLookups(const std::string& why);
+
+  net::Loop& loop_;
+  TrackerLinkParams params_;
+  Delegate* const delegate_;
+  TimerHook reconnect_hook_, handshake_hook_, keepalive_hook_;
+  std::unique_ptr<net::Timer> reconnect_timer_, handshake_timer_, keepalive_timer_;
+  std::unique_ptr<channel::ChannelConnection> connection_;
+  std::mt19937_64 rng_;
+
+  bool started_ = false;
+  bool closed_ = false;
+  bool connected_ = false;
+  bool refused_ = false;   // set when a welcome refused the session
+  Status refusal_;         // the tracker's reason, for OnRefused
+  uint32_t attempts_ = 0;  // consecutive failures, for the backoff
+  uint64_t keepalive_ms_ = 0;
+  uint64_t last_heard_ms_ = 0;
+  uint64_t keepalive_sequence_ = 0;
+  uint64_t next_request_id_ = 1;
+  std::string udp_token_;
+  uint16_t second_probe_port_ = 0;
+  std::map<uint64_t, std::string> pending_lookups_;  // request id -> name
+
+  std::optional<proto::Announce> announce_;
+  std::optional<proto::SetStatus> status_;
+  std::optional<proto::Subscribe> subscribe_;
+};
+
+}  // namespace confab::peer
