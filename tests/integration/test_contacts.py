@@ -75,9 +75,9 @@ class ContactsTest(OrgTest):
         wait_until(lambda: "alice is blocked" in self.bob.log(), 10,
                    what="bob's node refusing alice")
         time.sleep(1)
-        self.assertNotIn("while blocked", [m["text"] for m in self.bob.history("alice")])
-        sent = [m for m in self.alice.history("bob") if m["text"] == "while blocked"]
-        self.assertEqual(sent[0]["state"], "queued", self.logs())
+        self.assertEqual([m["text"] for m in self.bob.history("alice")], ["before"])
+        sent = [m["state"] for m in self.alice.history("bob") if m["text"] == "while blocked"]
+        self.assertEqual(sent, ["queued"], self.logs())
         # Bob cannot send a file to someone he blocked either: refused up
         # front, with what to do, and nothing recorded.
         path = os.path.join(self.tmp, "note.txt")

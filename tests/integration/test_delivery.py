@@ -73,7 +73,9 @@ class DeliveryTest(OrgTest):
 
     def check_all_arrived_once_in_order(self, queued):
         def done():
-            return all(m["state"] == "delivered" for m in self.history(self.alice, "bob"))
+            h = self.history(self.alice, "bob")
+            return (sorted(m["id"] for m in h) == sorted(queued)
+                    and all(m["state"] == "delivered" for m in h))
         try:
             wait_until(done, 40, interval=0.25, what="every queued message delivered")
         except AssertionError:

@@ -26,7 +26,7 @@ class RetentionTest(OrgTest):
             self.assertEqual(self.alice.cli("msg", "bob", text).returncode, 0)
         wait_until(lambda: self.texts(self.bob, "alice") == ["old one", "new one"], 15,
                    what="both messages at bob")
-        wait_until(lambda: all(m["state"] == "delivered" for m in self.alice.history("bob")),
+        wait_until(lambda: [m["state"] for m in self.alice.history("bob")] == ["delivered"] * 2,
                    15, what="both delivered at alice")
         self.assertEqual(self.bob.stop(), 0)
         self.assertEqual(self.alice.stop(), 0)

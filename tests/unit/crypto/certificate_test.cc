@@ -270,30 +270,26 @@ TEST_CASE("Extreme clock values neither overflow nor pass", "[cert][error]") {
 
 TEST_CASE("A signed body with a field of the wrong size is InvalidArgument", "[cert][error]") {
   Fixture f;
-  proto::CertificateBody body = GoodBody(f.org, f.member);
-  SECTION("identity key of 31 bytes") {
-    body.mutable_identity_key()->pop_back();
+  struct Case {
+    const char* name;
+    void (*spoil)(proto::CertificateBody&);
+  };
+  const Case cases[] = {
+      {"identity key of 31 bytes", [](auto& b) { b.mutable_identity_key()->pop_back(); }},
+      {"identity key of 33 bytes", [](auto& b) { b.mutable_identity_key()->push_back('x'); }},
+      {"org key id of 15 bytes", [](auto& b) { b.mutable_org_key_id()->pop_back(); }},
+      {"org key id of 32 bytes", [](auto& b) { b.mutable_org_key_id()->append(16, 'x'); }},
+      {"unknown version", [](auto& b) { b.set_version(2); }},
+      {"expires before issued", [](auto& b) { b.set_expires_unix(kIssued - 1); }},
+      {"empty name", [](auto& b) { b.clear_name(); }},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    proto::CertificateBody body = GoodBody(f.org, f.member);
+    c.spoil(body);
+    CHECK(VerifyCertificate(SignBody(f.org, body), f.org.public_key(), kIssued).status().code() ==
+          Status::Code::kInvalidArgument);
   }
-  SECTION("identity key of 33 bytes") {
-    body.mutable_identity_key()->push_back('x');
-  }
-  SECTION("org key id of 15 bytes") {
-    body.mutable_org_key_id()->pop_back();
-  }
-  SECTION("org key id of 32 bytes") {
-    body.mutable_org_key_id()->append(16, 'x');
-  }
-  SECTION("unknown version") {
-    body.set_version(2);
-  }
-  SECTION("expires before issued") {
-    body.set_expires_unix(kIssued - 1);
-  }
-  SECTION("empty name") {
-    body.clear_name();
-  }
-  CHECK(VerifyCertificate(SignBody(f.org, body), f.org.public_key(), kIssued).status().code() ==
-        Status::Code::kInvalidArgument);
 }
 
 TEST_CASE("A signature of the wrong size is Corruption", "[cert][error]") {

@@ -356,78 +356,61 @@ TEST_CASE("A key file of the other kind is refused", "[keyfile][error]") {
 
 TEST_CASE("A flipped byte in the sealed secret reads as a wrong passphrase", "[keyfile][error]") {
   SigningKey key = NewKey();
-  proto::KeyFile file = ParseProto(Encode(KeyKind::kIdentity, key, Encrypted()));
-  SECTION("ciphertext") {
-    (*file.mutable_encrypted()->mutable_ciphertext())[3] ^= 1;
+  const proto::KeyFile sealed = ParseProto(Encode(KeyKind::kIdentity, key, Encrypted()));
+  struct Case {
+    const char* name;
+    void (*spoil)(proto::KeyFile&);
+  };
+  const Case cases[] = {
+      {"ciphertext", [](auto& f) { (*f.mutable_encrypted()->mutable_ciphertext())[3] ^= 1; }},
+      {"nonce", [](auto& f) { (*f.mutable_encrypted()->mutable_nonce())[0] ^= 1; }},
+      {"salt", [](auto& f) { (*f.mutable_encrypted()->mutable_salt())[0] ^= 1; }},
+      {"opslimit",
+       [](auto& f) { f.mutable_encrypted()->set_opslimit(f.encrypted().opslimit() + 1); }},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    proto::KeyFile file = sealed;
+    c.spoil(file);
+    CHECK(DecodeKeyFile(SerializeProto(file), KeyKind::kIdentity, kPassphrase).status().code() ==
+          Status::Code::kAuthFailed);
   }
-  SECTION("nonce") {
-    (*file.mutable_encrypted()->mutable_nonce())[0] ^= 1;
-  }
-  SECTION("salt") {
-    (*file.mutable_encrypted()->mutable_salt())[0] ^= 1;
-  }
-  SECTION("opslimit") {
-    file.mutable_encrypted()->set_opslimit(file.encrypted().opslimit() + 1);
-  }
-  CHECK(DecodeKeyFile(SerializeProto(file), KeyKind::kIdentity, kPassphrase).status().code() ==
-        Status::Code::kAuthFailed);
 }
 
 TEST_CASE("Malformed fields in a key file are Corruption", "[keyfile][error]") {
   SigningKey key = NewKey();
-  proto::KeyFile plain = ParseProto(Encode(KeyKind::kIdentity, key, Plain()));
-  proto::KeyFile enc = ParseProto(Encode(KeyKind::kIdentity, key, Encrypted()));
-  proto::KeyFile file;
-  SECTION("unknown version") {
-    file = plain;
-    file.set_version(2);
+  const proto::KeyFile plain = ParseProto(Encode(KeyKind::kIdentity, key, Plain()));
+  const proto::KeyFile enc = ParseProto(Encode(KeyKind::kIdentity, key, Encrypted()));
+  struct Case {
+    const char* name;
+    const proto::KeyFile& base;
+    void (*spoil)(proto::KeyFile&);
+  };
+  const Case cases[] = {
+      {"unknown version", plain, [](auto& f) { f.set_version(2); }},
+      {"unknown kind", plain, [](auto& f) { f.set_kind("satellite"); }},
+      {"short public key", plain, [](auto& f) { f.mutable_public_key()->pop_back(); }},
+      {"short seed", plain, [](auto& f) { f.mutable_plain_seed()->pop_back(); }},
+      {"no secret at all", plain, [](auto& f) { f.clear_plain_seed(); }},
+      {"unknown password hash", enc,
+       [](auto& f) { f.mutable_encrypted()->set_pwhash_alg(1); }},  // Argon2i
+      {"memlimit too large", enc,
+       [](auto& f) { f.mutable_encrypted()->set_memlimit(kMaxPwhashMemlimitBytes * 4); }},
+      {"opslimit too large", enc,
+       [](auto& f) { f.mutable_encrypted()->set_opslimit(kMaxPwhashOpslimit + 1); }},
+      {"opslimit zero", enc, [](auto& f) { f.mutable_encrypted()->set_opslimit(0); }},
+      {"short salt", enc, [](auto& f) { f.mutable_encrypted()->mutable_salt()->pop_back(); }},
+      {"short nonce", enc, [](auto& f) { f.mutable_encrypted()->mutable_nonce()->pop_back(); }},
+      {"ciphertext shorter than the tag", enc,
+       [](auto& f) { f.mutable_encrypted()->mutable_ciphertext()->resize(15); }},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    proto::KeyFile file = c.base;
+    c.spoil(file);
+    CHECK(DecodeKeyFile(SerializeProto(file), KeyKind::kIdentity, kPassphrase).status().code() ==
+          Status::Code::kCorruption);
   }
-  SECTION("unknown kind") {
-    file = plain;
-    file.set_kind("satellite");
-  }
-  SECTION("short public key") {
-    file = plain;
-    file.mutable_public_key()->pop_back();
-  }
-  SECTION("short seed") {
-    file = plain;
-    file.mutable_plain_seed()->pop_back();
-  }
-  SECTION("no secret at all") {
-    file = plain;
-    file.clear_plain_seed();
-  }
-  SECTION("unknown password hash") {
-    file = enc;
-    file.mutable_encrypted()->set_pwhash_alg(1);  // Argon2i
-  }
-  SECTION("memlimit too large") {
-    file = enc;
-    file.mutable_encrypted()->set_memlimit(kMaxPwhashMemlimitBytes * 4);
-  }
-  SECTION("opslimit too large") {
-    file = enc;
-    file.mutable_encrypted()->set_opslimit(kMaxPwhashOpslimit + 1);
-  }
-  SECTION("opslimit zero") {
-    file = enc;
-    file.mutable_encrypted()->set_opslimit(0);
-  }
-  SECTION("short salt") {
-    file = enc;
-    file.mutable_encrypted()->mutable_salt()->pop_back();
-  }
-  SECTION("short nonce") {
-    file = enc;
-    file.mutable_encrypted()->mutable_nonce()->pop_back();
-  }
-  SECTION("ciphertext shorter than the tag") {
-    file = enc;
-    file.mutable_encrypted()->mutable_ciphertext()->resize(15);
-  }
-  CHECK(DecodeKeyFile(SerializeProto(file), KeyKind::kIdentity, kPassphrase).status().code() ==
-        Status::Code::kCorruption);
 }
 
 TEST_CASE("Writing refuses an empty passphrase and out-of-range limits", "[keyfile][error]") {

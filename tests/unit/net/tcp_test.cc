@@ -10,6 +10,7 @@
 #include "common/net/tcp_listener.h"
 
 #include "tests/unit/net/net_test_util.h"
+#include "tests/unit/skip.h"
 
 namespace confab::net {
 namespace {
@@ -439,9 +440,8 @@ TEST_CASE("TcpConnection echo over IPv6 loopback", "[net][tcp][ipv6]") {
   REQUIRE(any6.ok());
   Result<std::unique_ptr<TcpListener>> listener = TcpListener::Create(*loop, *any6, &server);
   if (!listener.ok()) {
-    WARN("no IPv6 loopback here: " << listener.status().ToString());
     CloseLoop(*loop);
-    return;
+    CONFAB_SKIP("no IPv6 loopback here: " + listener.status().ToString());
   }
   server.listener = std::move(*listener);
   Result<Address> to = Address::FromIp("::1", server.listener->port());
