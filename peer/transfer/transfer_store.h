@@ -1,5 +1,5 @@
 // TransferStore: the durable record of every file transfer, in confab.db's
-// `transfers` table (schema version 2, peer/store/peer_database.cc).
+// `transfers` table (schema version 3, peer/store/peer_database.cc).
 // Sans-I/O but for SQLite; the loop thread's only.
 //
 // A record is written whole (Put) on every state change and at each durable
