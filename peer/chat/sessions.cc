@@ -312,6 +312,14 @@ void ChatSessions::OnEstablished(Link& link) {
   attempt.failures.clear();
   spdlog::info("chat session to {} over {} ({})", link.peer, link.transport, reason);
   SendPending(link);
+  if (link.sent_through_seq == 0 && link.conn) {
+    // Nothing to send (delivered meanwhile): the peer port hands a channel
+    // over only with our first message, so say something: an empty Ack.
+    proto::PeerMessage ack;
+    ack.mutable_ack();
+    if (Status s = link.conn->Send(Serialize(ack)); !s.ok())
+      spdlog::warn("sending to {}: {}", link.peer, s.ToString());
+  }
   delegate_->OnSessionUp(link.peer);  // last
 }
 
