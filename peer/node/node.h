@@ -68,7 +68,7 @@ class DeliveryObserver {
 };
 
 struct NodeOptions {
-  std::string listen = "0.0.0.0:7651";   // the peer port (TCP)
+  std::string listen = "0.0.0.0:7651";   // the peer port (TCP, and UDP on the same number)
   uint64_t retry_ms = 5000;              // outbox retry period
   DeliveryObserver* observer = nullptr;  // optional; must outlive the node
   int64_t retain_days = 0;               // history.retain_days; 0 = keep all

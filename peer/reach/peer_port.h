@@ -18,12 +18,15 @@
 //   - a handshake deadline: a connection (TCP or a UDP session's stream)
 //     not handed over within handshake_deadline_ms of reaching the port is
 //     closed, whether it sent nothing, stopped halfway or replayed an
-//     initiation;
+//     initiation. A UDP session reaches the port when it opens; before
+//     that, one whose initiator never confirms it is the endpoint's to end
+//     (UdpPathsParams::handshake_give_up_ms), and a replayed UDP
+//     initiation is refused there outright (its timestamp is not newer);
 //   - a token bucket per source IP for new handshakes (TCP accepts and UDP
 //     session initiations alike; common/base/rate_limiter.h);
 //   - a cap on pending handshakes (max_pending); over it, new ones are
 //     closed at once.
-// Both kinds of refusal are counted in stats().
+// Every refusal and expiry is counted in stats().
 //
 // The revocation registry lives here too (RefuseKey, revoked_keys()).
 // Dropping a cut-off peer's established connections stays with their
@@ -33,8 +36,10 @@
 // The dial side gets the UDP side from here (udp()): chat and file dials
 // over UDP leave from the same socket.
 //
-// Lifetime: `loop`, `contacts`, `delegate` and every handler outlive the
-// port. Close() before destroying it. Not thread-safe (the loop's thread).
+// Lifetime: `loop`, `contacts` and `delegate` outlive the port; a handler
+// lives while it is registered and the port is open (Close() stops the
+// hand-overs). Whoever dials through udp() or reads revoked_keys() goes
+// before the port does. Not thread-safe (the loop's thread).
 #pragma once
 
 #include <cstddef>

@@ -158,7 +158,10 @@ Result<Bytes> UdpPaths::OnIncomingSession(const udp::PublicKey& remote_static, B
   Status checked =
       delegate_->CheckUdpHello(hello.purpose(), AsBytes(hello.certificate()), key, from);
   if (!checked.ok()) {
-    spdlog::info("refused a UDP session from {}: {}", from.ToString(), checked.ToString());
+    // A flood's refusals (rate, capacity) are counted, not logged one by one.
+    spdlog::log(checked.code() == Status::Code::kResourceExhausted ? spdlog::level::debug
+                                                                   : spdlog::level::info,
+                "refused a UDP session from {}: {}", from.ToString(), checked.ToString());
     return checked;
   }
   return Bytes{};
