@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -162,6 +163,26 @@ struct RawClient {
 
 // Long enough for a real dial under ASan on a busy machine.
 constexpr uint64_t kDeadlineMs = 1000;
+
+// The port's limits in a flood test: the short deadline, then the bucket and
+// the cap asked for.
+PeerPortParams Limits(double burst, double per_second = 10, size_t max_pending = 256) {
+  PeerPortParams params;
+  params.handshake_deadline_ms = kDeadlineMs;
+  params.handshake_burst_per_address = burst;
+  params.handshakes_per_second_per_address = per_second;
+  params.max_pending = max_pending;
+  return params;
+}
+
+// `n` raw connects to `port`, the i-th from the address from(i).
+std::vector<std::unique_ptr<RawClient>> Flood(int n, uint16_t port,
+                                              const std::function<std::string(int)>& from) {
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < n; ++i)
+    clients.push_back(std::make_unique<RawClient>(from(i), port));
+  return clients;
+}
 
 bool AllClosed(std::vector<std::unique_ptr<RawClient>>& clients) {
   bool all = true;
@@ -390,13 +411,8 @@ TEST_CASE("A revoked key is refused over UDP too, before any session is kept",
 TEST_CASE("Half-open connections are closed at the deadline, and a contact gets through meanwhile",
           "[reach][peer_port][limits]") {
   Fixture f;
-  PeerPortParams params;
-  params.handshake_deadline_ms = kDeadlineMs;
-  params.handshake_burst_per_address = 1000;
-  f.Start(params);
-  std::vector<std::unique_ptr<RawClient>> junk;
-  for (int i = 0; i < 50; ++i)
-    junk.push_back(std::make_unique<RawClient>("127.0.0.2", f.port_number()));
+  f.Start(Limits(1000));
+  auto junk = Flood(50, f.port_number(), [](int) { return "127.0.0.2"; });
   REQUIRE(f.Run([&] { return f.port->pending() == 50; }));
   const uint64_t flooded_at = f.loop->now_ms();
   f.Dial(proto::PURPOSE_CHAT);
@@ -418,10 +434,7 @@ TEST_CASE(
     "at the deadline",
     "[reach][peer_port][limits]") {
   Fixture f;
-  PeerPortParams params;
-  params.handshake_deadline_ms = kDeadlineMs;
-  params.handshake_burst_per_address = 1000;
-  f.Start(params);
+  f.Start(Limits(1000));
 
   // Capture what a real dial sends: alice's channel initiator, connected to a
   // plain socket that only records.
@@ -459,11 +472,9 @@ TEST_CASE(
   ::close(listener);
   REQUIRE(f.Run([&] { return recorded.closed.has_value(); }));
 
-  std::vector<std::unique_ptr<RawClient>> replays;
-  for (int i = 0; i < 20; ++i) {
-    replays.push_back(std::make_unique<RawClient>("127.0.0.3", f.port_number()));
-    replays.back()->Send(initiation);
-  }
+  auto replays = Flood(20, f.port_number(), [](int) { return "127.0.0.3"; });
+  for (auto& r : replays)
+    r->Send(initiation);
   // Every replay checks out at the hello (a valid certificate, the right
   // key) and is answered; none can say more.
   REQUIRE(f.Run([&] {
@@ -488,14 +499,8 @@ TEST_CASE(
 TEST_CASE("One address's flood of handshakes is rate-limited; a contact elsewhere gets through",
           "[reach][peer_port][limits]") {
   Fixture f;
-  PeerPortParams params;
-  params.handshake_deadline_ms = kDeadlineMs;
-  params.handshakes_per_second_per_address = 1;
-  params.handshake_burst_per_address = 5;
-  f.Start(params);
-  std::vector<std::unique_ptr<RawClient>> junk;
-  for (int i = 0; i < 40; ++i)
-    junk.push_back(std::make_unique<RawClient>("127.0.0.2", f.port_number()));
+  f.Start(Limits(5, 1));
+  auto junk = Flood(40, f.port_number(), [](int) { return "127.0.0.2"; });
   REQUIRE(f.Run([&] { return f.port->stats().accepted + f.port->stats().rate_limited == 40; }));
   CHECK(f.port->stats().accepted <= 6);  // the burst (and a token refilled meanwhile)
   CHECK(f.port->stats().rate_limited >= 34);
@@ -511,15 +516,9 @@ TEST_CASE(
     "the junk",
     "[reach][peer_port][limits]") {
   Fixture f;
-  PeerPortParams params;
-  params.handshake_deadline_ms = kDeadlineMs;
-  params.max_pending = 8;
-  params.handshake_burst_per_address = 1000;
-  f.Start(params);
-  std::vector<std::unique_ptr<RawClient>> junk;
-  for (int i = 0; i < 30; ++i)  // from 30 addresses: no one bucket runs dry
-    junk.push_back(
-        std::make_unique<RawClient>("127.0.1." + std::to_string(i + 1), f.port_number()));
+  f.Start(Limits(1000, 10, 8));
+  // From 30 addresses: no one bucket runs dry.
+  auto junk = Flood(30, f.port_number(), [](int i) { return "127.0.1." + std::to_string(i + 1); });
   REQUIRE(f.Run([&] { return f.port->stats().accepted + f.port->stats().over_capacity == 30; }));
   CHECK(f.port->stats().accepted == 8);
   CHECK(f.port->stats().over_capacity == 22);
@@ -546,11 +545,7 @@ TEST_CASE(
     "the deadline, and a contact gets through",
     "[reach][peer_port][limits][udp]") {
   Fixture f;
-  PeerPortParams params;
-  params.handshake_deadline_ms = kDeadlineMs;
-  params.handshakes_per_second_per_address = 1;
-  params.handshake_burst_per_address = 5;
-  f.Start(params);
+  f.Start(Limits(5, 1));
   // A member's key at another address opens sessions and never starts the
   // channel inside them.
   UdpPaths& flooder = f.UdpSide("127.0.0.4", 1000);
