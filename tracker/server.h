@@ -30,6 +30,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/base/rate_limiter.h"
 #include "common/base/result.h"
 #include "common/channel/channel_connection.h"
 #include "common/net/loop.h"
@@ -37,7 +38,6 @@
 #include "common/net/timer.h"
 #include "common/net/udp_socket.h"
 #include "tracker/metrics.h"
-#include "tracker/rate_limiter.h"
 #include "tracker/service.h"
 #include "tracker/state.h"
 

@@ -137,6 +137,8 @@ Result<int64_t> Messenger::OnAck(std::string_view from, const proto::Ack& ack, i
     std::copy(raw.begin(), raw.end(), id.begin());
     ids.push_back(id);
   }
+  if (ids.empty())
+    return 0;  // e.g. the empty Ack a dialer with nothing to send opens with
   // An ack may overtake MarkSent (the write completed, the ack came back,
   // and only then did the node note it), so queued counts too.
   const MessageState states[] = {MessageState::kQueued, MessageState::kSent};

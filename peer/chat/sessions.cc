@@ -27,31 +27,23 @@ Bytes Serialize(const Message& m) {
 }  // namespace
 
 ChatSessions::ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
-                           ContactBook& contacts, Delegate* delegate)
+                           ContactBook& contacts, UdpPaths& udp,
+                           const std::set<std::string>& revoked_keys, Delegate* delegate)
     : loop_(loop),
       params_(std::move(params)),
       messenger_(messenger),
       contacts_(contacts),
+      udp_(udp),
+      revoked_keys_(revoked_keys),
       delegate_(delegate) {}
 
 ChatSessions::~ChatSessions() = default;
 
 Result<std::unique_ptr<ChatSessions>> ChatSessions::Create(
-    net::Loop& loop, const net::Address& listen, ChatSessionsParams params, Messenger& messenger,
-    ContactBook& contacts, Delegate* delegate) {
+    net::Loop& loop, ChatSessionsParams params, Messenger& messenger, ContactBook& contacts,
+    UdpPaths& udp, const std::set<std::string>& revoked_keys, Delegate* delegate) {
   std::unique_ptr<ChatSessions> sessions(
-      new ChatSessions(loop, std::move(params), messenger, contacts, delegate));
-  CONFAB_ASSIGN_OR_RETURN(sessions->listener_,
-                          net::TcpListener::Create(loop, listen, sessions.get()));
-  CONFAB_ASSIGN_OR_RETURN(net::Address bound, sessions->listener_->local_address());
-  sessions->local_address_ = bound;
-  UdpPathsParams udp = sessions->params_.udp;
-  udp.local_static = sessions->params_.local_static;
-  udp.certificate = sessions->params_.certificate;
-  Result<std::unique_ptr<UdpPaths>> paths = UdpPaths::Create(loop, bound, udp, sessions.get());
-  if (!paths.ok())
-    return paths.status().WithContext("listen " + bound.ToString() + " (UDP)");
-  sessions->udp_ = std::move(*paths);
+      new ChatSessions(loop, std::move(params), messenger, contacts, udp, revoked_keys, delegate));
   CONFAB_ASSIGN_OR_RETURN(sessions->soon_timer_, net::Timer::Create(loop, sessions.get()));
   return sessions;
 }
@@ -60,16 +52,12 @@ void ChatSessions::Close() {
   closed_ = true;
   if (soon_timer_)
     soon_timer_->Close();
-  if (listener_)
-    listener_->Close();
   for (auto& [raw, link] : links_) {
     if (link->handshake_timer)
       link->handshake_timer->Close();
     if (link->conn)
       link->conn->Close();
   }
-  if (udp_)
-    udp_->Close();
 }
 
 channel::InitiatorParams ChatSessions::ChatInitiator(
@@ -80,14 +68,6 @@ channel::InitiatorParams ChatSessions::ChatInitiator(
   params.local_static_public = params_.local_static.public_key;
   params.remote_static = remote_static;
   params.payload = params_.certificate;
-  return params;
-}
-
-channel::ResponderParams ChatSessions::PeerResponder() const {
-  channel::ResponderParams params;
-  params.local_static = params_.local_static.secret_key;
-  params.local_static_public = params_.local_static.public_key;
-  params.purposes = {proto::PURPOSE_CHAT, proto::PURPOSE_FILE};
   return params;
 }
 
@@ -291,70 +271,27 @@ void ChatSessions::SendPending(Link& link) {
 
 // ---- accepting and receiving -----------------------------------------------
 
-void ChatSessions::OnIncoming(Status status) {
-  if (!status.ok()) {
-    spdlog::warn("peer port: {}", status.ToString());
-    return;
-  }
-  Link* link = AddLink("", /*outbound=*/false, params_.handshake_timeout_ms);
-  if (link == nullptr) {
-    listener_->Close();  // cannot take it; libuv would keep announcing it
-    return;
-  }
-  Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::Accept(*listener_, PeerResponder(), link);
-  if (!conn.ok()) {
-    spdlog::warn("peer port: {}", conn.status().ToString());
-    links_.erase(link);
-    return;
-  }
-  link->conn = std::move(*conn);
-}
-
-Result<channel::ChannelConnection::HelloAnswer> ChatSessions::CheckHello(
-    Link& link, const channel::Event& hello) {
-  std::string claimed;
-  Result<std::string> peer =
-      CheckPeerHello(hello.payload, hello.remote_static, params_.self_name, revoked_keys_,
-                     params_.org_public_key, contacts_, NowUnix(), NowMs(), &claimed);
-  if (!peer.ok()) {
-    if (peer.status().code() == Status::Code::kAuthFailed && !claimed.empty() &&
-        claimed != params_.self_name) {
-      spdlog::error("REFUSED a connection from {}: {}", claimed, peer.status().ToString());
-      delegate_->OnKeyChange(claimed, peer.status());
-    }
-    return peer.status();
-  }
-  if (hello.purpose == proto::PURPOSE_FILE) {
-    // Not ours: the delegate serves file connections. The channel answers
-    // the hello once this returns, then talks to the new owner.
-    CONFAB_ASSIGN_OR_RETURN(channel::ChannelConnection::HelloAnswer answer,
-                            delegate_->AdoptFileConnection(*peer, &link.conn));
-    if (link.conn)
-      return Status::PermissionDenied("file connection not taken");
-    if (link.handshake_timer)
-      link.handshake_timer->Close();
-    handed_off_.insert(&link);
-    ArmSoonTimer();
-    return answer;
-  }
-  link.peer = *peer;
+Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
+  if (closed_)
+    return Status::Unavailable("shutting down");
+  auto owned = std::make_unique<Link>(*this, channel.peer, /*outbound=*/false);
+  Link& link = *owned;
+  links_.emplace(&link, std::move(owned));
+  link.transport = std::string(TransportName(channel.transport));
+  link.udp_session = channel.udp_session;
+  link.conn = std::move(channel.connection);
+  link.conn->set_delegate(&link);
   if (EstablishedLinkTo(link.peer) == nullptr) {
-    const std::optional<net::Address>& from = link.conn->peer_address();
-    paths_[link.peer] = PathReport{link.transport, from ? from->ToString() : "",
+    paths_[link.peer] = PathReport{link.transport, channel.from ? channel.from->ToString() : "",
                                    "they reached us (inbound " + link.transport + ")"};
   }
-
-  // The channel is established once this returns: OnEstablished then.
   link.established = true;
-  if (link.handshake_timer)
-    link.handshake_timer->Close();
   spdlog::info("chat session from {}", link.peer);
-  // The channel is established only after this returns: our outbox for
-  // them goes out on this connection from the kick.
+  // Our outbox for them goes out on this connection from the kick, and the
+  // delegate hears of the session from there too.
   sessions_up_.insert(link.peer);
   DeliverSoon(link.peer);
-  return channel::ChannelConnection::HelloAnswer{};
+  return HandleMessage(link, first_message);
 }
 
 void ChatSessions::OnEstablished(Link& link) {
@@ -375,6 +312,14 @@ void ChatSessions::OnEstablished(Link& link) {
   attempt.failures.clear();
   spdlog::info("chat session to {} over {} ({})", link.peer, link.transport, reason);
   SendPending(link);
+  if (link.sent_through_seq == 0 && link.conn) {
+    // Nothing to send (delivered meanwhile): the peer port hands a channel
+    // over only with our first message, so say something: an empty Ack.
+    proto::PeerMessage ack;
+    ack.mutable_ack();
+    if (Status s = link.conn->Send(Serialize(ack)); !s.ok())
+      spdlog::warn("sending to {}: {}", link.peer, s.ToString());
+  }
   delegate_->OnSessionUp(link.peer);  // last
 }
 
@@ -440,9 +385,6 @@ void ChatSessions::ArmSoonTimer() {
 }
 
 void ChatSessions::OnTimer() {
-  for (Link* link : handed_off_)
-    links_.erase(link);  // its connection moved to the delegate
-  handed_off_.clear();
   std::set<Link*> links;
   links.swap(flush_);
   for (Link* link : links) {
@@ -456,11 +398,6 @@ void ChatSessions::OnTimer() {
   up.swap(sessions_up_);
   for (const std::string& name : up)
     delegate_->OnSessionUp(name);
-}
-
-void ChatSessions::RefuseKey(const std::string& name, ByteView identity_key) {
-  revoked_keys_.insert(std::string(AsChars(identity_key)));
-  DropSessions(name, Status::PermissionDenied(name + "'s identity key was revoked"));
 }
 
 void ChatSessions::DropSessions(const std::string& name, const Status& reason) {

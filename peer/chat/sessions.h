@@ -7,25 +7,24 @@
 //   1. ask the delegate for a tracker lookup (certificate + endpoints); when
 //      the tracker cannot be asked, use the delegate's kept answer from an
 //      earlier lookup (CachedLookup), checked exactly like a fresh one;
-//   2. verify the certificate (org key, expected name, validity) and pin its
-//      identity key on first contact; a changed key is refused (AuthFailed
-//      recorded by ContactBook) and the messages stay queued;
+//   2. verify the certificate (org key, expected name, validity, not among
+//      the PeerPort's revoked keys) and pin its identity key on first
+//      contact; a changed key is refused (AuthFailed recorded by
+//      ContactBook) and the messages stay queued;
 //   3. dial the TCP endpoints, LAN first, Noise IK to the key derived from
 //      the certificate, our certificate in the hello payload; each dial
 //      that has not connected within tcp_dial_timeout_ms gives way to the
 //      next; when none answers, ask the tracker to relay a punch request
-//      and open a UDP session to their UDP addresses (UdpPaths), running
-//      the same channel and checks over its stream. When that fails too
-//      there is no direct path: say so (PathTo), keep the messages queued
-//      and try again after no_path_retry_ms. Never through the tracker;
+//      and open a UDP session to their UDP addresses (the PeerPort's
+//      UdpPaths), running the same channel and checks over its stream. When
+//      that fails too there is no direct path: say so (PathTo), keep the
+//      messages queued and try again after no_path_retry_ms. Never through
+//      the tracker;
 //   4. once established, send PeerMessage{chat} for every outbox message not
 //      yet sent on this connection, and mark them sent.
-// Accepting (the peer port, also for PURPOSE_FILE, handed to the delegate
-// after the same checks): the hello payload must be a certificate signed
-// by the org key, for someone other than us, its identity key not revoked
-// (told by the tracker in this run, or kept in confab.db: RefuseKey), not
-// blocked, matching the Noise static key and the pinned key (pinned now on
-// first contact). Anything else drops the connection without an answer.
+// Accepting: the PeerPort (peer/reach/peer_port.h) listens, checks the
+// hello and hands PURPOSE_CHAT channels here (PeerPort::Handler), with the
+// contact's first message; our outbox for them follows on that connection.
 //
 // On any established connection, either side: PeerMessage{chat} messages
 // read in one loop iteration (at most kMaxReceiveBatch) go to
@@ -34,8 +33,8 @@
 // PeerMessage{ack} goes to Messenger::OnAck. A message that does not parse,
 // or a batch Messenger refuses, closes the connection.
 //
-// Lifetime: `loop`, `messenger`, `contacts` and `delegate` outlive the
-// sessions. Not thread-safe (the loop's thread).
+// Lifetime: `loop`, `messenger`, `contacts`, `udp`, `revoked_keys` and
+// `delegate` outlive the sessions. Not thread-safe (the loop's thread).
 #pragma once
 
 #include <cstdint>
@@ -52,10 +51,10 @@
 #include "common/crypto/identity.h"
 #include "common/net/address.h"
 #include "common/net/loop.h"
-#include "common/net/tcp_listener.h"
 #include "common/net/timer.h"
 #include "peer/chat/messenger.h"
 #include "peer/contacts/contact_book.h"
+#include "peer/reach/peer_port.h"
 #include "peer/reach/udp_paths.h"
 #include "proto/tracker.pb.h"
 
@@ -72,7 +71,8 @@ struct ChatSessionsParams {
   crypto::X25519KeyPair local_static{};  // the identity key's X25519 form
   Bytes certificate;                     // ours, a serialized proto::Certificate
   crypto::Ed25519PublicKey org_public_key{};
-  // A connection that has not finished its handshake after this is dropped.
+  // An outbound connection that has not finished its handshake after this
+  // is dropped (inbound ones: the PeerPort's deadline).
   uint64_t handshake_timeout_ms = 10000;
   PathPolicy paths = PathPolicy::kAuto;
   // An outbound TCP dial not established after this gives way to the next
@@ -80,7 +80,6 @@ struct ChatSessionsParams {
   uint64_t tcp_dial_timeout_ms = 3000;
   // After "no direct path", wait this long before trying that contact again.
   uint64_t no_path_retry_ms = 30000;
-  UdpPathsParams udp;  // local_static and certificate are filled in from above
 };
 
 // How a contact is reached, for `confab who --verbose` and the logs.
@@ -90,9 +89,7 @@ struct PathReport {
   std::string reason;     // why this path: what was tried before it
 };
 
-class ChatSessions final : private net::TcpListener::Delegate,
-                           private net::Timer::Delegate,
-                           private UdpPaths::Delegate {
+class ChatSessions final : public PeerPort::Handler, private net::Timer::Delegate {
  public:
   class Delegate {
    public:
@@ -137,27 +134,17 @@ class ChatSessions final : private net::TcpListener::Delegate,
     virtual std::optional<proto::LookupResult> CachedLookup(const std::string& /*name*/) {
       return std::nullopt;
     }
-    // A contact's inbound file connection (PURPOSE_FILE) passed the same
-    // hello checks as chat. To serve it the delegate moves `*connection`
-    // out, sets itself as its delegate and returns the hello answer; an
-    // error (or leaving `*connection` in place) drops it unanswered.
-    virtual Result<channel::ChannelConnection::HelloAnswer> AdoptFileConnection(
-        const std::string& /*name*/, std::unique_ptr<channel::ChannelConnection>* /*connection*/) {
-      return Status::PermissionDenied("file transfers are not served here");
-    }
   };
 
-  // Listens for peers on `listen` (port 0 picks one), TCP and UDP on the
-  // same number. The listeners' errors.
+  // Dials UDP through `udp` and refuses `revoked_keys` (raw key bytes) at
+  // the dial: both the PeerPort's. Register the result as the port's
+  // PURPOSE_CHAT handler to take inbound chats. The timer's error.
   [[nodiscard]] static Result<std::unique_ptr<ChatSessions>> Create(
-      net::Loop& loop, const net::Address& listen, ChatSessionsParams params, Messenger& messenger,
-      ContactBook& contacts, Delegate* delegate);
+      net::Loop& loop, ChatSessionsParams params, Messenger& messenger, ContactBook& contacts,
+      UdpPaths& udp, const std::set<std::string>& revoked_keys, Delegate* delegate);
   ~ChatSessions() override;
   ChatSessions(const ChatSessions&) = delete;
   ChatSessions& operator=(const ChatSessions&) = delete;
-
-  // The bound address (the real port when asked for port 0).
-  const net::Address& local_address() const { return *local_address_; }
 
   // Sends `name`'s outbox now if a session is up, else starts reaching
   // them (lookup, then dial). Does nothing while an attempt is under way or
@@ -176,26 +163,18 @@ class ChatSessions final : private net::TcpListener::Delegate,
   // The tracker's answer to a RequestLookup (the node forwards them all;
   // unknown request ids are ignored).
   void OnLookupResult(const proto::LookupResult& result);
-  // Refuses certificates carrying `identity_key` (a revoked member's: told
-  // by the tracker now, or from the stored revocation list), at the hello and
-  // at the dial, whatever name they carry, and drops sessions with `name`.
-  // The name itself is not refused: ops may free it and enrol the person
-  // again under a new key, which then meets the pin check (a key change).
-  void RefuseKey(const std::string& name, ByteView identity_key);
-  // Every key refused so far (raw bytes), for the node's other connections.
-  const std::set<std::string>& revoked_keys() const { return revoked_keys_; }
-  // Closes every connection with `name` (e.g. just blocked: the hello
-  // check refuses them from then on). `reason` is logged.
+  // PeerPort::Handler: an inbound chat channel, checked.
+  Status OnPeerChannel(PeerChannel& channel, ByteView first_message) override;
+  // Closes every connection with `name` (e.g. just blocked or revoked: the
+  // PeerPort's hello check refuses them from then on). `reason` is logged.
   void DropSessions(const std::string& name, const Status& reason);
 
   bool HasSession(const std::string& name) const;
   // How `name` is reached now, or why not; nullopt if never tried.
   std::optional<PathReport> PathTo(const std::string& name) const;
-  // The UDP side, for discovery and punch notices (node) and file dials.
-  UdpPaths* udp() const { return udp_.get(); }
   PathPolicy path_policy() const { return params_.paths; }
 
-  // Stops listening and closes every connection. Idempotent.
+  // Closes every connection. Idempotent.
   void Close();
 
  private:
@@ -212,14 +191,9 @@ class ChatSessions final : private net::TcpListener::Delegate,
   };
 
   ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
-               ContactBook& contacts, Delegate* delegate);
+               ContactBook& contacts, UdpPaths& udp, const std::set<std::string>& revoked_keys,
+               Delegate* delegate);
 
-  void OnIncoming(Status status) override;
-  // UdpPaths::Delegate
-  Status CheckUdpHello(proto::Purpose purpose, ByteView certificate,
-                       const crypto::X25519PublicKey& remote_static) override;
-  void OnUdpStream(proto::Purpose purpose, std::unique_ptr<udp::SessionStream> stream,
-                   const net::Address& from) override;
   // Dials `name` over UDP; false when there is nothing to try.
   bool DialUdp(const std::string& name);
   // The soon timer (0 ms): flushes inboxes, Delivers to kick_, then tells
@@ -230,8 +204,6 @@ class ChatSessions final : private net::TcpListener::Delegate,
   Status FlushInbox(Link& link);
 
   // For Link.
-  Result<channel::ChannelConnection::HelloAnswer> CheckHello(Link& link,
-                                                             const channel::Event& hello);
   void OnEstablished(Link& link);
   Status HandleMessage(Link& link, ByteView plaintext);
   void SendPending(Link& link);
@@ -243,30 +215,23 @@ class ChatSessions final : private net::TcpListener::Delegate,
   Link* AddLink(std::string peer, bool outbound, uint64_t timeout_ms);
   // Our side of a chat channel's handshake with the holder of `remote_static`.
   channel::InitiatorParams ChatInitiator(const crypto::X25519PublicKey& remote_static) const;
-  // Our side of an inbound channel on the peer port, TCP or UDP (chat, or a
-  // file connection handed to the delegate).
-  channel::ResponderParams PeerResponder() const;
   Link* EstablishedLinkTo(const std::string& name) const;
 
   net::Loop& loop_;
   ChatSessionsParams params_;
   Messenger& messenger_;
   ContactBook& contacts_;
+  UdpPaths& udp_;
+  const std::set<std::string>& revoked_keys_;  // the PeerPort's: identity keys' bytes
   Delegate* const delegate_;
-  std::unique_ptr<net::TcpListener> listener_;
-  std::unique_ptr<UdpPaths> udp_;
   std::map<std::string, PathReport> paths_;  // the last outcome per contact
-  std::optional<net::Address> local_address_;
   std::map<Link*, std::unique_ptr<Link>> links_;
   std::map<std::string, Attempt> attempts_;
   std::map<uint64_t, std::string> lookups_;  // request id -> name
-  std::set<std::string> revoked_keys_;       // identity keys' bytes (a string: GCC 12 warns on
-                                             // std::less<std::vector<uint8_t>> in Release)
   std::unique_ptr<net::Timer> soon_timer_;
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of
   std::set<Link*> flush_;              // links with messages to store and acknowledge
-  std::set<Link*> handed_off_;         // file connections given away: links to drop
   bool closed_ = false;
 };
 

@@ -16,8 +16,9 @@
 namespace confab::peer {
 
 // One chat connection, either direction. `peer` is the contact's name: set
-// at dial time for an outbound link, after the hello checks for an inbound
-// one. A handshake timer drops links that never get established.
+// at dial time for an outbound link, by the PeerPort's hello check for an
+// inbound one (which arrives established). A handshake timer drops outbound
+// links that never get established.
 class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
                                  public net::Timer::Delegate {
  public:
@@ -42,8 +43,8 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
 
  private:
   Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
-                                                          const channel::Event& hello) override {
-    return owner_.CheckHello(*this, hello);
+                                                          const channel::Event&) override {
+    return Status::FailedPrecondition("the PeerPort answers hellos");
   }
   Status OnWelcome(channel::ChannelConnection&, ByteView) override {
     owner_.OnEstablished(*this);

@@ -1,20 +1,18 @@
 // ChatSessions' UDP path: dialing a contact over a UDP session when no TCP
-// endpoint answered, accepting sessions from peers, and saying which path
-// a contact is reached on (sessions.h explains the order).
+// endpoint answered, and saying which path a contact is reached on
+// (sessions.h explains the order; the PeerPort accepts UDP sessions).
 #include <spdlog/spdlog.h>
 
 #include <utility>
 
-#include "common/base/wall_clock.h"
 #include "peer/chat/sessions.h"
 #include "peer/chat/sessions_link.h"
-#include "peer/reach/contact_route.h"
 
 namespace confab::peer {
 
 bool ChatSessions::DialUdp(const std::string& name) {
   Attempt& attempt = attempts_[name];
-  if (attempt.udp_tried || attempt.udp_candidates.empty() || !udp_)
+  if (attempt.udp_tried || attempt.udp_candidates.empty())
     return false;
   attempt.udp_tried = true;
   // The peer's NAT must see datagrams from them to us before ours get in:
@@ -24,13 +22,13 @@ bool ChatSessions::DialUdp(const std::string& name) {
   std::string where;
   for (const net::Address& a : attempt.udp_candidates)
     where += (where.empty() ? "" : ",") + a.ToString();
-  Link* link = AddLink(name, /*outbound=*/true,
-                       params_.udp.handshake_give_up_ms + params_.handshake_timeout_ms);
+  Link* link =
+      AddLink(name, /*outbound=*/true, udp_.handshake_give_up_ms() + params_.handshake_timeout_ms);
   if (link == nullptr)
     return false;
   link->transport = "udp";
   link->dialed = where;
-  Result<std::unique_ptr<channel::ChannelConnection>> conn = udp_->DialChannel(
+  Result<std::unique_ptr<channel::ChannelConnection>> conn = udp_.DialChannel(
       attempt.udp_candidates, ChatInitiator(attempt.remote_static), link, &link->udp_session);
   if (!conn.ok()) {
     attempt.failures.push_back("udp " + where + ": " + std::string(conn.status().message()));
@@ -43,46 +41,14 @@ bool ChatSessions::DialUdp(const std::string& name) {
   return true;
 }
 
-// ---- UDP ---------------------------------------------------------------------
-
-Status ChatSessions::CheckUdpHello(proto::Purpose /*purpose*/, ByteView certificate,
-                                   const crypto::X25519PublicKey& remote_static) {
-  // The same checks as a TCP hello, before the endpoint keeps any state; the
-  // channel inside the session checks the hello again.
-  Result<std::string> peer =
-      CheckPeerHello(certificate, remote_static, params_.self_name, revoked_keys_,
-                     params_.org_public_key, contacts_, NowUnix(), NowMs());
-  return peer.status();
-}
-
-void ChatSessions::OnUdpStream(proto::Purpose /*purpose*/,
-                               std::unique_ptr<udp::SessionStream> stream,
-                               const net::Address& from) {
-  if (closed_)
-    return;
-  Link* link = AddLink("", /*outbound=*/false, params_.handshake_timeout_ms);
-  if (link == nullptr)
-    return;
-  link->transport = "udp";
-  link->udp_session = stream->session();
-  Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      channel::ChannelConnection::AcceptOver(std::move(stream), from, PeerResponder(), link);
-  if (!conn.ok()) {
-    spdlog::warn("UDP session from {}: {}", from.ToString(), conn.status().ToString());
-    links_.erase(link);
-    return;
-  }
-  link->conn = std::move(*conn);
-}
-
 std::optional<PathReport> ChatSessions::PathTo(const std::string& name) const {
   auto it = paths_.find(name);
   if (it == paths_.end())
     return std::nullopt;
   PathReport report = it->second;
   Link* link = EstablishedLinkTo(name);
-  if (link != nullptr && link->transport == "udp" && udp_) {
-    if (std::optional<UdpSessionView> view = udp_->View(link->udp_session); view && view->peer)
+  if (link != nullptr && link->transport == "udp") {
+    if (std::optional<UdpSessionView> view = udp_.View(link->udp_session); view && view->peer)
       report.address = view->peer->ToString();  // the address that answered
   }
   return report;

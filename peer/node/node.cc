@@ -71,15 +71,23 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   node->PurgeHistory();  // before anything is shown or sent
 
   const crypto::X25519KeyPair local_static = identity.DeriveX25519();
+  PeerPortParams port;
+  port.self_name = enrollment.name;
+  port.local_static = local_static;
+  port.certificate = enrollment.certificate;
+  port.org_public_key = enrollment.org_public_key;
+  CONFAB_ASSIGN_OR_RETURN(
+      node->port_, PeerPort::Create(loop, listen, std::move(port), *node->contacts_, node.get()));
   ChatSessionsParams chat;
   chat.self_name = enrollment.name;
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
   chat.org_public_key = enrollment.org_public_key;
   chat.paths = options.paths;
-  CONFAB_ASSIGN_OR_RETURN(node->sessions_,
-                          ChatSessions::Create(loop, listen, std::move(chat), *node->messenger_,
-                                               *node->contacts_, node.get()));
+  CONFAB_ASSIGN_OR_RETURN(
+      node->sessions_,
+      ChatSessions::Create(loop, std::move(chat), *node->messenger_, *node->contacts_,
+                           node->port_->udp(), node->port_->revoked_keys(), node.get()));
 
   transfer::TransfersParams files;
   files.self_name = enrollment.name;
@@ -87,15 +95,16 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   files.local_static = local_static;
   files.certificate = enrollment.certificate;
   files.org_public_key = enrollment.org_public_key;
-  files.revoked_keys = &node->sessions_->revoked_keys();
-  files.udp = node->sessions_->udp();
   files.paths = options.paths;
   CONFAB_ASSIGN_OR_RETURN(files.policy, LoadFilePolicy(home));
   if (crypto::noise::CheckCipherAvailable(crypto::noise::CipherKind::kAesGcm).ok())
     files.cipher = proto::CIPHER_AESGCM;
-  CONFAB_ASSIGN_OR_RETURN(node->transfers_,
-                          transfer::Transfers::Create(loop, std::move(files), node->db_.get(),
-                                                      *node->contacts_, node.get()));
+  CONFAB_ASSIGN_OR_RETURN(
+      node->transfers_,
+      transfer::Transfers::Create(loop, std::move(files), node->db_.get(), *node->contacts_,
+                                  node->port_->udp(), node->port_->revoked_keys(), node.get()));
+  node->port_->SetHandler(proto::PURPOSE_CHAT, node->sessions_.get());
+  node->port_->SetHandler(proto::PURPOSE_FILE, node->transfers_.get());
 
   TrackerLinkParams link{.tracker = tracker,
                          .tracker_static_key = enrollment.tracker_static_key,
@@ -128,6 +137,7 @@ void Node::Shutdown() {
     return;
   shut_down_ = true;
   link_->Close();
+  port_->Close();  // nothing new comes in
   transfers_->Close();
   sessions_->Close();
   control_->Close();
@@ -138,7 +148,7 @@ void Node::Shutdown() {
 }
 
 std::vector<proto::Endpoint> Node::Endpoints() const {
-  const net::Address& bound = sessions_->local_address();
+  const net::Address& bound = port_->local_address();
   const std::string ip = bound.ip();
   std::vector<std::string> ips;
   if (ip == "0.0.0.0" || ip == "::")
@@ -186,7 +196,7 @@ void Node::OnConnected(const proto::SessionWelcome& welcome) {
       second.ok() && second->port() != 0)
     probes.push_back(*second);
   const ByteView token = AsBytes(welcome.udp_token());
-  sessions_->udp()->Discover(Bytes(token.begin(), token.end()), std::move(probes));
+  port_->udp().Discover(Bytes(token.begin(), token.end()), std::move(probes));
   sessions_->DeliverAll(correspondents_);
 }
 
@@ -214,7 +224,7 @@ void Node::OnPunch(const proto::PunchNotice& notice) {
   if (to.empty() || notice.name() == name_)
     return;
   spdlog::info("punching towards {} ({} addresses)", notice.name(), to.size());
-  sessions_->udp()->Punch(to);
+  port_->udp().Punch(to);
 }
 
 void Node::OnPresence(const proto::PresenceDelta& delta) {
@@ -239,10 +249,13 @@ void Node::OnRevoked(const proto::Revoked& revoked) {
     const ByteView key = AsBytes(revoked.identity_key());
     if (Status kept = directory_->RecordRevocation(revoked.name(), key, NowMs()); !kept.ok())
       spdlog::warn("recording {}'s revocation: {}", revoked.name(), kept.ToString());
-    sessions_->RefuseKey(revoked.name(), key);
+    port_->RefuseKey(revoked.name(), key);
+    sessions_->DropSessions(revoked.name(),
+                            Status::PermissionDenied(revoked.name() + " was revoked"));
     transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
   } else {
     // No key to refuse: their sessions go now; the tracker refuses the rest.
+    port_->Drop(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
     sessions_->DropSessions(revoked.name(),
                             Status::PermissionDenied(revoked.name() + " was revoked"));
     transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));

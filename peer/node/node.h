@@ -4,10 +4,14 @@
 //                DirectoryCache: last lookups and revoked keys, so known
 //                contacts stay reachable while the tracker is down
 //                (node_directory.cc)
-//   ChatSessions   the peer port and the direct chat connections
+//   PeerPort       the peer port, TCP and UDP (peer/reach): the hello check,
+//                  revoked keys, hostile-input limits; it hands chat
+//                  channels to ChatSessions and file channels to Transfers,
+//                  and lends both its UdpPaths for their UDP dials
+//   ChatSessions   the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
-//   Transfers      file transfers (peer/transfer), their connections handed
-//                  over by ChatSessions; control requests in node_transfers.cc
+//   Transfers      file transfers (peer/transfer); control requests in
+//                  node_transfers.cc
 //   ControlServer  node.sock, for the CLI (contacts, verify and export in
 //                  node_contacts.cc) and the console's event stream
 //                  (node_events.cc: messages, states, presence, key changes)
@@ -42,6 +46,7 @@
 #include "peer/contacts/directory_cache.h"
 #include "peer/control/control_server.h"
 #include "peer/node/home.h"
+#include "peer/reach/peer_port.h"
 #include "peer/tracker_link/join.h"
 #include "peer/tracker_link/tracker_link.h"
 #include "peer/transfer/transfers.h"
@@ -63,7 +68,7 @@ class DeliveryObserver {
 };
 
 struct NodeOptions {
-  std::string listen = "0.0.0.0:7651";   // the peer port (TCP)
+  std::string listen = "0.0.0.0:7651";   // the peer port (TCP, and UDP on the same number)
   uint64_t retry_ms = 5000;              // outbox retry period
   DeliveryObserver* observer = nullptr;  // optional; must outlive the node
   int64_t retain_days = 0;               // history.retain_days; 0 = keep all
@@ -73,6 +78,7 @@ struct NodeOptions {
 };
 
 class Node final : private TrackerLink::Delegate,
+                   private PeerPort::Delegate,
                    private ChatSessions::Delegate,
                    private transfer::Transfers::Delegate,
                    private ControlServer::Delegate,
@@ -89,7 +95,7 @@ class Node final : private TrackerLink::Delegate,
   ~Node() override;
 
   const std::string& name() const { return name_; }
-  const net::Address& peer_address() const { return sessions_->local_address(); }
+  const net::Address& peer_address() const { return port_->local_address(); }
   const std::string& control_path() const { return control_path_; }
 
   // Queues `texts` to `to` in one commit (Messenger::ComposeBatch, whose
@@ -122,14 +128,13 @@ class Node final : private TrackerLink::Delegate,
   void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override;
   void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
                        MessageState state) override;
+  // (also PeerPort::Delegate's: a refused inbound hello)
   void OnKeyChange(const std::string& name, const Status& why) override;
   // node_directory.cc: the directory cache.
   void OnLookupVerified(const std::string& name, const proto::LookupResult& result) override;
   std::optional<proto::LookupResult> CachedLookup(const std::string& name) override;
   // Refuses every revoked key stored in confab.db (at start-up).
   Status LoadRevocations();
-  Result<channel::ChannelConnection::HelloAnswer> AdoptFileConnection(
-      const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection) override;
   // ControlServer::Delegate
   proto::Response HandleControl(const proto::Request& request) override;
   // SignalWatcher::Delegate
@@ -179,6 +184,7 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<HistoryStore> history_;
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;
+  std::unique_ptr<PeerPort> port_;  // outlives the two below, which borrow from it
   std::unique_ptr<ChatSessions> sessions_;
   std::unique_ptr<transfer::Transfers> transfers_;
   std::unique_ptr<TrackerLink> link_;

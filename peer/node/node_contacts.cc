@@ -70,6 +70,7 @@ proto::Response Node::Contacts(const proto::ContactsRequest& request) {
     case Action::ACTION_BLOCK:
       done = contacts_->Block(name);
       if (done.ok()) {  // at once: their open sessions go now, new ones are refused
+        port_->Drop(name, Status::PermissionDenied(name + " was blocked"));
         sessions_->DropSessions(name, Status::PermissionDenied(name + " was blocked"));
         transfers_->DropPeer(name, Status::PermissionDenied(name + " was blocked"));
       }

@@ -25,7 +25,7 @@ std::optional<proto::LookupResult> Node::CachedLookup(const std::string& name) {
 Status Node::LoadRevocations() {
   CONFAB_ASSIGN_OR_RETURN(std::vector<RevokedKey> revoked, directory_->RevokedKeys());
   for (const RevokedKey& r : revoked)
-    sessions_->RefuseKey(r.name, r.identity_key);
+    port_->RefuseKey(r.name, r.identity_key);
   if (!revoked.empty())
     spdlog::info("{} revoked key(s) on record are refused", revoked.size());
   return Status::Ok();

@@ -9,13 +9,13 @@ proto::Response Node::NodeStatus() {
   proto::NodeStatus* status = response.mutable_node_status();
   status->set_name(name_);
   status->set_tracker_connected(link_->connected());
-  status->set_peer_address(sessions_->local_address().ToString());
-  const udp::NatReport nat = sessions_->udp()->nat();
+  status->set_peer_address(port_->local_address().ToString());
+  const udp::NatReport nat = port_->udp().nat();
   if (nat.public_address)
     status->set_public_udp(nat.public_address->ToString());
   status->set_nat(std::string(udp::NatMappingName(nat.mapping)));
   status->set_path_policy(std::string(PathPolicyName(options_.paths)));
-  status->set_udp_sessions(static_cast<uint32_t>(sessions_->udp()->stream_count()));
+  status->set_udp_sessions(static_cast<uint32_t>(port_->udp().stream_count()));
   return response;
 }
 

@@ -84,9 +84,4 @@ proto::Response Node::TransferAction(const proto::TransferActionRequest& request
   return ListTransfers(one);
 }
 
-Result<channel::ChannelConnection::HelloAnswer> Node::AdoptFileConnection(
-    const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection) {
-  return transfers_->Adopt(name, connection);
-}
-
 }  // namespace confab::peer

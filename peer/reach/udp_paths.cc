@@ -155,9 +155,13 @@ Result<Bytes> UdpPaths::OnIncomingSession(const udp::PublicKey& remote_static, B
     return Status::InvalidArgument("a UDP session for another purpose");
   crypto::X25519PublicKey key{};
   std::copy(remote_static.begin(), remote_static.end(), key.begin());
-  Status checked = delegate_->CheckUdpHello(hello.purpose(), AsBytes(hello.certificate()), key);
+  Status checked =
+      delegate_->CheckUdpHello(hello.purpose(), AsBytes(hello.certificate()), key, from);
   if (!checked.ok()) {
-    spdlog::info("refused a UDP session from {}: {}", from.ToString(), checked.ToString());
+    // A flood's refusals (rate, capacity) are counted, not logged one by one.
+    spdlog::log(checked.code() == Status::Code::kResourceExhausted ? spdlog::level::debug
+                                                                   : spdlog::level::info,
+                "refused a UDP session from {}: {}", from.ToString(), checked.ToString());
     return checked;
   }
   return Bytes{};

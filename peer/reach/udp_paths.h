@@ -15,6 +15,9 @@
 //              is kept (the delegate's CheckUdpHello), and the open session
 //              is handed over as a stream to run the channel responder on.
 //
+// The PeerPort (peer_port.h) owns it and is its delegate; dialers borrow it
+// from there.
+//
 // Content never passes through the tracker: it only relays the punch
 // request. Not thread-safe (the loop's thread).
 #pragma once
@@ -70,10 +73,12 @@ class UdpPaths final : private udp::Endpoint::Delegate, private net::Timer::Dele
   class Delegate {
    public:
     virtual ~Delegate() = default;
-    // An inbound session's first message: OK to accept it. Runs the same
-    // checks as a TCP hello (certificate, revocation, blocking, pin).
+    // An inbound session's first message, from `from`: OK to accept it.
+    // The PeerPort runs the same checks as a TCP hello (certificate,
+    // revocation, blocking, pin) and its limits on new handshakes.
     virtual Status CheckUdpHello(proto::Purpose purpose, ByteView certificate,
-                                 const crypto::X25519PublicKey& remote_static) = 0;
+                                 const crypto::X25519PublicKey& remote_static,
+                                 const net::Address& from) = 0;
     // An accepted session is open; `stream` carries the peer's channel
     // handshake next.
     virtual void OnUdpStream(proto::Purpose purpose, std::unique_ptr<udp::SessionStream> stream,
@@ -88,6 +93,8 @@ class UdpPaths final : private udp::Endpoint::Delegate, private net::Timer::Dele
   ~UdpPaths() override;
 
   Result<net::Address> local_address() const;
+  // How long a dial keeps trying (UdpPathsParams::handshake_give_up_ms).
+  uint64_t handshake_give_up_ms() const { return params_.handshake_give_up_ms; }
 
   // A session with the holder of `remote_static` at any of `candidates`
   // (all tried at once), for `purpose`: chat on stream 0, a file on stream

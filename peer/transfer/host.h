@@ -1,5 +1,6 @@
 // What one transfer (Outgoing, Incoming) needs from the registry that owns
-// it (Transfers): the loop, the settings, the store and the tracker.
+// it (Transfers): the loop, the settings, the store, the tracker and the
+// UDP side.
 #pragma once
 
 #include <cstdint>
@@ -24,10 +25,6 @@ struct TransfersParams {
   crypto::X25519KeyPair local_static{};
   Bytes certificate;  // ours
   crypto::Ed25519PublicKey org_public_key{};
-  // Revoked identity keys (raw bytes), refused when dialing; owned by the
-  // node's ChatSessions (which also checks every inbound hello) and
-  // outliving the Transfers. Null: none.
-  const std::set<std::string>* revoked_keys = nullptr;
   ReceivePolicy policy;
   // The cipher file connections ask for (AESGCM where AES-NI is there).
   proto::Cipher cipher = proto::CIPHER_CHACHAPOLY;
@@ -37,10 +34,9 @@ struct TransfersParams {
   // the next fills, and reading stops when both are full.
   uint64_t write_batch_bytes = 8 << 20;
   uint64_t sync_every_bytes = 64 << 20;  // receiver: fsync (durable offset) period
-  // The node's UDP side (owned by ChatSessions; null: TCP only) and which
-  // paths to dial: TCP endpoints first, each given tcp_dial_timeout_ms,
-  // then a UDP session of the transfer's own.
-  UdpPaths* udp = nullptr;
+  // Which paths to dial: TCP endpoints first, each given
+  // tcp_dial_timeout_ms, then a UDP session of the transfer's own
+  // (Host::udp()).
   PathPolicy paths = PathPolicy::kAuto;
   uint64_t tcp_dial_timeout_ms = 3000;
 };
@@ -54,6 +50,8 @@ class Host {
   virtual void Save(TransferRecord& record) = 0;
   // Asks the tracker to have `name` punch through to us before a UDP dial.
   virtual void RequestPunch(const std::string& name) = 0;
+  // The node's UDP side (the PeerPort's), for UDP dials.
+  virtual UdpPaths& udp() = 0;
 };
 
 // A control frame's plaintext: kFrameControl, then `frame`.

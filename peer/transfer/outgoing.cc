@@ -56,7 +56,7 @@ void Outgoing::Dial(const ContactRoute& route, int64_t now_ms, bool prefer_udp) 
   const PathPolicy paths = host_.params().paths;
   if (paths == PathPolicy::kUdpOnly || (prefer_udp && !udp_candidates_.empty()))
     endpoints_.clear();
-  if (paths == PathPolicy::kTcpOnly || host_.params().udp == nullptr)
+  if (paths == PathPolicy::kTcpOnly)
     udp_candidates_.clear();
   DialNext();
 }
@@ -78,12 +78,12 @@ channel::InitiatorParams Outgoing::FileInitiator() const {
 }
 
 bool Outgoing::DialUdp() {
-  if (udp_tried_ || udp_candidates_.empty() || host_.params().udp == nullptr)
+  if (udp_tried_ || udp_candidates_.empty())
     return false;
   udp_tried_ = true;
   host_.RequestPunch(record_.peer);
   Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      host_.params().udp->DialChannel(udp_candidates_, FileInitiator(), this);
+      host_.udp().DialChannel(udp_candidates_, FileInitiator(), this);
   if (!conn.ok()) {
     spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), conn.status().ToString());
     return false;

@@ -36,21 +36,27 @@ Bytes ControlPlaintext(const proto::FileFrame& frame) {
 }
 
 Transfers::Transfers(net::Loop& loop, TransfersParams params, store::Database* db,
-                     ContactBook& contacts, Delegate* delegate)
+                     ContactBook& contacts, UdpPaths& udp,
+                     const std::set<std::string>& revoked_keys, Delegate* delegate)
     : loop_(loop),
       params_(std::move(params)),
       store_(db),
       contacts_(contacts),
+      udp_(udp),
+      revoked_keys_(revoked_keys),
       delegate_(delegate) {}
 
 Transfers::~Transfers() = default;
 
 Result<std::unique_ptr<Transfers>> Transfers::Create(net::Loop& loop, TransfersParams params,
                                                      store::Database* db, ContactBook& contacts,
+                                                     UdpPaths& udp,
+                                                     const std::set<std::string>& revoked_keys,
                                                      Delegate* delegate) {
   if (mkdir(params.quarantine_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::IoError("cannot create " + params.quarantine_dir);
-  std::unique_ptr<Transfers> t(new Transfers(loop, std::move(params), db, contacts, delegate));
+  std::unique_ptr<Transfers> t(
+      new Transfers(loop, std::move(params), db, contacts, udp, revoked_keys, delegate));
   CONFAB_ASSIGN_OR_RETURN(t->retry_timer_, net::Timer::Create(loop, t.get()));
   CONFAB_ASSIGN_OR_RETURN(std::vector<TransferRecord> all, t->store_.List());
   for (TransferRecord& r : all) {
@@ -88,11 +94,7 @@ void Transfers::OnTimer() {
     if (out->retry_due(now))
       Reach(*out);
   }
-  for (auto& [raw, arrival] : arrivals_) {
-    if (now - arrival.since_ms > kArrivalTimeoutMs)
-      arrival.conn->Fail(Status::ResourceExhausted("no file offer in time"));
-  }
-  if (!waiting && arrivals_.empty())
+  if (!waiting)
     retry_timer_->Stop();
 }
 
@@ -115,10 +117,6 @@ void Transfers::DropPeer(const std::string& name, const Status& why) {
   for (auto& [id, in] : incoming_) {
     if (in->record().peer == name)
       in->Disconnect(why);
-  }
-  for (auto& [raw, arrival] : arrivals_) {
-    if (arrival.peer == name && arrival.conn)
-      arrival.conn->Fail(why);
   }
 }
 
@@ -143,11 +141,9 @@ void Transfers::OnLookupResult(const proto::LookupResult& result) {
     return;
   Outgoing& outgoing = *out->second;
   const int64_t now_ms = NowMs();
-  static const std::set<std::string> kNone;
   Result<ContactRoute> route =
-      RouteFromLookup(result, outgoing.record().peer, params_.org_public_key,
-                      params_.revoked_keys != nullptr ? *params_.revoked_keys : kNone, contacts_,
-                      NowUnix(), now_ms);
+      RouteFromLookup(result, outgoing.record().peer, params_.org_public_key, revoked_keys_,
+                      contacts_, NowUnix(), now_ms);
   if (!route.ok()) {
     outgoing.OnLookupFailed(route.status(), now_ms);
     return;
@@ -280,48 +276,24 @@ void Transfers::Close() {
     out->Close();
   for (auto& [id, in] : incoming_)
     in->Close();
-  for (auto& [raw, arrival] : arrivals_)
-    arrival.conn->Close();
 }
 
 // ---- inbound ---------------------------------------------------------------
 
-Result<channel::ChannelConnection::HelloAnswer> Transfers::Adopt(
-    const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection) {
+Status Transfers::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
   if (closed_)
     return Status::Unavailable("shutting down");
-  channel::ChannelConnection* raw = connection->get();
-  raw->set_delegate(this);
-  arrivals_[raw] = Arrival{name, std::move(*connection), NowMs()};
-  ArmRetry();
-  return channel::ChannelConnection::HelloAnswer{};
-}
-
-Result<channel::ChannelConnection::HelloAnswer> Transfers::OnHello(channel::ChannelConnection&,
-                                                                   const channel::Event&) {
-  return Status::FailedPrecondition("the hello was answered before");
-}
-
-Status Transfers::OnWelcome(channel::ChannelConnection&, ByteView) {
-  return Status::FailedPrecondition("a responder gets no welcome");
-}
-
-Status Transfers::OnMessage(channel::ChannelConnection& connection, ByteView plaintext) {
   proto::FileFrame frame;
-  if (plaintext.empty() || plaintext[0] != kFrameControl ||
-      !frame.ParseFromArray(plaintext.data() + 1, static_cast<int>(plaintext.size() - 1)) ||
+  if (first_message.empty() || first_message[0] != kFrameControl ||
+      !frame.ParseFromArray(first_message.data() + 1, static_cast<int>(first_message.size() - 1)) ||
       frame.body_case() != proto::FileFrame::kOffer) {
     return Status::Corruption("a file connection must open with an offer");
   }
-  return HandleOffer(connection, frame.offer());
+  return HandleOffer(channel, frame.offer());
 }
 
-Status Transfers::HandleOffer(channel::ChannelConnection& connection,
-                              const proto::FileOffer& offer) {
-  auto arrival = arrivals_.find(&connection);
-  if (arrival == arrivals_.end())
-    return Status::FailedPrecondition("an offer on an unknown connection");
-  const std::string peer = arrival->second.peer;
+Status Transfers::HandleOffer(PeerChannel& channel, const proto::FileOffer& offer) {
+  const std::string peer = channel.peer;
   TransferId id{};
   if (offer.id().size() != id.size())
     return Status::InvalidArgument("a transfer id is 16 bytes");
@@ -362,20 +334,12 @@ Status Transfers::HandleOffer(channel::ChannelConnection& connection,
   }
   if (incoming->record().direction != Direction::kIn || incoming->record().peer != peer)
     return Status::PermissionDenied("that transfer id is not " + peer + "'s");
+  // Refused here, the connection stays the PeerPort's to close; Attach
+  // takes it.
+  if (offer.size() != incoming->record().size)
+    return Status::InvalidArgument("an offer that differs from the one on record");
   incoming_[id] = incoming;
-  std::unique_ptr<channel::ChannelConnection> conn = std::move(arrival->second.conn);
-  arrivals_.erase(arrival);
-  return incoming->Attach(std::move(conn), offer);
-}
-
-void Transfers::OnClosed(channel::ChannelConnection& connection, Status status) {
-  auto it = arrivals_.find(&connection);
-  if (it == arrivals_.end())
-    return;
-  if (!status.ok())
-    spdlog::info("file connection from {} closed: {}", it->second.peer, status.ToString());
-  std::unique_ptr<channel::ChannelConnection> dead = std::move(it->second.conn);
-  arrivals_.erase(it);
+  return incoming->Attach(std::move(channel.connection), offer);
 }
 
 }  // namespace confab::peer::transfer

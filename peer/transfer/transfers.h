@@ -1,21 +1,24 @@
 // Transfers: the node's file transfers (issue 5; DESIGN.md, Files), one
 // role: keep every Outgoing and Incoming, reach contacts for them, take the
-// file connections ChatSessions hands over, and answer the control socket's
+// file connections the PeerPort hands over, and answer the control socket's
 // transfer requests. Records live in confab.db (TransferStore); a restarted
 // node picks up every unfinished outgoing transfer and dials again, and
 // finds every unfinished incoming one when its sender dials again.
 //
 // Reaching a contact: a tracker lookup (Delegate::RequestLookup; the node
 // forwards every LookupResult), then RouteFromLookup's checks (certificate,
-// pin), then Outgoing dials. A retry timer (retry_ms) redials transfers
-// whose connection dropped.
+// pin, the PeerPort's revoked keys), then Outgoing dials (UDP through the
+// PeerPort's UdpPaths). A retry timer (retry_ms) redials transfers whose
+// connection dropped.
 //
-// Inbound: AdoptFileConnection takes a checked PURPOSE_FILE connection; its
-// first message must be an offer, which finds or creates the Incoming, and
-// the connection moves to it. A connection that offers nothing within
-// kArrivalTimeoutMs is dropped (checked on the retry timer's ticks).
+// Inbound: registered as the PeerPort's PURPOSE_FILE handler, it gets each
+// checked file connection with its first message, which must be an offer;
+// the offer finds or creates the Incoming, and the connection moves to it.
+// A connection that never sends one is the PeerPort's to close (its
+// handshake deadline).
 //
-// Lifetime: `loop`, `db`, `contacts` and `delegate` outlive it. Loop thread.
+// Lifetime: `loop`, `db`, `contacts`, `udp`, `revoked_keys` and `delegate`
+// outlive it. Loop thread.
 #pragma once
 
 #include <map>
@@ -29,14 +32,14 @@
 #include "common/net/timer.h"
 #include "common/store/database.h"
 #include "peer/contacts/contact_book.h"
+#include "peer/reach/peer_port.h"
+#include "peer/reach/udp_paths.h"
 #include "peer/transfer/host.h"
 #include "peer/transfer/incoming.h"
 #include "peer/transfer/outgoing.h"
 #include "proto/tracker.pb.h"
 
 namespace confab::peer::transfer {
-
-inline constexpr int64_t kArrivalTimeoutMs = 10000;
 
 // One row of `confab transfers`.
 struct TransferView {
@@ -45,9 +48,7 @@ struct TransferView {
   double rate_bytes_per_s = 0;
 };
 
-class Transfers final : public Host,
-                        private channel::ChannelConnection::Delegate,
-                        private net::Timer::Delegate {
+class Transfers final : public Host, public PeerPort::Handler, private net::Timer::Delegate {
  public:
   class Delegate {
    public:
@@ -61,11 +62,11 @@ class Transfers final : public Host,
   };
 
   // Creates quarantine_dir (mode 0700) and loads unfinished transfers.
-  [[nodiscard]] static Result<std::unique_ptr<Transfers>> Create(net::Loop& loop,
-                                                                 TransfersParams params,
-                                                                 store::Database* db,
-                                                                 ContactBook& contacts,
-                                                                 Delegate* delegate);
+  // Dials UDP through `udp` and refuses `revoked_keys` (raw key bytes) at
+  // the dial: both the PeerPort's.
+  [[nodiscard]] static Result<std::unique_ptr<Transfers>> Create(
+      net::Loop& loop, TransfersParams params, store::Database* db, ContactBook& contacts,
+      UdpPaths& udp, const std::set<std::string>& revoked_keys, Delegate* delegate);
   ~Transfers() override;
 
   // `confab send`: offers `path` (absolute, a regular file) to `to`.
@@ -85,9 +86,9 @@ class Transfers final : public Host,
   // Drops every file connection with `name` (revoked or blocked: their
   // hellos are refused from then on).
   void DropPeer(const std::string& name, const Status& why);
-  // For ChatSessions::Delegate::AdoptFileConnection.
-  [[nodiscard]] Result<channel::ChannelConnection::HelloAnswer> Adopt(
-      const std::string& name, std::unique_ptr<channel::ChannelConnection>* connection);
+  // PeerPort::Handler: a checked file connection; `first_message` must be
+  // its offer.
+  Status OnPeerChannel(PeerChannel& channel, ByteView first_message) override;
 
   // Closes every connection and the timer. Idempotent.
   void Close();
@@ -97,28 +98,18 @@ class Transfers final : public Host,
   const TransfersParams& params() const override { return params_; }
   void Save(TransferRecord& record) override;
   void RequestPunch(const std::string& name) override;
+  UdpPaths& udp() override { return udp_; }
 
  private:
   Transfers(net::Loop& loop, TransfersParams params, store::Database* db, ContactBook& contacts,
-            Delegate* delegate);
+            UdpPaths& udp, const std::set<std::string>& revoked_keys, Delegate* delegate);
 
-  // A connection adopted but not yet offered anything.
-  struct Arrival {
-    std::string peer;
-    std::unique_ptr<channel::ChannelConnection> conn;
-    int64_t since_ms = 0;  // dropped after kArrivalTimeoutMs without an offer
-  };
-
-  // channel::ChannelConnection::Delegate, for arrivals
-  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
-                                                          const channel::Event&) override;
-  Status OnWelcome(channel::ChannelConnection&, ByteView) override;
-  Status OnMessage(channel::ChannelConnection& connection, ByteView plaintext) override;
-  void OnClosed(channel::ChannelConnection& connection, Status status) override;
   // Timer::Delegate: the retry timer
   void OnTimer() override;
 
-  Status HandleOffer(channel::ChannelConnection& connection, const proto::FileOffer& offer);
+  // Finds or creates the Incoming `offer` names and moves `channel`'s
+  // connection to it.
+  Status HandleOffer(PeerChannel& channel, const proto::FileOffer& offer);
   void Reach(Outgoing& outgoing);
   void ArmRetry();
 
@@ -126,11 +117,12 @@ class Transfers final : public Host,
   TransfersParams params_;
   TransferStore store_;
   ContactBook& contacts_;
+  UdpPaths& udp_;
+  const std::set<std::string>& revoked_keys_;  // the PeerPort's
   Delegate* const delegate_;
   std::unique_ptr<net::Timer> retry_timer_;
   std::map<TransferId, std::shared_ptr<Outgoing>> outgoing_;
   std::map<TransferId, std::shared_ptr<Incoming>> incoming_;
-  std::map<channel::ChannelConnection*, Arrival> arrivals_;
   std::map<uint64_t, TransferId> lookups_;  // request id -> transfer
   bool closed_ = false;
 };

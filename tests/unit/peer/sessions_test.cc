@@ -1,6 +1,6 @@
 // ChatSessions in one process: two members on one loop, each with its own
-// confab.db, and a fake tracker directory that answers lookups from the
-// loop (never re-entrantly, as the real TrackerLink does).
+// confab.db and PeerPort, and a fake tracker directory that answers lookups
+// from the loop (never re-entrantly, as the real TrackerLink does).
 #include "peer/chat/sessions.h"
 
 #include <ctime>
@@ -37,7 +37,7 @@ crypto::SigningKey NewKey() {
 
 struct Directory;
 
-struct Member final : ChatSessions::Delegate {
+struct Member final : ChatSessions::Delegate, PeerPort::Delegate {
   Member(Directory& d, std::string n, uint8_t fill) : dir(d), name(std::move(n)), state(fill) {}
   Result<uint64_t> RequestLookup(const std::string& who) override;
   void OnDelivered(const std::string& /*who*/, int64_t count) override { delivered += count; }
@@ -77,6 +77,7 @@ struct Member final : ChatSessions::Delegate {
   crypto::SigningKey key = NewKey();
   Bytes certificate;
   Node state;  // confab.db, contacts, messenger (tests/unit/messaging)
+  std::unique_ptr<PeerPort> port;
   std::unique_ptr<ChatSessions> sessions;
   std::vector<std::string> received;
   std::vector<std::pair<std::string, MessageState>> states;
@@ -117,7 +118,7 @@ Result<uint64_t> Member::RequestLookup(const std::string& who) {
         result.mutable_certificate()->ParseFromArray(cert.data(), static_cast<int>(cert.size())));
     proto::Endpoint* e = result.add_endpoints();
     e->set_address("127.0.0.1");
-    e->set_port(found->second->sessions->local_address().port());
+    e->set_port(found->second->port->local_address().port());
     e->set_kind(proto::Endpoint::KIND_LAN);
   }
   dir.answers.emplace_back(this, result);
@@ -140,17 +141,26 @@ struct Fixture {
   }
 
   void Start(Member& m, const crypto::OrgKey* org = nullptr) {
+    PeerPortParams port;
+    port.self_name = m.name;
+    port.local_static = m.key.DeriveX25519();
+    port.certificate = m.certificate;
+    port.org_public_key = (org != nullptr ? *org : dir.org).public_key();
+    auto listen = net::Address::Parse("127.0.0.1:0");
+    REQUIRE(listen.ok());
+    auto p = PeerPort::Create(*loop, *listen, std::move(port), *m.state.contacts, &m);
+    REQUIRE(p.ok());
+    m.port = std::move(*p);
     ChatSessionsParams params;
     params.self_name = m.name;
     params.local_static = m.key.DeriveX25519();
     params.certificate = m.certificate;
     params.org_public_key = (org != nullptr ? *org : dir.org).public_key();
-    auto listen = net::Address::Parse("127.0.0.1:0");
-    REQUIRE(listen.ok());
-    auto s = ChatSessions::Create(*loop, *listen, std::move(params), *m.state.messenger,
-                                  *m.state.contacts, &m);
+    auto s = ChatSessions::Create(*loop, std::move(params), *m.state.messenger, *m.state.contacts,
+                                  m.port->udp(), m.port->revoked_keys(), &m);
     REQUIRE(s.ok());
     m.sessions = std::move(*s);
+    m.port->SetHandler(proto::PURPOSE_CHAT, m.sessions.get());
   }
 
   StoredMessage Send(Member& from, const std::string& to, const std::string& text) {
@@ -184,6 +194,8 @@ struct Fixture {
 
   ~Fixture() {
     for (Member* m : {&alice, &bob}) {
+      if (m->port)
+        m->port->Close();
       if (m->sessions)
         m->sessions->Close();
     }
@@ -360,7 +372,8 @@ TEST_CASE("A member revoked during the run is dropped and refused at the next he
   f.Start(f.bob);
   const StoredMessage first = f.Send(f.alice, "bob", "first");
   REQUIRE(f.Run([&] { return f.StateOf(f.alice, "bob", first.id) == MessageState::kDelivered; }));
-  f.bob.sessions->RefuseKey("alice", f.alice.key.public_key());
+  f.bob.port->RefuseKey("alice", f.alice.key.public_key());
+  f.bob.sessions->DropSessions("alice", Status::PermissionDenied("alice was revoked"));
   REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
   const StoredMessage second = f.Send(f.alice, "bob", "second");
   CHECK_FALSE(
@@ -398,7 +411,7 @@ TEST_CASE("A revoked key on record is refused at the dial and at the hello",
   Fixture f;
   f.Start(f.alice);
   f.Start(f.bob);
-  f.alice.sessions->RefuseKey("bob", f.bob.key.public_key());
+  f.alice.port->RefuseKey("bob", f.bob.key.public_key());
   const StoredMessage hi = f.Send(f.alice, "bob", "hi");
   CHECK_FALSE(
       f.Run([&] { return f.StateOf(f.alice, "bob", hi.id) != MessageState::kQueued; }, 300));

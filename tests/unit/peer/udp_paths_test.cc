@@ -37,7 +37,8 @@ struct Side final : UdpPaths::Delegate {
   std::vector<std::unique_ptr<udp::SessionStream>> accepted;
   std::vector<std::unique_ptr<Recorder>> accepted_recorders;
 
-  Status CheckUdpHello(proto::Purpose, ByteView, const crypto::X25519PublicKey&) override {
+  Status CheckUdpHello(proto::Purpose, ByteView, const crypto::X25519PublicKey&,
+                       const net::Address&) override {
     return Status::Ok();
   }
   void OnUdpStream(proto::Purpose, std::unique_ptr<udp::SessionStream> stream,

@@ -1,5 +1,6 @@
 // RateLimiter: a token bucket per key (a source address), so that one
-// address cannot flood the tracker with handshakes while others get through.
+// address cannot flood a listener with handshakes while others get through:
+// the tracker's port and the node's peer port (peer/reach/peer_port.h).
 // Time is passed in (milliseconds) so tests need no clock.
 #pragma once
 
@@ -8,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace confab::tracker {
+namespace confab {
 
 class RateLimiter {
  public:
@@ -36,4 +37,4 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
-}  // namespace confab::tracker
+}  // namespace confab

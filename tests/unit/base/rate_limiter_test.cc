@@ -1,8 +1,8 @@
-#include "tracker/rate_limiter.h"
+#include "common/base/rate_limiter.h"
 
 #include <catch2/catch.hpp>
 
-namespace confab::tracker {
+namespace confab {
 namespace {
 
 TEST_CASE("A burst is allowed, then the rate, per address", "[ratelimit]") {
@@ -37,4 +37,4 @@ TEST_CASE("Time that goes backwards never mints tokens", "[ratelimit]") {
 }
 
 }  // namespace
-}  // namespace confab::tracker
+}  // namespace confab

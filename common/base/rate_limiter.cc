@@ -1,8 +1,8 @@
-#include "tracker/rate_limiter.h"
+#include "common/base/rate_limiter.h"
 
 #include <algorithm>
 
-namespace confab::tracker {
+namespace confab {
 
 RateLimiter::RateLimiter(double rate_per_second, double burst)
     : rate_per_ms_(rate_per_second / 1000.0), burst_(burst) {}
@@ -34,4 +34,4 @@ void RateLimiter::Sweep(uint64_t now_ms) {
   }
 }
 
-}  // namespace confab::tracker
+}  // namespace confab
