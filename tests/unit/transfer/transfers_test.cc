@@ -9,8 +9,6 @@
 // one part of this file that should need to change with it.
 #include "peer/transfer/transfers.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <deque>
 #include <filesystem>
