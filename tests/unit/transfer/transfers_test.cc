@@ -9,7 +9,6 @@
 // one part of this file that should need to change with it.
 #include "peer/transfer/transfers.h"
 
-
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +29,7 @@
 #include "common/net/tcp_connection.h"
 #include "common/net/tcp_listener.h"
 #include "peer/reach/contact_route.h"
+#include "peer/reach/peer_port.h"
 #include "peer/store/peer_database.h"
 #include "peer/transfer/file_io.h"
 #include "proto/identity.pb.h"
@@ -71,87 +71,27 @@ struct Tuning {
 };
 
 // ---- Wiring ---------------------------------------------------------------
-// How one node's Transfers is created, how it dials (today: itself, TCP, to
-// the endpoints of a LookupResult) and how an inbound PURPOSE_FILE
-// connection reaches it (today: a listener standing in for ChatSessions'
-// peer port, which checks the hello and calls Transfers::Adopt, as
-// ChatSessions does). When the Dialer and PeerPort seams land, this struct
-// is what changes; the cases below only use Start(), address(), transfers
-// and Close().
-
-// The stand-in peer port: responder for PURPOSE_FILE hellos, checked with
-// CheckPeerHello against the node's contacts, then adopted.
-class FilePort final : private net::TcpListener::Delegate,
-                       private channel::ChannelConnection::Delegate {
- public:
-  FilePort(net::Loop& loop, const Identity& self, ContactBook& contacts, Transfers& transfers)
-      : self_(self), contacts_(contacts), transfers_(transfers) {
-    keys_ = self.key.DeriveX25519();
-    auto listener = net::TcpListener::Create(loop, Loopback(0), this, 64);
-    REQUIRE(listener.ok());
-    listener_ = std::move(*listener);
-  }
-  uint16_t port() const { return listener_->port(); }
-  void Close() {
-    listener_->Close();
-    for (auto& [raw, conn] : pending_)
-      conn->Close();
-  }
-
- private:
-  void OnIncoming(Status status) override {
-    if (!status.ok())
-      return;
-    channel::ResponderParams params;
-    params.local_static = keys_.secret_key;
-    params.local_static_public = keys_.public_key;
-    params.purposes = {proto::PURPOSE_FILE};
-    auto conn = channel::ChannelConnection::Accept(*listener_, std::move(params), this);
-    if (conn.ok())
-      pending_[conn->get()] = std::move(*conn);
-  }
-  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection& c,
-                                                          const channel::Event& hello) override {
-    static const std::set<std::string> kNoneRevoked;
-    CONFAB_ASSIGN_OR_RETURN(
-        std::string peer,
-        CheckPeerHello(hello.payload, hello.remote_static, self_.name, kNoneRevoked,
-                       self_.org_public_key, contacts_, NowUnix(), NowMs()));
-    auto it = pending_.find(&c);
-    if (it == pending_.end())
-      return Status::FailedPrecondition("an unknown connection");
-    std::unique_ptr<channel::ChannelConnection> conn = std::move(it->second);
-    pending_.erase(it);
-    return transfers_.Adopt(peer, &conn);
-  }
-  Status OnWelcome(channel::ChannelConnection&, ByteView) override {
-    return Status::FailedPrecondition("a responder gets no welcome");
-  }
-  Status OnMessage(channel::ChannelConnection&, ByteView) override {
-    return Status::FailedPrecondition("adopted before any message");
-  }
-  void OnClosed(channel::ChannelConnection& c, Status) override {
-    auto it = pending_.find(&c);
-    if (it == pending_.end())
-      return;
-    std::unique_ptr<channel::ChannelConnection> dead = std::move(it->second);
-    pending_.erase(it);
-  }
-
-  const Identity& self_;
-  ContactBook& contacts_;
-  Transfers& transfers_;
-  crypto::X25519KeyPair keys_;
-  std::unique_ptr<net::TcpListener> listener_;
-  std::map<channel::ChannelConnection*, std::unique_ptr<channel::ChannelConnection>> pending_;
-};
+// How one node's Transfers is created and reached: the node's real PeerPort
+// on loopback (hello checks, first-message hand-over) with Transfers as its
+// PURPOSE_FILE handler, as Node wires them. The cases below only use
+// Start(), address(), transfers and Close().
 
 struct Wiring {
+  std::unique_ptr<PeerPort> port;
   std::unique_ptr<Transfers> transfers;
-  std::unique_ptr<FilePort> port;
 
   void Start(net::Loop& loop, const Identity& self, const std::string& home, store::Database* db,
              ContactBook& contacts, const Tuning& tuning, Transfers::Delegate* tracker) {
+    PeerPortParams pp;
+    pp.self_name = self.name;
+    pp.local_static = self.key.DeriveX25519();
+    pp.certificate = self.certificate;
+    pp.org_public_key = self.org_public_key;
+    auto created = PeerPort::Create(loop, Loopback(0), std::move(pp), contacts);
+    INFO(created.status().ToString());
+    REQUIRE(created.ok());
+    port = std::move(*created);
+
     TransfersParams p;
     p.self_name = self.name;
     p.quarantine_dir = home + "/quarantine";
@@ -166,14 +106,15 @@ struct Wiring {
     p.read_batch_bytes = tuning.read_batch_bytes;
     p.write_batch_bytes = tuning.write_batch_bytes;
     p.sync_every_bytes = tuning.sync_every_bytes;
-    auto t = Transfers::Create(loop, std::move(p), db, contacts, tracker);
+    auto t = Transfers::Create(loop, std::move(p), db, contacts, port->udp(), port->revoked_keys(),
+                               tracker);
     INFO(t.status().ToString());
     REQUIRE(t.ok());
     transfers = std::move(*t);
-    port = std::make_unique<FilePort>(loop, self, contacts, *transfers);
+    port->SetHandler(proto::PURPOSE_FILE, transfers.get());
   }
   // Where peers reach this node's file connections (what a lookup returns).
-  net::Address address() const { return Loopback(port->port()); }
+  net::Address address() const { return Loopback(port->local_address().port()); }
   void Close() {
     if (port)
       port->Close();
