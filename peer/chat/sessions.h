@@ -3,23 +3,14 @@
 // to contacts and their messages into Messenger. It knows sockets and keys;
 // Messenger knows messages; the node wires the two and the tracker link.
 //
-// Reaching a contact (Deliver):
-//   1. ask the delegate for a tracker lookup (certificate + endpoints); when
-//      the tracker cannot be asked, use the delegate's kept answer from an
-//      earlier lookup (CachedLookup), checked exactly like a fresh one;
-//   2. verify the certificate (org key, expected name, validity) and pin its
-//      identity key on first contact; a changed key is refused (AuthFailed
-//      recorded by ContactBook) and the messages stay queued;
-//   3. dial the TCP endpoints, LAN first, Noise IK to the key derived from
-//      the certificate, our certificate in the hello payload; each dial
-//      that has not connected within tcp_dial_timeout_ms gives way to the
-//      next; when none answers, ask the tracker to relay a punch request
-//      and open a UDP session to their UDP addresses (UdpPaths), running
-//      the same channel and checks over its stream. When that fails too
-//      there is no direct path: say so (PathTo), keep the messages queued
-//      and try again after no_path_retry_ms. Never through the tracker;
-//   4. once established, send PeerMessage{chat} for every outbox message not
-//      yet sent on this connection, and mark them sent.
+// Reaching a contact (Deliver): the Dialer (peer/reach/dialer.h) does it all
+// (lookup or kept lookup, certificate and pin, LAN TCP, public TCP, punch and
+// UDP, the path policy, the hold after "no direct path") and hands back an
+// established channel. ChatSessions then sends PeerMessage{chat} for every
+// outbox message not yet sent on this connection, and marks them sent. When
+// the Dialer finds no way there, the messages stay queued and PathTo says why.
+// Never through the tracker.
+//
 // Accepting (the peer port, also for PURPOSE_FILE, handed to the delegate
 // after the same checks): the hello payload must be a certificate signed
 // by the org key, for someone other than us, its identity key not revoked
@@ -34,8 +25,8 @@
 // PeerMessage{ack} goes to Messenger::OnAck. A message that does not parse,
 // or a batch Messenger refuses, closes the connection.
 //
-// Lifetime: `loop`, `messenger`, `contacts` and `delegate` outlive the
-// sessions. Not thread-safe (the loop's thread).
+// Lifetime: `loop`, `messenger`, `contacts`, `delegate` and the Dialer
+// (UseDialer) outlive the sessions. Not thread-safe (the loop's thread).
 #pragma once
 
 #include <cstdint>
@@ -56,6 +47,7 @@
 #include "common/net/timer.h"
 #include "peer/chat/messenger.h"
 #include "peer/contacts/contact_book.h"
+#include "peer/reach/dialer.h"
 #include "peer/reach/udp_paths.h"
 #include "proto/tracker.pb.h"
 
@@ -74,38 +66,17 @@ struct ChatSessionsParams {
   crypto::Ed25519PublicKey org_public_key{};
   // A connection that has not finished its handshake after this is dropped.
   uint64_t handshake_timeout_ms = 10000;
-  PathPolicy paths = PathPolicy::kAuto;
-  // An outbound TCP dial not established after this gives way to the next
-  // path (a NAT that drops SYNs would otherwise hold it for minutes).
-  uint64_t tcp_dial_timeout_ms = 3000;
-  // After "no direct path", wait this long before trying that contact again.
-  uint64_t no_path_retry_ms = 30000;
   UdpPathsParams udp;  // local_static and certificate are filled in from above
-};
-
-// How a contact is reached, for `confab who --verbose` and the logs.
-struct PathReport {
-  std::string transport;  // "tcp", "udp" or "none" (no direct path found)
-  std::string address;    // the peer's ip:port on that path
-  std::string reason;     // why this path: what was tried before it
 };
 
 class ChatSessions final : private net::TcpListener::Delegate,
                            private net::Timer::Delegate,
-                           private UdpPaths::Delegate {
+                           private UdpPaths::Delegate,
+                           private Dialer::Requester {
  public:
   class Delegate {
    public:
     virtual ~Delegate() = default;
-    // Ask the tracker for `name`; the answer comes back through
-    // ChatSessions::OnLookupResult with the returned request id.
-    // Unavailable when the tracker is not reachable.
-    virtual Result<uint64_t> RequestLookup(const std::string& name) = 0;
-    // Ask the tracker to tell `name` we are about to punch through to them
-    // (they answer with datagrams towards us). Unavailable without tracker.
-    virtual Status RequestPunch(const std::string& /*name*/) {
-      return Status::Unavailable("no tracker");
-    }
     // A session with `name` is up (either direction): e.g. to follow their
     // presence from now on.
     virtual void OnSessionUp(const std::string& /*name*/) {}
@@ -127,16 +98,6 @@ class ChatSessions final : private net::TcpListener::Delegate,
     // `name` presented an identity key other than the pinned one and was
     // refused; `why` says so in a sentence.
     virtual void OnKeyChange(const std::string& /*name*/, const Status& /*why*/) {}
-
-    // The directory cache (confab.db). A fresh lookup answer for `name`
-    // that checked out (certificate, pin) and had endpoints: worth keeping.
-    virtual void OnLookupVerified(const std::string& /*name*/,
-                                  const proto::LookupResult& /*result*/) {}
-    // The kept answer for `name`, used when RequestLookup fails; nullopt
-    // when there is none.
-    virtual std::optional<proto::LookupResult> CachedLookup(const std::string& /*name*/) {
-      return std::nullopt;
-    }
     // A contact's inbound file connection (PURPOSE_FILE) passed the same
     // hello checks as chat. To serve it the delegate moves `*connection`
     // out, sets itself as its delegate and returns the hello answer; an
@@ -159,30 +120,32 @@ class ChatSessions final : private net::TcpListener::Delegate,
   // The bound address (the real port when asked for port 0).
   const net::Address& local_address() const { return *local_address_; }
 
-  // Sends `name`'s outbox now if a session is up, else starts reaching
-  // them (lookup, then dial). Does nothing while an attempt is under way or
-  // when the outbox is empty. Failures are logged; the messages stay queued
-  // for the next Deliver.
+  // The Dialer that reaches contacts for chat; set once, before the first
+  // Deliver (the Dialer takes revoked_keys() from these sessions).
+  void UseDialer(Dialer* dialer) { dialer_ = dialer; }
+
+  // Sends `name`'s outbox now if a session is up, else asks the Dialer to
+  // reach them. Does nothing while an attempt is under way, while the
+  // Dialer holds `name` after "no direct path", or when the outbox is
+  // empty. Failures are logged; the messages stay queued for the next
+  // Deliver.
   void Deliver(const std::string& name);
   // Deliver from a fresh stack in the next loop iteration: requests that
   // arrive together then cost one outbox read.
   void DeliverSoon(const std::string& name);
   // Deliver now even if the last attempt said to wait (the contact just
-  // came online: their addresses may have changed).
+  // came online: their addresses may have changed): lifts the Dialer's hold.
   void RetryNow(const std::string& name);
   // Deliver for every name in `names`.
   void DeliverAll(const std::set<std::string>& names);
 
-  // The tracker's answer to a RequestLookup (the node forwards them all;
-  // unknown request ids are ignored).
-  void OnLookupResult(const proto::LookupResult& result);
   // Refuses certificates carrying `identity_key` (a revoked member's: told
   // by the tracker now, or from the stored revocation list), at the hello and
   // at the dial, whatever name they carry, and drops sessions with `name`.
   // The name itself is not refused: ops may free it and enrol the person
   // again under a new key, which then meets the pin check (a key change).
   void RefuseKey(const std::string& name, ByteView identity_key);
-  // Every key refused so far (raw bytes), for the node's other connections.
+  // Every key refused so far (raw bytes), for the Dialer.
   const std::set<std::string>& revoked_keys() const { return revoked_keys_; }
   // Closes every connection with `name` (e.g. just blocked: the hello
   // check refuses them from then on). `reason` is logged.
@@ -191,26 +154,14 @@ class ChatSessions final : private net::TcpListener::Delegate,
   bool HasSession(const std::string& name) const;
   // How `name` is reached now, or why not; nullopt if never tried.
   std::optional<PathReport> PathTo(const std::string& name) const;
-  // The UDP side, for discovery and punch notices (node) and file dials.
+  // The UDP side, for discovery and punch notices (node) and the Dialer.
   UdpPaths* udp() const { return udp_.get(); }
-  PathPolicy path_policy() const { return params_.paths; }
 
   // Stops listening and closes every connection. Idempotent.
   void Close();
 
  private:
   class Link;
-  struct Attempt {  // reaching one contact
-    bool lookup_in_flight = false;
-    crypto::X25519PublicKey remote_static{};
-    std::vector<net::Address> endpoints;  // TCP, still to try, in order
-    std::vector<net::Address> udp_candidates;
-    bool udp_tried = false;
-    std::vector<std::string> failures;  // what this attempt tried, and how it ended
-    Link* dialing = nullptr;
-    int64_t no_path_until_ms = 0;  // after "no direct path": wait till then
-  };
-
   ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
                ContactBook& contacts, Delegate* delegate);
 
@@ -220,8 +171,11 @@ class ChatSessions final : private net::TcpListener::Delegate,
                        const crypto::X25519PublicKey& remote_static) override;
   void OnUdpStream(proto::Purpose purpose, std::unique_ptr<udp::SessionStream> stream,
                    const net::Address& from) override;
-  // Dials `name` over UDP; false when there is nothing to try.
-  bool DialUdp(const std::string& name);
+  // Dialer::Requester
+  void OnReached(const std::string& name, std::unique_ptr<channel::ChannelConnection> connection,
+                 const PathReport& path, udp::SessionId session) override;
+  void OnNotReached(const std::string& name, const Status& why,
+                    const std::optional<PathReport>& path) override;
   // The soon timer (0 ms): flushes inboxes, Delivers to kick_, then tells
   // the delegate of sessions_up_.
   void OnTimer() override;
@@ -232,17 +186,14 @@ class ChatSessions final : private net::TcpListener::Delegate,
   // For Link.
   Result<channel::ChannelConnection::HelloAnswer> CheckHello(Link& link,
                                                              const channel::Event& hello);
-  void OnEstablished(Link& link);
   Status HandleMessage(Link& link, ByteView plaintext);
   void SendPending(Link& link);
   void OnLinkClosed(Link& link, const Status& status);  // destroys the link: last
 
-  // Steps 2-3 of reaching `name` with a lookup answer, fresh or kept.
-  void ReachWith(const std::string& name, const proto::LookupResult& result, bool fresh);
-  void DialNext(const std::string& name);
+  // A link with a handshake timer of `timeout_ms` (0: none, established).
   Link* AddLink(std::string peer, bool outbound, uint64_t timeout_ms);
-  // Our side of a chat channel's handshake with the holder of `remote_static`.
-  channel::InitiatorParams ChatInitiator(const crypto::X25519PublicKey& remote_static) const;
+  // Our side of a chat channel's handshake (the Dialer adds their key).
+  channel::InitiatorParams ChatInitiator() const;
   // Our side of an inbound channel on the peer port, TCP or UDP (chat, or a
   // file connection handed to the delegate).
   channel::ResponderParams PeerResponder() const;
@@ -253,15 +204,14 @@ class ChatSessions final : private net::TcpListener::Delegate,
   Messenger& messenger_;
   ContactBook& contacts_;
   Delegate* const delegate_;
+  Dialer* dialer_ = nullptr;
   std::unique_ptr<net::TcpListener> listener_;
   std::unique_ptr<UdpPaths> udp_;
   std::map<std::string, PathReport> paths_;  // the last outcome per contact
   std::optional<net::Address> local_address_;
   std::map<Link*, std::unique_ptr<Link>> links_;
-  std::map<std::string, Attempt> attempts_;
-  std::map<uint64_t, std::string> lookups_;  // request id -> name
-  std::set<std::string> revoked_keys_;       // identity keys' bytes (a string: GCC 12 warns on
-                                             // std::less<std::vector<uint8_t>> in Release)
+  std::set<std::string> revoked_keys_;  // identity keys' bytes (a string: GCC 12 warns on
+                                        // std::less<std::vector<uint8_t>> in Release)
   std::unique_ptr<net::Timer> soon_timer_;
   std::set<std::string> kick_;         // contacts whose session just came up inbound
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of

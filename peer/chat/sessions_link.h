@@ -16,8 +16,9 @@
 namespace confab::peer {
 
 // One chat connection, either direction. `peer` is the contact's name: set
-// at dial time for an outbound link, after the hello checks for an inbound
-// one. A handshake timer drops links that never get established.
+// by the Dialer for an outbound link (which arrives established), after the
+// hello checks for an inbound one. A handshake timer drops inbound links
+// that never get established.
 class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
                                  public net::Timer::Delegate {
  public:
@@ -28,8 +29,7 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   std::string peer;
   const bool outbound;
   bool established = false;
-  std::string transport = "tcp";  // or "udp"
-  std::string dialed;             // outbound: where we dialed
+  Transport transport = Transport::kTcp;
   udp::SessionId udp_session = 0;
   // Every outbox message up to this seq went out on this connection (the
   // outbox is sent in seq order); the rest are still to send here.
@@ -46,8 +46,7 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
     return owner_.CheckHello(*this, hello);
   }
   Status OnWelcome(channel::ChannelConnection&, ByteView) override {
-    owner_.OnEstablished(*this);
-    return Status::Ok();
+    return Status::FailedPrecondition("a welcome after the Dialer handed the channel over");
   }
   Status OnMessage(channel::ChannelConnection&, ByteView plaintext) override {
     return owner_.HandleMessage(*this, plaintext);

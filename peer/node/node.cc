@@ -76,20 +76,29 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
   chat.org_public_key = enrollment.org_public_key;
-  chat.paths = options.paths;
+  const uint64_t udp_dial_timeout_ms = chat.udp.handshake_give_up_ms + chat.handshake_timeout_ms;
   CONFAB_ASSIGN_OR_RETURN(node->sessions_,
                           ChatSessions::Create(loop, listen, std::move(chat), *node->messenger_,
                                                *node->contacts_, node.get()));
+
+  // One Dialer for chat and files, over the sessions' UDP side.
+  DialerParams dial;
+  dial.org_public_key = enrollment.org_public_key;
+  dial.paths = options.paths;
+  dial.udp_dial_timeout_ms = udp_dial_timeout_ms;
+  node->clock_ = std::make_unique<LoopClock>(loop);
+  node->transports_ = std::make_unique<ChannelTransports>(loop, node->sessions_->udp());
+  Dialer::Directory& directory = *node;  // a private base: converted here
+  node->dialer_ = std::make_unique<Dialer>(dial, *node->clock_, *node->transports_, directory,
+                                           *node->contacts_, node->sessions_->revoked_keys());
+  node->sessions_->UseDialer(node->dialer_.get());
 
   transfer::TransfersParams files;
   files.self_name = enrollment.name;
   files.quarantine_dir = home.Path("quarantine");
   files.local_static = local_static;
   files.certificate = enrollment.certificate;
-  files.org_public_key = enrollment.org_public_key;
-  files.revoked_keys = &node->sessions_->revoked_keys();
-  files.udp = node->sessions_->udp();
-  files.paths = options.paths;
+  files.dialer = node->dialer_.get();
   CONFAB_ASSIGN_OR_RETURN(files.policy, LoadFilePolicy(home));
   if (crypto::noise::CheckCipherAvailable(crypto::noise::CipherKind::kAesGcm).ok())
     files.cipher = proto::CIPHER_AESGCM;
@@ -130,6 +139,7 @@ void Node::Shutdown() {
   link_->Close();
   transfers_->Close();
   sessions_->Close();
+  dialer_->Close();
   control_->Close();
   sigint_->Close();
   sigterm_->Close();
@@ -196,7 +206,7 @@ Status Node::RequestPunch(const std::string& name) {
 
 bool Node::ReachedOverUdp(const std::string& name) {
   std::optional<PathReport> path = sessions_->PathTo(name);
-  return sessions_->HasSession(name) && path && path->transport == "udp";
+  return sessions_->HasSession(name) && path && path->transport == Transport::kUdp;
 }
 
 void Node::OnPunch(const proto::PunchNotice& notice) {
@@ -228,8 +238,7 @@ void Node::OnPresence(const proto::PresenceDelta& delta) {
 }
 
 void Node::OnLookupResult(const proto::LookupResult& result) {
-  sessions_->OnLookupResult(result);
-  transfers_->OnLookupResult(result);
+  dialer_->OnLookupResult(result);  // chat's and files' lookups alike
 }
 
 void Node::OnRevoked(const proto::Revoked& revoked) {

@@ -4,6 +4,10 @@
 //                DirectoryCache: last lookups and revoked keys, so known
 //                contacts stay reachable while the tracker is down
 //                (node_directory.cc)
+//   Dialer         reaches contacts for chat and files (lookup, checks, TCP,
+//                  UDP; peer/reach/dialer.h); the node is its Directory
+//                  (TrackerLink, DirectoryCache) and forwards it every
+//                  LookupResult
 //   ChatSessions   the peer port and the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
 //   Transfers      file transfers (peer/transfer), their connections handed
@@ -42,6 +46,7 @@
 #include "peer/contacts/directory_cache.h"
 #include "peer/control/control_server.h"
 #include "peer/node/home.h"
+#include "peer/reach/dialer.h"
 #include "peer/tracker_link/join.h"
 #include "peer/tracker_link/tracker_link.h"
 #include "peer/transfer/transfers.h"
@@ -74,6 +79,7 @@ struct NodeOptions {
 
 class Node final : private TrackerLink::Delegate,
                    private ChatSessions::Delegate,
+                   private Dialer::Directory,
                    private transfer::Transfers::Delegate,
                    private ControlServer::Delegate,
                    private net::SignalWatcher::Delegate,
@@ -112,17 +118,19 @@ class Node final : private TrackerLink::Delegate,
   void OnPunch(const proto::PunchNotice& notice) override;
   void OnDisconnected(const TrackerLink::Disconnect& disconnect) override;
   void OnRefused(const Status& reason) override;
-  // ChatSessions::Delegate (RequestLookup also for Transfers::Delegate)
+  // Dialer::Directory (and OnKeyChange, CachedLookup, OnLookupVerified below)
   Result<uint64_t> RequestLookup(const std::string& name) override;
   Status RequestPunch(const std::string& name) override;
+  // Transfers::Delegate
   bool ReachedOverUdp(const std::string& name) override;
+  // ChatSessions::Delegate
   void OnSessionUp(const std::string& name) override;
   void OnDelivered(const std::string& name, int64_t count) override;
   // node_events.cc: ChatSessions' notifications become control Events.
   void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override;
   void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
                        MessageState state) override;
-  void OnKeyChange(const std::string& name, const Status& why) override;
+  void OnKeyChange(const std::string& name, const Status& why) override;  // also the Dialer's
   // node_directory.cc: the directory cache.
   void OnLookupVerified(const std::string& name, const proto::LookupResult& result) override;
   std::optional<proto::LookupResult> CachedLookup(const std::string& name) override;
@@ -179,6 +187,10 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<HistoryStore> history_;
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;
+  // Before sessions_: the Dialer's abandoned dials close after the sessions.
+  std::unique_ptr<LoopClock> clock_;
+  std::unique_ptr<ChannelTransports> transports_;
+  std::unique_ptr<Dialer> dialer_;
   std::unique_ptr<ChatSessions> sessions_;
   std::unique_ptr<transfer::Transfers> transfers_;
   std::unique_ptr<TrackerLink> link_;

@@ -9,7 +9,6 @@
 
 #include "common/base/member_name.h"
 #include "common/base/wall_clock.h"
-#include "peer/reach/contact_route.h"
 
 namespace confab::peer::transfer {
 namespace {
@@ -123,41 +122,12 @@ void Transfers::DropPeer(const std::string& name, const Status& why) {
 }
 
 void Transfers::Reach(Outgoing& outgoing) {
-  Result<uint64_t> request = delegate_->RequestLookup(outgoing.record().peer);
-  if (!request.ok()) {
-    outgoing.OnLookupFailed(request.status(), NowMs());
-    return;
-  }
-  lookups_[*request] = outgoing.record().id;
-  outgoing.OnLookupStarted();
+  if (!closed_)
+    outgoing.Reach(NowMs());
 }
 
-void Transfers::OnLookupResult(const proto::LookupResult& result) {
-  auto found = lookups_.find(result.request_id());
-  if (found == lookups_.end())
-    return;
-  const TransferId id = found->second;
-  lookups_.erase(found);
-  auto out = outgoing_.find(id);
-  if (out == outgoing_.end() || closed_)
-    return;
-  Outgoing& outgoing = *out->second;
-  const int64_t now_ms = NowMs();
-  static const std::set<std::string> kNone;
-  Result<ContactRoute> route =
-      RouteFromLookup(result, outgoing.record().peer, params_.org_public_key,
-                      params_.revoked_keys != nullptr ? *params_.revoked_keys : kNone, contacts_,
-                      NowUnix(), now_ms);
-  if (!route.ok()) {
-    outgoing.OnLookupFailed(route.status(), now_ms);
-    return;
-  }
-  outgoing.Dial(*route, now_ms, delegate_->ReachedOverUdp(outgoing.record().peer));
-}
-
-void Transfers::RequestPunch(const std::string& name) {
-  if (Status s = delegate_->RequestPunch(name); !s.ok())
-    spdlog::info("punch request for {}: {}", name, s.ToString());
+bool Transfers::ReachedOverUdp(const std::string& name) {
+  return delegate_ != nullptr && delegate_->ReachedOverUdp(name);
 }
 
 // ---- control ---------------------------------------------------------------

@@ -5,10 +5,9 @@
 // node picks up every unfinished outgoing transfer and dials again, and
 // finds every unfinished incoming one when its sender dials again.
 //
-// Reaching a contact: a tracker lookup (Delegate::RequestLookup; the node
-// forwards every LookupResult), then RouteFromLookup's checks (certificate,
-// pin), then Outgoing dials. A retry timer (retry_ms) redials transfers
-// whose connection dropped.
+// Reaching a contact: each Outgoing asks the node's Dialer (params.dialer:
+// lookup, checks, TCP, UDP) for a connection of its own. A retry timer
+// (retry_ms) has transfers whose connection dropped reach again.
 //
 // Inbound: AdoptFileConnection takes a checked PURPOSE_FILE connection; its
 // first message must be an offer, which finds or creates the Incoming, and
@@ -52,10 +51,6 @@ class Transfers final : public Host,
   class Delegate {
    public:
     virtual ~Delegate() = default;
-    // As ChatSessions::Delegate::RequestLookup.
-    virtual Result<uint64_t> RequestLookup(const std::string& name) = 0;
-    // As ChatSessions::Delegate::RequestPunch.
-    virtual Status RequestPunch(const std::string& name) = 0;
     // The chat with `name` runs over UDP now: dial files there too.
     virtual bool ReachedOverUdp(const std::string& /*name*/) { return false; }
   };
@@ -79,7 +74,6 @@ class Transfers final : public Host,
   [[nodiscard]] Status Cancel(const TransferId& id);
   [[nodiscard]] Status Resume(const TransferId& id);
 
-  void OnLookupResult(const proto::LookupResult& result);
   // `name` shows online (a presence push): their waiting transfers retry now.
   void OnPeerOnline(const std::string& name);
   // Drops every file connection with `name` (revoked or blocked: their
@@ -96,7 +90,8 @@ class Transfers final : public Host,
   net::Loop& loop() override { return loop_; }
   const TransfersParams& params() const override { return params_; }
   void Save(TransferRecord& record) override;
-  void RequestPunch(const std::string& name) override;
+  Dialer* dialer() override { return params_.dialer; }
+  bool ReachedOverUdp(const std::string& name) override;
 
  private:
   Transfers(net::Loop& loop, TransfersParams params, store::Database* db, ContactBook& contacts,
@@ -131,7 +126,6 @@ class Transfers final : public Host,
   std::map<TransferId, std::shared_ptr<Outgoing>> outgoing_;
   std::map<TransferId, std::shared_ptr<Incoming>> incoming_;
   std::map<channel::ChannelConnection*, Arrival> arrivals_;
-  std::map<uint64_t, TransferId> lookups_;  // request id -> transfer
   bool closed_ = false;
 };
 
