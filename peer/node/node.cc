@@ -85,6 +85,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   DialerParams dial;
   dial.org_public_key = enrollment.org_public_key;
   dial.paths = options.paths;
+  dial.udp_head_start_ms = options.udp_head_start_ms;
   dial.udp_dial_timeout_ms = udp_dial_timeout_ms;
   node->clock_ = std::make_unique<LoopClock>(loop);
   node->transports_ = std::make_unique<ChannelTransports>(loop, node->sessions_->udp());

@@ -73,6 +73,7 @@ struct NodeOptions {
   DeliveryObserver* observer = nullptr;  // optional; must outlive the node
   int64_t retain_days = 0;               // history.retain_days; 0 = keep all
   PathPolicy paths = PathPolicy::kAuto;  // network.path
+  uint64_t udp_head_start_ms = 300;      // network.udp_head_start_ms
   uint64_t purge_every_ms = 24 * 3600 * 1000;
   ControlServerOptions control{};
 };

@@ -234,7 +234,7 @@ struct Fixture {
   FakeRequester requester;
   std::unique_ptr<Dialer> dialer;
 
-  explicit Fixture(PathPolicy paths = PathPolicy::kAuto) {
+  explicit Fixture(PathPolicy paths = PathPolicy::kAuto, uint64_t head_start_ms = 300) {
     auto opened = OpenPeerDatabase(dir.File("confab.db"));
     REQUIRE(opened.ok());
     db = std::move(*opened);
@@ -244,6 +244,7 @@ struct Fixture {
     DialerParams params;
     params.org_public_key = org.public_key();
     params.paths = paths;
+    params.udp_head_start_ms = head_start_ms;
     dialer = std::make_unique<Dialer>(params, clock, transports, directory, *contacts, revoked);
   }
 
@@ -376,6 +377,15 @@ TEST_CASE("UDP that answers first wins the race and the TCP dial is abandoned", 
   CHECK(f.transports.dials.size() == 2);
   CHECK(f.requester.reached.size() == 1);
   CHECK(f.requester.failed.empty());
+}
+
+TEST_CASE("The UDP head start is udp_head_start_ms", "[reach][dialer]") {
+  Fixture f(PathPolicy::kAuto, /*head_start_ms=*/1000);
+  f.ReachAndAnswer();
+  f.clock.Advance(999);
+  CHECK(f.transports.Count(Transport::kUdp) == 0);
+  f.clock.Advance(1);
+  CHECK(f.transports.Count(Transport::kUdp) == 1);
 }
 
 TEST_CASE("TCP that establishes while UDP dials wins, and the UDP dial is abandoned",
@@ -549,6 +559,11 @@ TEST_CASE("A second request for the same name and purpose joins the one in fligh
     f.dialer->Cancel(&other);
     CHECK_FALSE(f.dialer->InFlight("bob", proto::PURPOSE_FILE, &other));
     CHECK(f.dialer->InFlight("bob", proto::PURPOSE_FILE, &f.requester));
+    const size_t dials = f.transports.dials.size();
+    f.dialer->OnLookupResult(f.Answer(3, f.bob_key));  // the cancelled one's: ignored
+    CHECK(f.transports.dials.size() == dials);
+    CHECK(other.reached.empty());
+    CHECK(other.failed.empty());
   }
 }
 
