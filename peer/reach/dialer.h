@@ -27,7 +27,8 @@
 // (with Request::hold_after_no_path) the same request is refused for
 // no_path_retry_ms unless RetryNow (a presence push) lifts the hold. A UDP
 // dial that crossed the peer's own (kCrossedDial) is no failure: their
-// session arrives as an inbound one, so the attempt ends without a hold.
+// session arrives as an inbound one, so the attempt ends (a TCP dial still
+// in flight with it) without a hold.
 //
 // Each attempt is keyed by (name, purpose, requester). A second Reach for a
 // key in flight joins it: one answer, once. Different requesters (two file
@@ -193,8 +194,8 @@ class Dialer {
   // Starts reaching `request.name` for `requester`, or joins the attempt in
   // flight for the same key. Unavailable (and no upcall) while the key is
   // held after no direct path, or after Close; otherwise the answer comes
-  // through the requester, possibly before this returns when there is
-  // nothing to dial (no tracker and nothing kept).
+  // through the requester, possibly before this returns when no tracker
+  // can be asked (nothing kept, or a kept answer that fails its checks).
   Status Reach(Request request, Requester* requester);
   bool InFlight(const std::string& name, proto::Purpose purpose, Requester* requester) const;
   // Lifts every hold on `name` (they came online: their addresses may have
