@@ -27,46 +27,42 @@ Bytes Serialize(const Message& m) {
 }  // namespace
 
 ChatSessions::ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
-                           ContactBook& contacts, UdpPaths& udp,
-                           const std::set<std::string>& revoked_keys, Delegate* delegate)
+                           Dialer& dialer, UdpPaths& udp, Delegate* delegate)
     : loop_(loop),
       params_(std::move(params)),
       messenger_(messenger),
-      contacts_(contacts),
+      dialer_(dialer),
       udp_(udp),
-      revoked_keys_(revoked_keys),
       delegate_(delegate) {}
 
 ChatSessions::~ChatSessions() = default;
 
-Result<std::unique_ptr<ChatSessions>> ChatSessions::Create(
-    net::Loop& loop, ChatSessionsParams params, Messenger& messenger, ContactBook& contacts,
-    UdpPaths& udp, const std::set<std::string>& revoked_keys, Delegate* delegate) {
+Result<std::unique_ptr<ChatSessions>> ChatSessions::Create(net::Loop& loop,
+                                                           ChatSessionsParams params,
+                                                           Messenger& messenger, Dialer& dialer,
+                                                           UdpPaths& udp, Delegate* delegate) {
   std::unique_ptr<ChatSessions> sessions(
-      new ChatSessions(loop, std::move(params), messenger, contacts, udp, revoked_keys, delegate));
+      new ChatSessions(loop, std::move(params), messenger, dialer, udp, delegate));
   CONFAB_ASSIGN_OR_RETURN(sessions->soon_timer_, net::Timer::Create(loop, sessions.get()));
   return sessions;
 }
 
 void ChatSessions::Close() {
   closed_ = true;
+  dialer_.Cancel(this);
   if (soon_timer_)
     soon_timer_->Close();
   for (auto& [raw, link] : links_) {
-    if (link->handshake_timer)
-      link->handshake_timer->Close();
     if (link->conn)
       link->conn->Close();
   }
 }
 
-channel::InitiatorParams ChatSessions::ChatInitiator(
-    const crypto::X25519PublicKey& remote_static) const {
+channel::InitiatorParams ChatSessions::ChatInitiator() const {
   channel::InitiatorParams params;
   params.purpose = proto::PURPOSE_CHAT;
   params.local_static = params_.local_static.secret_key;
   params.local_static_public = params_.local_static.public_key;
-  params.remote_static = remote_static;
   params.payload = params_.certificate;
   return params;
 }
@@ -83,12 +79,8 @@ ChatSessions::Link* ChatSessions::EstablishedLinkTo(const std::string& name) con
   return nullptr;
 }
 
-ChatSessions::Link* ChatSessions::AddLink(std::string peer, bool outbound, uint64_t timeout_ms) {
+ChatSessions::Link* ChatSessions::AddLink(std::string peer, bool outbound) {
   auto link = std::make_unique<Link>(*this, std::move(peer), outbound);
-  Result<std::unique_ptr<net::Timer>> timer = net::Timer::Create(loop_, link.get());
-  if (!timer.ok() || !(*timer)->Start(timeout_ms).ok())
-    return nullptr;
-  link->handshake_timer = std::move(*timer);
   Link* raw = link.get();
   links_.emplace(raw, std::move(link));
   return raw;
@@ -102,8 +94,7 @@ void ChatSessions::DeliverAll(const std::set<std::string>& names) {
 }
 
 void ChatSessions::RetryNow(const std::string& name) {
-  if (auto it = attempts_.find(name); it != attempts_.end())
-    it->second.no_path_until_ms = 0;
+  dialer_.RetryNow(name);
   Deliver(name);
 }
 
@@ -119,110 +110,50 @@ void ChatSessions::Deliver(const std::string& name) {
     SendPending(*link);
     return;
   }
-  Attempt& attempt = attempts_[name];
-  if (attempt.lookup_in_flight || attempt.dialing != nullptr || NowMs() < attempt.no_path_until_ms)
+  if (dialer_.InFlight(name, proto::PURPOSE_CHAT, this))
     return;
   Result<std::vector<StoredMessage>> pending = messenger_.PendingFor(name, 0, 1);
   if (!pending.ok() || pending->empty())
     return;
-  Result<uint64_t> id = delegate_->RequestLookup(name);
-  if (!id.ok()) {
-    std::optional<proto::LookupResult> kept = delegate_->CachedLookup(name);
-    if (!kept) {
-      spdlog::info("cannot reach {} yet: {}", name, id.status().ToString());
-      return;
-    }
-    spdlog::info("no lookup ({}); trying {}'s last known endpoints", id.status().ToString(), name);
-    ReachWith(name, *kept, /*fresh=*/false);
-    return;
-  }
-  attempt.lookup_in_flight = true;
-  lookups_[*id] = name;
+  Dialer::Request request;
+  request.name = name;
+  request.initiator = ChatInitiator();
+  if (Status s = dialer_.Reach(std::move(request), this); !s.ok())
+    spdlog::debug("not dialing {} now: {}", name, s.ToString());
 }
 
-void ChatSessions::OnLookupResult(const proto::LookupResult& result) {
-  auto found = lookups_.find(result.request_id());
-  if (found == lookups_.end())
-    return;
-  const std::string name = found->second;
-  lookups_.erase(found);
-  Attempt& attempt = attempts_[name];
-  attempt.lookup_in_flight = false;
-  if (closed_)
-    return;
-  if (!result.found()) {
-    // Revoked or unknown: ask again later, not on every retry tick.
-    spdlog::info("lookup of {} failed: {}; next try in {} s", name, result.error(),
-                 params_.no_path_retry_ms / 1000);
-    attempt.no_path_until_ms = NowMs() + static_cast<int64_t>(params_.no_path_retry_ms);
-    paths_[name] = PathReport{"none", "", "the tracker's lookup failed: " + result.error()};
+void ChatSessions::OnReached(const std::string& name,
+                             std::unique_ptr<channel::ChannelConnection> connection,
+                             const PathReport& path, udp::SessionId session) {
+  Link* link = AddLink(name, /*outbound=*/true);
+  link->transport = path.transport;
+  link->udp_session = session;
+  link->established = true;
+  link->conn = std::move(connection);
+  link->conn->set_delegate(link);
+  paths_[name] = path;
+  spdlog::info("chat session to {} over {} ({})", name, TransportName(path.transport), path.reason);
+  if (closed_) {
+    link->conn->Close();  // OnLinkClosed frees it
     return;
   }
-  ReachWith(name, result, /*fresh=*/true);
+  SendPending(*link);
+  if (link->sent_through_seq == 0 && link->conn) {
+    // Nothing to send (delivered meanwhile): the peer port hands a channel
+    // over only with our first message, so say something: an empty Ack.
+    proto::PeerMessage ack;
+    ack.mutable_ack();
+    if (Status s = link->conn->Send(Serialize(ack)); !s.ok())
+      spdlog::warn("sending to {}: {}", name, s.ToString());
+  }
+  delegate_->OnSessionUp(name);  // last
 }
 
-void ChatSessions::ReachWith(const std::string& name, const proto::LookupResult& result,
-                             bool fresh) {
-  Attempt& attempt = attempts_[name];
-  Result<ContactRoute> route = RouteFromLookup(result, name, params_.org_public_key, revoked_keys_,
-                                               contacts_, NowUnix(), NowMs());
-  if (!route.ok()) {
-    if (route.status().code() == Status::Code::kAuthFailed) {
-      spdlog::error("NOT SENDING to {}: {} (their identity key changed; messages stay queued)",
-                    name, route.status().ToString());
-      delegate_->OnKeyChange(name, route.status());
-    } else {
-      spdlog::info("cannot reach {} ({}): {}", name,
-                   fresh ? "from the tracker" : "kept from an earlier lookup",
-                   route.status().ToString());
-    }
-    return;
-  }
-  attempt.remote_static = route->remote_static;
-  attempt.endpoints = std::move(route->endpoints);
-  attempt.udp_candidates = std::move(route->udp_candidates);
-  attempt.udp_tried = false;
-  attempt.failures.clear();
-  if (params_.paths == PathPolicy::kUdpOnly)
-    attempt.endpoints.clear();
-  if (params_.paths == PathPolicy::kTcpOnly)
-    attempt.udp_candidates.clear();
-  if (fresh)
-    delegate_->OnLookupVerified(name, result);
-  DialNext(name);
-}
-
-void ChatSessions::DialNext(const std::string& name) {
-  Attempt& attempt = attempts_[name];
-  while (!attempt.endpoints.empty() && !closed_) {
-    const net::Address to = attempt.endpoints.front();
-    attempt.endpoints.erase(attempt.endpoints.begin());
-    Link* link = AddLink(name, /*outbound=*/true, params_.tcp_dial_timeout_ms);
-    if (link == nullptr)
-      return;
-    link->dialed = to.ToString();
-    Result<std::unique_ptr<channel::ChannelConnection>> conn =
-        channel::ChannelConnection::Connect(loop_, to, ChatInitiator(attempt.remote_static), link);
-    if (conn.ok()) {
-      link->conn = std::move(*conn);
-      attempt.dialing = link;
-      return;
-    }
-    spdlog::info("dialing {} at {}: {}", name, to.ToString(), conn.status().ToString());
-    attempt.failures.push_back("tcp " + to.ToString() + ": " +
-                               std::string(conn.status().message()));
-    links_.erase(link);  // nothing was opened on its behalf but the timer
-  }
-  if (closed_ || DialUdp(name))
-    return;
-  // Nothing left to try: no direct path this time.
-  std::string tried = fmt::format("{}", fmt::join(attempt.failures, "; "));
-  if (tried.empty())
-    tried = "no address to try";
-  attempt.no_path_until_ms = NowMs() + static_cast<int64_t>(params_.no_path_retry_ms);
-  paths_[name] = PathReport{"none", "", "no direct path (" + tried + ")"};
-  spdlog::warn("no direct path to {} ({}); messages stay queued, next try in {} s", name, tried,
-               params_.no_path_retry_ms / 1000);
+void ChatSessions::OnNotReached(const std::string& name, const Status& why,
+                                const std::optional<PathReport>& path) {
+  if (path)
+    paths_[name] = *path;
+  spdlog::info("cannot reach {} now ({}); messages stay queued", name, why.ToString());
 }
 
 void ChatSessions::SendPending(Link& link) {
@@ -274,16 +205,15 @@ void ChatSessions::SendPending(Link& link) {
 Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
   if (closed_)
     return Status::Unavailable("shutting down");
-  auto owned = std::make_unique<Link>(*this, channel.peer, /*outbound=*/false);
-  Link& link = *owned;
-  links_.emplace(&link, std::move(owned));
-  link.transport = std::string(TransportName(channel.transport));
+  Link& link = *AddLink(channel.peer, /*outbound=*/false);
+  link.transport = channel.transport;
   link.udp_session = channel.udp_session;
   link.conn = std::move(channel.connection);
   link.conn->set_delegate(&link);
   if (EstablishedLinkTo(link.peer) == nullptr) {
-    paths_[link.peer] = PathReport{link.transport, channel.from ? channel.from->ToString() : "",
-                                   "they reached us (inbound " + link.transport + ")"};
+    paths_[link.peer] =
+        PathReport{link.transport, channel.from ? channel.from->ToString() : "",
+                   "they reached us (inbound " + std::string(TransportName(link.transport)) + ")"};
   }
   link.established = true;
   spdlog::info("chat session from {}", link.peer);
@@ -292,35 +222,6 @@ Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message)
   sessions_up_.insert(link.peer);
   DeliverSoon(link.peer);
   return HandleMessage(link, first_message);
-}
-
-void ChatSessions::OnEstablished(Link& link) {
-  link.established = true;
-  if (link.handshake_timer)
-    link.handshake_timer->Close();
-  Attempt& attempt = attempts_[link.peer];
-  if (attempt.dialing == &link)
-    attempt.dialing = nullptr;
-  attempt.endpoints.clear();
-  const std::string tried = fmt::format("{}", fmt::join(attempt.failures, "; "));
-  std::string reason = link.transport == "udp" ? "UDP hole punching" : "direct TCP";
-  if (!tried.empty())
-    reason += " after: " + tried;
-  else if (link.transport == "udp")
-    reason += " (network.path = udp)";
-  paths_[link.peer] = PathReport{link.transport, link.dialed, reason};
-  attempt.failures.clear();
-  spdlog::info("chat session to {} over {} ({})", link.peer, link.transport, reason);
-  SendPending(link);
-  if (link.sent_through_seq == 0 && link.conn) {
-    // Nothing to send (delivered meanwhile): the peer port hands a channel
-    // over only with our first message, so say something: an empty Ack.
-    proto::PeerMessage ack;
-    ack.mutable_ack();
-    if (Status s = link.conn->Send(Serialize(ack)); !s.ok())
-      spdlog::warn("sending to {}: {}", link.peer, s.ToString());
-  }
-  delegate_->OnSessionUp(link.peer);  // last
 }
 
 Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
@@ -409,23 +310,11 @@ void ChatSessions::DropSessions(const std::string& name, const Status& reason) {
 
 void ChatSessions::OnLinkClosed(Link& link, const Status& status) {
   const std::string peer = link.peer;
-  const bool retry_dial = link.outbound && !link.established;
   if (!status.ok())
     spdlog::info("chat connection{}{} closed: {}", peer.empty() ? "" : " with ", peer,
                  status.ToString());
   flush_.erase(&link);  // unflushed messages were never acked: the sender retries
-  auto attempt = attempts_.find(peer);
-  if (attempt != attempts_.end() && attempt->second.dialing == &link) {
-    attempt->second.dialing = nullptr;
-    if (retry_dial && status.message() != kCrossedDial)
-      attempt->second.failures.push_back(link.transport + " " + link.dialed + ": " +
-                                         std::string(status.message()));
-  }
   links_.erase(&link);  // destroys the link and its connection: nothing follows
-  // A UDP dial that crossed the peer's own is no failure: their session is
-  // ours as an inbound one.
-  if (retry_dial && !closed_ && status.message() != kCrossedDial)
-    DialNext(peer);
 }
 
 }  // namespace confab::peer

@@ -8,19 +8,16 @@
 #include <vector>
 
 #include "common/channel/channel_connection.h"
-#include "common/net/timer.h"
 #include "common/udp/endpoint.h"
 #include "peer/chat/sessions.h"
 #include "proto/peer.pb.h"
 
 namespace confab::peer {
 
-// One chat connection, either direction. `peer` is the contact's name: set
-// at dial time for an outbound link, by the PeerPort's hello check for an
-// inbound one (which arrives established). A handshake timer drops outbound
-// links that never get established.
-class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
-                                 public net::Timer::Delegate {
+// One established chat connection, either direction: handed over by the
+// Dialer (outbound) or by the PeerPort (inbound), both after the handshake
+// and the checks, so `peer` is the contact's checked name from the start.
+class ChatSessions::Link final : public channel::ChannelConnection::Delegate {
  public:
   Link(ChatSessions& owner, std::string peer_name, bool is_outbound)
       : owner_(owner), peer(std::move(peer_name)), outbound(is_outbound) {}
@@ -29,8 +26,7 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   std::string peer;
   const bool outbound;
   bool established = false;
-  std::string transport = "tcp";  // or "udp"
-  std::string dialed;             // outbound: where we dialed
+  Transport transport = Transport::kTcp;
   udp::SessionId udp_session = 0;
   // Every outbox message up to this seq went out on this connection (the
   // outbox is sent in seq order); the rest are still to send here.
@@ -39,7 +35,6 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   // acknowledged in one Ack (group commit).
   std::vector<proto::ChatMessage> inbox;
   std::unique_ptr<channel::ChannelConnection> conn;
-  std::unique_ptr<net::Timer> handshake_timer;
 
  private:
   Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
@@ -47,8 +42,7 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
     return Status::FailedPrecondition("the PeerPort answers hellos");
   }
   Status OnWelcome(channel::ChannelConnection&, ByteView) override {
-    owner_.OnEstablished(*this);
-    return Status::Ok();
+    return Status::FailedPrecondition("a welcome after the Dialer handed the channel over");
   }
   Status OnMessage(channel::ChannelConnection&, ByteView plaintext) override {
     return owner_.HandleMessage(*this, plaintext);
@@ -56,10 +50,6 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate,
   void OnWritable(channel::ChannelConnection&) override { owner_.SendPending(*this); }
   void OnClosed(channel::ChannelConnection&, Status status) override {
     owner_.OnLinkClosed(*this, status);  // destroys us: last
-  }
-  void OnTimer() override {
-    if (!established && conn)
-      conn->Fail(Status::ResourceExhausted("no handshake in time"));
   }
 };
 

@@ -78,31 +78,40 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   port.org_public_key = enrollment.org_public_key;
   CONFAB_ASSIGN_OR_RETURN(
       node->port_, PeerPort::Create(loop, listen, std::move(port), *node->contacts_, node.get()));
+  // One Dialer for chat and files, UDP through the port's UdpPaths. A UDP
+  // dial gets the endpoint's give-up time plus a channel handshake's.
+  DialerParams dial;
+  dial.org_public_key = enrollment.org_public_key;
+  dial.paths = options.paths;
+  dial.udp_head_start_ms = options.udp_head_start_ms;
+  dial.udp_dial_timeout_ms = node->port_->udp().handshake_give_up_ms() + 10'000;
+  node->clock_ = std::make_unique<LoopClock>(loop);
+  node->transports_ = std::make_unique<ChannelTransports>(loop, &node->port_->udp());
+  Dialer::Directory& directory = *node;  // a private base: converted here
+  node->dialer_ = std::make_unique<Dialer>(dial, *node->clock_, *node->transports_, directory,
+                                           *node->contacts_, node->port_->revoked_keys());
+
   ChatSessionsParams chat;
   chat.self_name = enrollment.name;
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
   chat.org_public_key = enrollment.org_public_key;
-  chat.paths = options.paths;
-  CONFAB_ASSIGN_OR_RETURN(
-      node->sessions_,
-      ChatSessions::Create(loop, std::move(chat), *node->messenger_, *node->contacts_,
-                           node->port_->udp(), node->port_->revoked_keys(), node.get()));
+  CONFAB_ASSIGN_OR_RETURN(node->sessions_,
+                          ChatSessions::Create(loop, std::move(chat), *node->messenger_,
+                                               *node->dialer_, node->port_->udp(), node.get()));
 
   transfer::TransfersParams files;
   files.self_name = enrollment.name;
   files.quarantine_dir = home.Path("quarantine");
   files.local_static = local_static;
   files.certificate = enrollment.certificate;
-  files.org_public_key = enrollment.org_public_key;
-  files.paths = options.paths;
+  files.dialer = node->dialer_.get();
   CONFAB_ASSIGN_OR_RETURN(files.policy, LoadFilePolicy(home));
   if (crypto::noise::CheckCipherAvailable(crypto::noise::CipherKind::kAesGcm).ok())
     files.cipher = proto::CIPHER_AESGCM;
-  CONFAB_ASSIGN_OR_RETURN(
-      node->transfers_,
-      transfer::Transfers::Create(loop, std::move(files), node->db_.get(), *node->contacts_,
-                                  node->port_->udp(), node->port_->revoked_keys(), node.get()));
+  CONFAB_ASSIGN_OR_RETURN(node->transfers_,
+                          transfer::Transfers::Create(loop, std::move(files), node->db_.get(),
+                                                      *node->contacts_, node.get()));
   node->port_->SetHandler(proto::PURPOSE_CHAT, node->sessions_.get());
   node->port_->SetHandler(proto::PURPOSE_FILE, node->transfers_.get());
 
@@ -140,6 +149,7 @@ void Node::Shutdown() {
   port_->Close();  // nothing new comes in
   transfers_->Close();
   sessions_->Close();
+  dialer_->Close();
   control_->Close();
   sigint_->Close();
   sigterm_->Close();
@@ -206,7 +216,7 @@ Status Node::RequestPunch(const std::string& name) {
 
 bool Node::ReachedOverUdp(const std::string& name) {
   std::optional<PathReport> path = sessions_->PathTo(name);
-  return sessions_->HasSession(name) && path && path->transport == "udp";
+  return sessions_->HasSession(name) && path && path->transport == Transport::kUdp;
 }
 
 void Node::OnPunch(const proto::PunchNotice& notice) {
@@ -238,8 +248,7 @@ void Node::OnPresence(const proto::PresenceDelta& delta) {
 }
 
 void Node::OnLookupResult(const proto::LookupResult& result) {
-  sessions_->OnLookupResult(result);
-  transfers_->OnLookupResult(result);
+  dialer_->OnLookupResult(result);  // chat's and files' lookups alike
 }
 
 void Node::OnRevoked(const proto::Revoked& revoked) {

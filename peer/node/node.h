@@ -6,8 +6,11 @@
 //                (node_directory.cc)
 //   PeerPort       the peer port, TCP and UDP (peer/reach): the hello check,
 //                  revoked keys, hostile-input limits; it hands chat
-//                  channels to ChatSessions and file channels to Transfers,
-//                  and lends both its UdpPaths for their UDP dials
+//                  channels to ChatSessions and file channels to Transfers
+//   Dialer         reaches contacts for chat and files (lookup, checks, TCP,
+//                  UDP through the PeerPort's UdpPaths; peer/reach/dialer.h);
+//                  the node is its Directory (TrackerLink, DirectoryCache)
+//                  and forwards it every LookupResult
 //   ChatSessions   the direct chat connections
 //   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
 //   Transfers      file transfers (peer/transfer); control requests in
@@ -46,6 +49,7 @@
 #include "peer/contacts/directory_cache.h"
 #include "peer/control/control_server.h"
 #include "peer/node/home.h"
+#include "peer/reach/dialer.h"
 #include "peer/reach/peer_port.h"
 #include "peer/tracker_link/join.h"
 #include "peer/tracker_link/tracker_link.h"
@@ -73,6 +77,7 @@ struct NodeOptions {
   DeliveryObserver* observer = nullptr;  // optional; must outlive the node
   int64_t retain_days = 0;               // history.retain_days; 0 = keep all
   PathPolicy paths = PathPolicy::kAuto;  // network.path
+  uint64_t udp_head_start_ms = 300;      // network.udp_head_start_ms
   uint64_t purge_every_ms = 24 * 3600 * 1000;
   ControlServerOptions control{};
 };
@@ -80,6 +85,7 @@ struct NodeOptions {
 class Node final : private TrackerLink::Delegate,
                    private PeerPort::Delegate,
                    private ChatSessions::Delegate,
+                   private Dialer::Directory,
                    private transfer::Transfers::Delegate,
                    private ControlServer::Delegate,
                    private net::SignalWatcher::Delegate,
@@ -118,17 +124,19 @@ class Node final : private TrackerLink::Delegate,
   void OnPunch(const proto::PunchNotice& notice) override;
   void OnDisconnected(const TrackerLink::Disconnect& disconnect) override;
   void OnRefused(const Status& reason) override;
-  // ChatSessions::Delegate (RequestLookup also for Transfers::Delegate)
+  // Dialer::Directory (and OnKeyChange, CachedLookup, OnLookupVerified below)
   Result<uint64_t> RequestLookup(const std::string& name) override;
   Status RequestPunch(const std::string& name) override;
+  // Transfers::Delegate
   bool ReachedOverUdp(const std::string& name) override;
+  // ChatSessions::Delegate
   void OnSessionUp(const std::string& name) override;
   void OnDelivered(const std::string& name, int64_t count) override;
   // node_events.cc: ChatSessions' notifications become control Events.
   void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override;
   void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
                        MessageState state) override;
-  // (also PeerPort::Delegate's: a refused inbound hello)
+  // (also PeerPort::Delegate's and the Dialer's: a refused hello or route)
   void OnKeyChange(const std::string& name, const Status& why) override;
   // node_directory.cc: the directory cache.
   void OnLookupVerified(const std::string& name, const proto::LookupResult& result) override;
@@ -184,7 +192,11 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<HistoryStore> history_;
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;
-  std::unique_ptr<PeerPort> port_;  // outlives the two below, which borrow from it
+  std::unique_ptr<PeerPort> port_;  // outlives the dialer and the two below, which borrow from it
+  // Before sessions_: the Dialer's abandoned dials close after the sessions.
+  std::unique_ptr<LoopClock> clock_;
+  std::unique_ptr<ChannelTransports> transports_;
+  std::unique_ptr<Dialer> dialer_;
   std::unique_ptr<ChatSessions> sessions_;
   std::unique_ptr<transfer::Transfers> transfers_;
   std::unique_ptr<TrackerLink> link_;

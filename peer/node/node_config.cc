@@ -13,7 +13,8 @@ namespace {
 // by the node from the same file).
 const std::vector<std::string_view>& KnownKeys() {
   static const std::vector<std::string_view> keys = [] {
-    std::vector<std::string_view> all = {"history.retain_days", "network.path"};
+    std::vector<std::string_view> all = {"history.retain_days", "network.path",
+                                         "network.udp_head_start_ms"};
     all.insert(all.end(), std::begin(transfer::kPolicyKeys), std::end(transfer::kPolicyKeys));
     return all;
   }();
@@ -39,6 +40,9 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   CONFAB_ASSIGN_OR_RETURN(config.path, file->GetString("network.path", "auto"));
   if (Result<PathPolicy> policy = ParsePathPolicy(config.path); !policy.ok())
     return Status::InvalidArgument(path + ": " + std::string(policy.status().message()));
+  CONFAB_ASSIGN_OR_RETURN(
+      config.udp_head_start_ms,
+      file->GetInt("network.udp_head_start_ms", config.udp_head_start_ms, 0, kMaxUdpHeadStartMs));
   return config;
 }
 

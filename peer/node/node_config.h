@@ -9,6 +9,8 @@
 //   path = "auto"        # how contacts are reached: "auto" (LAN TCP, public
 //                        # TCP, then UDP through hole punching), "tcp" (TCP
 //                        # only) or "udp" (UDP only; for labs and benchmarks)
+//   udp_head_start_ms = 300  # "auto": the UDP dial starts this long after
+//                        # the TCP dials (happy eyeballs; 0..10000)
 //
 // Unknown keys are refused (a misspelt key must not silently mean the
 // default), with the file, line and column, as the tracker does.
@@ -25,10 +27,12 @@ namespace confab::peer {
 
 inline constexpr std::string_view kConfigFile = "config.toml";
 inline constexpr int64_t kMaxRetainDays = 36500;
+inline constexpr int64_t kMaxUdpHeadStartMs = 10000;
 
 struct NodeConfig {
-  int64_t retain_days = 0;    // 0 = keep history for ever
-  std::string path = "auto";  // network.path, checked by ParsePathPolicy
+  int64_t retain_days = 0;          // 0 = keep history for ever
+  std::string path = "auto";        // network.path, checked by ParsePathPolicy
+  int64_t udp_head_start_ms = 300;  // network.udp_head_start_ms
 };
 
 // Every key config.toml may hold.

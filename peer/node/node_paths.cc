@@ -23,7 +23,7 @@ void Node::AddPath(proto::ContactPresence* entry) const {
   std::optional<PathReport> path = sessions_->PathTo(entry->name());
   if (!path)
     return;
-  entry->set_path(path->transport);
+  entry->set_path(std::string(TransportName(path->transport)));
   entry->set_path_address(path->address);
   entry->set_path_reason(path->reason);
 }

@@ -10,10 +10,6 @@
 
 namespace confab::peer {
 
-std::string_view TransportName(Transport transport) {
-  return transport == Transport::kUdp ? "udp" : "tcp";
-}
-
 PeerPort::PeerPort(net::Loop& loop, PeerPortParams params, ContactBook& contacts,
                    Delegate* delegate)
     : loop_(loop),

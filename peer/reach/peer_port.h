@@ -61,16 +61,12 @@
 #include "common/net/tcp_listener.h"
 #include "common/net/timer.h"
 #include "peer/contacts/contact_book.h"
+#include "peer/reach/path_report.h"
 #include "peer/reach/revoked_keys.h"
 #include "peer/reach/udp_paths.h"
 #include "proto/channel.pb.h"
 
 namespace confab::peer {
-
-// How a channel reached us (or we reached a contact).
-enum class Transport { kTcp, kUdp };
-// "tcp", "udp": the words `confab who --verbose` shows.
-std::string_view TransportName(Transport transport);
 
 struct PeerPortParams {
   std::string self_name;

@@ -1,6 +1,5 @@
 // What one transfer (Outgoing, Incoming) needs from the registry that owns
-// it (Transfers): the loop, the settings, the store, the tracker and the
-// UDP side.
+// it (Transfers): the loop, the settings, the store and the Dialer.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +10,7 @@
 #include "common/base/result.h"
 #include "common/crypto/identity.h"
 #include "common/net/loop.h"
-#include "peer/reach/udp_paths.h"
+#include "peer/reach/dialer.h"
 #include "peer/transfer/policy.h"
 #include "peer/transfer/transfer_store.h"
 #include "proto/channel.pb.h"
@@ -24,7 +23,6 @@ struct TransfersParams {
   std::string quarantine_dir;  // absolute; created by Transfers::Create
   crypto::X25519KeyPair local_static{};
   Bytes certificate;  // ours
-  crypto::Ed25519PublicKey org_public_key{};
   ReceivePolicy policy;
   // The cipher file connections ask for (AESGCM where AES-NI is there).
   proto::Cipher cipher = proto::CIPHER_CHACHAPOLY;
@@ -34,11 +32,10 @@ struct TransfersParams {
   // the next fills, and reading stops when both are full.
   uint64_t write_batch_bytes = 8 << 20;
   uint64_t sync_every_bytes = 64 << 20;  // receiver: fsync (durable offset) period
-  // Which paths to dial: TCP endpoints first, each given
-  // tcp_dial_timeout_ms, then a UDP session of the transfer's own
-  // (Host::udp()).
-  PathPolicy paths = PathPolicy::kAuto;
-  uint64_t tcp_dial_timeout_ms = 3000;
+  // Reaches the receiver for each outgoing transfer (a connection, and on
+  // UDP a session, of the transfer's own); the node's, outliving the
+  // Transfers.
+  Dialer* dialer = nullptr;
 };
 
 class Host {
@@ -48,10 +45,10 @@ class Host {
   virtual const TransfersParams& params() const = 0;
   // Writes `record` (updated_ms set to now); failures are logged.
   virtual void Save(TransferRecord& record) = 0;
-  // Asks the tracker to have `name` punch through to us before a UDP dial.
-  virtual void RequestPunch(const std::string& name) = 0;
-  // The node's UDP side (the PeerPort's), for UDP dials.
-  virtual UdpPaths& udp() = 0;
+  // The Dialer (params().dialer; null: outgoing transfers wait) and whether
+  // the chat with `name` runs over UDP already (then files skip TCP).
+  virtual Dialer* dialer() = 0;
+  virtual bool ReachedOverUdp(const std::string& name) = 0;
 };
 
 // A control frame's plaintext: kFrameControl, then `frame`.

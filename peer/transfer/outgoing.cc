@@ -33,37 +33,35 @@ int64_t Outgoing::Backoff() {
 }
 
 bool Outgoing::retry_due(int64_t now_ms) const {
-  return !IsFinal(record_.state) && phase_ == Phase::kIdle && !conn_ && !looking_up_ &&
+  return !IsFinal(record_.state) && phase_ == Phase::kIdle && !conn_ && !reaching_ &&
          now_ms >= next_try_ms_;
 }
 
-void Outgoing::OnLookupFailed(const Status& why, int64_t now_ms) {
-  looking_up_ = false;
+void Outgoing::Reach(int64_t now_ms) {
   next_try_ms_ = now_ms + Backoff();
-  spdlog::info("transfer {}: cannot reach {} yet: {}", IdHex(record_.id), record_.peer,
-               why.ToString());
-}
-
-void Outgoing::Dial(const ContactRoute& route, int64_t now_ms, bool prefer_udp) {
-  looking_up_ = false;
-  next_try_ms_ = now_ms + Backoff();
-  if (IsFinal(record_.state) || conn_)
+  if (IsFinal(record_.state) || conn_ || reaching_)
     return;
-  remote_static_ = route.remote_static;
-  endpoints_ = route.endpoints;
-  udp_candidates_ = route.udp_candidates;
-  udp_tried_ = false;
-  const PathPolicy paths = host_.params().paths;
-  if (paths == PathPolicy::kUdpOnly || (prefer_udp && !udp_candidates_.empty()))
-    endpoints_.clear();
-  if (paths == PathPolicy::kTcpOnly)
-    udp_candidates_.clear();
-  DialNext();
+  Dialer::Request request;
+  request.name = record_.peer;
+  request.initiator = FileInitiator();
+  request.tcp_options.high_water_bytes = 8 << 20;
+  request.tcp_options.low_water_bytes = 2 << 20;
+  request.prefer_udp = host_.ReachedOverUdp(record_.peer);
+  request.hold_after_no_path = false;  // the backoff above paces the retries
+  if (host_.dialer() == nullptr)
+    return;
+  reaching_ = true;  // before Reach: it may answer at once
+  if (Status s = host_.dialer()->Reach(std::move(request), this); !s.ok()) {
+    reaching_ = false;
+    spdlog::info("transfer {}: cannot reach {} yet: {}", IdHex(record_.id), record_.peer,
+                 s.ToString());
+  }
 }
 
-void Outgoing::DialTimeout::OnTimer() {
-  if (owner->phase_ == Phase::kConnecting && owner->conn_)
-    owner->conn_->Fail(Status::Unavailable("no answer in time"));
+void Outgoing::OnNotReached(const std::string& name, const Status& why,
+                            const std::optional<PathReport>& /*path*/) {
+  reaching_ = false;
+  spdlog::info("transfer {}: cannot reach {} yet: {}", IdHex(record_.id), name, why.ToString());
 }
 
 channel::InitiatorParams Outgoing::FileInitiator() const {
@@ -72,59 +70,32 @@ channel::InitiatorParams Outgoing::FileInitiator() const {
   params.cipher = host_.params().cipher;
   params.local_static = host_.params().local_static.secret_key;
   params.local_static_public = host_.params().local_static.public_key;
-  params.remote_static = remote_static_;
   params.payload = host_.params().certificate;
   return params;
 }
 
-bool Outgoing::DialUdp() {
-  if (udp_tried_ || udp_candidates_.empty())
-    return false;
-  udp_tried_ = true;
-  host_.RequestPunch(record_.peer);
-  Result<std::unique_ptr<channel::ChannelConnection>> conn =
-      host_.udp().DialChannel(udp_candidates_, FileInitiator(), this);
-  if (!conn.ok()) {
-    spdlog::info("transfer {}: UDP: {}", IdHex(record_.id), conn.status().ToString());
-    return false;
-  }
-  spdlog::info("transfer {}: reaching {} over UDP", IdHex(record_.id), record_.peer);
-  conn_ = std::move(*conn);
-  phase_ = Phase::kConnecting;
+void Outgoing::OnReached(const std::string& name,
+                         std::unique_ptr<channel::ChannelConnection> connection,
+                         const PathReport& path, udp::SessionId /*session*/) {
+  reaching_ = false;
+  conn_ = std::move(connection);
+  conn_->set_delegate(this);
   ++generation_;
-  return true;
-}
-
-void Outgoing::DialNext() {
-  while (!endpoints_.empty()) {
-    const net::Address to = endpoints_.front();
-    endpoints_.erase(endpoints_.begin());
-    net::TcpConnectionOptions options;
-    options.high_water_bytes = 8 << 20;
-    options.low_water_bytes = 2 << 20;
-    Result<std::unique_ptr<channel::ChannelConnection>> conn =
-        channel::ChannelConnection::Connect(host_.loop(), to, FileInitiator(), this, options);
-    if (conn.ok()) {
-      conn_ = std::move(*conn);
-      phase_ = Phase::kConnecting;
-      ++generation_;
-      if (!dial_timer_) {
-        dial_timeout_.owner = this;
-        if (Result<std::unique_ptr<net::Timer>> t =
-                net::Timer::Create(host_.loop(), &dial_timeout_);
-            t.ok())
-          dial_timer_ = std::move(*t);
-      }
-      if (dial_timer_)
-        (void)dial_timer_->Start(host_.params().tcp_dial_timeout_ms);
-      return;
-    }
-    spdlog::info("transfer {}: dialing {}: {}", IdHex(record_.id), to.ToString(),
-                 conn.status().ToString());
-  }
-  if (DialUdp())
+  spdlog::info("transfer {}: connected to {} over {} ({})", IdHex(record_.id), name,
+               TransportName(path.transport), path.reason);
+  if (IsFinal(record_.state)) {
+    conn_->Close();  // cancelled meanwhile; OnClosed drops it
     return;
-  phase_ = Phase::kIdle;
+  }
+  phase_ = Phase::kOffered;
+  proto::FileFrame frame;
+  proto::FileOffer* offer = frame.mutable_offer();
+  offer->set_id(record_.id.data(), record_.id.size());
+  offer->set_name(record_.name);
+  offer->set_size(record_.size);
+  offer->set_type(record_.type);
+  if (Status s = SendControl(frame); !s.ok())
+    conn_->Fail(s);  // OnClosed follows from a fresh stack
 }
 
 Result<channel::ChannelConnection::HelloAnswer> Outgoing::OnHello(channel::ChannelConnection&,
@@ -133,18 +104,7 @@ Result<channel::ChannelConnection::HelloAnswer> Outgoing::OnHello(channel::Chann
 }
 
 Status Outgoing::OnWelcome(channel::ChannelConnection&, ByteView) {
-  endpoints_.clear();
-  udp_candidates_.clear();
-  if (dial_timer_)
-    dial_timer_->Stop();
-  phase_ = Phase::kOffered;
-  proto::FileFrame frame;
-  proto::FileOffer* offer = frame.mutable_offer();
-  offer->set_id(record_.id.data(), record_.id.size());
-  offer->set_name(record_.name);
-  offer->set_size(record_.size);
-  offer->set_type(record_.type);
-  return SendControl(frame);
+  return Status::FailedPrecondition("a welcome after the Dialer handed the channel over");
 }
 
 Status Outgoing::SendControl(const proto::FileFrame& frame) {
@@ -365,21 +325,30 @@ void Outgoing::Finish(State state, std::string error) {
   ready_.clear();
   file_.reset();
   phase_ = Phase::kIdle;
+  StopReaching();
   if (conn_)
     conn_->Shutdown();  // flushes a last cancel; OnClosed drops the connection
 }
 
+Outgoing::~Outgoing() {
+  StopReaching();
+}
+
+void Outgoing::StopReaching() {
+  if (reaching_ && host_.dialer() != nullptr)
+    host_.dialer()->Cancel(this);
+  reaching_ = false;
+}
+
 void Outgoing::Close() {
+  StopReaching();
   if (rate_timer_)
     rate_timer_->Close();
-  if (dial_timer_)
-    dial_timer_->Close();
   if (conn_)
     conn_->Close();
 }
 
 void Outgoing::OnClosed(channel::ChannelConnection&, Status status) {
-  const bool was_connecting = phase_ == Phase::kConnecting;
   std::unique_ptr<channel::ChannelConnection> dead = std::move(conn_);
   ready_.clear();
   file_.reset();
@@ -392,9 +361,7 @@ void Outgoing::OnClosed(channel::ChannelConnection&, Status status) {
       host_.Save(record_);
     }
   }
-  phase_ = Phase::kIdle;
-  if (was_connecting && !IsFinal(record_.state))
-    DialNext();
+  phase_ = Phase::kIdle;  // Transfers has it reach again when retry_due
   // `dead` goes here: destroying the connection from its OnClosed is allowed.
 }
 

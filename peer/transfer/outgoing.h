@@ -1,15 +1,16 @@
 // Outgoing: one file this node sends, over its own PURPOSE_FILE connection
-// (peer.proto, "file transfers"). It dials the route Transfers found, offers
-// the file, and once accepted streams it from the offset the receiver names:
-// a thread-pool read (with the running digest) fills batches of data frames
-// while the loop thread seals and writes the previous batch; reads stop while
-// the socket's write queue is above its high-water mark, so memory stays
-// bounded (at most two batches plus the write queue).
+// (peer.proto, "file transfers"). The Dialer reaches the receiver (lookup,
+// checks, TCP, UDP: peer/reach/dialer.h) and hands over the established
+// channel; Outgoing offers the file, and once accepted streams it from the offset the receiver
+// names: a thread-pool read (with the running digest) fills batches of data frames while the loop
+// thread seals and writes the previous batch; reads stop while the socket's write queue is above
+// its high-water mark, so memory stays bounded (at most two batches plus the write queue).
 //
 // When the connection drops before a final answer, the transfer goes idle
-// and Transfers dials again (retry_due()). Lifetime: owned by Transfers
+// and Transfers has it reach again (retry_due()), with a backoff of its own
+// (retry_ms doubling, at most 16 times). Lifetime: owned by Transfers
 // through a shared_ptr (thread-pool completions hold weak_ptrs); `host`
-// outlives it. Loop thread only.
+// outlives it; Close() cancels its Dialer attempt. Loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,7 @@
 
 #include "common/channel/channel_connection.h"
 #include "common/net/timer.h"
-#include "peer/reach/contact_route.h"
+#include "peer/reach/dialer.h"
 #include "peer/transfer/file_io.h"
 #include "peer/transfer/host.h"
 
@@ -27,9 +28,13 @@ namespace confab::peer::transfer {
 
 class Outgoing final : public channel::ChannelConnection::Delegate,
                        private net::Timer::Delegate,
+                       private Dialer::Requester,
                        public std::enable_shared_from_this<Outgoing> {
  public:
   Outgoing(Host& host, TransferRecord record) : host_(host), record_(std::move(record)) {}
+  ~Outgoing() override;
+  Outgoing(const Outgoing&) = delete;
+  Outgoing& operator=(const Outgoing&) = delete;
 
   const TransferRecord& record() const { return record_; }
   // Bytes the receiver has (accepted offset) plus those sent since.
@@ -39,14 +44,9 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   // Not connected, not final, and due for another attempt at `now_ms`.
   bool retry_due(int64_t now_ms) const;
   bool connected() const { return conn_ != nullptr; }
-  // Called when a lookup starts (so retry_due turns false until it ends).
-  void OnLookupStarted() { looking_up_ = true; }
-  // The lookup failed: try again after the retry period.
-  void OnLookupFailed(const Status& why, int64_t now_ms);
-  // Dials the route's TCP endpoints in turn, then UDP (params().paths
-  // decides which; `prefer_udp`: the chat with them runs over UDP already,
-  // so TCP would only time out).
-  void Dial(const ContactRoute& route, int64_t now_ms, bool prefer_udp);
+  // Asks the Dialer for a connection to the receiver (retry_due turns false
+  // until it answers); the next try is due after the backoff.
+  void Reach(int64_t now_ms);
   // `confab resume`: retry at once if idle.
   void RetryNow() { next_try_ms_ = 0; }
   // The peer came online: retry at once if idle, whatever the backoff.
@@ -63,7 +63,7 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   }
 
  private:
-  enum class Phase { kIdle, kConnecting, kOffered, kOpening, kSending, kEnded };
+  enum class Phase { kIdle, kOffered, kOpening, kSending, kEnded };
 
   // channel::ChannelConnection::Delegate
   Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
@@ -72,6 +72,11 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   Status OnMessage(channel::ChannelConnection& connection, ByteView plaintext) override;
   void OnWritable(channel::ChannelConnection& connection) override;
   void OnClosed(channel::ChannelConnection& connection, Status status) override;
+  // Dialer::Requester
+  void OnReached(const std::string& name, std::unique_ptr<channel::ChannelConnection> connection,
+                 const PathReport& path, udp::SessionId session) override;
+  void OnNotReached(const std::string& name, const Status& why,
+                    const std::optional<PathReport>& path) override;
   // Timer::Delegate: max_send_rate's pause is over.
   void OnTimer() override { Pump(); }
   // True (and the timer armed) when max_send_rate says wait.
@@ -85,27 +90,15 @@ class Outgoing final : public channel::ChannelConnection::Delegate,
   void StartRead();
   void Finish(State state, std::string error);
   Status SendControl(const proto::FileFrame& frame);
-  void DialNext();
 
   Host& host_;
   TransferRecord record_;
   Phase phase_ = Phase::kIdle;
   std::unique_ptr<channel::ChannelConnection> conn_;
-  std::vector<net::Address> endpoints_;  // still to try
-  std::vector<net::Address> udp_candidates_;
-  bool udp_tried_ = false;
-  // A TCP dial that is not established in time gives way to the next path.
-  struct DialTimeout final : net::Timer::Delegate {
-    Outgoing* owner = nullptr;
-    void OnTimer() override;
-  } dial_timeout_;
-  std::unique_ptr<net::Timer> dial_timer_;
-  // Dials over UDP; false when there is nothing to try.
-  bool DialUdp();
-  // Our side of a file channel's handshake with the receiver.
+  // Our side of a file channel's handshake (the Dialer adds their key).
   channel::InitiatorParams FileInitiator() const;
-  crypto::X25519PublicKey remote_static_{};
-  bool looking_up_ = false;
+  bool reaching_ = false;  // a Dialer attempt is under way
+  void StopReaching();     // cancels it
   int64_t next_try_ms_ = 0;
   int attempts_ = 0;  // since the receiver last answered
   int64_t Backoff();

@@ -9,7 +9,6 @@
 
 #include "common/base/member_name.h"
 #include "common/base/wall_clock.h"
-#include "peer/reach/contact_route.h"
 
 namespace confab::peer::transfer {
 namespace {
@@ -36,27 +35,21 @@ Bytes ControlPlaintext(const proto::FileFrame& frame) {
 }
 
 Transfers::Transfers(net::Loop& loop, TransfersParams params, store::Database* db,
-                     ContactBook& contacts, UdpPaths& udp,
-                     const std::set<std::string>& revoked_keys, Delegate* delegate)
+                     ContactBook& contacts, Delegate* delegate)
     : loop_(loop),
       params_(std::move(params)),
       store_(db),
       contacts_(contacts),
-      udp_(udp),
-      revoked_keys_(revoked_keys),
       delegate_(delegate) {}
 
 Transfers::~Transfers() = default;
 
 Result<std::unique_ptr<Transfers>> Transfers::Create(net::Loop& loop, TransfersParams params,
                                                      store::Database* db, ContactBook& contacts,
-                                                     UdpPaths& udp,
-                                                     const std::set<std::string>& revoked_keys,
                                                      Delegate* delegate) {
   if (mkdir(params.quarantine_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Status::IoError("cannot create " + params.quarantine_dir);
-  std::unique_ptr<Transfers> t(
-      new Transfers(loop, std::move(params), db, contacts, udp, revoked_keys, delegate));
+  std::unique_ptr<Transfers> t(new Transfers(loop, std::move(params), db, contacts, delegate));
   CONFAB_ASSIGN_OR_RETURN(t->retry_timer_, net::Timer::Create(loop, t.get()));
   CONFAB_ASSIGN_OR_RETURN(std::vector<TransferRecord> all, t->store_.List());
   for (TransferRecord& r : all) {
@@ -121,39 +114,12 @@ void Transfers::DropPeer(const std::string& name, const Status& why) {
 }
 
 void Transfers::Reach(Outgoing& outgoing) {
-  Result<uint64_t> request = delegate_->RequestLookup(outgoing.record().peer);
-  if (!request.ok()) {
-    outgoing.OnLookupFailed(request.status(), NowMs());
-    return;
-  }
-  lookups_[*request] = outgoing.record().id;
-  outgoing.OnLookupStarted();
+  if (!closed_)
+    outgoing.Reach(NowMs());
 }
 
-void Transfers::OnLookupResult(const proto::LookupResult& result) {
-  auto found = lookups_.find(result.request_id());
-  if (found == lookups_.end())
-    return;
-  const TransferId id = found->second;
-  lookups_.erase(found);
-  auto out = outgoing_.find(id);
-  if (out == outgoing_.end() || closed_)
-    return;
-  Outgoing& outgoing = *out->second;
-  const int64_t now_ms = NowMs();
-  Result<ContactRoute> route =
-      RouteFromLookup(result, outgoing.record().peer, params_.org_public_key, revoked_keys_,
-                      contacts_, NowUnix(), now_ms);
-  if (!route.ok()) {
-    outgoing.OnLookupFailed(route.status(), now_ms);
-    return;
-  }
-  outgoing.Dial(*route, now_ms, delegate_->ReachedOverUdp(outgoing.record().peer));
-}
-
-void Transfers::RequestPunch(const std::string& name) {
-  if (Status s = delegate_->RequestPunch(name); !s.ok())
-    spdlog::info("punch request for {}: {}", name, s.ToString());
+bool Transfers::ReachedOverUdp(const std::string& name) {
+  return delegate_ != nullptr && delegate_->ReachedOverUdp(name);
 }
 
 // ---- control ---------------------------------------------------------------

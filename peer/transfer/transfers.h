@@ -5,11 +5,9 @@
 // node picks up every unfinished outgoing transfer and dials again, and
 // finds every unfinished incoming one when its sender dials again.
 //
-// Reaching a contact: a tracker lookup (Delegate::RequestLookup; the node
-// forwards every LookupResult), then RouteFromLookup's checks (certificate,
-// pin, the PeerPort's revoked keys), then Outgoing dials (UDP through the
-// PeerPort's UdpPaths). A retry timer (retry_ms) redials transfers whose
-// connection dropped.
+// Reaching a contact: each Outgoing asks the node's Dialer (params.dialer:
+// lookup, checks, TCP, UDP) for a connection of its own. A retry timer
+// (retry_ms) has transfers whose connection dropped reach again.
 //
 // Inbound: registered as the PeerPort's PURPOSE_FILE handler, it gets each
 // checked file connection with its first message, which must be an offer;
@@ -17,8 +15,8 @@
 // A connection that never sends one is the PeerPort's to close (its
 // handshake deadline).
 //
-// Lifetime: `loop`, `db`, `contacts`, `udp`, `revoked_keys` and `delegate`
-// outlive it. Loop thread.
+// Lifetime: `loop`, `db`, `contacts`, `delegate` and params.dialer outlive
+// it. Loop thread.
 #pragma once
 
 #include <map>
@@ -33,7 +31,6 @@
 #include "common/store/database.h"
 #include "peer/contacts/contact_book.h"
 #include "peer/reach/peer_port.h"
-#include "peer/reach/udp_paths.h"
 #include "peer/transfer/host.h"
 #include "peer/transfer/incoming.h"
 #include "peer/transfer/outgoing.h"
@@ -53,20 +50,17 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   class Delegate {
    public:
     virtual ~Delegate() = default;
-    // As ChatSessions::Delegate::RequestLookup.
-    virtual Result<uint64_t> RequestLookup(const std::string& name) = 0;
-    // As ChatSessions::Delegate::RequestPunch.
-    virtual Status RequestPunch(const std::string& name) = 0;
     // The chat with `name` runs over UDP now: dial files there too.
     virtual bool ReachedOverUdp(const std::string& /*name*/) { return false; }
   };
 
   // Creates quarantine_dir (mode 0700) and loads unfinished transfers.
-  // Dials UDP through `udp` and refuses `revoked_keys` (raw key bytes) at
-  // the dial: both the PeerPort's.
-  [[nodiscard]] static Result<std::unique_ptr<Transfers>> Create(
-      net::Loop& loop, TransfersParams params, store::Database* db, ContactBook& contacts,
-      UdpPaths& udp, const std::set<std::string>& revoked_keys, Delegate* delegate);
+  // Register the result as the PeerPort's PURPOSE_FILE handler.
+  [[nodiscard]] static Result<std::unique_ptr<Transfers>> Create(net::Loop& loop,
+                                                                 TransfersParams params,
+                                                                 store::Database* db,
+                                                                 ContactBook& contacts,
+                                                                 Delegate* delegate);
   ~Transfers() override;
 
   // `confab send`: offers `path` (absolute, a regular file) to `to`.
@@ -80,7 +74,6 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   [[nodiscard]] Status Cancel(const TransferId& id);
   [[nodiscard]] Status Resume(const TransferId& id);
 
-  void OnLookupResult(const proto::LookupResult& result);
   // `name` shows online (a presence push): their waiting transfers retry now.
   void OnPeerOnline(const std::string& name);
   // Drops every file connection with `name` (revoked or blocked: their
@@ -97,12 +90,12 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   net::Loop& loop() override { return loop_; }
   const TransfersParams& params() const override { return params_; }
   void Save(TransferRecord& record) override;
-  void RequestPunch(const std::string& name) override;
-  UdpPaths& udp() override { return udp_; }
+  Dialer* dialer() override { return params_.dialer; }
+  bool ReachedOverUdp(const std::string& name) override;
 
  private:
   Transfers(net::Loop& loop, TransfersParams params, store::Database* db, ContactBook& contacts,
-            UdpPaths& udp, const std::set<std::string>& revoked_keys, Delegate* delegate);
+            Delegate* delegate);
 
   // Timer::Delegate: the retry timer
   void OnTimer() override;
@@ -117,13 +110,10 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   TransfersParams params_;
   TransferStore store_;
   ContactBook& contacts_;
-  UdpPaths& udp_;
-  const std::set<std::string>& revoked_keys_;  // the PeerPort's
   Delegate* const delegate_;
   std::unique_ptr<net::Timer> retry_timer_;
   std::map<TransferId, std::shared_ptr<Outgoing>> outgoing_;
   std::map<TransferId, std::shared_ptr<Incoming>> incoming_;
-  std::map<uint64_t, TransferId> lookups_;  // request id -> transfer
   bool closed_ = false;
 };
 

@@ -207,7 +207,7 @@ class Run:
         mbs = size / MIB / dt
         # Which transport the file connection took (alice's log says so).
         with open(self.alice.log_path, errors="replace") as f:
-            over = "udp" if f"transfer {tid}: reaching bob over UDP" in f.read() else "tcp"
+            over = "udp" if f"transfer {tid}: connected to bob over udp" in f.read() else "tcp"
         self.check(same, f"{label}: {size / MIB:.0f} MiB alice -> bob over {over} in {dt:.1f} s "
                    f"({mbs:.1f} MiB/s), state {rec.get('state')!r}"
                    f"{', sha256 matches' if same else ''}"

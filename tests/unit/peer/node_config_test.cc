@@ -32,6 +32,14 @@ TEST_CASE("NodeConfig: no config.toml means every default", "[peer][config]") {
   Result<NodeConfig> config = LoadNodeConfig(home.dir + "/config.toml");
   REQUIRE(config.ok());
   CHECK(config->retain_days == 0);
+  CHECK(config->udp_head_start_ms == 300);
+}
+
+TEST_CASE("NodeConfig reads network.udp_head_start_ms", "[peer][config]") {
+  TempHome home;
+  Result<NodeConfig> config = LoadNodeConfig(home.Write("[network]\nudp_head_start_ms = 0\n"));
+  REQUIRE(config.ok());
+  CHECK(config->udp_head_start_ms == 0);
 }
 
 TEST_CASE("NodeConfig reads history.retain_days", "[peer][config]") {
@@ -53,6 +61,8 @@ TEST_CASE("NodeConfig refuses unknown keys and bad values, naming the place",
       {"[history]\nretain_days = -1\n", "history.retain_days"},
       {"[history]\nretain_days = 99999999\n", "history.retain_days"},
       {"[history]\nretain_days = \"30\"\n", "history.retain_days"},
+      {"[network]\nudp_head_start_ms = 10001\n", "network.udp_head_start_ms"},
+      {"[network]\nudp_head_start_ms = -1\n", "network.udp_head_start_ms"},
       {"[history\n", "config.toml:1"},
   };
   for (const auto& t : cases) {

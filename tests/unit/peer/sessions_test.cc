@@ -1,5 +1,5 @@
 // ChatSessions in one process: two members on one loop, each with its own
-// confab.db and PeerPort, and a fake tracker directory that answers lookups
+// confab.db, PeerPort and Dialer, and a fake tracker that answers lookups
 // from the loop (never re-entrantly, as the real TrackerLink does).
 #include "peer/chat/sessions.h"
 
@@ -35,11 +35,14 @@ crypto::SigningKey NewKey() {
   return std::move(*key);
 }
 
-struct Directory;
+struct FakeTracker;
 
-struct Member final : ChatSessions::Delegate, PeerPort::Delegate {
-  Member(Directory& d, std::string n, uint8_t fill) : dir(d), name(std::move(n)), state(fill) {}
+struct Member final : ChatSessions::Delegate, PeerPort::Delegate, Dialer::Directory {
+  Member(FakeTracker& d, std::string n, uint8_t fill) : dir(d), name(std::move(n)), state(fill) {}
   Result<uint64_t> RequestLookup(const std::string& who) override;
+  Status RequestPunch(const std::string& /*who*/) override {
+    return Status::Unavailable("no tracker");
+  }
   void OnDelivered(const std::string& /*who*/, int64_t count) override { delivered += count; }
   // What the node would publish on the control socket's event stream.
   void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override {
@@ -71,13 +74,16 @@ struct Member final : ChatSessions::Delegate, PeerPort::Delegate {
     return n;
   }
 
-  Directory& dir;
+  FakeTracker& dir;
   int64_t delivered = 0;  // summed from OnDelivered
   std::string name;
   crypto::SigningKey key = NewKey();
   Bytes certificate;
   Node state;  // confab.db, contacts, messenger (tests/unit/messaging)
   std::unique_ptr<PeerPort> port;
+  std::unique_ptr<LoopClock> clock;
+  std::unique_ptr<ChannelTransports> transports;
+  std::unique_ptr<Dialer> dialer;
   std::unique_ptr<ChatSessions> sessions;
   std::vector<std::string> received;
   std::vector<std::pair<std::string, MessageState>> states;
@@ -85,7 +91,7 @@ struct Member final : ChatSessions::Delegate, PeerPort::Delegate {
   std::map<std::string, proto::LookupResult> kept;
 };
 
-struct Directory {
+struct FakeTracker {
   crypto::OrgKey org{NewKey()};
   std::map<std::string, Member*> members;
   // Certificates the directory hands out instead of the member's own.
@@ -98,7 +104,7 @@ struct Directory {
     while (!answers.empty()) {
       auto [asker, result] = std::move(answers.front());
       answers.pop_front();
-      asker->sessions->OnLookupResult(result);
+      asker->dialer->OnLookupResult(result);
     }
   }
 };
@@ -127,7 +133,7 @@ Result<uint64_t> Member::RequestLookup(const std::string& who) {
 
 struct Fixture {
   std::unique_ptr<net::Loop> loop = MakeLoop();
-  Directory dir;
+  FakeTracker dir;
   Member alice{dir, "alice", 1};
   Member bob{dir, "bob", 2};
 
@@ -156,8 +162,14 @@ struct Fixture {
     params.local_static = m.key.DeriveX25519();
     params.certificate = m.certificate;
     params.org_public_key = (org != nullptr ? *org : dir.org).public_key();
-    auto s = ChatSessions::Create(*loop, std::move(params), *m.state.messenger, *m.state.contacts,
-                                  m.port->udp(), m.port->revoked_keys(), &m);
+    DialerParams dial;
+    dial.org_public_key = (org != nullptr ? *org : dir.org).public_key();
+    m.clock = std::make_unique<LoopClock>(*loop);
+    m.transports = std::make_unique<ChannelTransports>(*loop, &m.port->udp());
+    m.dialer = std::make_unique<Dialer>(dial, *m.clock, *m.transports, m, *m.state.contacts,
+                                        m.port->revoked_keys());
+    auto s = ChatSessions::Create(*loop, std::move(params), *m.state.messenger, *m.dialer,
+                                  m.port->udp(), &m);
     REQUIRE(s.ok());
     m.sessions = std::move(*s);
     m.port->SetHandler(proto::PURPOSE_CHAT, m.sessions.get());
@@ -198,6 +210,8 @@ struct Fixture {
         m->port->Close();
       if (m->sessions)
         m->sessions->Close();
+      if (m->dialer)
+        m->dialer->Close();
     }
     CloseLoop(*loop);
   }

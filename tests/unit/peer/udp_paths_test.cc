@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "peer/reach/dialer.h"
+
 #include "tests/unit/net/net_test_util.h"
 
 namespace confab::peer {
@@ -127,6 +129,70 @@ TEST_CASE("UdpPaths: dials that cross end with one working session each way", "[
   b.accepted.clear();
   a.paths.reset();
   b.paths.reset();
+  CloseLoop(*loop);
+}
+
+}  // namespace
+}  // namespace confab::peer
+
+namespace confab::peer {
+namespace {
+
+TEST_CASE("ChannelTransports: an abandoned dial closes its connection and UDP session",
+          "[peer][udp][dialer]") {
+  auto loop = MakeLoop();
+  Side a;
+  auto signing = crypto::SigningKey::Generate();
+  REQUIRE(signing.ok());
+  a.key = signing->DeriveX25519();
+  UdpPathsParams params;
+  params.local_static = a.key;
+  params.certificate = ToBytes(AsBytes("cert"));
+  auto paths = UdpPaths::Create(*loop, *net::Address::Parse("127.0.0.1:0"), params, &a);
+  REQUIRE(paths.ok());
+  a.paths = std::move(*paths);
+  // Nobody answers there: the dials stay pending until abandoned.
+  auto silent = UdpPaths::Create(*loop, *net::Address::Parse("127.0.0.1:0"), params, &a);
+  REQUIRE(silent.ok());
+  const net::Address nowhere = *(*silent)->local_address();
+  (*silent)->Close();
+
+  ChannelTransports transports(*loop, a.paths.get());
+  bool called = false;
+  channel::InitiatorParams initiator;
+  initiator.purpose = proto::PURPOSE_CHAT;
+  initiator.local_static = a.key.secret_key;
+  initiator.local_static_public = a.key.public_key;
+  initiator.remote_static = a.key.public_key;
+  udp::SessionId session = 0;
+  auto udp_dial = transports.DialUdp(
+      {nowhere}, initiator, &session,
+      [&](Result<std::unique_ptr<channel::ChannelConnection>>) { called = true; });
+  REQUIRE(udp_dial.ok());
+  CHECK(session != 0);
+  // A TCP dial to a listener that never answers the handshake.
+  struct Quiet final : net::TcpListener::Delegate {
+    void OnIncoming(Status) override {}
+  } quiet;
+  auto listener = net::TcpListener::Create(*loop, *net::Address::Parse("127.0.0.1:0"), &quiet);
+  REQUIRE(listener.ok());
+  auto tcp_dial = transports.DialTcp(
+      *(*listener)->local_address(), initiator, {},
+      [&](Result<std::unique_ptr<channel::ChannelConnection>>) { called = true; });
+  REQUIRE(tcp_dial.ok());
+  RunUntil(
+      *loop, [] { return false; }, 100);
+  CHECK(transports.jobs() == 2);
+  CHECK(a.paths->stream_count() == 1);
+
+  udp_dial->reset();
+  tcp_dial->reset();
+  CHECK(RunUntil(
+      *loop, [&] { return transports.jobs() == 0 && a.paths->stream_count() == 0; }, 2000));
+  CHECK_FALSE(called);  // abandoned dials report nothing
+  CHECK_FALSE(a.paths->View(session).has_value());
+  (*listener)->Close();
+  a.paths->Close();
   CloseLoop(*loop);
 }
 

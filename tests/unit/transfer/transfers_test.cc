@@ -78,10 +78,14 @@ struct Tuning {
 
 struct Wiring {
   std::unique_ptr<PeerPort> port;
+  std::unique_ptr<LoopClock> clock;
+  std::unique_ptr<ChannelTransports> transports;
+  std::unique_ptr<Dialer> dialer;
   std::unique_ptr<Transfers> transfers;
 
   void Start(net::Loop& loop, const Identity& self, const std::string& home, store::Database* db,
-             ContactBook& contacts, const Tuning& tuning, Transfers::Delegate* tracker) {
+             ContactBook& contacts, const Tuning& tuning, Transfers::Delegate* tracker,
+             Dialer::Directory& directory) {
     PeerPortParams pp;
     pp.self_name = self.name;
     pp.local_static = self.key.DeriveX25519();
@@ -92,22 +96,28 @@ struct Wiring {
     REQUIRE(created.ok());
     port = std::move(*created);
 
+    DialerParams dial;
+    dial.org_public_key = self.org_public_key;
+    dial.paths = PathPolicy::kTcpOnly;
+    dial.tcp_dial_timeout_ms = tuning.tcp_dial_timeout_ms;
+    clock = std::make_unique<LoopClock>(loop);
+    transports = std::make_unique<ChannelTransports>(loop, &port->udp());
+    dialer = std::make_unique<Dialer>(dial, *clock, *transports, directory, contacts,
+                                      port->revoked_keys());
+
     TransfersParams p;
     p.self_name = self.name;
     p.quarantine_dir = home + "/quarantine";
     p.local_static = self.key.DeriveX25519();
     p.certificate = self.certificate;
-    p.org_public_key = self.org_public_key;
+    p.dialer = dialer.get();
     p.policy.download_dir = home + "/downloads";
     p.policy.max_send_rate = tuning.max_send_rate;
-    p.paths = PathPolicy::kTcpOnly;
     p.retry_ms = tuning.retry_ms;
-    p.tcp_dial_timeout_ms = tuning.tcp_dial_timeout_ms;
     p.read_batch_bytes = tuning.read_batch_bytes;
     p.write_batch_bytes = tuning.write_batch_bytes;
     p.sync_every_bytes = tuning.sync_every_bytes;
-    auto t = Transfers::Create(loop, std::move(p), db, contacts, port->udp(), port->revoked_keys(),
-                               tracker);
+    auto t = Transfers::Create(loop, std::move(p), db, contacts, tracker);
     INFO(t.status().ToString());
     REQUIRE(t.ok());
     transfers = std::move(*t);
@@ -120,6 +130,8 @@ struct Wiring {
       port->Close();
     if (transfers)
       transfers->Close();
+    if (dialer)
+      dialer->Close();
   }
 };
 
@@ -127,11 +139,16 @@ struct Wiring {
 
 struct World;
 
-// The tracker as one node's Transfers sees it.
-struct FakeTracker final : Transfers::Delegate {
+// The tracker (and an empty directory cache) as one node's Dialer sees it.
+struct FakeTracker final : Transfers::Delegate, Dialer::Directory {
   FakeTracker(World& w, std::string n) : world(w), asker(std::move(n)) {}
   Result<uint64_t> RequestLookup(const std::string& name) override;
   Status RequestPunch(const std::string&) override { return Status::Ok(); }
+  std::optional<proto::LookupResult> CachedLookup(const std::string&) override {
+    return std::nullopt;
+  }
+  void OnLookupVerified(const std::string&, const proto::LookupResult&) override {}
+  void OnKeyChange(const std::string&, const Status&) override {}
 
   World& world;
   std::string asker;
@@ -301,7 +318,8 @@ struct World {
 
   void Start(const Tuning& tuning = {}) {
     for (Node* n : {&alice, &bob})
-      n->wiring.Start(*loop, *n->id, n->dir(), n->db.get(), *n->contacts, tuning, &n->tracker);
+      n->wiring.Start(*loop, *n->id, n->dir(), n->db.get(), *n->contacts, tuning, &n->tracker,
+                      n->tracker);
   }
   // Puts a Relay in front of bob's way in: alice's connections go through it.
   Relay& RelayToBob() {
@@ -314,7 +332,7 @@ struct World {
     while (!answers.empty()) {
       auto [asker, result] = std::move(answers.front());
       answers.pop_front();
-      asker->transfers().OnLookupResult(result);
+      asker->wiring.dialer->OnLookupResult(result);
     }
   }
   bool Run(const std::function<bool()>& done, uint64_t ms = 5000) {
