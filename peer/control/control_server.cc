@@ -96,7 +96,10 @@ class ControlServer::Client final : public net::PipeConnection::Delegate,
       idle_timer_->Stop();  // a subscriber listens; it need not speak
       return;
     }
-    const proto::Response response = server_.delegate_->HandleControl(request);
+    const proto::Response response =
+        server_.delegate_ != nullptr
+            ? server_.delegate_->HandleControl(request)
+            : Failure(Status::Unavailable("the node is starting; try again"));
     Result<Bytes> encoded = EncodeControlFrame(response);
     if (!encoded.ok()) {  // over the frame limit: say so rather than close unanswered
       encoded = EncodeControlFrame(Failure(Status::ResourceExhausted(
