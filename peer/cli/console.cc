@@ -336,6 +336,20 @@ class Console final : private net::FdPoller::Delegate,
               command.name + " --mark`");
         return;
       }
+      case CommandKind::kAccept: {
+        proto::Request request;
+        proto::TransferActionRequest* accept = request.mutable_transfer_action();
+        accept->set_action(proto::TransferActionRequest::ACTION_ACCEPT);
+        accept->set_id(command.name);
+        accept->set_to_dir(command.text);
+        auto response = Call(request);
+        if (!response || response->transfers().empty())
+          return;
+        const proto::TransferEntry& t = response->transfers(0);
+        Print("  accepted " + Printable(t.name()) + " from " + t.peer() +
+              "; progress follows here, and `confab transfers` shows it");
+        return;
+      }
       case CommandKind::kHelp:
         Print(HelpText().substr(0, HelpText().size() - 1));
         return;

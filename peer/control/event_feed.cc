@@ -73,4 +73,35 @@ void EventFeed::OnPresence(const proto::PresenceEntry& entry) {
   Publish(std::move(event));
 }
 
+void EventFeed::OnTransferEvent(transfer::TransferEventKind kind,
+                                const transfer::TransferView& view) {
+  if (server_.subscriber_count() == 0)
+    return;
+  using Kind = transfer::TransferEventKind;
+  proto::Event event;
+  proto::TransferEntry* entry = nullptr;
+  switch (kind) {
+    case Kind::kOffered:
+      entry = event.mutable_transfer_offered();
+      break;
+    case Kind::kProgress:
+      entry = event.mutable_transfer_progress();
+      break;
+    case Kind::kCompleted:
+      entry = event.mutable_transfer_completed();
+      break;
+    case Kind::kQuarantined:
+      entry = event.mutable_transfer_quarantined();
+      break;
+    case Kind::kFailed:
+      entry = event.mutable_transfer_failed();
+      break;
+    case Kind::kStopped:
+      entry = event.mutable_transfer_stopped();
+      break;
+  }
+  FillTransfer(view, entry);
+  Publish(std::move(event));
+}
+
 }  // namespace confab::peer

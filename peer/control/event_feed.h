@@ -1,6 +1,6 @@
 // EventFeed: the control socket's event stream (proto/control.proto, Event),
 // fed by what ChatSessions, the tracker link and Transfers report: messages
-// stored, message states, key changes and presence changes.
+// stored, message states, key changes, presence changes and transfer events.
 // It also keeps the presence last pushed by the tracker (the cache `confab
 // who` reads), publishing a contact's presence only when it changed.
 //
@@ -14,11 +14,12 @@
 #include "peer/chat/history_store.h"
 #include "peer/contacts/contact_book.h"
 #include "peer/control/control_server.h"
+#include "peer/transfer/transfers.h"
 #include "proto/tracker.pb.h"
 
 namespace confab::peer {
 
-class EventFeed {
+class EventFeed final : public transfer::Transfers::Observer {
  public:
   EventFeed(ControlServer& server, ContactBook& contacts, std::string self_name)
       : server_(server), contacts_(contacts), self_(std::move(self_name)) {}
@@ -34,6 +35,9 @@ class EventFeed {
   // `name`'s presence as last pushed (offline if never), with `contact`'s
   // flags (null: a correspondent only).
   proto::ContactPresence PresenceOf(const std::string& name, const Contact* contact) const;
+  // Transfers::Observer
+  void OnTransferEvent(transfer::TransferEventKind kind,
+                       const transfer::TransferView& view) override;
 
  private:
   void Publish(proto::Event event);  // stamped with the node's clock

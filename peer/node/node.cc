@@ -93,6 +93,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(node->transfers_,
                           transfer::Transfers::Create(loop, std::move(files), node->db_.get(),
                                                       *node->contacts_, node.get()));
+  node->transfers_->set_observer(node->feed_.get());
 
   TrackerLinkParams link{.tracker = tracker,
                          .tracker_static_key = enrollment.tracker_static_key,

@@ -124,7 +124,7 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;
   std::unique_ptr<ControlServer> control_;
-  std::unique_ptr<EventFeed> feed_;
+  std::unique_ptr<EventFeed> feed_;  // before transfers_: their observer
   std::unique_ptr<HistoryPurge> purge_;
   std::unique_ptr<ChatSessions> sessions_;
   std::unique_ptr<transfer::Transfers> transfers_;
