@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/proto_bytes.h"
 #include "common/net/fd_poller.h"
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
@@ -217,7 +218,7 @@ class Console final : private net::FdPoller::Delegate,
     }
     while (std::optional<Bytes> frame = frames_.Take()) {
       proto::Event event;
-      if (!event.ParseFromArray(frame->data(), static_cast<int>(frame->size())))
+      if (!ParseFromBytes(*frame, &event))
         continue;
       LearnNames(event);
       Print(FormatEvent(event, params_.self, sent_));

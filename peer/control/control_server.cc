@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/net/timer.h"
 #include "peer/control/control_response.h"
 
@@ -77,8 +78,7 @@ class ControlServer::Client final : public net::PipeConnection::Delegate,
     if (!frame)
       return;
     proto::Request request;
-    if (!request.ParseFromArray(frame->data(), static_cast<int>(frame->size())) ||
-        request.body_case() == proto::Request::BODY_NOT_SET) {
+    if (!ParseFromBytes(*frame, &request) || request.body_case() == proto::Request::BODY_NOT_SET) {
       spdlog::warn("control socket: a request that does not parse; closing the connection");
       conn_->Close();
       return;

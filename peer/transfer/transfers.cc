@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "common/base/member_name.h"
+#include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 #include "peer/reach/contact_route.h"
 
@@ -29,9 +30,8 @@ std::string TypeFor(const std::string& name) {
 }  // namespace
 
 Bytes ControlPlaintext(const proto::FileFrame& frame) {
-  Bytes out(1 + frame.ByteSizeLong());
-  out[0] = kFrameControl;
-  frame.SerializeToArray(out.data() + 1, static_cast<int>(out.size() - 1));
+  Bytes out = {kFrameControl};
+  AppendSerialized(frame, &out);
   return out;
 }
 
@@ -386,7 +386,7 @@ Status Transfers::OnWelcome(channel::ChannelConnection&, ByteView) {
 Status Transfers::OnMessage(channel::ChannelConnection& connection, ByteView plaintext) {
   proto::FileFrame frame;
   if (plaintext.empty() || plaintext[0] != kFrameControl ||
-      !frame.ParseFromArray(plaintext.data() + 1, static_cast<int>(plaintext.size() - 1)) ||
+      !ParseFromBytes(plaintext.subspan(1), &frame) ||
       frame.body_case() != proto::FileFrame::kOffer) {
     return Status::Corruption("a file connection must open with an offer");
   }
