@@ -4,11 +4,10 @@ sees the offer, progress (at most four a second), and completion; a file
 the scan command refuses ends in a quarantined event with the reason."""
 import os
 import socket
-import struct
 import threading
 import unittest
 
-from harness import MIB, OrgTest, make_file, wait_until
+from harness import MIB, OrgTest, make_file, proto_fields, wait_until
 from test_events import Subscriber
 
 # Event's transfer bodies (proto/control.proto), each a TransferEntry.
@@ -19,50 +18,14 @@ ENTRY = {1: "id", 2: "peer", 3: "direction", 4: "name", 5: "size", 6: "state",
          12: "type"}
 
 
-def varint(buf, i):
-    shift = value = 0
-    while True:
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, i
-
-
-def fields(buf):
-    """A protobuf message's fields, by number (the last value of each)."""
-    out = {}
-    i = 0
-    while i < len(buf):
-        key, i = varint(buf, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = varint(buf, i)
-        elif wire == 1:
-            (value,) = struct.unpack("<d", buf[i:i + 8])
-            i += 8
-        elif wire == 2:
-            n, i = varint(buf, i)
-            value = bytes(buf[i:i + n])
-            i += n
-        elif wire == 5:
-            value = bytes(buf[i:i + 4])
-            i += 4
-        else:
-            raise ValueError(f"wire type {wire}")
-        out[number] = value
-    return out
-
-
 def transfer_event(body):
     """{"kind", "time", and the TransferEntry's fields}, or None for other events."""
-    f = fields(body)
+    f = proto_fields(body)
     kind = next((k for k in KINDS if k in f), None)
     if kind is None:
         return None
     event = {"kind": KINDS[kind], "time": f.get(1, 0)}
-    for number, value in fields(f[kind]).items():
+    for number, value in proto_fields(f[kind]).items():
         name = ENTRY.get(number)
         if name:
             event[name] = value.decode() if isinstance(value, bytes) else value
