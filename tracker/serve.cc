@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/base/log.h"
+#include "common/base/proto_bytes.h"
 #include "common/channel/channel_connection.h"
 #include "common/config/config.h"
 #include "common/net/loop.h"
@@ -164,12 +165,11 @@ class AdminClient final : public channel::ChannelConnection::Delegate, public ne
     return Status::FailedPrecondition("unexpected hello");
   }
   Status OnWelcome(channel::ChannelConnection& c, ByteView) override {
-    std::string bytes = request_.SerializeAsString();
-    return c.Send(AsBytes(bytes));
+    return c.Send(SerializeToBytes(request_));
   }
   Status OnMessage(channel::ChannelConnection& c, ByteView plaintext) override {
     proto::AdminResponse response;
-    if (!response.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size()))) {
+    if (!ParseFromBytes(plaintext, &response)) {
       return Status::Corruption("malformed admin response");
     }
     response_ = std::move(response);

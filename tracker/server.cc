@@ -166,7 +166,7 @@ Status TrackerServer::OnMessage(channel::ChannelConnection& c, ByteView plaintex
 
 Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaintext) {
   proto::AdminRequest request;
-  if (!request.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size()))) {
+  if (!ParseFromBytes(plaintext, &request)) {
     return Status::Corruption("malformed admin request");
   }
   proto::AdminResponse response;
@@ -295,8 +295,7 @@ void TrackerServer::SecondProbeSocket::OnError(Status status) {
 void TrackerServer::AnswerProbe(net::UdpSocket& socket, bool main_port, ByteView data,
                                 const net::Address& from) {
   proto::TrackerDatagram datagram;
-  if (data.size() > 512 || !datagram.ParseFromArray(data.data(), static_cast<int>(data.size())) ||
-      !datagram.has_probe()) {
+  if (data.size() > 512 || !ParseFromBytes(data, &datagram) || !datagram.has_probe()) {
     return;  // unauthenticated parties learn nothing
   }
   auto name = service_.NameForUdpToken(AsBytes(datagram.probe().token()));

@@ -67,7 +67,7 @@ Result<TrackerService::HelloReply> TrackerService::Join(
     const crypto::noise::PublicKey& remote_static, ByteView payload,
     const std::string& peer_address, int64_t now) {
   proto::JoinRequest request;
-  if (!request.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
+  if (!ParseFromBytes(payload, &request) ||
       request.invite_secret().size() != crypto::kInviteSecretBytes) {
     return Refuse("join_malformed", Status::Corruption("malformed join request"));
   }
@@ -120,8 +120,7 @@ Result<TrackerService::HelloReply> TrackerService::Join(
   ++counters_.joins;
   ++counters_.handshakes;
   response.set_accepted(true);
-  if (!response.mutable_certificate()->ParseFromArray(
-          member->certificate.data(), static_cast<int>(member->certificate.size()))) {
+  if (!ParseFromBytes(member->certificate, response.mutable_certificate())) {
     return Status::Corruption("issued certificate does not parse");
   }
   response.set_org_public_key(org.public_key().data(), org.public_key().size());
@@ -135,7 +134,7 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
     SessionId id, const crypto::noise::PublicKey& remote_static, ByteView payload,
     const std::string& peer_address, int64_t now) {
   proto::SessionHello hello;
-  if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+  if (!ParseFromBytes(payload, &hello)) {
     return Refuse("session_malformed", Status::Corruption("malformed session hello"));
   }
   // The common case: the member whose Noise key the handshake just proved
@@ -213,7 +212,7 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     return Refuse("message_too_large", Status::ResourceExhausted("message too large"));
   }
   proto::ToTracker message;
-  if (!message.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size()))) {
+  if (!ParseFromBytes(plaintext, &message)) {
     return Refuse("message_malformed", Status::Corruption("malformed message"));
   }
   s.last_activity = now;
@@ -335,8 +334,8 @@ Status TrackerService::HandleLookup(SessionId id, Session& s, const proto::Looku
     audit_.push_back({now, s.name, AuditAction::kLookupRefused, m.name().substr(0, 64)});
   } else {
     result->set_found(true);
-    result->mutable_certificate()->ParseFromArray(member->certificate.data(),
-                                                  static_cast<int>(member->certificate.size()));
+    // Checked when it was issued and stored; the peer checks it again.
+    (void)ParseFromBytes(member->certificate, result->mutable_certificate());
     for (proto::Endpoint& e : EndpointsOf(m.name()))
       *result->add_endpoints() = std::move(e);
     *result->mutable_presence() = ToProto(presence_.View(m.name()));

@@ -7,11 +7,19 @@
 
 namespace confab {
 
-// The message's wire form. Serializing a message cannot fail once it is
-// built (all our fields are optional in proto3).
+// Appends the message's wire form to `*out`, after what it holds already
+// (a type byte, a length prefix). Serializing a message cannot fail once it
+// is built (all our fields are optional in proto3).
+inline void AppendSerialized(const google::protobuf::MessageLite& message, Bytes* out) {
+  const size_t at = out->size();
+  out->resize(at + message.ByteSizeLong());
+  message.SerializeToArray(out->data() + at, static_cast<int>(out->size() - at));
+}
+
+// The message's wire form.
 inline Bytes SerializeToBytes(const google::protobuf::MessageLite& message) {
-  Bytes out(message.ByteSizeLong());
-  message.SerializeToArray(out.data(), static_cast<int>(out.size()));
+  Bytes out;
+  AppendSerialized(message, &out);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 #include "peer/chat/sessions_link.h"
 #include "peer/reach/contact_route.h"
@@ -15,16 +16,6 @@
 #include "proto/peer.pb.h"
 
 namespace confab::peer {
-namespace {
-
-template <typename Message>
-Bytes Serialize(const Message& m) {
-  Bytes out(m.ByteSizeLong());
-  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
-  return out;
-}
-
-}  // namespace
 
 ChatSessions::ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger,
                            Dialer& dialer, UdpPaths& udp, Delegate* delegate)
@@ -143,7 +134,7 @@ void ChatSessions::OnReached(const std::string& name,
     // over only with our first message, so say something: an empty Ack.
     proto::PeerMessage ack;
     ack.mutable_ack();
-    if (Status s = link->conn->Send(Serialize(ack)); !s.ok())
+    if (Status s = link->conn->Send(SerializeToBytes(ack)); !s.ok())
       spdlog::warn("sending to {}: {}", name, s.ToString());
   }
   delegate_->OnSessionUp(name);  // last
@@ -177,7 +168,7 @@ void ChatSessions::SendPending(Link& link) {
       }
       proto::PeerMessage wire;
       *wire.mutable_chat() = Messenger::ToWire(message);
-      if (Status s = link.conn->Send(Serialize(wire)); !s.ok()) {
+      if (Status s = link.conn->Send(SerializeToBytes(wire)); !s.ok()) {
         spdlog::warn("sending to {}: {}", link.peer, s.ToString());
         more = false;
         break;
@@ -228,7 +219,7 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
   if (!link.established || link.peer.empty())
     return Status::FailedPrecondition("a chat message before the session is up");
   proto::PeerMessage message;
-  if (!message.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size())))
+  if (!ParseFromBytes(plaintext, &message))
     return Status::Corruption("a chat message that does not parse");
   switch (message.body_case()) {
     case proto::PeerMessage::kChat: {
@@ -277,7 +268,7 @@ Status ChatSessions::FlushInbox(Link& link) {
   *ack.mutable_ack() = std::move(received.ack);
   if (!received.fresh.empty())
     delegate_->OnReceived(link.peer, received.fresh);
-  return link.conn->Send(Serialize(ack));  // after the commit
+  return link.conn->Send(SerializeToBytes(ack));  // after the commit
 }
 
 void ChatSessions::ArmSoonTimer() {

@@ -20,6 +20,7 @@
 
 #include "peer/cli/cli.h"
 #include "peer/cli/cli_util.h"
+#include "peer/cli/console_text.h"
 
 namespace confab::peer::cli {
 namespace {
@@ -41,18 +42,6 @@ std::string EntryJson(const proto::TransferEntry& e) {
          ", \"digest\": " + Json(e.digest()) + "}";
 }
 
-std::string Human(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f %s", bytes, units[u]);
-  return text;
-}
-
 void ShowBar(const proto::TransferEntry& e) {
   const double fraction = e.size() == 0 ? 1.0 : static_cast<double>(e.bytes_done()) / e.size();
   const int width = 30;
@@ -68,9 +57,9 @@ void ShowBar(const proto::TransferEntry& e) {
     eta = text;
   }
   std::fprintf(stderr, "\r[%s] %5.1f%% %s / %s  %s/s  ETA %s  %-11s", bar.c_str(), fraction * 100,
-               Human(static_cast<double>(e.bytes_done())).c_str(),
-               Human(static_cast<double>(e.size())).c_str(), Human(e.rate_bytes_per_s()).c_str(),
-               eta.c_str(), e.state().c_str());
+               console::HumanSize(static_cast<double>(e.bytes_done())).c_str(),
+               console::HumanSize(static_cast<double>(e.size())).c_str(),
+               console::HumanSize(e.rate_bytes_per_s()).c_str(), eta.c_str(), e.state().c_str());
 }
 
 std::optional<proto::TransferEntry> Fetch(const std::string& id, int* code) {
@@ -155,8 +144,8 @@ int RunTransfers(bool json) {
   for (const proto::TransferEntry& e : response->transfers()) {
     std::printf("%s  %-3s %-12s %-11s %10s / %-10s %s%s%s\n", e.id().c_str(), e.direction().c_str(),
                 e.peer().c_str(), e.state().c_str(),
-                Human(static_cast<double>(e.bytes_done())).c_str(),
-                Human(static_cast<double>(e.size())).c_str(), e.name().c_str(),
+                console::HumanSize(static_cast<double>(e.bytes_done())).c_str(),
+                console::HumanSize(static_cast<double>(e.size())).c_str(), e.name().c_str(),
                 e.error().empty() ? "" : "  ", e.error().c_str());
   }
   return kExitOk;

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/proto_bytes.h"
 #include "common/net/fd_poller.h"
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
@@ -217,7 +218,7 @@ class Console final : private net::FdPoller::Delegate,
     }
     while (std::optional<Bytes> frame = frames_.Take()) {
       proto::Event event;
-      if (!event.ParseFromArray(frame->data(), static_cast<int>(frame->size())))
+      if (!ParseFromBytes(*frame, &event))
         continue;
       LearnNames(event);
       Print(FormatEvent(event, params_.self, sent_));
@@ -334,6 +335,20 @@ class Console final : private net::FdPoller::Delegate,
           Print("  their NEW key's number: " + response->new_safety_number());
         Print("  compare it with " + command.name + " in person or by phone; then `confab verify " +
               command.name + " --mark`");
+        return;
+      }
+      case CommandKind::kAccept: {
+        proto::Request request;
+        proto::TransferActionRequest* accept = request.mutable_transfer_action();
+        accept->set_action(proto::TransferActionRequest::ACTION_ACCEPT);
+        accept->set_id(command.name);
+        accept->set_to_dir(command.text);
+        auto response = Call(request);
+        if (!response || response->transfers().empty())
+          return;
+        const proto::TransferEntry& t = response->transfers(0);
+        Print("  accepted " + Printable(t.name()) + " from " + t.peer() +
+              "; progress follows here, and `confab transfers` shows it");
         return;
       }
       case CommandKind::kHelp:

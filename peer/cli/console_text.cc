@@ -1,5 +1,6 @@
 #include "peer/cli/console_text.h"
 
+#include <cstdio>
 #include <ctime>
 #include <utility>
 
@@ -97,6 +98,17 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     return Simple(CommandKind::kContacts, rest, "/contacts");
   if (verb == "verify")
     return WithName(CommandKind::kVerify, rest, "/verify NAME", open);
+  if (verb == "accept") {
+    const std::string_view id = NextWord(&rest);
+    const std::string_view dir = NextWord(&rest);
+    if (id.empty() || !Trim(rest).empty())
+      return Error("usage: /accept ID [DIR]");
+    Command c;
+    c.kind = CommandKind::kAccept;
+    c.name = std::string(id);
+    c.text = std::string(dir);
+    return c;
+  }
   if (verb == "help" || verb == "?")
     return Simple(CommandKind::kHelp, rest, "/help");
   if (verb == "quit" || verb == "q" || verb == "exit")
@@ -118,7 +130,7 @@ std::vector<std::string> Completions(std::string_view before, std::string_view w
                                      const std::set<std::string>& names) {
   static constexpr std::string_view kCommands[] = {"/msg",    "/open",    "/close",    "/who",
                                                    "/status", "/history", "/contacts", "/verify",
-                                                   "/help",   "/quit"};
+                                                   "/accept", "/help",    "/quit"};
   static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",  "/o",
                                                     "/history", "/h", "/verify"};
   std::vector<std::string> out;
@@ -152,6 +164,7 @@ std::string HelpText() {
          "  /history [NAME]      the conversation, with states queued/sent/delivered\n"
          "  /contacts            contacts, pins and blocks\n"
          "  /verify NAME         the safety number to compare with NAME out of band\n"
+         "  /accept ID [DIR]     take an offered file (to DIR, absolute; default downloads)\n"
          "  /help                this list\n"
          "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"
          "  Tab completes commands and contact names. Start a line with // to send a\n"
@@ -234,6 +247,53 @@ std::string FormatPresence(const proto::ContactPresence& p) {
   return line;
 }
 
+std::string HumanSize(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", bytes, units[u]);
+  return text;
+}
+
+namespace {
+
+// "report.pdf from bob" or "report.pdf to bob".
+std::string FileAndPeer(const proto::TransferEntry& t) {
+  return Printable(t.name()) + (t.direction() == "out" ? " to " : " from ") + t.peer();
+}
+
+std::string Offered(const proto::TransferEntry& t) {
+  const std::string size = HumanSize(static_cast<double>(t.size()));
+  if (t.direction() == "out")
+    return ">>> offering " + Printable(t.name()) + " (" + size + ") to " + t.peer();
+  if (t.state() != "offered")
+    return ">>> receiving " + Printable(t.name()) + " (" + size + ") from " + t.peer() +
+           " (accepted by your policy)";
+  return ">>> " + t.peer() + " offers " + Printable(t.name()) + " (" + size + "): /accept " +
+         t.id() + " (or `confab accept " + t.id() + "`), `confab reject " + t.id() + "` to refuse";
+}
+
+std::string Progress(const proto::TransferEntry& t) {
+  const int percent = t.size() == 0 ? 100
+                                    : static_cast<int>(100.0 * static_cast<double>(t.bytes_done()) /
+                                                       static_cast<double>(t.size()));
+  return "  " + FileAndPeer(t) + ": " + std::to_string(percent) + "% (" +
+         HumanSize(static_cast<double>(t.bytes_done())) + " of " +
+         HumanSize(static_cast<double>(t.size())) + ", " + HumanSize(t.rate_bytes_per_s()) + "/s)";
+}
+
+std::string Completed(const proto::TransferEntry& t) {
+  if (t.direction() == "out")
+    return ">>> " + FileAndPeer(t) + " delivered";
+  return ">>> " + FileAndPeer(t) + " arrived: " + Printable(t.path());
+}
+
+}  // namespace
+
 std::string FormatEvent(const proto::Event& event, const std::string& self, SentMessages& sent) {
   const std::string at = ClockTime(event.time_unix_ms()) + " ";
   switch (event.body_case()) {
@@ -252,6 +312,21 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
     case proto::Event::kKeyChange:
       return at + "!!! " + event.key_change().name() +
              "'s identity key has CHANGED: " + Printable(event.key_change().detail());
+    case proto::Event::kTransferOffered:
+      return at + Offered(event.transfer_offered());
+    case proto::Event::kTransferProgress:
+      return at + Progress(event.transfer_progress());
+    case proto::Event::kTransferCompleted:
+      return at + Completed(event.transfer_completed());
+    case proto::Event::kTransferQuarantined:
+      return at + "!!! " + FileAndPeer(event.transfer_quarantined()) +
+             " stays in quarantine: " + Printable(event.transfer_quarantined().error());
+    case proto::Event::kTransferFailed:
+      return at + "!!! " + FileAndPeer(event.transfer_failed()) +
+             " failed: " + Printable(event.transfer_failed().error());
+    case proto::Event::kTransferStopped:
+      return at + ">>> " + FileAndPeer(event.transfer_stopped()) + " " +
+             event.transfer_stopped().state() + ": " + Printable(event.transfer_stopped().error());
     case proto::Event::BODY_NOT_SET:
       break;
   }

@@ -25,6 +25,7 @@ enum class CommandKind {
   kHistory,   // /history [NAME]  (NAME defaults to the open conversation)
   kContacts,  // /contacts
   kVerify,    // /verify NAME
+  kAccept,    // /accept ID [DIR]: an offered file (name: the id, text: the directory)
   kHelp,      // /help
   kQuit,      // /quit (or end of input)
   kError,     // anything else: `error` says what was wrong
@@ -77,7 +78,11 @@ class SentMessages {
   std::map<std::string, std::string> text_by_id_;
 };
 
+// `bytes` for people: "512.0 B", "1.5 MiB".
+std::string HumanSize(double bytes);
+
 // One event as one or more lines (no trailing newline). `self` is our name.
+// An incoming file offer names the command that accepts it.
 std::string FormatEvent(const proto::Event& event, const std::string& self, SentMessages& sent);
 // One history entry as /history shows it.
 std::string FormatEntry(const proto::HistoryEntry& entry);

@@ -1,6 +1,7 @@
 #include "peer/contacts/directory_cache.h"
 
 #include "common/base/member_name.h"
+#include "common/base/proto_bytes.h"
 #include "common/store/statement.h"
 #include "common/store/transaction.h"
 
@@ -20,14 +21,12 @@ Status DirectoryCache::Remember(std::string_view name, const proto::LookupResult
   proto::LookupResult kept = found;
   kept.clear_request_id();
   kept.clear_presence();  // soft state: stale at once
-  std::string bytes;
-  if (!kept.SerializeToString(&bytes))
-    return Status::InvalidArgument("a lookup answer that does not serialize");
+  const Bytes bytes = SerializeToBytes(kept);
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement put,
       db_->Prepare("INSERT INTO directory_cache (name, lookup, updated_ms) VALUES (?1, ?2, ?3) "
                    "ON CONFLICT (name) DO UPDATE SET lookup = ?2, updated_ms = ?3"));
-  put.BindText(1, name).BindBlob(2, AsBytes(bytes)).BindInt64(3, now_ms);
+  put.BindText(1, name).BindBlob(2, bytes).BindInt64(3, now_ms);
   return put.Run();
 }
 
@@ -41,7 +40,7 @@ Result<std::optional<proto::LookupResult>> DirectoryCache::Recall(std::string_vi
     return std::optional<proto::LookupResult>();
   const Bytes bytes = get.ColumnBlob(0);
   proto::LookupResult kept;
-  if (!kept.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+  if (!ParseFromBytes(bytes, &kept))
     return Status::Corruption("a kept lookup answer for " + std::string(name) + " does not parse");
   return std::optional<proto::LookupResult>(std::move(kept));
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "peer/control/control_frame.h"
 
 namespace confab::peer {
@@ -109,7 +110,7 @@ Result<proto::Response> ReadResponse(int fd) {
   Bytes body(length);
   CONFAB_RETURN_IF_ERROR(ReadExactly(fd, body.data(), body.size()));
   proto::Response response;
-  if (!response.ParseFromArray(body.data(), static_cast<int>(body.size())))
+  if (!ParseFromBytes(body, &response))
     return Status::Corruption("the node's answer does not parse");
   return response;
 }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/base/proto_bytes.h"
+
 namespace confab::peer {
 namespace {
 
@@ -16,15 +18,10 @@ Result<Bytes> EncodeControlFrame(const google::protobuf::MessageLite& message) {
   const size_t size = message.ByteSizeLong();
   if (size > kMaxControlMessageBytes)
     return Status::InvalidArgument("control message too large");
-  Bytes out(kControlLengthBytes + size);
-  out[0] = static_cast<uint8_t>(size >> 24);
-  out[1] = static_cast<uint8_t>(size >> 16);
-  out[2] = static_cast<uint8_t>(size >> 8);
-  out[3] = static_cast<uint8_t>(size);
-  if (size > 0 &&
-      !message.SerializeToArray(out.data() + kControlLengthBytes, static_cast<int>(size))) {
-    return Status::InvalidArgument("control message does not serialize");
-  }
+  static_assert(kControlLengthBytes == 4, "a 4-byte big-endian length");
+  Bytes out = {static_cast<uint8_t>(size >> 24), static_cast<uint8_t>(size >> 16),
+               static_cast<uint8_t>(size >> 8), static_cast<uint8_t>(size)};
+  AppendSerialized(message, &out);
   return out;
 }
 

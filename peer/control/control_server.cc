@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/net/timer.h"
 #include "peer/control/control_response.h"
 
@@ -77,8 +78,7 @@ class ControlServer::Client final : public net::PipeConnection::Delegate,
     if (!frame)
       return;
     proto::Request request;
-    if (!request.ParseFromArray(frame->data(), static_cast<int>(frame->size())) ||
-        request.body_case() == proto::Request::BODY_NOT_SET) {
+    if (!ParseFromBytes(*frame, &request) || request.body_case() == proto::Request::BODY_NOT_SET) {
       spdlog::warn("control socket: a request that does not parse; closing the connection");
       conn_->Close();
       return;
@@ -96,7 +96,10 @@ class ControlServer::Client final : public net::PipeConnection::Delegate,
       idle_timer_->Stop();  // a subscriber listens; it need not speak
       return;
     }
-    const proto::Response response = server_.delegate_->HandleControl(request);
+    const proto::Response response =
+        server_.delegate_ != nullptr
+            ? server_.delegate_->HandleControl(request)
+            : Failure(Status::Unavailable("the node is starting; try again"));
     Result<Bytes> encoded = EncodeControlFrame(response);
     if (!encoded.ok()) {  // over the frame limit: say so rather than close unanswered
       encoded = EncodeControlFrame(Failure(Status::ResourceExhausted(

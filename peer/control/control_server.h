@@ -12,6 +12,11 @@
 // the kernel (it stopped reading) is closed, so a slow console never makes
 // the node buffer without bound or block.
 //
+// The delegate may be given later (set_delegate): the node takes node.sock
+// first, so that a second node on the same home fails before it binds a
+// port, and builds what answers requests afterwards. Until then a request
+// is refused ("the node is starting").
+//
 // Lifetime: `loop` and `delegate` must outlive the server. Not thread-safe.
 #pragma once
 
@@ -52,6 +57,7 @@ class ControlServer final : private net::PipeListener::Delegate {
   // Writes `event` to every subscriber (see above: one that has fallen too
   // far behind is closed instead). Never blocks.
   void Publish(const proto::Event& event);
+  void set_delegate(Delegate* delegate) { delegate_ = delegate; }
   // Subscribers still open.
   size_t subscriber_count() const;
 
@@ -65,7 +71,7 @@ class ControlServer final : private net::PipeListener::Delegate {
   void Forget(Client* client);  // from the client's OnClosed
 
   net::Loop& loop_;
-  Delegate* const delegate_;
+  Delegate* delegate_;  // null until set
   const ControlServerOptions options_;
   std::unique_ptr<net::PipeListener> listener_;
   std::map<Client*, std::unique_ptr<Client>> clients_;

@@ -2,20 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <chrono>
 #include <csignal>
 #include <utility>
 
-#include "common/base/member_name.h"
-#include "common/base/wall_clock.h"
 #include "common/config/config.h"
 #include "common/crypto/noise_primitives.h"
 #include "common/net/interfaces.h"
 #include "common/protocol/presence_names.h"
 #include "peer/chat/body_cipher.h"
-#include "peer/control/control_frame.h"
-#include "peer/control/control_response.h"
 #include "peer/node/node_config.h"
 #include "peer/store/peer_database.h"
 
@@ -54,7 +48,6 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   std::unique_ptr<Node> node(new Node(loop, options));
   node->name_ = enrollment.name;
   node->tracker_ = tracker;
-  node->identity_key_ = identity.public_key();
   node->control_path_ = home.Path(kControlSocketFile);
 
   CONFAB_ASSIGN_OR_RETURN(node->db_, OpenPeerDatabase(home.Path(kDatabaseFile)));
@@ -65,10 +58,14 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(node->directory_, DirectoryCache::Open(node->db_.get()));
 
   // Ahead of the sockets: a second node on this home must fail before it
-  // takes a port.
-  CONFAB_ASSIGN_OR_RETURN(node->control_, ControlServer::Create(loop, node->control_path_,
-                                                                node.get(), options.control));
-  node->PurgeHistory();  // before anything is shown or sent
+  // takes a port. Its handlers are given once the parts they use exist.
+  CONFAB_ASSIGN_OR_RETURN(
+      node->control_, ControlServer::Create(loop, node->control_path_, nullptr, options.control));
+  node->feed_ = std::make_unique<EventFeed>(*node->control_, *node->contacts_, enrollment.name);
+  // Before anything is shown or sent.
+  CONFAB_ASSIGN_OR_RETURN(
+      node->purge_,
+      HistoryPurge::Create(loop, *node->history_, options.retain_days, options.purge_every_ms));
 
   const crypto::X25519KeyPair local_static = identity.DeriveX25519();
   PeerPortParams port;
@@ -78,6 +75,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   port.org_public_key = enrollment.org_public_key;
   CONFAB_ASSIGN_OR_RETURN(
       node->port_, PeerPort::Create(loop, listen, std::move(port), *node->contacts_, node.get()));
+
   // One Dialer for chat and files, UDP through the port's UdpPaths. A UDP
   // dial gets the endpoint's give-up time plus a channel handshake's.
   DialerParams dial;
@@ -112,6 +110,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(node->transfers_,
                           transfer::Transfers::Create(loop, std::move(files), node->db_.get(),
                                                       *node->contacts_, node.get()));
+  node->transfers_->set_observer(node->feed_.get());
   node->port_->SetHandler(proto::PURPOSE_CHAT, node->sessions_.get());
   node->port_->SetHandler(proto::PURPOSE_FILE, node->transfers_.get());
 
@@ -122,19 +121,40 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_RETURN_IF_ERROR(node->LoadRevocations());
   CONFAB_ASSIGN_OR_RETURN(node->link_, TrackerLink::Create(loop, std::move(link), node.get()));
 
-  CONFAB_ASSIGN_OR_RETURN(node->sigint_, net::SignalWatcher::Create(loop, SIGINT, node.get()));
-  CONFAB_ASSIGN_OR_RETURN(node->sigterm_, net::SignalWatcher::Create(loop, SIGTERM, node.get()));
-  CONFAB_ASSIGN_OR_RETURN(node->retry_timer_, net::Timer::Create(loop, node.get()));
-  node->ArmRetry();
-  node->purge_hook_.node = node.get();
-  CONFAB_ASSIGN_OR_RETURN(node->purge_timer_, net::Timer::Create(loop, &node->purge_hook_));
-  if (options.retain_days > 0)
-    CONFAB_RETURN_IF_ERROR(
-        node->purge_timer_->Start(options.purge_every_ms, options.purge_every_ms));
+  CONFAB_ASSIGN_OR_RETURN(node->retry_, OutboxRetry::Create(loop, *node->messenger_,
+                                                            *node->sessions_, options.retry_ms));
+  node->correspondents_ =
+      std::make_unique<Correspondents>(*node->contacts_, *node->messenger_, *node->link_);
+  node->access_ =
+      std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
+                                   *node->directory_);
+  node->handlers_ =
+      std::make_unique<ControlHandlers>(ControlParts{.self_name = enrollment.name,
+                                                     .identity_key = identity.public_key(),
+                                                     .paths = options.paths,
+                                                     .contacts = *node->contacts_,
+                                                     .history = *node->history_,
+                                                     .messenger = *node->messenger_,
+                                                     .port = *node->port_,
+                                                     .sessions = *node->sessions_,
+                                                     .transfers = *node->transfers_,
+                                                     .link = *node->link_,
+                                                     .correspondents = *node->correspondents_,
+                                                     .feed = *node->feed_,
+                                                     .retry = *node->retry_,
+                                                     .access = *node->access_});
+  node->control_->set_delegate(node->handlers_.get());
+
+  node->signal_hook_.node = node.get();
+  CONFAB_ASSIGN_OR_RETURN(node->sigint_,
+                          net::SignalWatcher::Create(loop, SIGINT, &node->signal_hook_));
+  CONFAB_ASSIGN_OR_RETURN(node->sigterm_,
+                          net::SignalWatcher::Create(loop, SIGTERM, &node->signal_hook_));
+  node->retry_->Arm();
 
   node->link_->Announce(node->Endpoints());
   node->link_->SetStatus(proto::PRESENCE_ONLINE, "");
-  node->RefreshSubscriptions();
+  node->correspondents_->Refresh();
   node->link_->Start();
   return node;
 }
@@ -153,8 +173,18 @@ void Node::Shutdown() {
   control_->Close();
   sigint_->Close();
   sigterm_->Close();
-  retry_timer_->Close();
-  purge_timer_->Close();
+  retry_->Close();
+  purge_->Close();
+}
+
+void Node::SignalHook::OnSignal(int signum) {
+  spdlog::info("signal {}: shutting down", signum);
+  node->Shutdown();
+}
+
+Result<std::vector<StoredMessage>> Node::Queue(const std::string& to,
+                                               std::span<const std::string> texts) {
+  return handlers_->messages().Queue(to, texts);
 }
 
 std::vector<proto::Endpoint> Node::Endpoints() const {
@@ -183,18 +213,6 @@ std::vector<proto::Endpoint> Node::Endpoints() const {
   return endpoints;
 }
 
-void Node::RefreshSubscriptions() {
-  const size_t before = correspondents_.size();
-  if (Result<std::vector<Contact>> all = contacts_->List(); all.ok()) {
-    for (const Contact& c : *all)
-      correspondents_.insert(c.name);
-  }
-  if (Result<std::vector<std::string>> waiting = messenger_->ContactsWithOutbox(); waiting.ok())
-    correspondents_.insert(waiting->begin(), waiting->end());
-  if (correspondents_.size() != before || before == 0)
-    link_->Subscribe({correspondents_.begin(), correspondents_.end()});
-}
-
 // ---- events ---------------------------------------------------------------
 
 void Node::OnConnected(const proto::SessionWelcome& welcome) {
@@ -207,7 +225,7 @@ void Node::OnConnected(const proto::SessionWelcome& welcome) {
     probes.push_back(*second);
   const ByteView token = AsBytes(welcome.udp_token());
   port_->udp().Discover(Bytes(token.begin(), token.end()), std::move(probes));
-  sessions_->DeliverAll(correspondents_);
+  sessions_->DeliverAll(correspondents_->names());
 }
 
 Status Node::RequestPunch(const std::string& name) {
@@ -239,7 +257,7 @@ void Node::OnPunch(const proto::PunchNotice& notice) {
 
 void Node::OnPresence(const proto::PresenceDelta& delta) {
   for (const proto::PresenceEntry& entry : delta.entries()) {
-    UpdatePresence(entry);
+    feed_->OnPresence(entry);
     if (protocol::ShowsOnline(entry.status())) {
       sessions_->RetryNow(entry.name());  // the presence push: retry now
       transfers_->OnPeerOnline(entry.name());
@@ -252,23 +270,7 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 }
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
-  spdlog::warn("{} was revoked", revoked.name());
-  if (revoked.identity_key().size() == 32) {
-    // Kept, so the refusal outlives this run and a tracker that is down.
-    const ByteView key = AsBytes(revoked.identity_key());
-    if (Status kept = directory_->RecordRevocation(revoked.name(), key, NowMs()); !kept.ok())
-      spdlog::warn("recording {}'s revocation: {}", revoked.name(), kept.ToString());
-    port_->RefuseKey(revoked.name(), key);
-    sessions_->DropSessions(revoked.name(),
-                            Status::PermissionDenied(revoked.name() + " was revoked"));
-    transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
-  } else {
-    // No key to refuse: their sessions go now; the tracker refuses the rest.
-    port_->Drop(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
-    sessions_->DropSessions(revoked.name(),
-                            Status::PermissionDenied(revoked.name() + " was revoked"));
-    transfers_->DropPeer(revoked.name(), Status::PermissionDenied(revoked.name() + " was revoked"));
-  }
+  access_->Revoke(revoked);
 }
 
 void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {
@@ -286,8 +288,7 @@ Result<uint64_t> Node::RequestLookup(const std::string& name) {
 }
 
 void Node::OnSessionUp(const std::string& name) {
-  if (correspondents_.insert(name).second)
-    link_->Subscribe({correspondents_.begin(), correspondents_.end()});
+  correspondents_->Follow(name);
 }
 
 void Node::OnDelivered(const std::string& name, int64_t count) {
@@ -295,158 +296,17 @@ void Node::OnDelivered(const std::string& name, int64_t count) {
     options_.observer->OnDelivered(name, count);
 }
 
-void Node::ArmRetry() {
-  if (!shut_down_ && !retry_timer_->active())
-    (void)retry_timer_->Start(options_.retry_ms, options_.retry_ms);
+void Node::OnReceived(const std::string& /*from*/, const std::vector<StoredMessage>& fresh) {
+  feed_->OnMessages(fresh);
 }
 
-void Node::OnSignal(int signum) {
-  spdlog::info("signal {}: shutting down", signum);
-  Shutdown();
+void Node::OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
+                           MessageState state) {
+  feed_->OnMessageStates(contact, ids, state);
 }
 
-void Node::OnTimer() {
-  Result<std::vector<std::string>> waiting = messenger_->ContactsWithOutbox();
-  if (!waiting.ok()) {
-    spdlog::warn("reading the outbox: {}", waiting.status().ToString());
-    return;
-  }
-  if (waiting->empty()) {
-    retry_timer_->Stop();  // idle: nothing to retry until the next message
-    return;
-  }
-  sessions_->DeliverAll({waiting->begin(), waiting->end()});
-}
-
-// ---- control requests -----------------------------------------------------
-
-proto::Response Node::HandleControl(const proto::Request& request) {
-  switch (request.body_case()) {
-    case proto::Request::kSend:
-      return Send(request.send());
-    case proto::Request::kHistory:
-      return History(request.history());
-    case proto::Request::kWho:
-      return Who();
-    case proto::Request::kStatus:
-      return SetStatus(request.status());
-    case proto::Request::kContacts:
-      return Contacts(request.contacts());
-    case proto::Request::kVerify:
-      return Verify(request.verify());
-    case proto::Request::kExportHistory:
-      return Export(request.export_history());
-    case proto::Request::kSendBatch:
-      return SendBatch(request.send_batch());
-    case proto::Request::kSubscribeEvents:  // ControlServer answers it itself
-      break;
-    case proto::Request::kTransferSend:
-      return SendFile(request.transfer_send());
-    case proto::Request::kTransfers:
-      return ListTransfers(request.transfers());
-    case proto::Request::kTransferAction:
-      return TransferAction(request.transfer_action());
-    case proto::Request::kNodeStatus:
-      return NodeStatus();
-    case proto::Request::BODY_NOT_SET:
-      break;
-  }
-  return Failure(Status::InvalidArgument("an empty request"));
-}
-
-Result<std::vector<StoredMessage>> Node::Queue(const std::string& to,
-                                               std::span<const std::string> texts) {
-  if (to == name_)
-    return Status::InvalidArgument("you cannot message yourself");
-  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> queued,
-                          messenger_->ComposeBatch(to, texts, NowMs()));
-  if (correspondents_.insert(to).second)
-    link_->Subscribe({correspondents_.begin(), correspondents_.end()});
-  sessions_->DeliverSoon(to);
-  ArmRetry();
-  for (const StoredMessage& m : queued) {
-    proto::Event event;
-    *event.mutable_message() = ToEntry(m);
-    Publish(std::move(event));
-  }
-  return queued;
-}
-
-proto::Response Node::Send(const proto::SendRequest& request) {
-  const std::string texts[] = {request.text()};
-  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
-  if (!queued.ok())
-    return Failure(queued.status());
-  proto::Response response;
-  response.set_ok(true);
-  response.set_message_id(ToHex(queued->front().id));
-  return response;
-}
-
-proto::Response Node::SendBatch(const proto::SendBatchRequest& request) {
-  const std::vector<std::string> texts(request.texts().begin(), request.texts().end());
-  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
-  if (!queued.ok())
-    return Failure(queued.status());
-  proto::Response response;
-  response.set_ok(true);
-  for (const StoredMessage& m : *queued)
-    response.add_message_ids(ToHex(m.id));
-  return response;
-}
-
-proto::Response Node::History(const proto::HistoryRequest& request) {
-  if (Status valid = ValidateMemberName(request.contact()); !valid.ok())
-    return Failure(valid);
-  const size_t limit = request.limit() == 0 ? 100 : request.limit();
-  Result<std::vector<StoredMessage>> messages =
-      messenger_->History(request.contact(), request.since_unix_ms(), limit);
-  if (!messages.ok())
-    return Failure(messages.status());
-  proto::Response response;
-  response.set_ok(true);
-  for (const StoredMessage& m : *messages)
-    *response.add_history() = ToEntry(m);
-  // Over the control socket's limit the answer could not be sent at all, and
-  // the CLI would see a closed connection; say what to do instead.
-  if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
-    return Failure(Status::ResourceExhausted(
-        "that history is too large for one answer; ask for fewer with --limit or --since"));
-  }
-  return response;
-}
-
-proto::Response Node::Who() {
-  Result<std::vector<Contact>> all = contacts_->List();
-  if (!all.ok())
-    return Failure(all.status());
-  std::map<std::string, const Contact*> known;
-  for (const Contact& c : *all)
-    known[c.name] = &c;
-  std::set<std::string> names(correspondents_);
-  for (const auto& [name, contact] : known)
-    names.insert(name);
-  proto::Response response;
-  response.set_ok(true);
-  for (const std::string& name : names) {
-    auto c = known.find(name);
-    proto::ContactPresence* entry = response.add_contacts();
-    *entry = PresenceOf(name, c == known.end() ? nullptr : c->second);
-    AddPath(entry);
-  }
-  return response;
-}
-
-proto::Response Node::SetStatus(const proto::StatusRequest& request) {
-  std::optional<proto::PresenceStatus> status = protocol::ParseSettableStatus(request.status());
-  if (!status)
-    return Failure(Status::InvalidArgument("status must be online, away, busy or invisible"));
-  if (request.text().size() > 140)
-    return Failure(Status::InvalidArgument("status text is at most 140 bytes"));
-  link_->SetStatus(*status, request.text());
-  proto::Response response;
-  response.set_ok(true);
-  return response;
+void Node::OnKeyChange(const std::string& name, const Status& why) {
+  feed_->OnKeyChange(name, why);
 }
 
 }  // namespace confab::peer

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/crypto/noise_primitives.h"
 #include "common/crypto/sodium.h"
 #include "common/net/interfaces.h"
@@ -118,8 +119,7 @@ Result<std::unique_ptr<udp::SessionStream>> UdpPaths::Dial(
   proto::UdpHello hello;
   hello.set_purpose(purpose);
   hello.set_certificate(params_.certificate.data(), params_.certificate.size());
-  Bytes payload(hello.ByteSizeLong());
-  hello.SerializeToArray(payload.data(), static_cast<int>(payload.size()));
+  const Bytes payload = SerializeToBytes(hello);
   udp::PublicKey key{};
   std::copy(remote_static.begin(), remote_static.end(), key.begin());
   const uint32_t slot = purpose == proto::PURPOSE_CHAT ? 0 : RandomSlot();
@@ -149,7 +149,7 @@ Result<std::unique_ptr<channel::ChannelConnection>> UdpPaths::DialChannel(
 Result<Bytes> UdpPaths::OnIncomingSession(const udp::PublicKey& remote_static, ByteView payload,
                                           const net::Address& from) {
   proto::UdpHello hello;
-  if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+  if (!ParseFromBytes(payload, &hello))
     return Status::Corruption("a UDP hello that does not parse");
   if (hello.purpose() != proto::PURPOSE_CHAT && hello.purpose() != proto::PURPOSE_FILE)
     return Status::InvalidArgument("a UDP session for another purpose");
@@ -182,7 +182,7 @@ void UdpPaths::OnSessionOpen(udp::SessionId id, ByteView payload) {
     stream->Abandon(Status::Closed(kCrossedDial));  // its bytes are the new stream's
   }
   proto::UdpHello hello;
-  if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || !info->peer) {
+  if (!ParseFromBytes(payload, &hello) || !info->peer) {
     endpoint_->CloseSession(id, "bad hello");
     return;
   }

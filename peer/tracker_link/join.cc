@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 #include "common/channel/channel_connection.h"
 #include "common/crypto/certificate.h"
@@ -19,13 +20,6 @@
 
 namespace confab::peer {
 namespace {
-
-template <typename Message>
-Bytes Serialize(const Message& m) {
-  Bytes out(m.ByteSizeLong());
-  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
-  return out;
-}
 
 // Drives one join: dial, handshake message 1 with the JoinRequest, then the
 // JoinResponse in message 2; the loop stops once the connection is closed.
@@ -48,7 +42,7 @@ class JoinAttempt final : public channel::ChannelConnection::Delegate, public ne
     params.local_static = identity_.DeriveX25519().secret_key;
     params.remote_static = invite_.tracker_static_key;
     params.psk = crypto::DeriveJoinPsk(invite_.secret.view());
-    params.payload = Serialize(request);
+    params.payload = SerializeToBytes(request);
     CONFAB_ASSIGN_OR_RETURN(timer_, net::Timer::Create(loop_, this));
     CONFAB_RETURN_IF_ERROR(timer_->Start(options_.timeout_ms));
     CONFAB_ASSIGN_OR_RETURN(
@@ -110,7 +104,7 @@ class JoinAttempt final : public channel::ChannelConnection::Delegate, public ne
 
   Result<Enrollment> Check(ByteView payload) {
     proto::JoinResponse response;
-    if (!response.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+    if (!ParseFromBytes(payload, &response))
       return Status::Corruption("the tracker's join reply does not parse");
     if (!response.accepted()) {
       return Status::PermissionDenied(
@@ -131,7 +125,7 @@ class JoinAttempt final : public channel::ChannelConnection::Delegate, public ne
     Enrollment e;
     e.name = checked->name;
     e.org = response.org();
-    e.certificate = Serialize(response.certificate());
+    e.certificate = SerializeToBytes(response.certificate());
     e.checked = std::move(*checked);
     e.org_public_key = *org_key;
     e.tracker_address = invite_.tracker_address;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"
 
@@ -16,13 +17,6 @@ namespace confab::peer {
 namespace {
 
 constexpr uint32_t kProtocolVersion = 1;
-
-template <typename Message>
-Bytes Serialize(const Message& m) {
-  Bytes out(m.ByteSizeLong());
-  m.SerializeToArray(out.data(), static_cast<int>(out.size()));
-  return out;
-}
 
 }  // namespace
 
@@ -74,8 +68,7 @@ void TrackerLink::Dial() {
   if (closed_ || refused_ || connection_ != nullptr)
     return;
   proto::SessionHello hello;
-  if (!hello.mutable_certificate()->ParseFromArray(params_.certificate.data(),
-                                                   static_cast<int>(params_.certificate.size()))) {
+  if (!ParseFromBytes(params_.certificate, hello.mutable_certificate())) {
     refused_ = true;
     delegate_->OnRefused(Status::Corruption("the stored certificate does not parse"));
     return;
@@ -85,7 +78,7 @@ void TrackerLink::Dial() {
   init.purpose = proto::PURPOSE_TRACKER;
   init.local_static = params_.local_static.secret_key;
   init.remote_static = params_.tracker_static_key;
-  init.payload = Serialize(hello);
+  init.payload = SerializeToBytes(hello);
   auto connection =
       channel::ChannelConnection::Connect(loop_, params_.tracker, std::move(init), this);
   if (!connection.ok()) {
@@ -106,7 +99,7 @@ Result<channel::ChannelConnection::HelloAnswer> TrackerLink::OnHello(channel::Ch
 Status TrackerLink::OnWelcome(channel::ChannelConnection& c, ByteView payload) {
   handshake_timer_->Stop();
   proto::SessionWelcome welcome;
-  if (!welcome.ParseFromArray(payload.data(), static_cast<int>(payload.size())))
+  if (!ParseFromBytes(payload, &welcome))
     return Status::Corruption("the tracker's welcome does not parse");
   if (!welcome.accepted()) {
     // A refusal from the genuine tracker (it answered under its key):
@@ -152,7 +145,7 @@ void TrackerLink::Replay() {
 Status TrackerLink::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
   last_heard_ms_ = loop_.now_ms();
   proto::FromTracker m;
-  if (!m.ParseFromArray(plaintext.data(), static_cast<int>(plaintext.size())))
+  if (!ParseFromBytes(plaintext, &m))
     return Status::Corruption("a message from the tracker does not parse");
   switch (m.body_case()) {
     case proto::FromTracker::kPresence:
@@ -253,7 +246,7 @@ void TrackerLink::FailPendingLookups(const std::string& why) {
 Status TrackerLink::SendToTracker(const proto::ToTracker& message) {
   if (!connected_ || !connection_)
     return Status::Unavailable("not connected to the tracker");
-  Status s = connection_->Send(Serialize(message));
+  Status s = connection_->Send(SerializeToBytes(message));
   if (!s.ok()) {
     spdlog::warn("tracker link: send failed: {}", s.ToString());
     connection_->Fail(s);

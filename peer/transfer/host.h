@@ -27,6 +27,7 @@ struct TransfersParams {
   // The cipher file connections ask for (AESGCM where AES-NI is there).
   proto::Cipher cipher = proto::CIPHER_CHACHAPOLY;
   uint64_t retry_ms = 1000;             // redial an interrupted transfer after
+  uint64_t progress_every_ms = 250;     // Transfers::Observer's progress period
   uint64_t read_batch_bytes = 8 << 20;  // sender: file bytes per thread-pool read
   // Receiver: file bytes per thread-pool write; one batch is written while
   // the next fills, and reading stops when both are full.

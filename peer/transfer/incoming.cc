@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 
 namespace confab::peer::transfer {
@@ -146,7 +147,7 @@ Status Incoming::OnMessage(channel::ChannelConnection& connection, ByteView plai
   if (plaintext[0] != kFrameControl)
     return Status::Corruption("an unknown file frame");
   proto::FileFrame frame;
-  if (!frame.ParseFromArray(plaintext.data() + 1, static_cast<int>(plaintext.size() - 1)))
+  if (!ParseFromBytes(plaintext.subspan(1), &frame))
     return Status::Corruption("a file control frame that does not parse");
   switch (frame.body_case()) {
     case proto::FileFrame::kEnd:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 
 namespace confab::peer::transfer {
@@ -117,7 +118,7 @@ Status Outgoing::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
   if (plaintext.empty() || plaintext[0] != kFrameControl)
     return Status::Corruption("a receiver sends control frames only");
   proto::FileFrame frame;
-  if (!frame.ParseFromArray(plaintext.data() + 1, static_cast<int>(plaintext.size() - 1)))
+  if (!ParseFromBytes(plaintext.subspan(1), &frame))
     return Status::Corruption("a file control frame that does not parse");
   attempts_ = 0;  // the receiver answers
   switch (frame.body_case()) {

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "common/base/member_name.h"
+#include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 
 namespace confab::peer::transfer {
@@ -28,9 +29,8 @@ std::string TypeFor(const std::string& name) {
 }  // namespace
 
 Bytes ControlPlaintext(const proto::FileFrame& frame) {
-  Bytes out(1 + frame.ByteSizeLong());
-  out[0] = kFrameControl;
-  frame.SerializeToArray(out.data() + 1, static_cast<int>(out.size() - 1));
+  Bytes out = {kFrameControl};
+  AppendSerialized(frame, &out);
   return out;
 }
 
@@ -51,10 +51,15 @@ Result<std::unique_ptr<Transfers>> Transfers::Create(net::Loop& loop, TransfersP
     return Status::IoError("cannot create " + params.quarantine_dir);
   std::unique_ptr<Transfers> t(new Transfers(loop, std::move(params), db, contacts, delegate));
   CONFAB_ASSIGN_OR_RETURN(t->retry_timer_, net::Timer::Create(loop, t.get()));
+  t->progress_hook_.transfers = t.get();
+  CONFAB_ASSIGN_OR_RETURN(t->progress_timer_, net::Timer::Create(loop, &t->progress_hook_));
   CONFAB_ASSIGN_OR_RETURN(std::vector<TransferRecord> all, t->store_.List());
   for (TransferRecord& r : all) {
     if (IsFinal(r.state))
       continue;
+    t->announced_[r.id] = r.state;  // told of in an earlier run
+    if (r.state == State::kActive)
+      t->reported_[r.id] = r.bytes_done;
     const TransferId id = r.id;
     if (r.direction == Direction::kOut)
       t->outgoing_.emplace(id, std::make_shared<Outgoing>(*t, std::move(r)));
@@ -70,6 +75,92 @@ void Transfers::Save(TransferRecord& record) {
   record.updated_ms = NowMs();
   if (Status s = store_.Put(record); !s.ok())
     spdlog::error("saving transfer {}: {}", IdHex(record.id), s.ToString());
+  Announce(record);
+}
+
+void Transfers::Announce(const TransferRecord& record) {
+  auto known = announced_.find(record.id);
+  const bool fresh = known == announced_.end();
+  if (!fresh && known->second == record.state)
+    return;
+  announced_[record.id] = record.state;
+  if (record.state == State::kActive) {
+    reported_.emplace(record.id, record.bytes_done);
+    if (!closed_ && observer_ != nullptr && !progress_timer_->active())
+      (void)progress_timer_->Start(params_.progress_every_ms, params_.progress_every_ms);
+  } else {
+    reported_.erase(record.id);
+  }
+  if (observer_ == nullptr)
+    return;
+  std::optional<TransferEventKind> kind;
+  switch (record.state) {
+    case State::kOffered:
+      kind = TransferEventKind::kOffered;
+      break;
+    case State::kActive:  // an auto-accepted offer; otherwise progress tells
+      if (fresh)
+        kind = TransferEventKind::kOffered;
+      break;
+    case State::kCompleted:
+      kind = TransferEventKind::kCompleted;
+      break;
+    case State::kQuarantined:
+      kind = TransferEventKind::kQuarantined;
+      break;
+    case State::kFailed:
+      kind = TransferEventKind::kFailed;
+      break;
+    case State::kRejected:
+    case State::kCancelled:
+      kind = TransferEventKind::kStopped;
+      break;
+  }
+  if (kind)
+    observer_->OnTransferEvent(*kind, ViewOf(record, NowMs()));
+}
+
+void Transfers::set_observer(Observer* observer) {
+  observer_ = observer;
+  if (!closed_ && observer_ != nullptr && !reported_.empty() && !progress_timer_->active())
+    (void)progress_timer_->Start(params_.progress_every_ms, params_.progress_every_ms);
+}
+
+void Transfers::ReportProgress() {
+  if (reported_.empty() || observer_ == nullptr) {
+    progress_timer_->Stop();  // nothing active: no timer until the next one
+    return;
+  }
+  const int64_t now = NowMs();
+  for (auto& [id, told] : reported_) {
+    std::optional<TransferView> view;
+    if (auto o = outgoing_.find(id); o != outgoing_.end())
+      view = ViewOf(o->second->record(), now);
+    else if (auto i = incoming_.find(id); i != incoming_.end())
+      view = ViewOf(i->second->record(), now);
+    if (!view || view->bytes_done == told)
+      continue;
+    told = view->bytes_done;
+    observer_->OnTransferEvent(TransferEventKind::kProgress, *view);
+  }
+}
+
+TransferView Transfers::ViewOf(TransferRecord r, int64_t now_ms) const {
+  TransferView v;
+  v.bytes_done = r.bytes_done;
+  if (auto o = outgoing_.find(r.id); o != outgoing_.end()) {
+    r = o->second->record();
+    v.bytes_done = o->second->bytes_done();
+    v.rate_bytes_per_s = o->second->rate_bytes_per_s(now_ms);
+  } else if (auto i = incoming_.find(r.id); i != incoming_.end()) {
+    r = i->second->record();
+    v.bytes_done = i->second->bytes_done();
+    v.rate_bytes_per_s = i->second->rate_bytes_per_s(now_ms);
+  }
+  if (r.state == State::kCompleted)
+    v.bytes_done = r.size;
+  v.record = std::move(r);
+  return v;
 }
 
 void Transfers::ArmRetry() {
@@ -168,23 +259,8 @@ Result<std::vector<TransferView>> Transfers::List(std::optional<TransferId> id) 
   }
   const int64_t now = NowMs();
   std::vector<TransferView> out;
-  for (TransferRecord& r : records) {
-    TransferView v;
-    v.bytes_done = r.bytes_done;
-    if (auto o = outgoing_.find(r.id); o != outgoing_.end()) {
-      r = o->second->record();
-      v.bytes_done = o->second->bytes_done();
-      v.rate_bytes_per_s = o->second->rate_bytes_per_s(now);
-    } else if (auto i = incoming_.find(r.id); i != incoming_.end()) {
-      r = i->second->record();
-      v.bytes_done = i->second->bytes_done();
-      v.rate_bytes_per_s = i->second->rate_bytes_per_s(now);
-    }
-    if (r.state == State::kCompleted)
-      v.bytes_done = r.size;
-    v.record = std::move(r);
-    out.push_back(std::move(v));
-  }
+  for (TransferRecord& r : records)
+    out.push_back(ViewOf(std::move(r), now));
   return out;
 }
 
@@ -238,6 +314,7 @@ void Transfers::Close() {
     return;
   closed_ = true;
   retry_timer_->Close();
+  progress_timer_->Close();
   for (auto& [id, out] : outgoing_)
     out->Close();
   for (auto& [id, in] : incoming_)
@@ -251,7 +328,7 @@ Status Transfers::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
     return Status::Unavailable("shutting down");
   proto::FileFrame frame;
   if (first_message.empty() || first_message[0] != kFrameControl ||
-      !frame.ParseFromArray(first_message.data() + 1, static_cast<int>(first_message.size() - 1)) ||
+      !ParseFromBytes(first_message.subspan(1), &frame) ||
       frame.body_case() != proto::FileFrame::kOffer) {
     return Status::Corruption("a file connection must open with an offer");
   }

@@ -15,6 +15,12 @@
 // A connection that never sends one is the PeerPort's to close (its
 // handshake deadline).
 //
+// Events (Observer, optional): every state a transfer enters is told once,
+// as Save() writes it, and a progress timer (progress_every_ms, 250: at most
+// four a second for each transfer) tells the bytes of the active ones that
+// moved; it runs only while a transfer is active. The node's event feed
+// publishes them on the control socket.
+//
 // Lifetime: `loop`, `db`, `contacts`, `delegate` and params.dialer outlive
 // it. Loop thread.
 #pragma once
@@ -45,6 +51,16 @@ struct TransferView {
   double rate_bytes_per_s = 0;
 };
 
+// What an Observer is told (TransferView: the record, bytes and rate).
+enum class TransferEventKind {
+  kOffered,   // an incoming offer stored (offered, or active when auto-accepted), or ours made
+  kProgress,  // bytes moved while active
+  kCompleted,
+  kQuarantined,  // record.error says why
+  kFailed,       // record.error says why
+  kStopped,      // rejected or cancelled (record.state), record.error by whom
+};
+
 class Transfers final : public Host, public PeerPort::Handler, private net::Timer::Delegate {
  public:
   class Delegate {
@@ -52,6 +68,14 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
     virtual ~Delegate() = default;
     // The chat with `name` runs over UDP now: dial files there too.
     virtual bool ReachedOverUdp(const std::string& /*name*/) { return false; }
+  };
+
+  // Told of transfer events on the loop thread; must not call back into
+  // Transfers.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void OnTransferEvent(TransferEventKind kind, const TransferView& view) = 0;
   };
 
   // Creates quarantine_dir (mode 0700) and loads unfinished transfers.
@@ -83,7 +107,10 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   // its offer.
   Status OnPeerChannel(PeerChannel& channel, ByteView first_message) override;
 
-  // Closes every connection and the timer. Idempotent.
+  // `observer` (null: none) must outlive the Transfers or be reset first.
+  void set_observer(Observer* observer);
+
+  // Closes every connection and the timers. Idempotent.
   void Close();
 
   // Host
@@ -100,6 +127,18 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   // Timer::Delegate: the retry timer
   void OnTimer() override;
 
+  // The progress timer's delegate.
+  struct ProgressHook final : net::Timer::Delegate {
+    Transfers* transfers = nullptr;
+    void OnTimer() override { transfers->ReportProgress(); }
+  };
+
+  // Tells the observer what entering `record.state` means, once per state.
+  void Announce(const TransferRecord& record);
+  // The progress timer's tick: one kProgress per active transfer whose bytes moved.
+  void ReportProgress();
+  TransferView ViewOf(TransferRecord record, int64_t now_ms) const;
+
   // Finds or creates the Incoming `offer` names and moves `channel`'s
   // connection to it.
   Status HandleOffer(PeerChannel& channel, const proto::FileOffer& offer);
@@ -114,6 +153,11 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   std::unique_ptr<net::Timer> retry_timer_;
   std::map<TransferId, std::shared_ptr<Outgoing>> outgoing_;
   std::map<TransferId, std::shared_ptr<Incoming>> incoming_;
+  Observer* observer_ = nullptr;
+  std::map<TransferId, State> announced_;    // the last state told of
+  std::map<TransferId, uint64_t> reported_;  // bytes last told of (active ones)
+  ProgressHook progress_hook_;
+  std::unique_ptr<net::Timer> progress_timer_;
   bool closed_ = false;
 };
 

@@ -73,8 +73,43 @@ import queue
 import re
 import signal
 import socket
+import struct
 import threading
 import time
+
+
+def varint(data, at):
+    """A protobuf varint at data[at]: (value, the index after it)."""
+    value, shift = 0, 0
+    while True:
+        b = data[at]
+        at += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, at
+
+
+def proto_fields(data):
+    """A protobuf message's fields by number (the last value of each): ints,
+    floats for fixed64 (doubles), bytes for length-delimited and fixed32."""
+    fields, i = {}, 0
+    while i < len(data):
+        tag, i = varint(data, i)
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            fields[number], i = varint(data, i)
+        elif wire == 1:
+            (fields[number],) = struct.unpack("<d", data[i:i + 8])
+            i += 8
+        elif wire == 2:
+            n, i = varint(data, i)
+            fields[number], i = bytes(data[i:i + n]), i + n
+        elif wire == 5:
+            fields[number], i = bytes(data[i:i + 4]), i + 4
+        else:
+            raise ValueError(f"wire type {wire}")
+    return fields
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import (Probe, TempDirTest, TrackerProcess, binary, confab_env, confab_join,
-                     wait_until)
+                     proto_fields, wait_until)
 
 # Small limits so the hostile-input checks run in seconds. The flood comes
 # from 127.0.0.2 and the other hostile peers from 127.0.0.3, so the members
@@ -46,29 +46,10 @@ def forge_invite(code, field_tag=b"\x22"):
     return "confab1-" + base64.urlsafe_b64encode(body + checksum).decode().rstrip("=")
 
 
-def varint(data, at):
-    value, shift = 0, 0
-    while True:
-        b = data[at]
-        at += 1
-        value |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            return value, at
-
-
 def parse_observed(reply):
     """TrackerDatagram{observed{nonce, address, port}} -> a dict (asserts the shape)."""
     assert reply[0] == 0x12, reply  # field 2, length-delimited
-    length, at = varint(reply, 1)
-    body, fields, i = reply[at:at + length], {}, 0
-    while i < len(body):
-        tag, i = varint(body, i)
-        if tag & 7 == 0:
-            fields[tag >> 3], i = varint(body, i)
-        else:
-            n, i = varint(body, i)
-            fields[tag >> 3], i = body[i:i + n], i + n
+    fields = proto_fields(proto_fields(reply)[2])
     return {"nonce": fields.get(1, 0), "address": fields.get(2, b"").decode(),
             "port": fields.get(3, 0)}
 

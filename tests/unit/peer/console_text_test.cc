@@ -165,5 +165,108 @@ TEST_CASE("Tab completes commands first, then contact names, never message text"
   CHECK(Completions("/who ", "b", names).empty());
 }
 
+TEST_CASE("/accept takes an offered file's id and an optional directory", "[peer][console]") {
+  Command c = ParseConsoleLine("/accept 00112233445566778899aabbccddeeff", "bob");
+  CHECK(c.kind == CommandKind::kAccept);
+  CHECK(c.name == "00112233445566778899aabbccddeeff");
+  CHECK(c.text.empty());
+  c = ParseConsoleLine("/accept 0011 /home/bob/in", "");
+  CHECK(c.kind == CommandKind::kAccept);
+  CHECK(c.text == "/home/bob/in");
+  CHECK(ParseConsoleLine("/accept", "").error == "usage: /accept ID [DIR]");
+  CHECK(ParseConsoleLine("/accept a b c", "").kind == CommandKind::kError);
+  CHECK(Completions("", "/ac", {}) == std::vector<std::string>{"/accept"});
+  CHECK(HelpText().find("/accept ID [DIR]") != std::string::npos);
+}
+
+proto::TransferEntry File(const std::string& direction, const std::string& state) {
+  proto::TransferEntry t;
+  t.set_id("00112233445566778899aabbccddeeff");
+  t.set_peer(direction == "in" ? "alice" : "bob");
+  t.set_direction(direction);
+  t.set_name("report.pdf");
+  t.set_size(3 * 1024 * 1024);
+  t.set_state(state);
+  return t;
+}
+
+TEST_CASE("An incoming offer reads with the exact command that accepts it",
+          "[peer][console][transfer]") {
+  SentMessages sent;
+  proto::Event offered;
+  *offered.mutable_transfer_offered() = File("in", "offered");
+  const std::string line = FormatEvent(offered, "bob", sent);
+  CHECK(line.find(">>> alice offers report.pdf (3.0 MiB): /accept "
+                  "00112233445566778899aabbccddeeff (or `confab accept "
+                  "00112233445566778899aabbccddeeff`)") != std::string::npos);
+  CHECK(line.find("`confab reject 00112233445566778899aabbccddeeff` to refuse") !=
+        std::string::npos);
+
+  *offered.mutable_transfer_offered() = File("in", "active");  // auto-accepted
+  CHECK(FormatEvent(offered, "bob", sent)
+            .find(">>> receiving report.pdf (3.0 MiB) from alice (accepted by your policy)") !=
+        std::string::npos);
+  *offered.mutable_transfer_offered() = File("out", "offered");
+  CHECK(FormatEvent(offered, "alice", sent).find(">>> offering report.pdf (3.0 MiB) to bob") !=
+        std::string::npos);
+
+  proto::TransferEntry hostile = File("in", "offered");
+  hostile.set_name("x\x1b[2Jy");  // a peer's file name cannot drive the terminal
+  *offered.mutable_transfer_offered() = hostile;
+  CHECK(FormatEvent(offered, "bob", sent).find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("Transfer progress and endings read as one line each", "[peer][console][transfer]") {
+  SentMessages sent;
+  proto::Event e;
+  proto::TransferEntry t = File("in", "active");
+  t.set_bytes_done(1536 * 1024);
+  t.set_rate_bytes_per_s(512 * 1024);
+  *e.mutable_transfer_progress() = t;
+  CHECK(FormatEvent(e, "bob", sent)
+            .find("  report.pdf from alice: 50% (1.5 MiB of 3.0 MiB, 512.0 KiB/s)") !=
+        std::string::npos);
+  t = File("out", "active");
+  t.set_bytes_done(0);
+  *e.mutable_transfer_progress() = t;
+  CHECK(FormatEvent(e, "alice", sent).find("report.pdf to bob: 0% (0.0 B of 3.0 MiB") !=
+        std::string::npos);
+
+  t = File("in", "completed");
+  t.set_path("/home/bob/Downloads/report.pdf");
+  *e.mutable_transfer_completed() = t;
+  CHECK(FormatEvent(e, "bob", sent)
+            .find(">>> report.pdf from alice arrived: /home/bob/Downloads/report.pdf") !=
+        std::string::npos);
+  *e.mutable_transfer_completed() = File("out", "completed");
+  CHECK(FormatEvent(e, "alice", sent).find(">>> report.pdf to bob delivered") != std::string::npos);
+
+  t = File("in", "quarantined");
+  t.set_error("scan failed (exit 2)");
+  *e.mutable_transfer_quarantined() = t;
+  CHECK(FormatEvent(e, "bob", sent)
+            .find("!!! report.pdf from alice stays in quarantine: scan failed (exit 2)") !=
+        std::string::npos);
+  t = File("out", "failed");
+  t.set_error("cannot read /tmp/report.pdf");
+  *e.mutable_transfer_failed() = t;
+  CHECK(FormatEvent(e, "alice", sent)
+            .find("!!! report.pdf to bob failed: cannot read /tmp/report.pdf") !=
+        std::string::npos);
+  t = File("out", "rejected");
+  t.set_error("rejected: rejected by bob");
+  *e.mutable_transfer_stopped() = t;
+  CHECK(FormatEvent(e, "alice", sent)
+            .find(">>> report.pdf to bob rejected: rejected: rejected by bob") !=
+        std::string::npos);
+}
+
+TEST_CASE("Sizes read in binary units with one decimal", "[peer][console]") {
+  CHECK(HumanSize(0) == "0.0 B");
+  CHECK(HumanSize(1023) == "1023.0 B");
+  CHECK(HumanSize(1536) == "1.5 KiB");
+  CHECK(HumanSize(256.0 * 1024 * 1024) == "256.0 MiB");
+}
+
 }  // namespace
 }  // namespace confab::peer::console

@@ -18,6 +18,8 @@
 #include <catch2/catch.hpp>
 
 #include "peer/control/control_frame.h"
+#include "peer/control/event_feed.h"
+#include "peer/store/peer_database.h"
 
 #include "tests/unit/net/net_test_util.h"
 
@@ -144,8 +146,8 @@ struct Fixture {
   }
   ~Fixture() { std::filesystem::remove_all(dir); }
 
-  void Start(ControlServerOptions options = {}) {
-    auto created = ControlServer::Create(*loop, path, &delegate, options);
+  void Start(ControlServerOptions options = {}, bool with_delegate = true) {
+    auto created = ControlServer::Create(*loop, path, with_delegate ? &delegate : nullptr, options);
     REQUIRE(created.ok());
     server = std::move(*created);
   }
@@ -296,6 +298,87 @@ TEST_CASE("ControlServer closes a connection whose request does not parse, unans
   CHECK(RunUntil(*f.loop, [&] { return client.Poll(); }));
   CHECK_FALSE(client.NextFrame().has_value());
   CHECK(f.delegate.calls == 0);
+  f.Finish();
+}
+
+TEST_CASE("ControlServer refuses requests until it is given a delegate, then answers them",
+          "[peer][control]") {
+  Fixture f;
+  f.Start({}, /*with_delegate=*/false);
+  proto::Request request;
+  request.mutable_send()->set_text("early");
+  {
+    RawClient client(f.path);
+    client.Send(request);
+    const auto response = Parse<proto::Response>(WaitFrame(*f.loop, client));
+    CHECK_FALSE(response.ok());
+    CHECK(response.error() == "the node is starting; try again");
+  }
+  f.server->set_delegate(&f.delegate);
+  RawClient client(f.path);
+  request.mutable_send()->set_text("later");
+  client.Send(request);
+  CHECK(Parse<proto::Response>(WaitFrame(*f.loop, client)).message_id() == "later");
+  CHECK(f.delegate.calls == 1);
+  f.Finish();
+}
+
+TEST_CASE(
+    "EventFeed publishes a presence only when it changed, and each transfer event in its "
+    "own field",
+    "[peer][control][events]") {
+  Fixture f;
+  f.Start();
+  auto db = OpenPeerDatabase(f.dir + "/confab.db");
+  REQUIRE(db.ok());
+  auto contacts = ContactBook::Open(db->get());
+  REQUIRE(contacts.ok());
+  REQUIRE((*contacts)->Block("carol").ok());
+  EventFeed feed(*f.server, **contacts, "alice");
+  RawClient console(f.path);
+  f.Subscribe(console);
+
+  proto::PresenceEntry away;
+  away.set_name("carol");
+  away.set_status(proto::PRESENCE_AWAY);
+  away.set_text("lunch");
+  feed.OnPresence(away);
+  feed.OnPresence(away);  // the same again: nothing to tell
+  away.set_text("back at two");
+  feed.OnPresence(away);
+  for (const char* text : {"lunch", "back at two"}) {
+    const auto event = Parse<proto::Event>(WaitFrame(*f.loop, console));
+    REQUIRE(event.has_presence());
+    CHECK(event.presence().text() == text);
+    CHECK(event.presence().status() == "away");
+    CHECK(event.presence().blocked());  // the contact's flags come along
+    CHECK(event.time_unix_ms() > 0);
+  }
+  CHECK(feed.PresenceOf("carol", nullptr).text() == "back at two");
+  CHECK(feed.PresenceOf("dave", nullptr).status() == "offline");  // never pushed
+
+  transfer::TransferView view;
+  view.record.direction = transfer::Direction::kIn;
+  view.record.peer = "bob";
+  view.record.name = "report.pdf";
+  view.record.size = 100;
+  view.record.state = transfer::State::kQuarantined;
+  view.record.error = "scan failed (exit 2)";
+  view.bytes_done = 100;
+  feed.OnTransferEvent(transfer::TransferEventKind::kQuarantined, view);
+  view.record.state = transfer::State::kActive;
+  view.bytes_done = 40;
+  view.rate_bytes_per_s = 10;
+  feed.OnTransferEvent(transfer::TransferEventKind::kProgress, view);
+  const auto quarantined = Parse<proto::Event>(WaitFrame(*f.loop, console));
+  REQUIRE(quarantined.has_transfer_quarantined());
+  CHECK(quarantined.transfer_quarantined().error() == "scan failed (exit 2)");
+  CHECK(quarantined.transfer_quarantined().direction() == "in");
+  CHECK(quarantined.transfer_quarantined().peer() == "bob");
+  const auto progress = Parse<proto::Event>(WaitFrame(*f.loop, console));
+  REQUIRE(progress.has_transfer_progress());
+  CHECK(progress.transfer_progress().bytes_done() == 40);
+  CHECK(progress.transfer_progress().rate_bytes_per_s() == 10);
   f.Finish();
 }
 

@@ -1,0 +1,122 @@
+// ControlHandlers: the node's answers to node.sock requests
+// (proto/control.proto), one class per area, each using only the parts it
+// needs, by reference:
+//   MessageHandlers   `confab msg` (Send, SendBatch), history, export
+//   ContactHandlers   `confab contacts` (add, remove, block, unblock), verify
+//   TransferHandlers  `confab send`, `transfers`, `accept|reject|cancel|resume`
+//   StatusHandlers    `confab who`, `status` (set, and the node's own)
+// ControlHandlers is the ControlServer's delegate: it routes each request to
+// its area. SubscribeEvents is the server's own; the events come from
+// EventFeed.
+//
+// Lifetime: every part in ControlParts outlives the handlers. Loop thread.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/crypto/identity.h"
+#include "peer/chat/history_store.h"
+#include "peer/chat/messenger.h"
+#include "peer/chat/outbox_retry.h"
+#include "peer/chat/sessions.h"
+#include "peer/contacts/contact_book.h"
+#include "peer/control/control_server.h"
+#include "peer/control/correspondents.h"
+#include "peer/control/event_feed.h"
+#include "peer/control/peer_access.h"
+#include "peer/tracker_link/tracker_link.h"
+#include "peer/transfer/transfers.h"
+
+namespace confab::peer {
+
+struct ControlParts {
+  std::string self_name;
+  crypto::Ed25519PublicKey identity_key{};  // ours, for safety numbers
+  PathPolicy paths = PathPolicy::kAuto;     // network.path, for `confab status`
+  ContactBook& contacts;
+  HistoryStore& history;
+  Messenger& messenger;
+  PeerPort& port;
+  ChatSessions& sessions;
+  transfer::Transfers& transfers;
+  TrackerLink& link;
+  Correspondents& correspondents;
+  EventFeed& feed;
+  OutboxRetry& retry;
+  PeerAccess& access;
+};
+
+class MessageHandlers {
+ public:
+  explicit MessageHandlers(const ControlParts& parts) : p_(parts) {}
+  // Queues `texts` to `to` in one commit (Messenger::ComposeBatch, whose
+  // errors it returns), publishes them and starts delivering them from the
+  // next loop iteration.
+  [[nodiscard]] Result<std::vector<StoredMessage>> Queue(const std::string& to,
+                                                         std::span<const std::string> texts);
+  proto::Response Send(const proto::SendRequest& request);
+  proto::Response SendBatch(const proto::SendBatchRequest& request);
+  proto::Response History(const proto::HistoryRequest& request);
+  proto::Response Export(const proto::ExportRequest& request);
+
+ private:
+  const ControlParts& p_;
+};
+
+class ContactHandlers {
+ public:
+  explicit ContactHandlers(const ControlParts& parts) : p_(parts) {}
+  proto::Response Contacts(const proto::ContactsRequest& request);
+  proto::Response Verify(const proto::VerifyRequest& request);
+
+ private:
+  const ControlParts& p_;
+};
+
+class TransferHandlers {
+ public:
+  explicit TransferHandlers(const ControlParts& parts) : p_(parts) {}
+  proto::Response Send(const proto::TransferSendRequest& request);
+  proto::Response List(const proto::TransfersRequest& request);
+  proto::Response Action(const proto::TransferActionRequest& request);
+
+ private:
+  const ControlParts& p_;
+};
+
+class StatusHandlers {
+ public:
+  explicit StatusHandlers(const ControlParts& parts) : p_(parts) {}
+  // Every contact and correspondent, with presence and (when tried) path.
+  proto::Response Who();
+  proto::Response SetStatus(const proto::StatusRequest& request);
+  // `confab status` with no argument: the tracker link, addresses, NAT, paths.
+  proto::Response NodeStatus();
+
+ private:
+  const ControlParts& p_;
+};
+
+class ControlHandlers final : public ControlServer::Delegate {
+ public:
+  explicit ControlHandlers(ControlParts parts)
+      : parts_(std::move(parts)),
+        messages_(parts_),
+        contacts_(parts_),
+        transfers_(parts_),
+        status_(parts_) {}
+
+  proto::Response HandleControl(const proto::Request& request) override;
+  MessageHandlers& messages() { return messages_; }
+
+ private:
+  const ControlParts parts_;
+  MessageHandlers messages_;
+  ContactHandlers contacts_;
+  TransferHandlers transfers_;
+  StatusHandlers status_;
+};
+
+}  // namespace confab::peer

@@ -1,0 +1,28 @@
+#include "peer/control/correspondents.h"
+
+#include <vector>
+
+namespace confab::peer {
+
+void Correspondents::Subscribe() {
+  link_.Subscribe({names_.begin(), names_.end()});
+}
+
+void Correspondents::Refresh() {
+  const size_t before = names_.size();
+  if (Result<std::vector<Contact>> all = contacts_.List(); all.ok()) {
+    for (const Contact& c : *all)
+      names_.insert(c.name);
+  }
+  if (Result<std::vector<std::string>> waiting = messenger_.ContactsWithOutbox(); waiting.ok())
+    names_.insert(waiting->begin(), waiting->end());
+  if (names_.size() != before || before == 0)
+    Subscribe();
+}
+
+void Correspondents::Follow(const std::string& name) {
+  if (names_.insert(name).second)
+    Subscribe();
+}
+
+}  // namespace confab::peer

@@ -1,0 +1,20 @@
+// The control socket's entries (proto/control.proto) built from the node's
+// records, for answers and events alike.
+#pragma once
+
+#include <string>
+
+#include "peer/chat/history_store.h"
+#include "peer/contacts/contact_book.h"
+#include "peer/transfer/transfers.h"
+#include "proto/control.pb.h"
+
+namespace confab::peer {
+
+// `m` as /history and the message events show it; `self` is our name.
+proto::HistoryEntry ToEntry(const StoredMessage& m, const std::string& self);
+void FillContact(const Contact& c, proto::ContactEntry* e);
+// One row of `confab transfers`, and the transfer events' body.
+void FillTransfer(const transfer::TransferView& v, proto::TransferEntry* e);
+
+}  // namespace confab::peer

@@ -1,0 +1,107 @@
+#include "peer/control/event_feed.h"
+
+#include <utility>
+
+#include "common/base/wall_clock.h"
+#include "common/protocol/presence_names.h"
+#include "peer/control/entries.h"
+
+namespace confab::peer {
+
+void EventFeed::Publish(proto::Event event) {
+  event.set_time_unix_ms(NowMs());
+  server_.Publish(event);
+}
+
+void EventFeed::OnMessages(const std::vector<StoredMessage>& stored) {
+  for (const StoredMessage& m : stored) {
+    proto::Event event;
+    *event.mutable_message() = ToEntry(m, self_);
+    Publish(std::move(event));
+  }
+}
+
+void EventFeed::OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
+                                MessageState state) {
+  for (const MessageId& id : ids) {
+    proto::Event event;
+    proto::MessageStateEvent* changed = event.mutable_message_state();
+    changed->set_id(ToHex(id));
+    changed->set_contact(contact);
+    changed->set_state(std::string(MessageStateName(state)));
+    Publish(std::move(event));
+  }
+}
+
+void EventFeed::OnKeyChange(const std::string& name, const Status& why) {
+  proto::Event event;
+  event.mutable_key_change()->set_name(name);
+  event.mutable_key_change()->set_detail(
+      std::string(why.message()) + "; compare safety numbers with `confab verify " + name +
+      "`, then accept the new key with `confab verify " + name + " --accept-new-key`");
+  Publish(std::move(event));
+}
+
+proto::ContactPresence EventFeed::PresenceOf(const std::string& name,
+                                             const Contact* contact) const {
+  proto::ContactPresence p;
+  p.set_name(name);
+  auto seen = presence_.find(name);
+  const proto::PresenceStatus status =
+      seen == presence_.end() ? proto::PRESENCE_OFFLINE : seen->second.status();
+  p.set_online(protocol::ShowsOnline(status));
+  p.set_status(std::string(protocol::PresenceStatusName(status)));
+  if (seen != presence_.end())
+    p.set_text(seen->second.text());
+  if (contact != nullptr) {
+    p.set_blocked(contact->blocked);
+    p.set_key_change_pending(!contact->pending_key.empty());
+  }
+  return p;
+}
+
+void EventFeed::OnPresence(const proto::PresenceEntry& entry) {
+  auto known = presence_.find(entry.name());
+  const bool changed = known == presence_.end() || known->second.status() != entry.status() ||
+                       known->second.text() != entry.text();
+  presence_[entry.name()] = entry;
+  if (!changed || server_.subscriber_count() == 0)
+    return;
+  Result<Contact> contact = contacts_.Get(entry.name());  // NotFound: a correspondent only
+  proto::Event event;
+  *event.mutable_presence() = PresenceOf(entry.name(), contact.ok() ? &*contact : nullptr);
+  Publish(std::move(event));
+}
+
+void EventFeed::OnTransferEvent(transfer::TransferEventKind kind,
+                                const transfer::TransferView& view) {
+  if (server_.subscriber_count() == 0)
+    return;
+  using Kind = transfer::TransferEventKind;
+  proto::Event event;
+  proto::TransferEntry* entry = nullptr;
+  switch (kind) {
+    case Kind::kOffered:
+      entry = event.mutable_transfer_offered();
+      break;
+    case Kind::kProgress:
+      entry = event.mutable_transfer_progress();
+      break;
+    case Kind::kCompleted:
+      entry = event.mutable_transfer_completed();
+      break;
+    case Kind::kQuarantined:
+      entry = event.mutable_transfer_quarantined();
+      break;
+    case Kind::kFailed:
+      entry = event.mutable_transfer_failed();
+      break;
+    case Kind::kStopped:
+      entry = event.mutable_transfer_stopped();
+      break;
+  }
+  FillTransfer(view, entry);
+  Publish(std::move(event));
+}
+
+}  // namespace confab::peer

@@ -1,0 +1,51 @@
+// EventFeed: the control socket's event stream (proto/control.proto, Event),
+// fed by what ChatSessions, the tracker link and Transfers report: messages
+// stored, message states, key changes, presence changes and transfer events.
+// It also keeps the presence last pushed by the tracker (the cache `confab
+// who` reads), publishing a contact's presence only when it changed.
+//
+// Lifetime: `server` and `contacts` outlive it. Loop thread.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "peer/chat/history_store.h"
+#include "peer/contacts/contact_book.h"
+#include "peer/control/control_server.h"
+#include "peer/transfer/transfers.h"
+#include "proto/tracker.pb.h"
+
+namespace confab::peer {
+
+class EventFeed final : public transfer::Transfers::Observer {
+ public:
+  EventFeed(ControlServer& server, ContactBook& contacts, std::string self_name)
+      : server_(server), contacts_(contacts), self_(std::move(self_name)) {}
+
+  // Messages stored: received, or composed here (state queued).
+  void OnMessages(const std::vector<StoredMessage>& stored);
+  void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
+                       MessageState state);
+  // `name`'s new key was refused; the event says how to accept it.
+  void OnKeyChange(const std::string& name, const Status& why);
+  // A presence push: recorded, and published if it differs from what was known.
+  void OnPresence(const proto::PresenceEntry& entry);
+  // `name`'s presence as last pushed (offline if never), with `contact`'s
+  // flags (null: a correspondent only).
+  proto::ContactPresence PresenceOf(const std::string& name, const Contact* contact) const;
+  // Transfers::Observer
+  void OnTransferEvent(transfer::TransferEventKind kind,
+                       const transfer::TransferView& view) override;
+
+ private:
+  void Publish(proto::Event event);  // stamped with the node's clock
+
+  ControlServer& server_;
+  ContactBook& contacts_;
+  const std::string self_;
+  std::map<std::string, proto::PresenceEntry> presence_;
+};
+
+}  // namespace confab::peer
