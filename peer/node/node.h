@@ -1,25 +1,8 @@
-// Node: `confab up`. Wiring only: it creates the node's parts, connects
-// their delegates and closes them on shutdown; the logic lives in the parts.
-//   confab.db -> ContactBook, HistoryStore -> Messenger  (peer/contacts, chat)
-//                DirectoryCache: last lookups and revoked keys, so known
-//                contacts stay reachable while the tracker is down
-//   PeerPort       the peer port, TCP and UDP (peer/reach): the hello check,
-//                  revoked keys, hostile-input limits; it hands chat
-//                  channels to ChatSessions and file channels to Transfers
-//   Dialer         reaches contacts for chat and files (lookup, checks, TCP,
-//                  UDP through the PeerPort's UdpPaths; peer/reach/dialer.h);
-//                  the node is its Directory (TrackerLink, DirectoryCache)
-//                  and forwards it every LookupResult
-//   ChatSessions   the direct chat connections
-//   TrackerLink    presence, lookups, announce/subscribe (reconnects itself)
-//   Transfers      file transfers
-//   ControlServer  node.sock: ControlHandlers answer it, EventFeed streams to
-//                  the console (peer/control)
-//   OutboxRetry, HistoryPurge  the retry and retention timers (peer/chat)
-//   PeerAccess     block and revocation cut a peer off (peer/control)
-//   signals        SIGINT/SIGTERM start a clean shutdown
-// The delegate overrides below forward to those parts; lookups, punches and
-// the directory cache (node_directory.cc) are still answered here.
+// Node: `confab up`. Wiring only: it creates the node's parts (docs/design.md,
+// "peer/"), connects their delegates, and closes them on shutdown. What is
+// left here forwards: tracker events to the Dialer, PeerAccess and the event
+// feed; the Dialer's lookups and punches to TrackerLink and DirectoryCache;
+// chat's notifications to the event feed.
 //
 // Lifetime: `loop` outlives the node. Run the loop after Create; it returns
 // once Shutdown() (or a signal) has closed everything. Not thread-safe.
@@ -35,35 +18,11 @@
 #include "peer/contacts/directory_cache.h"
 #include "peer/control/control_handlers.h"
 #include "peer/node/home.h"
+#include "peer/node/node_options.h"
 #include "peer/reach/dialer.h"
 #include "peer/reach/peer_port.h"
 
 namespace confab::peer {
-
-inline constexpr std::string_view kDatabaseFile = "confab.db";
-inline constexpr std::string_view kControlSocketFile = "node.sock";
-inline constexpr uint16_t kDefaultPeerPort = 7651;
-
-// Told of delivery events as they happen, on the loop's thread: the seam
-// for in-process users (the delivery benchmark; later, notifications).
-class DeliveryObserver {
- public:
-  virtual ~DeliveryObserver() = default;
-  // `count` of our messages to `contact` became delivered: an Ack named
-  // them, sent only once they were durable at the contact.
-  virtual void OnDelivered(const std::string& contact, int64_t count) = 0;
-};
-
-struct NodeOptions {
-  std::string listen = "0.0.0.0:7651";   // the peer port (TCP, and UDP on the same number)
-  uint64_t retry_ms = 5000;              // outbox retry period
-  DeliveryObserver* observer = nullptr;  // optional; must outlive the node
-  int64_t retain_days = 0;               // history.retain_days; 0 = keep all
-  PathPolicy paths = PathPolicy::kAuto;  // network.path
-  uint64_t udp_head_start_ms = 300;      // network.udp_head_start_ms
-  uint64_t purge_every_ms = 24 * 3600 * 1000;
-  ControlServerOptions control{};
-};
 
 class Node final : private TrackerLink::Delegate,
                    private PeerPort::Delegate,
