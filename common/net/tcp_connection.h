@@ -50,8 +50,8 @@ namespace confab::net {
 // Write-queue marks for backpressure; see above. (Outside the class so that
 // it can be a default argument of the class's own functions.)
 struct TcpConnectionOptions {
-  size_t high_water_bytes = 1 << 20;
-  size_t low_water_bytes = 256 << 10;  // must not exceed high_water_bytes
+  size_t high_water_bytes = internal::kDefaultHighWaterBytes;  // 1 MiB
+  size_t low_water_bytes = internal::kDefaultLowWaterBytes;    // 256 KiB; at most the high mark
   // Connect only: the local address to bind before connecting (port 0 lets
   // the kernel choose the port). Unset: the kernel chooses both. Load tests
   // bind to many 127.x.y.z addresses to get past one address's ephemeral

@@ -28,6 +28,10 @@
 
 namespace confab::net::internal {
 
+// The write-queue marks a stream gets unless its user asks for others.
+inline constexpr size_t kDefaultHighWaterBytes = 1 << 20;
+inline constexpr size_t kDefaultLowWaterBytes = 256 << 10;
+
 class UvStream : public HandleOwner, public ByteStream {
  public:
   enum class State {
