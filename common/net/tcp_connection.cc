@@ -55,24 +55,21 @@ Result<std::unique_ptr<TcpConnection>> TcpConnection::AcceptFrom(Loop& loop, uv_
 }
 
 Result<Address> TcpConnection::peer_address() const {
-  if (!handle_open())
-    return Status::FailedPrecondition("connection is closed");
-  sockaddr_storage storage{};
-  int length = sizeof(storage);
-  CONFAB_RETURN_IF_ERROR(
-      FromUv(uv_tcp_getpeername(handle<uv_tcp_t>(), reinterpret_cast<sockaddr*>(&storage), &length),
-             "uv_tcp_getpeername"));
-  return Address::FromSockaddr(reinterpret_cast<const sockaddr*>(&storage));
+  return NameOf(&uv_tcp_getpeername, "uv_tcp_getpeername");
 }
 
 Result<Address> TcpConnection::local_address() const {
+  return NameOf(&uv_tcp_getsockname, "uv_tcp_getsockname");
+}
+
+Result<Address> TcpConnection::NameOf(int (*get_name)(const uv_tcp_t*, sockaddr*, int*),
+                                      const char* what) const {
   if (!handle_open())
     return Status::FailedPrecondition("connection is closed");
   sockaddr_storage storage{};
   int length = sizeof(storage);
   CONFAB_RETURN_IF_ERROR(
-      FromUv(uv_tcp_getsockname(handle<uv_tcp_t>(), reinterpret_cast<sockaddr*>(&storage), &length),
-             "uv_tcp_getsockname"));
+      FromUv(get_name(handle<uv_tcp_t>(), reinterpret_cast<sockaddr*>(&storage), &length), what));
   return Address::FromSockaddr(reinterpret_cast<const sockaddr*>(&storage));
 }
 

@@ -94,6 +94,8 @@ class TcpConnection final : public internal::UvStream {
   static Result<std::unique_ptr<TcpConnection>> AcceptFrom(Loop& loop, uv_stream_t* server,
                                                            Delegate* delegate, Options options);
   Status Init(Loop& loop);
+  // peer_address or local_address, by `get_name`.
+  Result<Address> NameOf(int (*get_name)(const uv_tcp_t*, sockaddr*, int*), const char* what) const;
 };
 
 }  // namespace confab::net

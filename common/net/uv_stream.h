@@ -58,8 +58,8 @@ class UvStream : public HandleOwner, public ByteStream {
   void StopReading() override;
 
   // Queues `data` (empty is a no-op). FailedPrecondition unless kOpen;
-  // InvalidArgument above UINT_MAX bytes; the uv_write error otherwise (the stream
-  // is left for the caller to close).
+  // InvalidArgument above UINT_MAX bytes; the uv_write error otherwise
+  // (the stream is left for the caller to close).
   Status Write(Bytes data) override;
   // False while the write queue is above the high-water mark, or when the
   // stream is not kOpen.
