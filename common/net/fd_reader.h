@@ -3,9 +3,10 @@
 //
 // Events reach one Delegate, each as the last thing the callback does:
 //   OnRead   bytes arrived; `data` is valid only during the call, never empty
-//   OnEnd    the input ended, exactly once, after which nothing more is
-//            read and the handle is closing: Closed at end of file, or the
-//            read error (FromUv)
+//   OnEnd    the input ended, exactly once unless Close() or the Loop closed
+//            the reader first: Closed at end of file, or the read error
+//            (FromUv). It comes from the close callback, once nothing more
+//            can be read.
 //
 // The reader owns `fd` from a successful Create on: libuv closes it with
 // the handle, except 0, 1 and 2 (stdio stays open). libuv may switch it to
@@ -20,12 +21,16 @@
 #include "common/base/bytes.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
-#include "common/net/handle.h"
+#include "common/net/byte_stream.h"
 #include "common/net/loop.h"
+#include "common/net/uv_stream.h"
 
 namespace confab::net {
 
-class FdReader final : public internal::HandleOwner {
+// Privately a UvStream (uv_stream.h), which reads for it and owns the one
+// handle; privately its own StreamDelegate, which turns the stream's
+// OnClosed into OnEnd.
+class FdReader final : private internal::UvStream, private StreamDelegate {
  public:
   class Delegate {
    public:
@@ -41,20 +46,22 @@ class FdReader final : public internal::HandleOwner {
   ~FdReader() override = default;
 
   // Stops reading and closes the handle; no upcall follows. Idempotent.
-  void Close();
+  // (It overrides the private ByteStream::Close too.)
+  void Close() override;
 
  private:
-  explicit FdReader(Delegate* delegate) : delegate_(delegate) {}
-  uv_stream_t* stream() const { return pipe_.get() ? pipe_.stream() : tty_.stream(); }
-  static void AllocCb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
-  static void ReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  explicit FdReader(Delegate* delegate);
+  // As Close(): the loop closing is no end of input to report.
   void CloseForLoop() noexcept override { Close(); }
-  void OnHandleClosed() noexcept override;
+
+  // StreamDelegate: no connect and no writes here.
+  void OnConnected() override {}
+  void OnRead(ByteView data) override { delegate_->OnRead(data); }  // last
+  void OnWritable() override {}
+  void OnClosed(Status status) override;
 
   Delegate* const delegate_;
-  // Exactly one is initialised, by the kind of descriptor.
-  internal::OwnedHandle<uv_pipe_t> pipe_;
-  internal::OwnedHandle<uv_tty_t> tty_;
+  bool closed_by_owner_ = false;  // Close() or the loop: no OnEnd
 };
 
 }  // namespace confab::net

@@ -12,6 +12,8 @@
 //    their owner to close them, so owners never hold a freed handle.
 #pragma once
 
+#include <type_traits>
+
 #include <uv.h>
 
 #include "common/base/check.h"
@@ -39,7 +41,10 @@ T* OwnerOf(const H* handle) {
   return data == nullptr ? nullptr : static_cast<T*>(static_cast<HandleOwner*>(data));
 }
 
-// One heap-allocated uv handle of type H, member of its owner.
+// One heap-allocated uv handle of type H, member of its owner. H may also be
+// uv_stream_t, for an owner that picks the kind of stream at run time (a
+// pipe or a terminal): Init then names the concrete type, which the close
+// callback frees.
 template <typename H>
 class OwnedHandle {
  public:
@@ -48,23 +53,32 @@ class OwnedHandle {
   OwnedHandle(const OwnedHandle&) = delete;
   OwnedHandle& operator=(const OwnedHandle&) = delete;
 
-  // Allocates the handle and runs `init` (e.g. uv_tcp_init) on it. On error
-  // the handle was never linked into the loop, so it is deleted directly.
-  template <typename InitFn>
+  // Allocates the handle as a `Concrete` (H itself unless H is uv_stream_t)
+  // and runs `init` (e.g. uv_tcp_init) on it. On error the handle was never
+  // linked into the loop, so it is deleted directly.
+  template <typename Concrete = H, typename InitFn>
   Status Init(HandleOwner* owner, InitFn init, const char* what) {
+    static_assert(std::is_same_v<Concrete, H> || std::is_same_v<H, uv_stream_t>,
+                  "only an OwnedHandle<uv_stream_t> holds another type than its own");
     CONFAB_DCHECK(handle_ == nullptr);
-    handle_ = new H();
-    const int rc = init(handle_);
+    auto* handle = new Concrete();
+    const int rc = init(handle);
     if (rc < 0) {
-      delete handle_;
-      handle_ = nullptr;
+      delete handle;
       return FromUv(rc, what);
     }
-    handle_->data = owner;
+    handle->data = owner;
+    handle_ = reinterpret_cast<H*>(handle);
+    close_cb_ = &CloseCb<Concrete>;
     return Status::Ok();
   }
 
   H* get() const { return handle_; }
+  // The handle as the concrete type Init allocated.
+  template <typename Concrete>
+  Concrete* as() const {
+    return reinterpret_cast<Concrete*>(handle_);
+  }
   uv_handle_t* base() const { return reinterpret_cast<uv_handle_t*>(handle_); }
   uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(handle_); }
   // Initialised and not closing: the only state in which uv calls are made.
@@ -75,7 +89,7 @@ class OwnedHandle {
     if (!open())
       return;
     closing_ = true;
-    uv_close(base(), &CloseCb);
+    uv_close(base(), close_cb_);
   }
 
   // Called by the owner from OnHandleClosed: the memory is gone.
@@ -88,18 +102,20 @@ class OwnedHandle {
       return;
     handle_->data = nullptr;
     if (!closing_)
-      uv_close(base(), &CloseCb);
+      uv_close(base(), close_cb_);
     handle_ = nullptr;
   }
 
+  template <typename Concrete>
   static void CloseCb(uv_handle_t* handle) noexcept {
     HandleOwner* owner = static_cast<HandleOwner*>(handle->data);
-    delete reinterpret_cast<H*>(handle);
+    delete reinterpret_cast<Concrete*>(handle);
     if (owner != nullptr)
       owner->OnHandleClosed();
   }
 
   H* handle_ = nullptr;
+  uv_close_cb close_cb_ = nullptr;  // frees the type Init allocated
   bool closing_ = false;
 };
 

@@ -4,132 +4,24 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <climits>
-#include <new>
 #include <utility>
 
 namespace confab::net {
-namespace {
-
-constexpr size_t kReadBufferBytes = 16 * 1024;
-
-// One write and the bytes it points at, freed together in WriteCb on every
-// path, UV_ECANCELED included (Part C #4, #5).
-struct WriteReq {
-  uv_write_t req{};
-  Bytes data;
-};
-
-}  // namespace
 
 // ---- PipeConnection -------------------------------------------------------
 
-Status PipeConnection::StartReading() {
-  if (state_ == State::kClosing || state_ == State::kClosed)
-    return Status::FailedPrecondition("connection is closed");
-  if (reading_)
-    return Status::Ok();
-  CONFAB_RETURN_IF_ERROR(
-      FromUv(uv_read_start(handle_.stream(), &AllocCb, &ReadCb), "uv_read_start"));
-  reading_ = true;
-  return Status::Ok();
-}
+PipeConnection::PipeConnection(StreamDelegate* delegate)
+    : UvStream(delegate, State::kOpen, internal::kDefaultHighWaterBytes,
+               internal::kDefaultLowWaterBytes) {}
 
-void PipeConnection::StopReading() {
-  if (reading_ && handle_.open())
-    uv_read_stop(handle_.stream());
-  reading_ = false;
-}
-
-Status PipeConnection::Write(Bytes data) {
-  if (state_ != State::kOpen)
-    return Status::FailedPrecondition("connection is shutting down or closed");
-  if (data.empty())
-    return Status::Ok();
-  if (data.size() > UINT_MAX)
-    return Status::InvalidArgument("write too large for one request");
-  auto req = std::make_unique<WriteReq>();
-  req->data = std::move(data);
-  req->req.data = req.get();
-  const uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()),
-                                   static_cast<unsigned>(req->data.size()));
-  CONFAB_RETURN_IF_ERROR(FromUv(uv_write(&req->req, handle_.stream(), &buf, 1, &WriteCb), "write"));
-  req.release();  // WriteCb owns it now
-  return Status::Ok();
-}
-
-void PipeConnection::Shutdown() {
-  if (state_ != State::kOpen)
-    return;
-  auto req = std::make_unique<uv_shutdown_t>();
-  const int rc = uv_shutdown(req.get(), handle_.stream(), &ShutdownCb);
-  if (rc < 0) {
-    CloseWith(FromUv(rc, "shutdown"));
-    return;
-  }
-  req.release();  // ShutdownCb owns it now
-  state_ = State::kShuttingDown;
-}
-
-void PipeConnection::CloseWith(Status reason) {
-  if (state_ == State::kClosing || state_ == State::kClosed)
-    return;
-  state_ = State::kClosing;
-  close_reason_ = std::move(reason);
-  reading_ = false;
-  handle_.Close();
-}
-
-void PipeConnection::CloseForLoop() noexcept {
-  CloseWith(Status::Closed("the loop is closing"));
-}
-
-void PipeConnection::OnHandleClosed() noexcept {
-  handle_.Forget();
-  state_ = State::kClosed;
-  delegate_->OnClosed(close_reason_);  // last: the delegate may destroy us
-}
-
-void PipeConnection::AllocCb(uv_handle_t* /*handle*/, size_t /*suggested*/,
-                             uv_buf_t* buf) noexcept {
-  // A null base makes libuv report UV_ENOBUFS to ReadCb, which closes.
-  char* base = new (std::nothrow) char[kReadBufferBytes];
-  *buf = uv_buf_init(base, base == nullptr ? 0 : kReadBufferBytes);
-}
-
-void PipeConnection::ReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
-  std::unique_ptr<char[]> owned(buf->base);
-  PipeConnection* self = internal::OwnerOf<PipeConnection>(stream);
-  if (self == nullptr)
-    return;
-  if (nread > 0) {
-    self->delegate_->OnRead(
-        ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)));
-    return;  // the upcall was last
-  }
-  if (nread == 0)
-    return;  // EAGAIN (Part C #9)
-  self->CloseWith(nread == UV_EOF ? Status::Closed("peer closed the connection")
-                                  : FromUv(static_cast<int>(nread), "read"));
-}
-
-void PipeConnection::WriteCb(uv_write_t* req, int status) noexcept {
-  uv_stream_t* stream = req->handle;
-  delete static_cast<WriteReq*>(req->data);
-  PipeConnection* self = internal::OwnerOf<PipeConnection>(stream);
-  if (self == nullptr || self->state_ == State::kClosing || self->state_ == State::kClosed)
-    return;
-  if (status < 0)
-    self->CloseWith(FromUv(status, "write"));
-}
-
-void PipeConnection::ShutdownCb(uv_shutdown_t* req, int status) noexcept {
-  uv_stream_t* stream = req->handle;
-  delete req;
-  PipeConnection* self = internal::OwnerOf<PipeConnection>(stream);
-  if (self == nullptr)
-    return;
-  self->CloseWith(status < 0 ? FromUv(status, "shutdown") : Status::Ok());
+Result<std::unique_ptr<PipeConnection>> PipeConnection::AcceptFrom(Loop& loop, uv_stream_t* server,
+                                                                   StreamDelegate* delegate) {
+  CONFAB_RETURN_IF_ERROR(loop.CheckOpen());
+  std::unique_ptr<PipeConnection> conn(new PipeConnection(delegate));
+  CONFAB_RETURN_IF_ERROR(conn->InitHandle<uv_pipe_t>(
+      [&](uv_pipe_t* h) { return uv_pipe_init(loop.get(), h, 0); }, "uv_pipe_init"));
+  CONFAB_RETURN_IF_ERROR(FromUv(uv_accept(server, conn->stream()), "accept"));
+  return conn;
 }
 
 // ---- PipeListener ---------------------------------------------------------
@@ -166,12 +58,7 @@ PipeListener::~PipeListener() {
 Result<std::unique_ptr<PipeConnection>> PipeListener::Accept(PipeConnection::Delegate* delegate) {
   if (!handle_.open())
     return Status::FailedPrecondition("listener is closed");
-  CONFAB_RETURN_IF_ERROR(loop_.CheckOpen());
-  std::unique_ptr<PipeConnection> conn(new PipeConnection(delegate));
-  CONFAB_RETURN_IF_ERROR(conn->handle_.Init(
-      conn.get(), [&](uv_pipe_t* h) { return uv_pipe_init(loop_.get(), h, 0); }, "uv_pipe_init"));
-  CONFAB_RETURN_IF_ERROR(FromUv(uv_accept(handle_.stream(), conn->handle_.stream()), "accept"));
-  return conn;
+  return PipeConnection::AcceptFrom(loop_, handle_.stream(), delegate);
 }
 
 void PipeListener::ConnectionCb(uv_stream_t* server, int status) noexcept {

@@ -1,11 +1,14 @@
 // PipeListener and PipeConnection: a Unix-domain stream socket (uv_pipe_t),
 // for local control sockets such as the node's node.sock. They own their uv
 // handles as STYLE.md A4 and Part C say, the same way TcpListener and
-// TcpConnection do, and keep to the same contracts (see tcp_connection.h):
+// TcpConnection do, and keep to the same contracts (see tcp_connection.h).
+// PipeConnection is a ByteStream, a thin layer over internal::UvStream
+// (uv_stream.h) as TcpConnection is:
 //
 //   PipeConnection events reach one Delegate, each as the last thing the
-//   callback does: OnRead (bytes, never empty) and OnClosed (exactly once,
-//   from the close callback, unless the connection is destroyed first):
+//   callback does: OnRead (bytes, never empty), OnWritable (want_write()
+//   turned true again) and OnClosed (exactly once, from the close callback,
+//   unless the connection is destroyed first):
 //     OK      Close() or a completed Shutdown()
 //     Closed  the peer closed, or the Loop closed the connection
 //     other   a read, write or shutdown error (FromUv)
@@ -24,59 +27,35 @@
 #include "common/base/bytes.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
+#include "common/net/byte_stream.h"
 #include "common/net/handle.h"
 #include "common/net/loop.h"
+#include "common/net/uv_stream.h"
 
 namespace confab::net {
 
-class PipeConnection final : public internal::HandleOwner {
+class PipeConnection final : public internal::UvStream {
  public:
-  class Delegate {
+  // An accepted pipe never connects, and OnWritable matters only to a
+  // producer that watches want_write(), so both have empty defaults here.
+  class Delegate : public StreamDelegate {
    public:
-    virtual ~Delegate() = default;
-    // `data` is valid only during the call; never empty.
-    virtual void OnRead(ByteView data) = 0;
-    virtual void OnClosed(Status status) = 0;
+    void OnConnected() override {}
+    void OnWritable() override {}
   };
 
-  enum class State { kOpen, kShuttingDown, kClosing, kClosed };
-
+  // State (never kConnecting here), state() and the ByteStream calls
+  // (StartReading, Write, want_write, write_queue_bytes, Shutdown, Close,
+  // ...) are UvStream's: see uv_stream.h. The write-queue marks are the
+  // defaults there (1 MiB high, 256 KiB low), as for TcpConnection.
   ~PipeConnection() override = default;
-  State state() const { return state_; }
-
-  // Idempotent. FailedPrecondition once closing.
-  Status StartReading();
-  void StopReading();
-  // Queues `data`; the request owns the bytes until its callback.
-  // FailedPrecondition unless kOpen.
-  Status Write(Bytes data);
-  // Bytes queued by Write and not yet handed to the kernel (0 once closed):
-  // what a consumer that does not read leaves behind.
-  size_t write_queue_bytes() const {
-    return handle_.open() ? uv_stream_get_write_queue_size(handle_.stream()) : 0;
-  }
-  // Sends everything queued, then closes (OnClosed(OK)). Idempotent.
-  void Shutdown();
-  // Closes now, dropping queued writes; OnClosed(OK) follows. Idempotent.
-  void Close() { CloseWith(Status::Ok()); }
 
  private:
   friend class PipeListener;
-  explicit PipeConnection(Delegate* delegate) : delegate_(delegate) {}
-
-  static void AllocCb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
-  static void ReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
-  static void WriteCb(uv_write_t* req, int status) noexcept;
-  static void ShutdownCb(uv_shutdown_t* req, int status) noexcept;
-  void CloseWith(Status reason);
-  void CloseForLoop() noexcept override;
-  void OnHandleClosed() noexcept override;
-
-  Delegate* const delegate_;
-  State state_ = State::kOpen;
-  bool reading_ = false;
-  Status close_reason_;
-  internal::OwnedHandle<uv_pipe_t> handle_;
+  explicit PipeConnection(StreamDelegate* delegate);
+  // For PipeListener::Accept: takes the pending connection off `server`.
+  static Result<std::unique_ptr<PipeConnection>> AcceptFrom(Loop& loop, uv_stream_t* server,
+                                                            StreamDelegate* delegate);
 };
 
 class PipeListener final : public internal::HandleOwner {
