@@ -92,15 +92,6 @@ int RunMsgStdin(const std::string& to, bool json) {
   return flush();
 }
 
-std::string LocalTime(int64_t unix_ms) {
-  const time_t seconds = static_cast<time_t>(unix_ms / 1000);
-  tm local{};
-  localtime_r(&seconds, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
-
 int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, bool json) {
   proto::Request request;
   request.mutable_history()->set_contact(contact);
@@ -124,7 +115,8 @@ int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, boo
     return kExitOk;
   }
   for (const proto::HistoryEntry& e : response->history()) {
-    std::printf("%s  %s: %s  [%s]\n", LocalTime(e.time_unix_ms()).c_str(), e.from().c_str(),
+    std::printf("%s  %s: %s  [%s]\n",
+                console::LocalTime(e.time_unix_ms(), "%Y-%m-%d %H:%M:%S").c_str(), e.from().c_str(),
                 console::Printable(e.text()).c_str(), e.state().c_str());
   }
   return kExitOk;

@@ -207,13 +207,18 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
-std::string ClockTime(int64_t unix_ms) {
+std::string LocalTime(int64_t unix_ms, const char* format) {
   const time_t seconds = static_cast<time_t>(unix_ms / 1000);
   tm local{};
   localtime_r(&seconds, &local);
-  char text[16];
-  std::strftime(text, sizeof text, "%H:%M", &local);
+  char text[64];
+  if (std::strftime(text, sizeof text, format, &local) == 0)
+    return "?";
   return text;
+}
+
+std::string ClockTime(int64_t unix_ms) {
+  return LocalTime(unix_ms, "%H:%M");
 }
 
 void SentMessages::Remember(const proto::HistoryEntry& entry) {

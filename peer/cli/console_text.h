@@ -65,6 +65,9 @@ std::string Printable(std::string_view text);
 
 // "HH:MM" in local time.
 std::string ClockTime(int64_t unix_ms);
+// `unix_ms` in local time, as strftime's `format` writes it ("?" when the
+// result does not fit 63 bytes).
+std::string LocalTime(int64_t unix_ms, const char* format);
 
 // Remembers the outgoing messages seen in this session (id -> to, text), so
 // a state change can name the message rather than an id.

@@ -268,5 +268,17 @@ TEST_CASE("Sizes read in binary units with one decimal", "[peer][console]") {
   CHECK(HumanSize(256.0 * 1024 * 1024) == "256.0 MiB");
 }
 
+TEST_CASE("Local times are written in the format asked for, and one too long says so",
+          "[console]") {
+  // 2026-12-02 12:00:00 UTC: the same calendar day in every time zone.
+  const int64_t noon_ms = 1796212800000;
+  const std::string day = LocalTime(noon_ms, "%Y-%m-%d");
+  CHECK(day == "2026-12-02");
+  CHECK(ClockTime(noon_ms).size() == 5);
+  CHECK(ClockTime(noon_ms)[2] == ':');
+  CHECK(LocalTime(noon_ms, std::string(40, 'Y').insert(0, "%Y").c_str()).size() == 44);
+  CHECK(LocalTime(noon_ms, (std::string(70, '.') + "%Y").c_str()) == "?");
+}
+
 }  // namespace
 }  // namespace confab::peer::console
