@@ -17,6 +17,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/unit/net/net_test_util.h"
+#include "tests/unit/store/temp_dir.h"
 
 namespace confab::net {
 namespace {
@@ -24,13 +25,6 @@ namespace {
 using testing::CloseLoop;
 using testing::MakeLoop;
 using testing::RunUntil;
-
-std::string TempDir() {
-  char pattern[] = "/tmp/confab-pipe-XXXXXX";
-  const char* dir = mkdtemp(pattern);
-  REQUIRE(dir != nullptr);
-  return dir;
-}
 
 int ConnectTo(const std::string& path) {
   const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -73,7 +67,8 @@ struct Server final : PipeListener::Delegate, PipeConnection::Delegate {
 
 TEST_CASE("PipeListener serves a round trip on a 0600 socket and removes it", "[net][pipe]") {
   auto loop = MakeLoop();
-  const std::string path = TempDir() + "/node.sock";
+  const store::TempDir dir;  // removed with the socket when the case ends
+  const std::string path = dir.File("node.sock");
   Server server;
   server.echo_and_shutdown = true;
   auto listener = PipeListener::Create(*loop, path, &server);
@@ -101,7 +96,8 @@ TEST_CASE("PipeListener serves a round trip on a 0600 socket and removes it", "[
 
 TEST_CASE("PipeConnection reports Closed when the client goes away", "[net][pipe]") {
   auto loop = MakeLoop();
-  const std::string path = TempDir() + "/node.sock";
+  const store::TempDir dir;  // removed with the socket when the case ends
+  const std::string path = dir.File("node.sock");
   Server server;
   auto listener = PipeListener::Create(*loop, path, &server);
   REQUIRE(listener.ok());
@@ -117,7 +113,8 @@ TEST_CASE("PipeConnection reports Closed when the client goes away", "[net][pipe
 
 TEST_CASE("PipeListener refuses a path that exists or is too long", "[net][pipe][error]") {
   auto loop = MakeLoop();
-  const std::string path = TempDir() + "/node.sock";
+  const store::TempDir dir;  // removed with the socket when the case ends
+  const std::string path = dir.File("node.sock");
   Server server;
   auto first = PipeListener::Create(*loop, path, &server);
   REQUIRE(first.ok());
