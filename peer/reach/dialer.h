@@ -1,7 +1,8 @@
 // Dialer: the one way this node reaches a contact (docs/design.md,
-// "Reaching a contact: the path order"). It turns "reach NAME for PURPOSE" into a connected, checked
-// channel::ChannelConnection (established: we, the initiator, got the
-// welcome) and hands it to whoever asked, with a PathReport saying how.
+// "Reaching a contact: the path order"). It turns "reach NAME for PURPOSE"
+// into a connected, checked channel::ChannelConnection (established: we,
+// the initiator, got the welcome) and hands it to whoever asked, with a
+// PathReport saying how.
 // Chat (ChatSessions) and files (Transfers' Outgoing) both dial through it;
 // neither has a path policy of its own.
 //
