@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@ struct Collector final : FdReader::Delegate {
   int ends = 0;
   Status end_status;
   std::unique_ptr<FdReader>* destroy_on_read = nullptr;
+  std::unique_ptr<FdReader>* destroy_on_end = nullptr;
   void OnRead(ByteView bytes) override {
     data.append(AsChars(bytes));
     if (destroy_on_read != nullptr)
@@ -32,6 +34,8 @@ struct Collector final : FdReader::Delegate {
   void OnEnd(Status status) override {
     ++ends;
     end_status = std::move(status);
+    if (destroy_on_end != nullptr)
+      destroy_on_end->reset();
   }
 };
 
@@ -68,6 +72,58 @@ TEST_CASE("FdReader reads a pipe until end of file", "[net][fd_reader]") {
   REQUIRE(RunUntil(*loop, [&] { return collector.ends == 1; }));
   CHECK(collector.data == "status away lunch\nquit\n");
   CHECK(collector.end_status.code() == Status::Code::kClosed);
+  CHECK(collector.end_status.message() == "end of input");
+  CloseLoop(*loop);
+  CHECK(collector.ends == 1);
+}
+
+TEST_CASE("FdReader may be destroyed inside OnEnd", "[net][fd_reader]") {
+  auto loop = MakeLoop();
+  Pipe pipe;
+  Collector collector;
+  auto reader = FdReader::Create(*loop, pipe.GiveReadEnd(), &collector);
+  REQUIRE(reader.ok());
+  std::unique_ptr<FdReader> owned = std::move(*reader);
+  collector.destroy_on_end = &owned;
+  pipe.Write("bye");
+  pipe.CloseWriteEnd();
+  REQUIRE(RunUntil(*loop, [&] { return owned == nullptr; }));
+  CHECK(collector.data == "bye");
+  CHECK(collector.ends == 1);
+  CloseLoop(*loop);
+}
+
+TEST_CASE("FdReader hears no OnEnd when the loop closes it", "[net][fd_reader][loop]") {
+  auto loop = MakeLoop();
+  Pipe pipe;
+  Collector collector;
+  auto reader = FdReader::Create(*loop, pipe.GiveReadEnd(), &collector);
+  REQUIRE(reader.ok());
+  CloseLoop(*loop);  // the reader's handle is closed for it, quietly
+  CHECK(collector.ends == 0);
+}
+
+TEST_CASE("FdReader reads a terminal and ends with the read error when it hangs up",
+          "[net][fd_reader][tty]") {
+  auto loop = MakeLoop();
+  // A pseudo-terminal: the reader gets the slave side, as a console's stdin.
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  REQUIRE(master >= 0);
+  REQUIRE(::grantpt(master) == 0);
+  REQUIRE(::unlockpt(master) == 0);
+  const char* name = ::ptsname(master);
+  REQUIRE(name != nullptr);
+  const int slave = ::open(name, O_RDWR | O_NOCTTY);
+  REQUIRE(slave >= 0);
+  Collector collector;
+  auto reader = FdReader::Create(*loop, slave, &collector);
+  REQUIRE(reader.ok());
+  REQUIRE(::write(master, "status\n", 7) == 7);  // a line, for the terminal's line discipline
+  REQUIRE(RunUntil(*loop, [&] { return collector.data.size() >= 7; }));
+  CHECK(collector.data.substr(0, 6) == "status");
+  ::close(master);  // the terminal hangs up: reads fail with EIO, not EOF
+  REQUIRE(RunUntil(*loop, [&] { return collector.ends == 1; }));
+  CHECK_FALSE(collector.end_status.ok());
   CloseLoop(*loop);
   CHECK(collector.ends == 1);
 }
