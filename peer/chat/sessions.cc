@@ -64,14 +64,14 @@ bool ChatSessions::HasSession(const std::string& name) const {
 
 ChatSessions::Link* ChatSessions::EstablishedLinkTo(const std::string& name) const {
   for (const auto& [raw, link] : links_) {
-    if (link->established && link->peer == name && link->conn)
+    if (link->peer == name && link->conn)
       return raw;
   }
   return nullptr;
 }
 
-ChatSessions::Link* ChatSessions::AddLink(std::string peer, bool outbound) {
-  auto link = std::make_unique<Link>(*this, std::move(peer), outbound);
+ChatSessions::Link* ChatSessions::AddLink(std::string peer) {
+  auto link = std::make_unique<Link>(*this, std::move(peer));
   Link* raw = link.get();
   links_.emplace(raw, std::move(link));
   return raw;
@@ -116,10 +116,9 @@ void ChatSessions::Deliver(const std::string& name) {
 void ChatSessions::OnReached(const std::string& name,
                              std::unique_ptr<channel::ChannelConnection> connection,
                              const PathReport& path, udp::SessionId session) {
-  Link* link = AddLink(name, /*outbound=*/true);
+  Link* link = AddLink(name);
   link->transport = path.transport;
   link->udp_session = session;
-  link->established = true;
   link->conn = std::move(connection);
   link->conn->set_delegate(link);
   paths_[name] = path;
@@ -148,7 +147,7 @@ void ChatSessions::OnNotReached(const std::string& name, const Status& why,
 }
 
 void ChatSessions::SendPending(Link& link) {
-  if (!link.established || !link.conn)
+  if (!link.conn)
     return;
   const uint64_t sent_before = link.sent_through_seq;
   std::vector<MessageId> newly_sent;  // for the event stream
@@ -196,7 +195,7 @@ void ChatSessions::SendPending(Link& link) {
 Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
   if (closed_)
     return Status::Unavailable("shutting down");
-  Link& link = *AddLink(channel.peer, /*outbound=*/false);
+  Link& link = *AddLink(channel.peer);
   link.transport = channel.transport;
   link.udp_session = channel.udp_session;
   link.conn = std::move(channel.connection);
@@ -206,7 +205,6 @@ Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message)
         PathReport{link.transport, channel.from ? channel.from->ToString() : "",
                    "they reached us (inbound " + std::string(TransportName(link.transport)) + ")"};
   }
-  link.established = true;
   spdlog::info("chat session from {}", link.peer);
   // Our outbox for them goes out on this connection from the kick, and the
   // delegate hears of the session from there too.
@@ -216,8 +214,6 @@ Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message)
 }
 
 Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
-  if (!link.established || link.peer.empty())
-    return Status::FailedPrecondition("a chat message before the session is up");
   proto::PeerMessage message;
   if (!ParseFromBytes(plaintext, &message))
     return Status::Corruption("a chat message that does not parse");

@@ -60,7 +60,6 @@ struct ChatSessionsParams {
   std::string self_name;
   crypto::X25519KeyPair local_static{};  // the identity key's X25519 form
   Bytes certificate;                     // ours, a serialized proto::Certificate
-  crypto::Ed25519PublicKey org_public_key{};
 };
 
 class ChatSessions final : public PeerPort::Handler,
@@ -156,7 +155,7 @@ class ChatSessions final : public PeerPort::Handler,
   void OnLinkClosed(Link& link, const Status& status);  // destroys the link: last
 
   // A link for an established channel, which the caller moves in.
-  Link* AddLink(std::string peer, bool outbound);
+  Link* AddLink(std::string peer);
   // Our side of a chat channel's handshake (the Dialer adds their key).
   channel::InitiatorParams ChatInitiator() const;
   Link* EstablishedLinkTo(const std::string& name) const;

@@ -19,13 +19,10 @@ namespace confab::peer {
 // and the checks, so `peer` is the contact's checked name from the start.
 class ChatSessions::Link final : public channel::ChannelConnection::Delegate {
  public:
-  Link(ChatSessions& owner, std::string peer_name, bool is_outbound)
-      : owner_(owner), peer(std::move(peer_name)), outbound(is_outbound) {}
+  Link(ChatSessions& owner, std::string peer_name) : owner_(owner), peer(std::move(peer_name)) {}
 
   ChatSessions& owner_;
   std::string peer;
-  const bool outbound;
-  bool established = false;
   Transport transport = Transport::kTcp;
   udp::SessionId udp_session = 0;
   // Every outbox message up to this seq went out on this connection (the

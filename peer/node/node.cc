@@ -93,7 +93,6 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   chat.self_name = enrollment.name;
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
-  chat.org_public_key = enrollment.org_public_key;
   CONFAB_ASSIGN_OR_RETURN(node->sessions_,
                           ChatSessions::Create(loop, std::move(chat), *node->messenger_,
                                                *node->dialer_, node->port_->udp(), node.get()));

@@ -161,7 +161,6 @@ struct Fixture {
     params.self_name = m.name;
     params.local_static = m.key.DeriveX25519();
     params.certificate = m.certificate;
-    params.org_public_key = (org != nullptr ? *org : dir.org).public_key();
     DialerParams dial;
     dial.org_public_key = (org != nullptr ? *org : dir.org).public_key();
     m.clock = std::make_unique<LoopClock>(*loop);
