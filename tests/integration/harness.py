@@ -406,3 +406,24 @@ class OrgTest(TempDirTest):
 
     def logs(self):
         return "\n".join(f"{n.name} log:\n{n.log()}" for n in self.nodes)
+
+
+class PairTest(OrgTest):
+    """Two enrolled members, alice and bob (nodes not yet started), and a
+    download directory for bob."""
+
+    def setUp(self):
+        super().setUp()
+        self.alice = self.member("alice")
+        self.bob = self.member("bob")
+        self.downloads = os.path.join(self.tmp, "bob-downloads")
+
+    def write_config(self, node, text):
+        """Writes `text` as the node's whole config.toml."""
+        with open(os.path.join(node.home, "config.toml"), "w") as f:
+            f.write(text)
+
+    def configure(self, node, text):
+        """config.toml with `text` as its [transfers] table."""
+        self.write_config(node, "[transfers]\n" + text)
+

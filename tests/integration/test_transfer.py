@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from harness import MIB, OrgTest, make_file, sha256_file, shared_dir, wait_until
+from harness import MIB, PairTest, make_file, sha256_file, shared_dir, wait_until
 
 def blake3_file(path):
     """The file's BLAKE3 from b3sum (install-deps.sh test), or None without it."""
@@ -29,17 +29,7 @@ def check_digest(test, record, src):
         test.assertEqual(record["digest"], expected)
 
 
-class TransferTest(OrgTest):
-    def setUp(self):
-        super().setUp()
-        self.alice = self.member("alice")
-        self.bob = self.member("bob")
-        self.downloads = os.path.join(self.tmp, "bob-downloads")
-
-    def configure(self, node, text):
-        with open(os.path.join(node.home, "config.toml"), "w") as f:
-            f.write("[transfers]\n" + text)
-
+class TransferTest(PairTest):
     def start_both(self):
         self.alice.start()
         self.bob.start()

@@ -7,7 +7,7 @@ import socket
 import threading
 import unittest
 
-from harness import MIB, OrgTest, make_file, proto_fields, wait_until
+from harness import MIB, PairTest, make_file, proto_fields, wait_until
 from test_events import Subscriber
 
 # Event's transfer bodies (proto/control.proto), each a TransferEntry.
@@ -73,17 +73,7 @@ class Events:
         self.sub.sock.close()
 
 
-class TransferEventsTest(OrgTest):
-    def setUp(self):
-        super().setUp()
-        self.alice = self.member("alice")
-        self.bob = self.member("bob")
-        self.downloads = os.path.join(self.tmp, "bob-downloads")
-
-    def configure(self, node, text):
-        with open(os.path.join(node.home, "config.toml"), "w") as f:
-            f.write("[transfers]\n" + text)
-
+class TransferEventsTest(PairTest):
     def send(self, path):
         r = self.alice.cli("send", "bob", path, "--detach")
         self.assertEqual(r.returncode, 0, r.stderr + self.logs())

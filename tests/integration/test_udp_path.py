@@ -11,20 +11,10 @@ import signal
 import time
 import unittest
 
-from harness import MIB, OrgTest, make_file, sha256_file, wait_until
+from harness import MIB, PairTest, make_file, sha256_file, wait_until
 
 
-class UdpPathTest(OrgTest):
-    def setUp(self):
-        super().setUp()
-        self.alice = self.member("alice")
-        self.bob = self.member("bob")
-        self.downloads = os.path.join(self.tmp, "bob-downloads")
-
-    def configure(self, node, text):
-        with open(os.path.join(node.home, "config.toml"), "w") as f:
-            f.write(text)
-
+class UdpPathTest(PairTest):
     def udp_only(self, auto_accept=False):
         for node in (self.alice, self.bob):
             text = '[network]\npath = "udp"\n'
@@ -32,7 +22,7 @@ class UdpPathTest(OrgTest):
                 text += ('[transfers]\nauto_accept_from = ["alice"]\n'
                          f'auto_accept_max_size = {128 * MIB}\n'
                          f'download_dir = "{self.downloads}"\n')
-            self.configure(node, text)
+            self.write_config(node, text)
 
     def who(self, node, name):
         for c in node.cli_json("who", "--verbose"):
