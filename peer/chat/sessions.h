@@ -87,9 +87,8 @@ class ChatSessions final : public PeerPort::Handler,
     // messages already delivered).
     virtual void OnMessageStates(const std::string& /*contact*/,
                                  const std::vector<MessageId>& /*ids*/, MessageState /*state*/) {}
-    // `name` presented an identity key other than the pinned one and was
-    // refused; `why` says so in a sentence.
-    virtual void OnKeyChange(const std::string& /*name*/, const Status& /*why*/) {}
+    // (Key changes are told by the PeerPort for inbound hellos and by the
+    // Dialer for routes, not here.)
   };
 
   // Reaches contacts through `dialer`; `udp` (the PeerPort's) tells where a

@@ -72,7 +72,7 @@ class Node final : private TrackerLink::Delegate,
   void OnReceived(const std::string& from, const std::vector<StoredMessage>& fresh) override;
   void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
                        MessageState state) override;
-  // (also PeerPort::Delegate's and the Dialer's: a refused hello or route)
+  // PeerPort::Delegate and Dialer::Directory: a refused hello or route
   void OnKeyChange(const std::string& name, const Status& why) override;
   void OnLookupVerified(const std::string& name, const proto::LookupResult& result) override;
   std::optional<proto::LookupResult> CachedLookup(const std::string& name) override;
