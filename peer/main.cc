@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   confab::peer::cli::RegisterControl(app, &runner);
   confab::peer::cli::RegisterContacts(app, &runner);
   confab::peer::cli::RegisterTransfer(app, &runner);
+  confab::peer::cli::RegisterOutbox(app, &runner);
 
   try {
     app.parse(argc, argv);

@@ -151,8 +151,9 @@ Status Directory::CreateInvite(std::string_view name, ByteView secret_hash, int6
   if (found == StepResult::kRow) {
     if (find.ColumnIsNull(0))
       return Status::FailedPrecondition(Quote(name) + " is already enrolled");
-    return Status::FailedPrecondition(Quote(name) +
-                                      " was revoked; reinstate the name before inviting it again");
+    return Status::FailedPrecondition(
+        Quote(name) + " was revoked; free the name with `confab-tracker reinstate " +
+        std::string(name) + "` before inviting it again");
   }
   CONFAB_ASSIGN_OR_RETURN(Statement drop,
                           db_->Prepare("DELETE FROM invites WHERE name = ?1 AND used_at IS NULL"));

@@ -122,6 +122,21 @@ int RunRevoke(const std::string& dir, const std::string& name, const std::string
   return 0;
 }
 
+// The directory is shared with a running tracker (SQLite), which keeps no
+// state for a revoked member: like invite, this writes it directly.
+int RunReinstate(const std::string& dir, const std::string& name) {
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  if (Status s = (*state)->directory().Reinstate(name, Now()); !s.ok())
+    return Fail(s);
+  std::printf(
+      "Reinstated %s: the name can be invited again (`confab-tracker invite %s`); "
+      "the old key stays revoked.\n",
+      name.c_str(), name.c_str());
+  return 0;
+}
+
 // The running tracker's view (with presence), or the directory's when no
 // tracker is running.
 Result<std::vector<UserInfo>> LiveOrStoredUsers(TrackerState& state) {
@@ -211,6 +226,11 @@ int main(int argc, char** argv) {
   revoke->add_option("NAME", name, "The member to revoke")->required();
   revoke->add_option("--reason", reason, "Recorded in the audit log");
 
+  CLI::App* reinstate =
+      app.add_subcommand("reinstate", "Free a revoked NAME so that it can be invited again");
+  add_state(reinstate);
+  reinstate->add_option("NAME", name, "The revoked member's name")->required();
+
   bool json = false;
   CLI::App* users = app.add_subcommand("users", "List members: enrolled, online, last seen");
   add_state(users);
@@ -229,6 +249,8 @@ int main(int argc, char** argv) {
     return RunInvite(state_dir, name, ttl);
   if (*revoke)
     return RunRevoke(state_dir, name, reason);
+  if (*reinstate)
+    return RunReinstate(state_dir, name);
   if (*users)
     return RunUsers(state_dir, json);
   return 2;

@@ -331,6 +331,8 @@ Status TrackerService::HandleLookup(SessionId id, Session& s, const proto::Looku
   if (!member.ok() || member->revoked) {
     result->set_found(false);
     result->set_error(member.ok() ? "revoked" : "no such member");
+    result->set_no_such_member(!member.ok() && member.status().code() == Status::Code::kNotFound);
+    result->set_revoked(member.ok());
     audit_.push_back({now, s.name, AuditAction::kLookupRefused, m.name().substr(0, 64)});
   } else {
     result->set_found(true);

@@ -216,6 +216,43 @@ Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view convers
   return ReadAll(st);
 }
 
+Result<std::vector<StoredMessage>> HistoryStore::OutboxAll(size_t limit) {
+  CONFAB_ASSIGN_OR_RETURN(store::Statement st,
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
+                                       " FROM messages WHERE direction = 1 AND state IN (1, 2) "
+                                       "ORDER BY received_ms, conversation, seq LIMIT ?1"));
+  st.BindInt64(1,
+               static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  return ReadAll(st);
+}
+
+Result<std::vector<StoredMessage>> HistoryStore::OutboxByIdPrefix(std::string_view hex_prefix) {
+  const bool hex = !hex_prefix.empty() && hex_prefix.size() <= 2 * sizeof(MessageId) &&
+                   hex_prefix.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  if (!hex)
+    return Status::InvalidArgument("a message id is 1 to 32 lower-case hex digits");
+  // LIKE sees only hex digits here, so no character of the prefix is a wildcard.
+  CONFAB_ASSIGN_OR_RETURN(store::Statement st,
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
+                                       " FROM messages WHERE direction = 1 AND state IN (1, 2) "
+                                       "AND lower(hex(id)) LIKE ?1 || '%' LIMIT 2"));
+  st.BindText(1, hex_prefix);
+  return ReadAll(st);
+}
+
+Result<bool> HistoryStore::DeleteQueued(std::string_view conversation, const MessageId& id) {
+  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(store::Statement st,
+                          db_->Prepare("DELETE FROM messages WHERE conversation = ?1 AND id = ?2 "
+                                       "AND direction = 1 AND state = 1"));
+  st.BindText(1, conversation).BindBlob(2, id);
+  CONFAB_RETURN_IF_ERROR(st.Run());
+  const bool deleted = db_->changes() == 1;
+  BeforeCommit();
+  CONFAB_RETURN_IF_ERROR(tx.Commit());
+  return deleted;
+}
+
 Result<std::vector<std::string>> HistoryStore::OutboxConversations() {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,

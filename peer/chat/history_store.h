@@ -112,6 +112,17 @@ class HistoryStore {
   // kSent), by name: what a node retries after a restart.
   [[nodiscard]] Result<std::vector<std::string>> OutboxConversations();
 
+  // Every outgoing message in the outbox (kQueued or kSent) of every
+  // conversation, oldest first, at most `limit`: `confab outbox`.
+  [[nodiscard]] Result<std::vector<StoredMessage>> OutboxAll(size_t limit);
+  // The outbox messages whose id in lower-case hex starts with `hex_prefix`
+  // (lower-case hex digits only, else InvalidArgument), at most two: enough
+  // to tell a unique prefix from an ambiguous one.
+  [[nodiscard]] Result<std::vector<StoredMessage>> OutboxByIdPrefix(std::string_view hex_prefix);
+  // Deletes the outgoing message `id` of `conversation` if it is still
+  // kQueued, in one transaction. Returns whether it did.
+  [[nodiscard]] Result<bool> DeleteQueued(std::string_view conversation, const MessageId& id);
+
   // Moves the outgoing rows of `conversation` named in `ids` whose state is
   // one of `from` to state `to`, in one transaction. Ids not found, incoming
   // rows, and rows in another state are left alone. Returns how many changed.

@@ -31,6 +31,7 @@ void RegisterUp(CLI::App& app, Runner* runner);        // cli_up.cc
 void RegisterControl(CLI::App& app, Runner* runner);   // cli_control.cc: msg, history, who, status
 void RegisterContacts(CLI::App& app, Runner* runner);  // cli_contacts.cc: contacts, verify, export
 void RegisterTransfer(CLI::App& app, Runner* runner);  // cli_transfer.cc: send, transfers, ...
+void RegisterOutbox(CLI::App& app, Runner* runner);    // cli_outbox.cc: outbox [drop ID]
 
 // `confab` alone on a terminal: the interactive console (cli_console.cc).
 int RunConsole();

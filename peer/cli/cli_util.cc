@@ -70,6 +70,8 @@ std::optional<proto::Response> Call(const char* command, const proto::Request& r
     *exit_code = kExitFailed;
     return std::nullopt;
   }
+  if (!response->notice().empty())
+    std::fprintf(stderr, "confab %s: %s\n", command, response->notice().c_str());
   *exit_code = kExitOk;
   return std::move(*response);
 }

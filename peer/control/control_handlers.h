@@ -5,6 +5,8 @@
 //   ContactHandlers   `confab contacts` (add, remove, block, unblock), verify
 //   TransferHandlers  `confab send`, `transfers`, `accept|reject|cancel|resume`
 //   StatusHandlers    `confab who`, `status` (set, and the node's own)
+// Before a request that writes to someone (msg, send, contacts add) runs,
+// MemberCheck asks whether they are a member at all.
 // ControlHandlers is the ControlServer's delegate: it routes each request to
 // its area. SubscribeEvents is the server's own; the events come from
 // EventFeed.
@@ -25,6 +27,7 @@
 #include "peer/control/control_server.h"
 #include "peer/control/correspondents.h"
 #include "peer/control/event_feed.h"
+#include "peer/control/member_check.h"
 #include "peer/control/peer_access.h"
 #include "peer/tracker_link/tracker_link.h"
 #include "peer/transfer/transfers.h"
@@ -46,6 +49,7 @@ struct ControlParts {
   EventFeed& feed;
   OutboxRetry& retry;
   PeerAccess& access;
+  MemberCheck& members;
 };
 
 class MessageHandlers {
@@ -60,6 +64,8 @@ class MessageHandlers {
   proto::Response SendBatch(const proto::SendBatchRequest& request);
   proto::Response History(const proto::HistoryRequest& request);
   proto::Response Export(const proto::ExportRequest& request);
+  // `confab outbox` and `confab outbox drop ID`.
+  proto::Response Outbox(const proto::OutboxRequest& request);
 
  private:
   const ControlParts& p_;
@@ -109,9 +115,16 @@ class ControlHandlers final : public ControlServer::Delegate {
         status_(parts_) {}
 
   proto::Response HandleControl(const proto::Request& request) override;
+  // Requests that name someone to write to (msg, send, contacts add) wait
+  // for MemberCheck first; the rest are answered at once.
+  void HandleControlLater(const proto::Request& request, Reply reply) override;
   MessageHandlers& messages() { return messages_; }
 
  private:
+  // Runs `request`, which names `name`, or refuses it, by the verdict.
+  void AnswerAfterCheck(const proto::Request& request, const std::string& name,
+                        MemberCheck::Verdict verdict, const std::string& why, const Reply& reply);
+
   const ControlParts parts_;
   MessageHandlers messages_;
   ContactHandlers contacts_;

@@ -96,10 +96,21 @@ class ControlServer::Client final : public net::PipeConnection::Delegate,
       idle_timer_->Stop();  // a subscriber listens; it need not speak
       return;
     }
-    const proto::Response response =
-        server_.delegate_ != nullptr
-            ? server_.delegate_->HandleControl(request)
-            : Failure(Status::Unavailable("the node is starting; try again"));
+    if (server_.delegate_ == nullptr) {
+      Answer(Failure(Status::Unavailable("the node is starting; try again")));
+      return;
+    }
+    std::weak_ptr<bool> alive = alive_;
+    server_.delegate_->HandleControlLater(request, [this, alive](proto::Response response) {
+      if (!alive.expired())
+        Answer(response);
+    });
+  }
+
+  // Writes the one response, then half-closes.
+  void Answer(const proto::Response& response) {
+    if (conn_->state() != net::PipeConnection::State::kOpen)
+      return;
     Result<Bytes> encoded = EncodeControlFrame(response);
     if (!encoded.ok()) {  // over the frame limit: say so rather than close unanswered
       encoded = EncodeControlFrame(Failure(Status::ResourceExhausted(
@@ -126,6 +137,8 @@ class ControlServer::Client final : public net::PipeConnection::Delegate,
   ControlFrameReader reader_;
   bool answered_ = false;
   bool subscriber_ = false;
+  // Expires with the Client: a reply given after it is gone is dropped.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Create(net::Loop& loop,

@@ -20,6 +20,7 @@
 // Lifetime: `loop` and `delegate` must outlive the server. Not thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,14 @@ class ControlServer final : private net::PipeListener::Delegate {
     virtual ~Delegate() = default;
     // Answers one request; runs on the loop thread.
     virtual proto::Response HandleControl(const proto::Request& request) = 0;
+    // Answers one request now or later, by calling `reply` once on the loop
+    // thread: for the answers that wait on the tracker (is this name a
+    // member?). A reply after the client went away is dropped. By default,
+    // at once with HandleControl.
+    using Reply = std::function<void(proto::Response)>;
+    virtual void HandleControlLater(const proto::Request& request, Reply reply) {
+      reply(HandleControl(request));
+    }
   };
 
   // Listens on `path` (mode 0600). A socket file left by a node that is no

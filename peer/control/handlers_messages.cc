@@ -1,4 +1,4 @@
-// MessageHandlers: `confab msg`, `confab history`, `confab export`.
+// MessageHandlers: `confab msg`, `confab history`, `confab export`, `confab outbox`.
 #include <utility>
 
 #include "common/base/member_name.h"
@@ -79,6 +79,31 @@ proto::Response MessageHandlers::Export(const proto::ExportRequest& request) {
   if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
     return Failure(Status::ResourceExhausted(
         "the history is too large for one answer; export it in parts with --since"));
+  }
+  return response;
+}
+
+proto::Response MessageHandlers::Outbox(const proto::OutboxRequest& request) {
+  // As many as one answer carries; `confab outbox` says when there are more.
+  constexpr size_t kMaxListed = 1000;
+  proto::Response response;
+  if (request.action() == proto::OutboxRequest::ACTION_DROP) {
+    Result<StoredMessage> dropped = p_.messenger.DropQueued(request.id());
+    if (!dropped.ok())
+      return Failure(dropped.status());
+    *response.add_history() = ToEntry(*dropped, p_.self_name);
+    response.set_ok(true);
+    return response;
+  }
+  Result<std::vector<StoredMessage>> waiting = p_.messenger.Outbox(kMaxListed);
+  if (!waiting.ok())
+    return Failure(waiting.status());
+  for (const StoredMessage& m : *waiting)
+    *response.add_history() = ToEntry(m, p_.self_name);
+  response.set_ok(true);
+  if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
+    return Failure(Status::ResourceExhausted(
+        "the outbox is too large for one answer; see `confab history NAME` per contact"));
   }
   return response;
 }

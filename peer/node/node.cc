@@ -124,9 +124,16 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                                                             *node->sessions_, options.retry_ms));
   node->correspondents_ =
       std::make_unique<Correspondents>(*node->contacts_, *node->messenger_, *node->link_);
-  node->access_ =
-      std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
-                                   *node->directory_);
+  node->access_ = std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
+                                               *node->directory_);
+  Node* self = node.get();
+  node->member_check_ = std::make_unique<MemberCheck>(MemberCheckParams{
+      .loop = loop,
+      .known =
+          [self](const std::string& who) {
+            return self->contacts_->Get(who).ok() || self->CachedLookup(who).has_value();
+          },
+      .lookup = [self](const std::string& who) { return self->link_->Lookup(who); }});
   node->handlers_ =
       std::make_unique<ControlHandlers>(ControlParts{.self_name = enrollment.name,
                                                      .identity_key = identity.public_key(),
@@ -141,7 +148,8 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                                                      .correspondents = *node->correspondents_,
                                                      .feed = *node->feed_,
                                                      .retry = *node->retry_,
-                                                     .access = *node->access_});
+                                                     .access = *node->access_,
+                                                     .members = *node->member_check_});
   node->control_->set_delegate(node->handlers_.get());
 
   node->signal_hook_.node = node.get();
@@ -265,6 +273,8 @@ void Node::OnPresence(const proto::PresenceDelta& delta) {
 }
 
 void Node::OnLookupResult(const proto::LookupResult& result) {
+  if (member_check_ != nullptr && member_check_->OnLookupResult(result))
+    return;                         // a name a person typed, checked
   dialer_->OnLookupResult(result);  // chat's and files' lookups alike
 }
 

@@ -109,6 +109,8 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<Correspondents> correspondents_;
   std::unique_ptr<PeerAccess> access_;
   std::unique_ptr<ControlHandlers> handlers_;
+  // After handlers_, so it goes first: its pending checks call into them.
+  std::unique_ptr<MemberCheck> member_check_;
   SignalHook signal_hook_;
   std::unique_ptr<net::SignalWatcher> sigint_, sigterm_;
   bool shut_down_ = false;

@@ -117,6 +117,7 @@ class ContactsTest(OrgTest):
         self.assertEqual(later.stdout, "")
 
     def test_contacts_add_remove_and_unknown_contacts(self):
+        self.member("dave")  # enrolled, never online: a member, so he can be added
         added = self.alice.cli_json("contacts", "add", "dave")
         self.assertEqual((added["name"], added["pinned"], added["blocked"]),
                          ("dave", False, False))

@@ -384,3 +384,55 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace confab::peer
+
+namespace confab::peer {
+namespace {
+
+// Holds every request's reply until the test gives it.
+struct LaterDelegate final : ControlServer::Delegate {
+  proto::Response HandleControl(const proto::Request& /*request*/) override {
+    FAIL("answered at once");
+    return {};
+  }
+  void HandleControlLater(const proto::Request& request, Reply reply) override {
+    texts.push_back(request.send().text());
+    replies.push_back(std::move(reply));
+  }
+  std::vector<std::string> texts;
+  std::vector<Reply> replies;
+};
+
+TEST_CASE("ControlServer answers a request whose reply comes later", "[peer][control]") {
+  Fixture f;
+  LaterDelegate later;
+  f.Start();
+  f.server->set_delegate(&later);
+  RawClient waiting(f.path), gone(f.path);
+  proto::Request request;
+  request.mutable_send()->set_text("first");
+  waiting.Send(request);
+  request.mutable_send()->set_text("second");
+  gone.Send(request);
+  REQUIRE(RunUntil(*f.loop, [&] { return later.replies.size() == 2; }));
+  // Nothing is written before the reply is given.
+  REQUIRE_FALSE(RunUntil(
+      *f.loop, [&] { return waiting.NextFrame().has_value(); }, 50));
+  // The second client leaves; its server side closes and is destroyed.
+  gone.CloseNow();
+  REQUIRE_FALSE(RunUntil(
+      *f.loop, [] { return false; }, 50));
+  proto::Response answer;
+  answer.set_ok(true);
+  const size_t index_gone = later.texts[0] == "second" ? 0 : 1;
+  answer.set_message_id("late");
+  later.replies[index_gone](answer);  // dropped: that client is gone
+  later.replies[1 - index_gone](answer);
+  const auto response = Parse<proto::Response>(WaitFrame(*f.loop, waiting));
+  CHECK(response.ok());
+  CHECK(response.message_id() == "late");
+  CHECK(RunUntil(*f.loop, [&] { return waiting.Poll(); }));
+  f.Finish();
+}
+
+}  // namespace
+}  // namespace confab::peer

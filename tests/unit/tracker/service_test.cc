@@ -225,6 +225,37 @@ TEST_CASE("Lookup returns certificate and endpoints and is audited", "[service]"
   CHECK((*audit)[0].actor == "alice");
 }
 
+TEST_CASE("A lookup that finds nobody says whether the name never existed or was revoked",
+          "[service]") {
+  World w;
+  auto alice = w.Join("alice");
+  auto bob = w.Join("bob");
+  SessionId a = w.Connect(alice);
+  w.service->TakeOutgoing();
+  REQUIRE(w.service->Revoke("bob", "left", kNow).ok());
+  w.service->TakeOutgoing();
+  auto ask = [&](const std::string& name) {
+    proto::ToTracker lookup;
+    lookup.mutable_lookup()->set_request_id(7);
+    lookup.mutable_lookup()->set_name(name);
+    REQUIRE(w.Send(a, lookup).ok());
+    auto out = w.service->TakeOutgoing();
+    REQUIRE(out.size() == 1);
+    REQUIRE(out[0].message.has_lookup());
+    return out[0].message.lookup();
+  };
+  const proto::LookupResult typo = ask("bbo");
+  CHECK_FALSE(typo.found());
+  CHECK(typo.no_such_member());
+  CHECK_FALSE(typo.revoked());
+  const proto::LookupResult gone = ask("bob");
+  CHECK_FALSE(gone.found());
+  CHECK(gone.revoked());
+  CHECK_FALSE(gone.no_such_member());
+  const proto::LookupResult bad = ask("Not A Name");
+  CHECK(bad.no_such_member());
+}
+
 TEST_CASE("Revoking a member closes their session, tells the others, refuses them later",
           "[service]") {
   World w;

@@ -1,0 +1,31 @@
+// SimilarNames: the "did you mean" behind a mistyped member name or
+// subcommand. A person who types `bbo` for `bob` should be told, not left
+// with a message queued for nobody.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace confab {
+
+// The optimal string alignment distance between `a` and `b`: insertions,
+// deletions, substitutions and swaps of two adjacent characters, each 1.
+// Bytes, not code points (member names and commands are ASCII).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidates closest to `word`, at most `max_results` of them, nearest
+// first (ties in the candidates' order), among those within a distance a
+// typo explains: 1 for words of up to 4 bytes, 2 beyond. `word` itself and
+// repeats are left out.
+std::vector<std::string> SimilarNames(std::string_view word,
+                                      std::span<const std::string> candidates,
+                                      size_t max_results = 3);
+
+// "" when `suggestions` is empty; otherwise " (did you mean bob?)" or
+// " (did you mean bob or rob?)", ready to append to an error sentence.
+std::string DidYouMean(std::span<const std::string> suggestions);
+
+}  // namespace confab
