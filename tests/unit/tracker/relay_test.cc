@@ -1,9 +1,15 @@
 #include "tracker/relay.h"
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
 #include <catch2/catch.hpp>
+
+#include "tracker/state.h"
+
+#include "../store/temp_dir.h"
 
 namespace confab::tracker {
 namespace {
@@ -109,6 +115,44 @@ TEST_CASE("A byte bucket says how long to wait for the next byte", "[relay]") {
   CHECK(bucket.Take(50, 0) == 10);
   CHECK(bucket.WaitMs(0) == 1);
   CHECK(bucket.Take(50, 5) == 5);
+}
+
+TEST_CASE("tracker.toml's relay keys are read with defaults and checked", "[relay][config]") {
+  store::TempDir tmp;
+  const std::string dir = tmp.File("t");
+  REQUIRE(TrackerState::Init(dir, "Example", "127.0.0.1:7650").ok());
+  std::string original;
+  {
+    std::ifstream in(dir + "/tracker.toml");
+    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  auto open_with = [&](const std::string& lines) {
+    std::ofstream(dir + "/tracker.toml") << lines << "\n" << original;
+    return TrackerState::Open(dir);
+  };
+  SECTION("absent: enabled, 64 pairs, 4 MiB/s per pair") {
+    auto state = open_with("");
+    REQUIRE(state.ok());
+    CHECK((*state)->config().relay.enabled);
+    CHECK((*state)->config().relay.max_pairs == 64);
+    CHECK((*state)->config().relay.max_rate_per_pair == 4.0 * 1024 * 1024);
+  }
+  SECTION("set") {
+    auto state =
+        open_with("relay.enabled = false\nrelay.max_pairs = 3\nrelay.max_rate_total = 2048");
+    REQUIRE(state.ok());
+    CHECK_FALSE((*state)->config().relay.enabled);
+    CHECK((*state)->config().relay.max_pairs == 3);
+    CHECK((*state)->config().relay.max_rate_total == 2048.0);
+  }
+  SECTION("refused: a rate below 1 KiB/s, a string for a bool") {
+    for (const char* line : {"relay.max_rate_per_pair = 10", "relay.enabled = 'yes'"}) {
+      INFO(line);
+      auto state = open_with(line);
+      REQUIRE_FALSE(state.ok());
+      CHECK(state.status().ToString().find("relay.") != std::string::npos);
+    }
+  }
 }
 
 }  // namespace
