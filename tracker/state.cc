@@ -18,7 +18,7 @@ constexpr std::string_view kOrgKeyFile = "org.key";
 constexpr std::string_view kTrackerKeyFile = "tracker.key";
 constexpr std::string_view kDirectoryFile = "directory.db";
 
-constexpr std::array<std::string_view, 15> kKnownKeys = {
+constexpr std::array<std::string_view, 19> kKnownKeys = {
     "org",
     "listen",
     "second_probe_port",
@@ -34,6 +34,10 @@ constexpr std::array<std::string_view, 15> kKnownKeys = {
     "limits.handshake_timeout",
     "session.keepalive_interval",
     "session.timeout",
+    "relay.enabled",
+    "relay.max_pairs",
+    "relay.max_rate_per_pair",
+    "relay.max_rate_total",
 };
 
 // "host:port" or "[v6]:port" with a numeric port. The listener checks the
@@ -107,6 +111,18 @@ Result<TrackerConfig> LoadConfig(const std::string& path) {
                                            seconds(1), seconds(3600)));
   CONFAB_ASSIGN_OR_RETURN(c.session_timeout, file.GetDuration("session.timeout", c.session_timeout,
                                                               seconds(2), seconds(3600)));
+  CONFAB_ASSIGN_OR_RETURN(c.relay.enabled, file.GetBool("relay.enabled", c.relay.enabled));
+  int64_t max_pairs = 0;
+  CONFAB_ASSIGN_OR_RETURN(max_pairs, file.GetInt("relay.max_pairs", 64, 0, 100000));
+  c.relay.max_pairs = static_cast<size_t>(max_pairs);
+  int64_t per_pair = 0;
+  CONFAB_ASSIGN_OR_RETURN(per_pair, file.GetInt("relay.max_rate_per_pair", 4 * 1024 * 1024, 1024,
+                                                int64_t{10} * 1024 * 1024 * 1024));
+  c.relay.max_rate_per_pair = static_cast<double>(per_pair);
+  int64_t total = 0;
+  CONFAB_ASSIGN_OR_RETURN(total, file.GetInt("relay.max_rate_total", 32 * 1024 * 1024, 1024,
+                                             int64_t{100} * 1024 * 1024 * 1024));
+  c.relay.max_rate_total = static_cast<double>(total);
   if (c.session_timeout <= c.keepalive_interval) {
     return Status::InvalidArgument(path +
                                    ": session.timeout must be longer than "

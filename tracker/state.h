@@ -17,6 +17,7 @@
 #include "common/crypto/certificate.h"
 #include "common/crypto/identity.h"
 #include "tracker/directory.h"
+#include "tracker/relay.h"
 
 namespace confab::tracker {
 
@@ -45,6 +46,8 @@ struct TrackerConfig {
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds keepalive_interval{20};  // told to nodes
   std::chrono::seconds session_timeout{60};     // silence before a node is offline
+  // [relay] (issue 15): read and checked; the relay service is not served yet.
+  RelayConfig relay;
 };
 
 class TrackerState {
