@@ -2,6 +2,7 @@
 # install-deps.sh [build|test|bench|lab]: installs, with apt, whatever confab
 # needs that this Debian 12 machine lacks. Idempotent, and silent when all is there.
 #   build: compilers and libraries     test: + clang/libFuzzer, tools the tests drive
+#          (postgresql: the tracker's PostgreSQL tests start their own server)
 #   bench: + the baselines the benchmarks compare against
 #   lab:   + what ../shared/lab/netlab needs (namespaces, NAT, link emulator):
 #          the firewall front ends (the NATs are nft or iptables rules), iproute2
@@ -12,15 +13,15 @@ profile="${1:-build}"
 
 packages=(
   g++ cmake ninja-build pkg-config git
-  libsodium-dev libssl-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libsodium-dev libssl-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev libpq-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libreadline-dev
   catch2 python3
 )
 lab_packages=(iptables nftables iproute2 iputils-ping procps util-linux)
 case "$profile" in
   build) ;;
-  test) packages+=(clang libclang-rt-14-dev clamav b3sum "${lab_packages[@]}") ;;
-  bench) packages+=(clang libclang-rt-14-dev clamav b3sum openssh-server openssh-client iperf3 "${lab_packages[@]}") ;;
+  test) packages+=(clang libclang-rt-14-dev clamav b3sum postgresql "${lab_packages[@]}") ;;
+  bench) packages+=(clang libclang-rt-14-dev clamav b3sum postgresql openssh-server openssh-client iperf3 "${lab_packages[@]}") ;;
   lab) packages+=("${lab_packages[@]}") ;;
   *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench, lab)" >&2; exit 2 ;;
 esac

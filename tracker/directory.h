@@ -44,6 +44,7 @@
 #include "common/base/member_name.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
+#include "tracker/directory_store.h"
 
 namespace confab::store {
 class Database;
@@ -52,62 +53,15 @@ class Statement;
 
 namespace confab::tracker {
 
-inline constexpr size_t kInviteHashBytes = 32;   // crypto::HashInviteSecret(secret)
-inline constexpr size_t kIdentityKeyBytes = 32;  // Ed25519 public key
-inline constexpr size_t kMaxNameBytes = 64;
-inline constexpr int64_t kMaxInviteTtlSeconds = 365 * 86400;
-
-struct Member {
-  std::string name;
-  Bytes identity_key;
-  Bytes certificate;
-  uint64_t serial = 0;
-  int64_t enrolled_at = 0;
-  bool revoked = false;
-  int64_t revoked_at = 0;  // 0 unless revoked
-  std::string revoke_reason;
-  int64_t last_seen = 0;  // 0 until the member has been online
-};
-
-enum class AuditAction {
-  kInvite,       // ops created an invite
-  kJoin,         // a member enrolled
-  kJoinRefused,  // an enrollment was refused (wrong, used or expired code, ...)
-  kRevoke,
-  kReinstate,
-  kLookup,         // a member looked another up (appended by the server)
-  kLookupRefused,  // (appended by the server)
-};
-std::string_view AuditActionName(AuditAction action);
-
-struct AuditEntry {
-  int64_t id = 0;  // increases with every append
-  int64_t time = 0;
-  std::string actor;
-  AuditAction action = AuditAction::kInvite;
-  std::string subject;
-  std::string detail;
-};
-
-// What the certificate issuer is asked to sign during Enroll.
-struct Issuance {
-  std::string name;
-  Bytes identity_key;
-  uint64_t serial = 0;
-  int64_t issued_at = 0;
-};
-// Returns the serialized, signed certificate, or an error that refuses the
-// join. Called inside Enroll's transaction: it must not call the Directory.
-using IssueFn = std::function<Result<Bytes>(const Issuance&)>;
-
-class Directory {
+// The SQLite DirectoryStore (the embedded default: one tracker, one file).
+class Directory final : public DirectoryStore {
  public:
   // Opens or creates the directory at `path` (synchronous=FULL: a join that
   // was acknowledged survives power loss) and brings its schema up to date.
   // FailedPrecondition if the file was written by a newer confab,
   // Corruption if it is not a database.
   [[nodiscard]] static Result<std::unique_ptr<Directory>> Open(const std::string& path);
-  ~Directory();
+  ~Directory() override;
   Directory(const Directory&) = delete;
   Directory& operator=(const Directory&) = delete;
 
@@ -117,7 +71,7 @@ class Directory {
   // FailedPrecondition if the name is enrolled or revoked, or the hash is
   // already in use.
   [[nodiscard]] Status CreateInvite(std::string_view name, ByteView secret_hash, int64_t now,
-                                    int64_t ttl_seconds);
+                                    int64_t ttl_seconds) override;
 
   // Redeems the invite whose secret hashes to `secret_hash` for
   // `identity_key`: allocates a serial, asks `issue` for the certificate,
@@ -130,52 +84,53 @@ class Directory {
   //   PermissionDenied    the key was revoked
   //   whatever `issue` returned, if it failed.
   [[nodiscard]] Result<Member> Enroll(ByteView secret_hash, ByteView identity_key, int64_t now,
-                                      const IssueFn& issue);
+                                      const IssueFn& issue) override;
 
   // Allocates the next certificate serial (1, 2, ...), durably.
-  [[nodiscard]] Result<uint64_t> NextSerial();
+  [[nodiscard]] Result<uint64_t> NextSerial() override;
 
   // Revokes `name`: marks the member, adds its key and serial to the
   // revocation list. NotFound for an unknown name; FailedPrecondition if
   // already revoked. `reason` must not be empty.
-  [[nodiscard]] Status Revoke(std::string_view name, int64_t now, std::string_view reason);
+  [[nodiscard]] Status Revoke(std::string_view name, int64_t now, std::string_view reason) override;
 
   // Frees a revoked name so it can be invited again (a new person, or the
   // same person with a new key). The old key and serial stay revoked for
   // good. NotFound for an unknown name; FailedPrecondition if not revoked.
-  [[nodiscard]] Status Reinstate(std::string_view name, int64_t now);
+  [[nodiscard]] Status Reinstate(std::string_view name, int64_t now) override;
 
   // Whether the member `name` is revoked; NotFound if there is no such member.
-  [[nodiscard]] Result<bool> IsRevoked(std::string_view name);
+  [[nodiscard]] Result<bool> IsRevoked(std::string_view name) override;
   // Whether `identity_key` was ever revoked (false for a key never seen).
-  [[nodiscard]] Result<bool> IsKeyRevoked(ByteView identity_key);
+  [[nodiscard]] Result<bool> IsKeyRevoked(ByteView identity_key) override;
 
   // Members, revoked ones included. NotFound if absent.
-  [[nodiscard]] Result<Member> GetMember(std::string_view name);
-  [[nodiscard]] Result<Member> GetMemberByKey(ByteView identity_key);
+  [[nodiscard]] Result<Member> GetMember(std::string_view name) override;
+  [[nodiscard]] Result<Member> GetMemberByKey(ByteView identity_key) override;
   // The member whose identity key's X25519 form (their Noise static key) is
   // `noise_key`. NotFound if none.
-  [[nodiscard]] Result<Member> GetMemberByNoiseKey(ByteView noise_key);
+  [[nodiscard]] Result<Member> GetMemberByNoiseKey(ByteView noise_key) override;
   // Every member, sorted by name.
-  [[nodiscard]] Result<std::vector<Member>> ListMembers();
+  [[nodiscard]] Result<std::vector<Member>> ListMembers() override;
 
   // Records that `name` was online at `now` (the server calls it when a
   // session ends). NotFound for an unknown name.
-  [[nodiscard]] Status RecordLastSeen(std::string_view name, int64_t now);
+  [[nodiscard]] Status RecordLastSeen(std::string_view name, int64_t now) override;
   // The same for many members in one transaction (unknown names are
   // skipped): the server batches disconnects, so that thousands of members
   // leaving at once cost one disk sync, not one each.
-  [[nodiscard]] Status RecordLastSeen(const std::vector<std::pair<std::string, int64_t>>& seen);
+  [[nodiscard]] Status RecordLastSeen(
+      const std::vector<std::pair<std::string, int64_t>>& seen) override;
 
   // Appends many audit entries in one transaction (the server batches
   // lookups so that a busy tracker does not sync the disk per lookup).
-  [[nodiscard]] Status AppendAudits(const std::vector<AuditEntry>& entries);
+  [[nodiscard]] Status AppendAudits(const std::vector<AuditEntry>& entries) override;
 
   // Appends one audit entry (in its own transaction).
   [[nodiscard]] Status AppendAudit(int64_t now, std::string_view actor, AuditAction action,
-                                   std::string_view subject, std::string_view detail);
+                                   std::string_view subject, std::string_view detail) override;
   // The most recent `limit` entries, newest first.
-  [[nodiscard]] Result<std::vector<AuditEntry>> ListAudit(size_t limit);
+  [[nodiscard]] Result<std::vector<AuditEntry>> ListAudit(size_t limit) override;
 
  private:
   explicit Directory(std::unique_ptr<store::Database> db);

@@ -65,7 +65,7 @@ class TrackerState {
   const TrackerConfig& config() const { return config_; }
   const crypto::OrgKey& org_key() const { return *org_key_; }
   const crypto::X25519KeyPair& noise_static() const { return noise_static_; }
-  Directory& directory() { return *directory_; }
+  DirectoryStore& directory() { return *directory_; }
 
   // The path of a file in the state directory.
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
@@ -77,7 +77,7 @@ class TrackerState {
   TrackerConfig config_;
   std::unique_ptr<crypto::OrgKey> org_key_;
   crypto::X25519KeyPair noise_static_;
-  std::unique_ptr<Directory> directory_;
+  std::unique_ptr<DirectoryStore> directory_;  // SQLite (Directory) today
 };
 
 // "0.0.0.0:7650" -> "127.0.0.1:7650"; other addresses are returned as given.
