@@ -64,6 +64,8 @@ class SessionStream final : public net::ByteStream, private net::Timer::Delegate
   ~SessionStream() override;
 
   SessionId session() const { return id_; }
+  // The session's stream this one reads and writes.
+  uint8_t stream() const { return stream_; }
 
   // net::ByteStream
   void set_delegate(net::StreamDelegate* delegate) override { delegate_ = delegate; }

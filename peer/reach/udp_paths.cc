@@ -195,9 +195,21 @@ void UdpPaths::OnSessionOpen(udp::SessionId id, ByteView payload) {
   delegate_->OnUdpStream(hello.purpose(), std::move(*stream), *info->peer);  // last
 }
 
-void UdpPaths::OnSessionReadable(udp::SessionId id, uint8_t /*stream*/) {
-  if (udp::SessionStream* stream = table_->Find(id))
-    stream->OnReadable();
+void UdpPaths::OnSessionReadable(udp::SessionId id, uint8_t stream_id) {
+  udp::SessionStream* stream = table_->Find(id);
+  if (stream == nullptr)
+    return;
+  if (stream_id != stream->stream()) {
+    // The hello named one purpose, and with it one stream (design.md, UDP
+    // sessions): bytes on another are refused, not buffered unread.
+    const std::string reason =
+        fmt::format("stream {} is not open for this session's purpose", stream_id);
+    spdlog::info("closing a UDP session: {}", reason);
+    endpoint_->CloseSession(id, reason);
+    stream->OnSessionClosed(Status::PermissionDenied(reason));  // last
+    return;
+  }
+  stream->OnReadable();
 }
 
 void UdpPaths::OnSessionWritable(udp::SessionId id, uint8_t /*stream*/) {

@@ -6,7 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/base/proto_bytes.h"
+#include "common/crypto/noise_primitives.h"
 #include "peer/reach/dialer.h"
+#include "proto/peer.pb.h"
 
 #include "tests/unit/net/net_test_util.h"
 
@@ -193,6 +196,88 @@ TEST_CASE("ChannelTransports: an abandoned dial closes its connection and UDP se
   CHECK_FALSE(a.paths->View(session).has_value());
   (*listener)->Close();
   a.paths->Close();
+  CloseLoop(*loop);
+}
+
+// A peer that speaks the endpoint directly, as a modified node could: its
+// hello says chat, and it writes on the file stream as well.
+struct RawPeer final : udp::Endpoint::Delegate {
+  std::unique_ptr<udp::Endpoint> endpoint;
+  std::optional<udp::SessionId> open;
+  std::optional<Status> closed;
+  Result<Bytes> OnIncomingSession(const udp::PublicKey&, ByteView, const net::Address&) override {
+    return Status::PermissionDenied("dials only");
+  }
+  void OnSessionOpen(udp::SessionId id, ByteView) override { open = id; }
+  void OnSessionReadable(udp::SessionId, uint8_t) override {}
+  void OnSessionWritable(udp::SessionId, uint8_t) override {}
+  void OnSessionClosed(udp::SessionId, Status why) override { closed = std::move(why); }
+};
+
+TEST_CASE("UdpPaths: bytes on a stream the hello's purpose did not open close the session",
+          "[peer][udp]") {
+  auto loop = MakeLoop();
+  Side b;
+  auto signing = crypto::SigningKey::Generate();
+  REQUIRE(signing.ok());
+  b.key = signing->DeriveX25519();
+  UdpPathsParams params;
+  params.local_static = b.key;
+  params.certificate = ToBytes(AsBytes("cert"));
+  auto paths = UdpPaths::Create(*loop, *net::Address::Parse("127.0.0.1:0"), params, &b);
+  REQUIRE(paths.ok());
+  b.paths = std::move(*paths);
+
+  RawPeer raw;
+  auto raw_signing = crypto::SigningKey::Generate();
+  REQUIRE(raw_signing.ok());
+  const crypto::X25519KeyPair raw_key = raw_signing->DeriveX25519();
+  auto static_key = crypto::noise::KeyPairFromPrivate(
+      ByteView(raw_key.secret_key.data(), raw_key.secret_key.size()));
+  REQUIRE(static_key.ok());
+  udp::EndpointOptions options{.bind = *net::Address::Parse("127.0.0.1:0"),
+                               .static_key = std::move(*static_key),
+                               .connection = {},
+                               .monotonic_us = {},
+                               .wall_us = {}};
+  auto endpoint = udp::Endpoint::Create(*loop, std::move(options), &raw);
+  REQUIRE(endpoint.ok());
+  raw.endpoint = std::move(*endpoint);
+
+  proto::UdpHello hello;
+  hello.set_purpose(proto::PURPOSE_CHAT);
+  hello.set_certificate("cert");
+  udp::PublicKey b_public{};
+  std::copy(b.key.public_key.begin(), b.key.public_key.end(), b_public.begin());
+  auto id = raw.endpoint->Connect({*b.paths->local_address()}, b_public, SerializeToBytes(hello),
+                                  /*slot=*/0);
+  REQUIRE(id.ok());
+  REQUIRE(RunUntil(*loop, [&] { return raw.open.has_value() || raw.closed.has_value(); }));
+  REQUIRE(raw.open.has_value());
+
+  // What the chat stream carries is delivered as ever.
+  CHECK(raw.endpoint->Write(*id, datagram::kChatStream, AsBytes("hello")) == 5);
+  REQUIRE(RunUntil(*loop, [&] {
+    return !b.accepted_recorders.empty() && b.accepted_recorders[0]->received.size() == 5;
+  }));
+  CHECK_FALSE(b.accepted_recorders[0]->closed.has_value());
+
+  // The file stream was never named: the session ends, and says why.
+  CHECK(raw.endpoint->Write(*id, datagram::kFileStream, AsBytes("smuggled")) == 8);
+  REQUIRE(RunUntil(*loop, [&] {
+    return b.accepted_recorders[0]->closed.has_value() && raw.closed.has_value();
+  }));
+  CHECK(b.accepted_recorders[0]->closed->code() == Status::Code::kPermissionDenied);
+  CHECK(std::string(b.accepted_recorders[0]->closed->message()).find("stream 1") !=
+        std::string::npos);
+  CHECK(std::string(raw.closed->message()).find("not open for this session's purpose") !=
+        std::string::npos);
+  CHECK(AsChars(b.accepted_recorders[0]->received) == "hello");
+
+  raw.endpoint.reset();
+  b.paths->Close();
+  b.accepted.clear();
+  b.paths.reset();
   CloseLoop(*loop);
 }
 
