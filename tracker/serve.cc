@@ -92,14 +92,15 @@ Result<std::string> AdvertisedAddress(const TrackerState& state) {
   return actual.ToString();
 }
 
-int Serve(const std::string& dir) {
+int Serve(const std::string& dir, const std::string& log_level) {
   auto opened = TrackerState::Open(dir);
   if (!opened.ok()) {
     std::fprintf(stderr, "confab-tracker: %s\n", opened.status().ToString().c_str());
     return 1;
   }
   TrackerState& state = **opened;
-  Status logging = InitLogging("confab-tracker", state.config().log_level);
+  Status logging =
+      InitLogging("confab-tracker", log_level.empty() ? state.config().log_level : log_level);
   if (!logging.ok()) {
     std::fprintf(stderr, "confab-tracker: %s: %s\n", state.Path("tracker.toml").c_str(),
                  logging.ToString().c_str());

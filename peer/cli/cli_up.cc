@@ -115,7 +115,8 @@ void RegisterUp(CLI::App& app, Runner* runner) {
   up->add_option("--listen", options->listen, "HOST:PORT for peers (default 0.0.0.0:7651)");
   up->add_option("--passphrase-file", options->passphrase_file,
                  "Read the identity key's passphrase from FILE (for scripts)");
-  up->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off");
+  up->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   up->callback([options, runner] {
     *runner = [options] {
       return RunUp(options->listen, options->passphrase_file, options->log_level);
