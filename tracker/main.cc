@@ -48,7 +48,7 @@ bool KnownSubcommand(CLI::App& app, int argc, char** argv) {
 }
 
 int Fail(const Status& status) {
-  std::fprintf(stderr, "confab-tracker: %s\n", status.ToString().c_str());
+  std::fprintf(stderr, "confab-tracker: %s\n", std::string(status.message()).c_str());
   return kExitFailed;
 }
 

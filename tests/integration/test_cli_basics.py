@@ -1,4 +1,7 @@
 """The two binaries answer --help and --version, and refuse nonsense clearly."""
+import os
+import re
+import tempfile
 import unittest
 
 from harness import binary, run
@@ -48,6 +51,23 @@ class CliBasicsTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("loud", r.stderr)
             self.assertIn("trace,debug,info,warn,error,off", r.stderr)
+
+    def test_failures_read_as_sentences_without_a_status_code_prefix(self):
+        codes = ("Invalid argument|Corruption|Authentication failed|Not found|IO error|"
+                 "Resource exhausted|Unavailable|Failed precondition|Closed|Permission denied|Unknown")
+        with tempfile.TemporaryDirectory() as tmp:
+            missing = os.path.join(tmp, "no-such-state")
+            r = run([binary("CONFAB_TRACKER"), "users", "--state", missing])
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("confab-tracker: ", r.stderr)
+            self.assertNotRegex(r.stderr, rf"confab-tracker: ({codes}):")
+            r = run([binary("CONFAB_TRACKER"), "init", "--state", tmp + "/t", "--org", "acme",
+                     "--listen", "127.0.0.1:0"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = run([binary("CONFAB_TRACKER"), "invite", "bob", "--state", tmp + "/t", "--ttl", "soon"])
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("--ttl", r.stderr)
+            self.assertNotRegex(r.stderr, rf"confab-tracker: ({codes}):")
 
 
 if __name__ == "__main__":
