@@ -6,12 +6,37 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "common/base/similar_names.h"
 #include "common/base/version.h"
 #include "common/crypto/sodium.h"
 #include "peer/cli/cli.h"
+
+namespace {
+
+// "confab stauts": name the nearest subcommand instead of CLI11's "The
+// following arguments were not expected". Returns false after printing when
+// argv[1] is not a subcommand (the top level takes no positionals).
+bool KnownSubcommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-')
+    return true;
+  std::vector<std::string> names;
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  for (const std::string& n : names) {
+    if (n == argv[1])
+      return true;
+  }
+  const std::string near = confab::ClosestName(argv[1], names);
+  std::fprintf(stderr, "confab: unknown command '%s'%s\nRun 'confab --help' for the list.\n",
+               argv[1], near.empty() ? "" : ("; did you mean '" + near + "'?").c_str());
+  return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using confab::peer::cli::kExitFailed;
@@ -30,6 +55,8 @@ int main(int argc, char** argv) {
   confab::peer::cli::RegisterTransfer(app, &runner);
   confab::peer::cli::RegisterOutbox(app, &runner);
 
+  if (!KnownSubcommand(app, argc, argv))
+    return kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/log.h"
+#include "common/base/similar_names.h"
 #include "common/base/version.h"
 #include "common/base/wall_clock.h"
 #include "common/config/duration.h"
@@ -24,9 +25,30 @@ namespace confab::tracker {
 namespace {
 
 constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// "confab-tracker usres": name the nearest subcommand instead of CLI11's
+// "A subcommand is required". Returns false after printing when argv[1] is
+// not a subcommand.
+bool KnownSubcommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-')
+    return true;
+  std::vector<std::string> names;
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    names.push_back(sub->get_name());
+  for (const std::string& n : names) {
+    if (n == argv[1])
+      return true;
+  }
+  const std::string near = ClosestName(argv[1], names);
+  std::fprintf(
+      stderr, "confab-tracker: unknown command '%s'%s\nRun 'confab-tracker --help' for the list.\n",
+      argv[1], near.empty() ? "" : ("; did you mean '" + near + "'?").c_str());
+  return false;
+}
 
 int Fail(const Status& status) {
-  std::fprintf(stderr, "confab-tracker: %s\n", status.ToString().c_str());
+  std::fprintf(stderr, "confab-tracker: %s\n", std::string(status.message()).c_str());
   return kExitFailed;
 }
 
@@ -213,6 +235,11 @@ int main(int argc, char** argv) {
 
   CLI::App* serve = app.add_subcommand("serve", "Run the tracker in the foreground");
   add_state(serve);
+  std::string log_level;
+  serve
+      ->add_option("--log-level", log_level,
+                   "trace, debug, info, warn, error or off (default: tracker.toml's log_level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
   std::string name, ttl;
   CLI::App* invite = app.add_subcommand("invite", "Print a one-time invite code for NAME");
@@ -236,7 +263,16 @@ int main(int argc, char** argv) {
   add_state(users);
   users->add_flag("--json", json, "Print a JSON array");
 
-  CLI11_PARSE(app, argc, argv);
+  if (!KnownSubcommand(app, argc, argv))
+    return kExitUsage;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    (void)app.exit(e);
+    return kExitUsage;
+  }
   if (!confab::crypto::InitSodium().ok()) {
     std::fprintf(stderr, "confab-tracker: libsodium failed to start\n");
     return 1;
@@ -244,7 +280,7 @@ int main(int argc, char** argv) {
   if (*init)
     return RunInit(state_dir, org, listen);
   if (*serve)
-    return Serve(state_dir);
+    return Serve(state_dir, log_level);
   if (*invite)
     return RunInvite(state_dir, name, ttl);
   if (*revoke)

@@ -92,24 +92,25 @@ Result<std::string> AdvertisedAddress(const TrackerState& state) {
   return actual.ToString();
 }
 
-int Serve(const std::string& dir) {
+int Serve(const std::string& dir, const std::string& log_level) {
   auto opened = TrackerState::Open(dir);
   if (!opened.ok()) {
-    std::fprintf(stderr, "confab-tracker: %s\n", opened.status().ToString().c_str());
+    std::fprintf(stderr, "confab-tracker: %s\n", std::string(opened.status().message()).c_str());
     return 1;
   }
   TrackerState& state = **opened;
-  Status logging = InitLogging("confab-tracker", state.config().log_level);
+  Status logging =
+      InitLogging("confab-tracker", log_level.empty() ? state.config().log_level : log_level);
   if (!logging.ok()) {
     std::fprintf(stderr, "confab-tracker: %s: %s\n", state.Path("tracker.toml").c_str(),
-                 logging.ToString().c_str());
+                 std::string(logging.message()).c_str());
     return 1;
   }
   ::signal(SIGPIPE, SIG_IGN);
   RaiseFileLimit();
   auto loop = net::Loop::Create();
   if (!loop.ok()) {
-    std::fprintf(stderr, "confab-tracker: %s\n", loop.status().ToString().c_str());
+    std::fprintf(stderr, "confab-tracker: %s\n", std::string(loop.status().message()).c_str());
     return 1;
   }
   int exit_code = 0;
@@ -117,7 +118,7 @@ int Serve(const std::string& dir) {
     auto server = TrackerServer::Start(**loop, state);
     if (!server.ok()) {
       std::fprintf(stderr, "confab-tracker: cannot start: %s\n",
-                   server.status().ToString().c_str());
+                   std::string(server.status().message()).c_str());
       (void)(*loop)->Close();
       return 1;
     }

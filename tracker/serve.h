@@ -14,7 +14,8 @@ namespace confab::tracker {
 // Runs the tracker in the foreground until SIGINT or SIGTERM. Returns the
 // process exit code: 0 after a clean shutdown, 1 with a message on stderr
 // when it cannot start (bad config, busy port, unreadable key).
-int Serve(const std::string& dir);
+// log_level, when not empty, overrides tracker.toml's log_level.
+int Serve(const std::string& dir, const std::string& log_level = "");
 
 // Where a local ops command reaches the running tracker: the listen
 // address, with a wildcard host replaced by loopback and port 0 replaced by

@@ -44,6 +44,22 @@ std::vector<std::string> SimilarNames(std::string_view word,
   return names;
 }
 
+std::string ClosestName(std::string_view typed, std::span<const std::string> candidates) {
+  const size_t limit = std::max<size_t>(2, typed.size() / 3);
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    const size_t d = EditDistance(typed, candidate);
+    const bool prefix = candidate.compare(0, typed.size(), typed) == 0;
+    const bool best_prefix = !best.empty() && best.compare(0, typed.size(), typed) == 0;
+    if (d < best_distance || (d == best_distance && prefix && !best_prefix)) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
 std::string DidYouMean(std::span<const std::string> suggestions) {
   if (suggestions.empty())
     return "";

@@ -24,6 +24,12 @@ std::vector<std::string> SimilarNames(std::string_view word,
                                       std::span<const std::string> candidates,
                                       size_t max_results = 3);
 
+// The one candidate nearest to `typed`, or "" when none is within
+// max(2, typed.size() / 3) edits: did-you-mean for a mistyped subcommand.
+// Ties go to a candidate that begins with `typed` ("invit": "invite", not
+// "init"), then to the earlier one.
+std::string ClosestName(std::string_view typed, std::span<const std::string> candidates);
+
 // "" when `suggestions` is empty; otherwise " (did you mean bob?)" or
 // " (did you mean bob or rob?)", ready to append to an error sentence.
 std::string DidYouMean(std::span<const std::string> suggestions);

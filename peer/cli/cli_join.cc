@@ -99,10 +99,10 @@ int RunJoin(const std::string& code, const std::string& passphrase_file) {
   }
   Status created = home->Create();
   if (!created.ok())
-    return Fail(created.ToString());
+    return Fail(std::string(created.message()));
   auto key = IdentityKey(*home, passphrase_file);
   if (!key.ok())
-    return Fail(key.status().ToString());
+    return Fail(std::string(key.status().message()));
 
   std::fprintf(stderr, "Joining '%s' as '%s' through the tracker at %s ...\n", invite->org.c_str(),
                invite->name.c_str(), invite->tracker_address.c_str());
@@ -113,7 +113,8 @@ int RunJoin(const std::string& code, const std::string& passphrase_file) {
     return Fail(std::string(enrollment.status().message()));
   Status saved = home->SaveEnrollment(*enrollment);
   if (!saved.ok())
-    return Fail("enrolled, but the certificate could not be stored: " + saved.ToString());
+    return Fail("enrolled, but the certificate could not be stored: " +
+                std::string(saved.message()));
 
   std::printf("Joined '%s' as '%s'. Home: %s\n", enrollment->org.c_str(), enrollment->name.c_str(),
               home->dir().c_str());

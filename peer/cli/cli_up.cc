@@ -63,14 +63,14 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
     return Fail(std::string(config.status().message()));
   auto identity = LoadIdentity(*home, passphrase_file);
   if (!identity.ok())
-    return Fail(identity.status().ToString());
+    return Fail(std::string(identity.status().message()));
   // libuv writes to sockets with write(2), not send(MSG_NOSIGNAL): without
   // this, a peer that dies while we write to it (a kill -9 mid-stream)
   // kills the node with SIGPIPE instead of closing that one connection.
   ::signal(SIGPIPE, SIG_IGN);
   auto loop = net::Loop::Create();
   if (!loop.ok())
-    return Fail(loop.status().ToString());
+    return Fail(std::string(loop.status().message()));
 
   NodeOptions options;
   options.listen = listen;
@@ -81,7 +81,7 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
   {
     auto node = Node::Create(**loop, *home, *identity, options);
     if (!node.ok()) {
-      code = Fail(node.status().ToString());
+      code = Fail(std::string(node.status().message()));
     } else {
       std::fprintf(stderr, "confab: node up as %s; peers on %s; control socket %s\n",
                    (*node)->name().c_str(), (*node)->peer_address().ToString().c_str(),
@@ -90,13 +90,13 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
       Status ran = (*loop)->Run();
       (*node)->Shutdown();
       if (!ran.ok())
-        code = Fail(ran.ToString());
+        code = Fail(std::string(ran.message()));
     }
     // Handles still open close with their owners alive.
     (void)(*loop)->Close();
   }
   if (Status closed = (*loop)->Close(); !closed.ok())
-    return Fail("shutdown left handles open: " + closed.ToString());
+    return Fail("shutdown left handles open: " + std::string(closed.message()));
   if (code == kExitOk)
     std::fprintf(stderr, "confab: node stopped\n");
   return code;
@@ -115,7 +115,8 @@ void RegisterUp(CLI::App& app, Runner* runner) {
   up->add_option("--listen", options->listen, "HOST:PORT for peers (default 0.0.0.0:7651)");
   up->add_option("--passphrase-file", options->passphrase_file,
                  "Read the identity key's passphrase from FILE (for scripts)");
-  up->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off");
+  up->add_option("--log-level", options->log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   up->callback([options, runner] {
     *runner = [options] {
       return RunUp(options->listen, options->passphrase_file, options->log_level);

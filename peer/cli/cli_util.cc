@@ -60,7 +60,8 @@ std::optional<proto::Response> Call(const char* command, const proto::Request& r
                    command, home->dir().c_str());
       *exit_code = kExitNoNode;
     } else {
-      std::fprintf(stderr, "confab %s: %s\n", command, response.status().ToString().c_str());
+      std::fprintf(stderr, "confab %s: %s\n", command,
+                   std::string(response.status().message()).c_str());
       *exit_code = kExitFailed;
     }
     return std::nullopt;

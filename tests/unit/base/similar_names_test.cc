@@ -15,6 +15,7 @@ TEST_CASE("edit distance counts insertions, deletions, substitutions and adjacen
   CHECK(EditDistance("bo", "bob") == 1);   // an insertion
   CHECK(EditDistance("carol", "karl") == 2);
   CHECK(EditDistance("alice", "bob") == 5);
+  CHECK(EditDistance("kitten", "sitting") == 3);
 }
 
 TEST_CASE("similar names are the near ones, nearest first, without the word itself") {
@@ -26,6 +27,21 @@ TEST_CASE("similar names are the near ones, nearest first, without the word itse
   CHECK(SimilarNames("zed", known).empty());
   CHECK(SimilarNames("bobb", known) == std::vector<std::string>{"bob", "bobby"});
   CHECK(SimilarNames("bobb", known, 1) == std::vector<std::string>{"bob"});
+}
+
+TEST_CASE("a typo of a subcommand suggests that subcommand") {
+  const std::vector<std::string> commands{"init", "serve", "invite", "revoke", "users"};
+  CHECK(ClosestName("user", commands) == "users");
+  CHECK(ClosestName("usres", commands) == "users");
+  CHECK(ClosestName("serv", commands) == "serve");
+  CHECK(ClosestName("invit", commands) == "invite");
+  CHECK(ClosestName("revok", commands) == "revoke");
+}
+
+TEST_CASE("a word far from every subcommand suggests nothing") {
+  const std::vector<std::string> commands{"init", "serve", "invite", "revoke", "users"};
+  CHECK(ClosestName("xyzzyplugh", commands).empty());
+  CHECK(ClosestName("q", {}).empty());
 }
 
 TEST_CASE("did you mean reads as an English clause") {
