@@ -2,6 +2,7 @@
 # install-deps.sh [build|test|bench|lab]: installs, with apt, whatever confab
 # needs that this Debian 12 machine lacks. Idempotent, and silent when all is there.
 #   build: compilers and libraries     test: + clang/libFuzzer, tools the tests drive
+#          (prometheus for promtool, ~19 MB download)
 #   bench: + the baselines the benchmarks compare against
 #   lab:   + what ../shared/lab/netlab needs (namespaces, NAT, link emulator):
 #          the firewall front ends (the NATs are nft or iptables rules), iproute2
@@ -19,7 +20,7 @@ packages=(
 lab_packages=(iptables nftables iproute2 iputils-ping procps util-linux)
 case "$profile" in
   build) ;;
-  test) packages+=(clang libclang-rt-14-dev clamav b3sum "${lab_packages[@]}") ;;
+  test) packages+=(clang libclang-rt-14-dev clamav b3sum prometheus "${lab_packages[@]}") ;;
   bench) packages+=(clang libclang-rt-14-dev clamav b3sum openssh-server openssh-client iperf3 "${lab_packages[@]}") ;;
   lab) packages+=("${lab_packages[@]}") ;;
   *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench, lab)" >&2; exit 2 ;;

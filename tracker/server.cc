@@ -362,6 +362,8 @@ std::string TrackerServer::RenderMetrics() {
                static_cast<double>(second_port_probes_answered_), "port=\"second\"");
   AppendMetric(&out, "confab_tracker_resident_bytes", "gauge", "Resident memory of the tracker.",
                static_cast<double>(ResidentBytes()));
+  AppendProcessMetrics(&out);
+  AppendBuildInfo(&out);
   return out;
 }
 
