@@ -5,6 +5,7 @@
 #include <csignal>
 #include <utility>
 
+#include "common/base/service_notify.h"
 #include "common/config/config.h"
 #include "common/crypto/noise_primitives.h"
 #include "common/net/interfaces.h"
@@ -124,9 +125,8 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                                                             *node->sessions_, options.retry_ms));
   node->correspondents_ =
       std::make_unique<Correspondents>(*node->contacts_, *node->messenger_, *node->link_);
-  node->access_ =
-      std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
-                                   *node->directory_);
+  node->access_ = std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
+                                               *node->directory_);
   node->handlers_ =
       std::make_unique<ControlHandlers>(ControlParts{.self_name = enrollment.name,
                                                      .identity_key = identity.public_key(),
@@ -178,6 +178,7 @@ void Node::Shutdown() {
 
 void Node::SignalHook::OnSignal(int signum) {
   spdlog::info("signal {}: shutting down", signum);
+  NotifyStopping();  // to systemd, under Type=notify (no-op otherwise)
   node->Shutdown();
 }
 
