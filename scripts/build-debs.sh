@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 out="${1:-dist}"
 ./scripts/install-deps.sh build
 cmake -S . -B build-deb -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-  -DCONFAB_REQUIRE_SYSTEMD=ON -DCONFAB_BUILD_TESTS=OFF -DCONFAB_BUILD_BENCH=OFF \
+  -DCONFAB_REQUIRE_SYSTEMD=ON -DCONFAB_REQUIRE_MAN=ON -DCONFAB_BUILD_TESTS=OFF -DCONFAB_BUILD_BENCH=OFF \
   -DCONFAB_DEB_COMPRESSION=xz
-cmake --build build-deb --target confab confab-tracker
+cmake --build build-deb --target confab confab-tracker confab_cli_docs
 (cd build-deb && cpack -G DEB -B "$PWD/debs")
 mkdir -p "$out"
 cp build-deb/debs/*.deb "$out"/

@@ -15,7 +15,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libsodium-dev libssl-dev libuv1-dev libprotobuf-dev protobuf-compiler libsqlite3-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libreadline-dev
-  catch2 python3 libsystemd-dev
+  catch2 python3 libsystemd-dev help2man
 )
 lab_packages=(iptables nftables iproute2 iputils-ping procps util-linux)
 case "$profile" in

@@ -42,6 +42,7 @@ check_tree() {  # check_tree ROOT
     out="$("$1$prefix/bin/$exe" --version 2>&1)" || true
     [[ "$out" == "$exe "* ]] && echo "installed $exe --version: $out" || bad "$exe --version: '$out'"
   done
+  "$(dirname "$0")/check_docs.sh" "$1" "$prefix" || fail=1
   if command -v systemd-analyze >/dev/null; then
     verify "$1" "$1$prefix/lib/systemd/system/confab-tracker.service"
     verify "$1" "$1$prefix/lib/systemd/user/confab.service" --user

@@ -67,6 +67,7 @@ if command -v systemd-analyze >/dev/null; then
 else
   echo "CONFAB_SKIP: systemd-analyze not installed; units not verified"
 fi
+"$src/tests/packaging/check_docs.sh" "$dest" "$prefix" || fail=1
 if [[ "$fail" == 0 ]]; then
   "$src/tests/packaging/unit_security.sh" "$unit" 2.0 || fail=$?
 fi
