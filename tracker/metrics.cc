@@ -1,9 +1,16 @@
 #include "tracker/metrics.h"
 
+#include <dirent.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "common/base/version.h"
 
 namespace confab::tracker {
 
@@ -29,6 +36,120 @@ uint64_t ResidentBytes() {
   if (n != 2)
     return 0;
   return static_cast<uint64_t>(resident) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+namespace {
+
+// Fields 14 (utime), 15 (stime), 22 (starttime) and 23 (vsize) of
+// /proc/self/stat, counted from 1; the command name (field 2) may hold spaces,
+// so fields are counted from its closing parenthesis.
+struct ProcStat {
+  double utime_ticks = 0, stime_ticks = 0, start_ticks = 0, vsize = 0;
+};
+
+bool ReadProcStat(ProcStat* st) {
+  std::ifstream in("/proc/self/stat");
+  std::string line;
+  if (!std::getline(in, line))
+    return false;
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos)
+    return false;
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  for (int n = 3; fields >> field; ++n) {  // the first after ')' is field 3
+    if (n == 14)
+      st->utime_ticks = std::stod(field);
+    else if (n == 15)
+      st->stime_ticks = std::stod(field);
+    else if (n == 22)
+      st->start_ticks = std::stod(field);
+    else if (n == 23) {
+      st->vsize = std::stod(field);
+      return true;
+    }
+  }
+  return false;
+}
+
+// The boot time in Unix seconds: "btime" in /proc/stat; 0 if unknown.
+double BootTime() {
+  std::ifstream in("/proc/stat");
+  std::string key;
+  double value = 0;
+  while (in >> key) {
+    if (key == "btime" && (in >> value))
+      return value;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+int OpenFds() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr)
+    return -1;
+  int n = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] != '.')
+      ++n;
+  }
+  ::closedir(dir);
+  return n - 1;  // less the descriptor opendir held
+}
+
+std::string EscapeLabel(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void AppendProcessMetrics(std::string* out) {
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  ProcStat st;
+  const bool have_stat = ReadProcStat(&st) && ticks > 0;
+  if (have_stat) {
+    AppendMetric(out, "process_cpu_seconds_total", "counter",
+                 "Total user and system CPU time spent in seconds.",
+                 (st.utime_ticks + st.stime_ticks) / ticks);
+  }
+  if (const uint64_t rss = ResidentBytes(); rss > 0) {
+    AppendMetric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                 static_cast<double>(rss));
+  }
+  if (have_stat) {
+    AppendMetric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+                 st.vsize);
+  }
+  if (const int fds = OpenFds(); fds >= 0) {
+    AppendMetric(out, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
+  }
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    AppendMetric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+                 static_cast<double>(limit.rlim_cur));
+  }
+  if (const double boot = BootTime(); have_stat && boot > 0) {
+    AppendMetric(out, "process_start_time_seconds", "gauge",
+                 "Start time of the process since unix epoch in seconds.",
+                 boot + st.start_ticks / ticks);
+  }
+}
+
+void AppendBuildInfo(std::string* out) {
+  AppendMetric(out, "confab_build_info", "gauge",
+               "Always 1; the labels say which confab build is running.", 1,
+               "version=\"" + EscapeLabel(kVersion) + "\"");
 }
 
 // One HTTP exchange: read the request head, answer, close.

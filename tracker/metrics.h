@@ -33,6 +33,16 @@ void AppendMetric(std::string* out, std::string_view name, std::string_view type
 // The resident set size of this process, from /proc/self/statm; 0 if unknown.
 uint64_t ResidentBytes();
 
+// Appends the standard process_* family as Prometheus client libraries name
+// it (process_cpu_seconds_total, process_resident_memory_bytes,
+// process_virtual_memory_bytes, process_open_fds, process_max_fds,
+// process_start_time_seconds), read from /proc/self and getrlimit; a value
+// that cannot be read is left out rather than reported as 0.
+void AppendProcessMetrics(std::string* out);
+
+// Appends confab_build_info{version="..."} 1.
+void AppendBuildInfo(std::string* out);
+
 inline constexpr uint64_t kRequestDeadlineMs = 5000;
 inline constexpr size_t kMaxConcurrentRequests = 16;
 

@@ -11,6 +11,7 @@
 
 #include "common/base/log.h"
 #include "common/base/proto_bytes.h"
+#include "common/base/service_notify.h"
 #include "common/channel/channel_connection.h"
 #include "common/config/config.h"
 #include "common/net/loop.h"
@@ -30,6 +31,7 @@ class Shutdown final : public net::SignalWatcher::Delegate {
   explicit Shutdown(TrackerServer& server) : server_(server) {}
   void OnSignal(int signum) override {
     spdlog::info("signal {}: shutting down", signum);
+    NotifyStopping();
     server_.Stop();
     for (auto& w : watchers)
       w->Close();
@@ -138,6 +140,7 @@ int Serve(const std::string& dir, const std::string& log_level) {
                  (*server)->metrics_port()
                      ? fmt::format(", metrics on port {}", *(*server)->metrics_port())
                      : std::string());
+    NotifyReady(fmt::format("serving org '{}' on port {}", state.config().org, (*server)->port()));
     Status run = (*loop)->Run();
     if (!run.ok()) {
       spdlog::error("loop: {}", run.ToString());

@@ -42,6 +42,17 @@ Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, Tra
                           net::Address::FromIp(listen.ip(), state.config().second_probe_port));
   server->second_probe_delegate_.server = server.get();
   auto second = net::UdpSocket::Create(loop, probe_at, &server->second_probe_delegate_);
+  if (!second.ok() && state.config().second_probe_port_is_default) {
+    // Only the default (listen + 1) falls back; a port ops set must bind.
+    CONFAB_ASSIGN_OR_RETURN(net::Address any_port, net::Address::FromIp(listen.ip(), 0));
+    second = net::UdpSocket::Create(loop, any_port, &server->second_probe_delegate_);
+    if (second.ok()) {
+      spdlog::warn(
+          "second probe port {} (listen + 1) is unavailable, using a kernel-picked "
+          "port instead; set second_probe_port in tracker.toml to fix it",
+          probe_at.ToString());
+    }
+  }
   if (!second.ok()) {
     return second.status().WithContext("second_probe_port " + probe_at.ToString() + " (UDP)");
   }
@@ -351,6 +362,8 @@ std::string TrackerServer::RenderMetrics() {
                static_cast<double>(second_port_probes_answered_), "port=\"second\"");
   AppendMetric(&out, "confab_tracker_resident_bytes", "gauge", "Resident memory of the tracker.",
                static_cast<double>(ResidentBytes()));
+  AppendProcessMetrics(&out);
+  AppendBuildInfo(&out);
   return out;
 }
 

@@ -74,6 +74,14 @@ Result<TrackerConfig> LoadConfig(const std::string& path) {
   CONFAB_ASSIGN_OR_RETURN(int64_t second_probe_port,
                           file.GetInt("second_probe_port", c.second_probe_port, 0, 65535));
   c.second_probe_port = static_cast<uint16_t>(second_probe_port);
+  if (!file.Has("second_probe_port")) {
+    // CheckHostPort has accepted listen: digits after the last ':', <= 65535.
+    const unsigned long listen_port = std::stoul(c.listen.substr(c.listen.rfind(':') + 1));
+    if (listen_port != 0 && listen_port < 65535) {
+      c.second_probe_port = static_cast<uint16_t>(listen_port + 1);
+      c.second_probe_port_is_default = true;
+    }
+  }
   // The same number as listen's would only fail later with "address in use".
   if (c.second_probe_port != 0 && c.listen.ends_with(":" + std::to_string(c.second_probe_port))) {
     return Status::InvalidArgument(path + ": second_probe_port " +
@@ -180,7 +188,7 @@ Status TrackerState::Init(const std::string& dir, const std::string& org,
       writer.Render("confab-tracker settings. 'advertise' is the host:port written into invite\n"
                     "codes: set it to the address workstations reach. Optional keys:\n"
                     "metrics.listen = \"127.0.0.1:9650\" (Prometheus text), log_level,\n"
-                    "second_probe_port (UDP, default: any free port), limits.* and session.*\n"
+                    "second_probe_port (UDP, default: listen's port + 1), limits.* and session.*\n"
                     "(see tracker/state.h)."));
   CONFAB_RETURN_IF_ERROR(config::WriteFileAtomically(base + std::string(kConfigFile), toml, 0600));
 

@@ -28,9 +28,14 @@ struct TrackerConfig {
   std::string listen = "0.0.0.0:7650";  // TCP and UDP
   // A second UDP port on listen's IP answering the same address probes, so
   // nodes can tell a cone NAT from a symmetric one (two server addresses are
-  // needed). 0 = a port the kernel picks (nodes learn it from their
-  // SessionWelcome); ops set a fixed one to open it in their firewall.
+  // needed). Absent from tracker.toml: listen's port + 1 (7651 by default),
+  // so the firewall rule is known in advance; if listen's port is 0 or 65535,
+  // or that port is taken at start, the kernel picks one (a warning says so).
+  // 0 = always a port the kernel picks (nodes learn it from their
+  // SessionWelcome).
   uint16_t second_probe_port = 0;
+  // True when second_probe_port is listen + 1 by default, not set by ops.
+  bool second_probe_port_is_default = false;
   // host:port written into invite codes; defaults to `listen` with a
   // wildcard host replaced by 127.0.0.1. Ops set it to the name people reach.
   std::string advertise;

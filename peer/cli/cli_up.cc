@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/base/log.h"
+#include "common/base/service_notify.h"
 #include "common/crypto/key_file.h"
 #include "common/net/loop.h"
 #include "peer/cli/cli.h"
@@ -87,6 +88,7 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
                    (*node)->name().c_str(), (*node)->peer_address().ToString().c_str(),
                    (*node)->control_path().c_str());
       std::fflush(stderr);
+      NotifyReady("node up as " + (*node)->name());  // STOPPING=1: Node's signal hook
       Status ran = (*loop)->Run();
       (*node)->Shutdown();
       if (!ran.ok())

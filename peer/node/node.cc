@@ -5,6 +5,7 @@
 #include <csignal>
 #include <utility>
 
+#include "common/base/service_notify.h"
 #include "common/config/config.h"
 #include "common/crypto/noise_primitives.h"
 #include "common/net/interfaces.h"
@@ -186,6 +187,7 @@ void Node::Shutdown() {
 
 void Node::SignalHook::OnSignal(int signum) {
   spdlog::info("signal {}: shutting down", signum);
+  NotifyStopping();  // to systemd, under Type=notify (no-op otherwise)
   node->Shutdown();
 }
 

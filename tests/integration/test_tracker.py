@@ -486,6 +486,64 @@ class TrackerTest(TempDirTest):
         self.assertIn("second UDP probe port %d" % second_port, self.tracker.log())
 
 
+class TrackerDefaultProbePortTest(TempDirTest):
+    """Without second_probe_port, the second probe port is listen's port + 1."""
+
+    def setUp(self):
+        super().setUp()
+        self.tracker = TrackerProcess(os.path.join(self.tmp, "state"))
+        self.tracker.init()
+        self.blockers = []
+
+    def tearDown(self):
+        self.tracker.stop(timeout=10)
+        for b in self.blockers:
+            b.close()
+        super().tearDown()
+
+    def free_pair(self):
+        """A port P with TCP+UDP P and UDP P+1 free (as far as we can tell)."""
+        for _ in range(50):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            p = u.getsockname()[1] - 1
+            u.close()
+            try:
+                for kind, port in ((socket.SOCK_STREAM, p), (socket.SOCK_DGRAM, p),
+                                   (socket.SOCK_DGRAM, p + 1)):
+                    with socket.socket(socket.AF_INET, kind) as s:
+                        s.bind(("127.0.0.1", port))
+                return p
+            except OSError:
+                continue
+        self.fail("no free port pair on loopback")
+
+    def serving_line(self):
+        return wait_until(
+            lambda: next((l for l in self.tracker.log().splitlines()
+                          if "second UDP probe port" in l), None),
+            what="the serving line")
+
+    def test_listen_plus_one_when_free(self):
+        p = self.free_pair()
+        self.tracker.set_listen("127.0.0.1:%d" % p)
+        self.tracker.start()
+        self.assertIn("second UDP probe port %d" % (p + 1), self.serving_line())
+        self.assertNotIn("unavailable", self.tracker.log())
+
+    def test_busy_default_falls_back_with_a_warning(self):
+        p = self.free_pair()
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        blocker.bind(("127.0.0.1", p + 1))
+        self.blockers.append(blocker)
+        self.tracker.set_listen("127.0.0.1:%d" % p)
+        self.tracker.start()
+        line = self.serving_line()
+        self.assertNotIn("second UDP probe port %d" % (p + 1), line)
+        self.assertIn("unavailable", self.tracker.log())
+        self.assertIn("second_probe_port", self.tracker.log())
+
+
 class TrackerStartFailureTest(TempDirTest):
     """`confab-tracker serve` refuses to start, clearly, on a bad setup."""
 

@@ -420,15 +420,23 @@ TEST_CASE("tracker.toml's second_probe_port is checked at Open", "[service][conf
     std::ofstream(dir + "/tracker.toml") << line << "\n" << original;
     return TrackerState::Open(dir);
   };
-  SECTION("absent: 0, a port the kernel picks") {
+  SECTION("absent: listen's port + 1, marked as the default") {
     auto state = open_with("");
     REQUIRE(state.ok());
+    CHECK((*state)->config().second_probe_port == 7651);
+    CHECK((*state)->config().second_probe_port_is_default);
+  }
+  SECTION("0: a port the kernel picks, not the default") {
+    auto state = open_with("second_probe_port = 0");
+    REQUIRE(state.ok());
     CHECK((*state)->config().second_probe_port == 0);
+    CHECK_FALSE((*state)->config().second_probe_port_is_default);
   }
   SECTION("a fixed port") {
     auto state = open_with("second_probe_port = 7651");
     REQUIRE(state.ok());
     CHECK((*state)->config().second_probe_port == 7651);
+    CHECK_FALSE((*state)->config().second_probe_port_is_default);
   }
   SECTION("refused: listen's own port, out of range, not a number") {
     for (const char* line : {"second_probe_port = 7650", "second_probe_port = 65536",
@@ -439,6 +447,20 @@ TEST_CASE("tracker.toml's second_probe_port is checked at Open", "[service][conf
       CHECK(state.status().code() == Status::Code::kInvalidArgument);
       CHECK(state.status().ToString().find("second_probe_port") != std::string::npos);
     }
+  }
+}
+
+TEST_CASE("The default second probe port is left to the kernel when listen's port has no successor",
+          "[service][config]") {
+  for (const char* listen : {"127.0.0.1:0", "127.0.0.1:65535"}) {
+    INFO(listen);
+    store::TempDir tmp;
+    const std::string dir = tmp.File("t");
+    REQUIRE(TrackerState::Init(dir, "Example", listen).ok());
+    auto state = TrackerState::Open(dir);
+    REQUIRE(state.ok());
+    CHECK((*state)->config().second_probe_port == 0);
+    CHECK_FALSE((*state)->config().second_probe_port_is_default);
   }
 }
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# build-debs.sh [OUT_DIR]: the release .debs, confab and confab-tracker, built
+# in build-deb/ (Release, installed under /usr, libsystemd required for
+# sd_notify, xz-compressed) and copied to OUT_DIR (default: dist/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-dist}"
+./scripts/install-deps.sh build
+cmake -S . -B build-deb -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+  -DCONFAB_REQUIRE_SYSTEMD=ON -DCONFAB_REQUIRE_MAN=ON -DCONFAB_BUILD_TESTS=OFF -DCONFAB_BUILD_BENCH=OFF \
+  -DCONFAB_DEB_COMPRESSION=xz
+cmake --build build-deb --target confab confab-tracker confab_cli_docs
+(cd build-deb && cpack -G DEB -B "$PWD/debs")
+mkdir -p "$out"
+cp build-deb/debs/*.deb "$out"/
+ls -l "$out"/*.deb
