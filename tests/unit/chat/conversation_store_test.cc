@@ -329,3 +329,33 @@ TEST_CASE("Vectors, pending entries and group members survive a reopen", "[chat]
 
 }  // namespace
 }  // namespace confab::peer::chat
+
+namespace confab::peer::chat {
+namespace {
+
+TEST_CASE(
+    "An entry sealed at rest opens only as that entry of that conversation, never as a message",
+    "[chat][store][cipher]") {
+  const BodyCipher cipher = CipherFor(1);
+  const Bytes id(kEntryIdBytes, 0x11);
+  const Bytes conv = *DirectConversationId("alice", "bob");
+  const Bytes data = {1, 2, 3, 4};
+  const Bytes sealed = cipher.SealEntry(id, conv, data);
+  CHECK(*cipher.OpenEntry(id, conv, sealed) == data);
+  CHECK(cipher.OpenEntry(Bytes(kEntryIdBytes, 0x12), conv, sealed).status().code() ==
+        Status::Code::kAuthFailed);
+  CHECK(cipher.OpenEntry(id, *DirectConversationId("alice", "carol"), sealed).status().code() ==
+        Status::Code::kAuthFailed);
+  CHECK(CipherFor(2).OpenEntry(id, conv, sealed).status().code() == Status::Code::kAuthFailed);
+  // A history body with the same bytes in its ad fields does not open as an
+  // entry: the labels differ.
+  MessageId mid{};
+  mid.fill(0x11);
+  const Bytes message = cipher.Seal(mid, AsChars(conv), "text");
+  CHECK(cipher.OpenEntry(Bytes(mid.begin(), mid.end()), conv, message).status().code() ==
+        Status::Code::kAuthFailed);
+  CHECK(cipher.OpenEntry(id, conv, Bytes(10, 0)).status().code() == Status::Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace confab::peer::chat
