@@ -359,3 +359,51 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace confab::peer::chat
+
+namespace confab::peer::chat {
+namespace {
+
+TEST_CASE("A version 1 confab.db migrates through every version to conversations",
+          "[chat][store][migration]") {
+  Dir dir;
+  MessageId in_id{};
+  in_id.fill(0x42);
+  {
+    auto db = OpenPeerDatabaseAtVersion(dir.db(), 1);
+    REQUIRE(db.ok());
+    auto history = HistoryStore::Open(db->get(), CipherFor(1));
+    REQUIRE(history.ok());
+    REQUIRE((*history)->AppendOutgoing("bob", "from version 1", 10).ok());
+    const IncomingMessage in[] = {{in_id, 3, 5, "bob at version 1"}};
+    REQUIRE((*history)->AppendIncoming("bob", in, 20).ok());
+  }
+  auto db = OpenPeerDatabase(dir.db());
+  REQUIRE(db.ok());
+  auto store = ConversationStore::Open(db->get(), CipherFor(1), "alice");
+  REQUIRE(store.ok());
+  auto entries = (*store)->Entries(*DirectConversationId("alice", "bob"));
+  REQUIRE(entries.ok());
+  REQUIRE(entries->size() == 2);
+  CHECK((*entries)[0].text == "from version 1");
+  CHECK((*entries)[0].state == MessageState::kQueued);
+  CHECK((*entries)[1].text == "bob at version 1");
+  CHECK((*entries)[1].seq == 3);
+  CHECK((*entries)[1].id == Bytes(in_id.begin(), in_id.end()));
+}
+
+TEST_CASE("An empty version 3 confab.db migrates to no conversations", "[chat][store][migration]") {
+  Dir dir;
+  REQUIRE(OpenPeerDatabaseAtVersion(dir.db(), 3).ok());
+  CHECK(OpenPeerDatabaseAtVersion(dir.db(), 0).status().code() == Status::Code::kInvalidArgument);
+  CHECK(OpenPeerDatabaseAtVersion(dir.db(), kPeerSchemaVersion + 1).status().code() ==
+        Status::Code::kInvalidArgument);
+  auto db = OpenPeerDatabase(dir.db());
+  REQUIRE(db.ok());
+  auto store = ConversationStore::Open(db->get(), CipherFor(1), "alice");
+  REQUIRE(store.ok());
+  CHECK((*store)->Conversations()->empty());
+  CHECK(Count(**db, "SELECT count(*) FROM entries") == 0);
+}
+
+}  // namespace
+}  // namespace confab::peer::chat
