@@ -11,6 +11,12 @@
 // to open, as does a flipped byte or the wrong key: Open never returns
 // garbage text. A random 192-bit nonce per row needs no counter to persist.
 //
+// Entries of replicated conversations (conversation_store.h) are sealed the
+// same way under the same key, with their own label so a message body and an
+// entry can never be swapped:
+//
+//   ad    = "confab entry v1" || 0x00 || entry id (32) || conversation id
+//
 // Thread safety: a BodyCipher is immutable after construction; Seal and Open
 // may be called from several threads at once.
 #pragma once
@@ -46,8 +52,15 @@ class BodyCipher {
   [[nodiscard]] Result<std::string> Open(const MessageId& id, std::string_view conversation,
                                          ByteView sealed) const;
 
+  // The same for an entry's signed bytes, bound to its id and conversation.
+  Bytes SealEntry(ByteView entry_id, ByteView conversation, ByteView data) const;
+  [[nodiscard]] Result<Bytes> OpenEntry(ByteView entry_id, ByteView conversation,
+                                        ByteView sealed) const;
+
  private:
   BodyCipher() = default;
+  Bytes SealWith(const Bytes& ad, ByteView text) const;
+  [[nodiscard]] Result<std::string> OpenWith(const Bytes& ad, ByteView sealed) const;
 
   SecretArray<kKeyBytes> key_;
 };

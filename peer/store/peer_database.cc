@@ -1,5 +1,8 @@
 #include "peer/store/peer_database.h"
 
+#include <iterator>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "common/store/migration.h"
@@ -106,16 +109,116 @@ CREATE TABLE transfers (
   updated_ms INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // Version 4: replicated conversations (docs/design.md, "Conversations";
+    // peer/chat/conversation_store.h). The version 1-3 tables stay as they
+    // are until the node is moved onto these; this script copies every
+    // message into them, keeping its row number, id, seq, state and times.
+    //
+    // conv: kind 0 direct, 1 group. A direct conversation's id is derived
+    // from both names, and a database does not know its own person's name,
+    // so a migrated row has `peer` set and `id` NULL until ConversationStore
+    // fills it (one transaction, at Open). next_out_seq: our next seq.
+    //
+    // entries: legacy 1 for a migrated message (no signature: the old wire
+    // had none; shown, never passed on): id is its 16-byte message id,
+    // sealed its BodyCipher body as it was, `direction` as in messages, and
+    // author NULL for our own until ConversationStore fills it. lamport is
+    // the old row number, so the total order is the order written. Others:
+    // id is the 32-byte entry id, sealed the signed bytes under
+    // BodyCipher::SealEntry, signature 64 bytes. state as in messages (0
+    // received, 1 queued, 2 sent, 3 delivered).
+    //
+    // vectors: what a peer holds of a conversation (author -> highest
+    // contiguous seq). pending_entries: held for a gap, sealed likewise.
+    R"sql(
+CREATE TABLE conv (
+  row INTEGER PRIMARY KEY,
+  id BLOB UNIQUE CHECK (id IS NULL OR length(id) IN (16, 32)),
+  kind INTEGER NOT NULL CHECK (kind IN (0, 1)),
+  peer TEXT UNIQUE,
+  name TEXT NOT NULL DEFAULT '',
+  next_out_seq INTEGER NOT NULL DEFAULT 1 CHECK (next_out_seq >= 1),
+  CHECK (kind = 1 OR peer IS NOT NULL),
+  CHECK (kind = 0 OR id IS NOT NULL)
+) STRICT;
+CREATE TABLE conv_members (
+  conv INTEGER NOT NULL REFERENCES conv (row),
+  person TEXT NOT NULL,
+  admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),
+  PRIMARY KEY (conv, person)
+) STRICT;
+CREATE TABLE entries (
+  row INTEGER PRIMARY KEY,
+  conv INTEGER NOT NULL REFERENCES conv (row),
+  id BLOB NOT NULL,
+  author TEXT,
+  direction INTEGER NOT NULL CHECK (direction IN (0, 1)),
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  lamport INTEGER NOT NULL CHECK (lamport >= 1),
+  kind INTEGER NOT NULL,
+  sent_ms INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3),
+  state_ms INTEGER NOT NULL,
+  legacy INTEGER NOT NULL CHECK (legacy IN (0, 1)),
+  sealed BLOB NOT NULL,
+  signature BLOB,
+  UNIQUE (conv, id),
+  CHECK (legacy = 1 OR (length(id) = 32 AND author IS NOT NULL AND length(signature) = 64)),
+  CHECK (legacy = 0 OR (length(id) = 16 AND signature IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX entries_by_author ON entries (conv, author, seq) WHERE legacy = 0;
+CREATE INDEX entries_order ON entries (conv, lamport, author, seq);
+CREATE INDEX entries_outbox ON entries (conv, seq) WHERE state IN (1, 2);
+CREATE TABLE vectors (
+  peer TEXT NOT NULL,
+  conv INTEGER NOT NULL REFERENCES conv (row),
+  author TEXT NOT NULL,
+  seq INTEGER NOT NULL CHECK (seq >= 0),
+  PRIMARY KEY (peer, conv, author)
+) STRICT;
+CREATE TABLE pending_entries (
+  conv INTEGER NOT NULL REFERENCES conv (row),
+  author TEXT NOT NULL,
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  id BLOB NOT NULL CHECK (length(id) = 32),
+  sealed BLOB NOT NULL,
+  signature BLOB NOT NULL CHECK (length(signature) = 64),
+  received_ms INTEGER NOT NULL,
+  PRIMARY KEY (conv, author, seq)
+) STRICT;
+INSERT INTO conv (kind, peer, next_out_seq)
+  SELECT 0, name, max(next_out_seq) FROM (
+    SELECT name, next_out_seq FROM conversations
+    UNION ALL
+    SELECT conversation, 1 + max(CASE direction WHEN 1 THEN seq ELSE 0 END) FROM messages
+      GROUP BY conversation)
+  GROUP BY name ORDER BY name;
+INSERT INTO entries (row, conv, id, author, direction, seq, lamport, kind, sent_ms, received_ms,
+                     state, state_ms, legacy, sealed, signature)
+  SELECT m.row, c.row, m.id, CASE m.direction WHEN 0 THEN m.conversation END, m.direction, m.seq,
+         m.row, 1, m.sent_ms, m.received_ms, m.state, m.state_ms, 1, m.body, NULL
+    FROM messages m JOIN conv c ON c.peer = m.conversation;
+)sql",
 };
 
 }  // namespace
 
 Result<std::unique_ptr<store::Database>> OpenPeerDatabase(const std::string& path) {
+  return OpenPeerDatabaseAtVersion(path, kPeerSchemaVersion);
+}
+
+Result<std::unique_ptr<store::Database>> OpenPeerDatabaseAtVersion(const std::string& path,
+                                                                   int version) {
+  static_assert(std::size(kSchema) == kPeerSchemaVersion);
+  if (version < 1 || version > kPeerSchemaVersion)
+    return Status::InvalidArgument("no confab.db schema version " + std::to_string(version));
   store::Options options;
   options.durability = store::Durability::kFull;
   CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<store::Database> db,
                           store::Database::Open(path, options));
-  CONFAB_RETURN_IF_ERROR(store::Migrate(*db, kSchema));
+  CONFAB_RETURN_IF_ERROR(store::Migrate(
+      *db, std::span<const std::string_view>(kSchema, static_cast<size_t>(version))));
   return db;
 }
 

@@ -16,9 +16,18 @@
 
 namespace confab::peer {
 
+// The schema version OpenPeerDatabase migrates to (docs/design.md, "confab.db").
+inline constexpr int kPeerSchemaVersion = 4;
+
 // Opens (creating if missing, mode 0600) and migrates confab.db at `path`.
 // Errors are those of store::Database::Open and store::Migrate
 // (FailedPrecondition for a database written by a newer confab).
 [[nodiscard]] Result<std::unique_ptr<store::Database>> OpenPeerDatabase(const std::string& path);
+
+// The same, migrating only up to `version` (1..kPeerSchemaVersion): for
+// tests that build a database as an older confab wrote it and then migrate
+// it. InvalidArgument for a version out of range.
+[[nodiscard]] Result<std::unique_ptr<store::Database>> OpenPeerDatabaseAtVersion(
+    const std::string& path, int version);
 
 }  // namespace confab::peer
