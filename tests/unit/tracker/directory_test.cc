@@ -326,7 +326,9 @@ TEST_CASE("CreateInvite refuses an enrolled or a revoked name", "[directory][err
   REQUIRE(f.dir->Revoke("alice", kNow + 1, "left").ok());
   Status revoked = f.dir->CreateInvite("alice", Hash("again"), kNow, kWeek);
   CHECK(revoked.code() == Code::kFailedPrecondition);
-  CHECK(revoked.message() == "'alice' was revoked; reinstate the name before inviting it again");
+  CHECK(revoked.message() ==
+        "'alice' was revoked; free the name with `confab-tracker reinstate alice` before inviting "
+        "it again");
   CHECK(f.Count("SELECT count(*) FROM invites WHERE name = 'alice'") == 1);
 }
 
