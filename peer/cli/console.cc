@@ -311,6 +311,21 @@ class Console final : private net::FdPoller::Delegate,
         return;
       case CommandKind::kContacts: {
         proto::Request request;
+        if (!command.word.empty()) {
+          const std::string& a = command.word;
+          request.mutable_contacts()->set_action(
+              a == "add"      ? proto::ContactsRequest::ACTION_ADD
+              : a == "remove" ? proto::ContactsRequest::ACTION_REMOVE
+              : a == "block"  ? proto::ContactsRequest::ACTION_BLOCK
+                              : proto::ContactsRequest::ACTION_UNBLOCK);
+          request.mutable_contacts()->set_name(command.name);
+          if (Call(request))
+            Print("  " + command.name + ": " +
+                  (a == "add"      ? "added"
+                   : a == "remove" ? "removed"
+                                   : a + "ed"));
+          return;
+        }
         request.mutable_contacts()->set_action(proto::ContactsRequest::ACTION_LIST);
         auto response = Call(request);
         if (!response)

@@ -92,10 +92,21 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     return Simple(CommandKind::kClose, rest, "/close");
   if (verb == "who" || verb == "w")
     return Simple(CommandKind::kWho, rest, "/who");
-  if (verb == "history" || verb == "h")
-    return WithName(CommandKind::kHistory, rest, "/history NAME", open);
-  if (verb == "contacts")
-    return Simple(CommandKind::kContacts, rest, "/contacts");
+  if (verb == "history" || verb == "h") {
+    if (open.empty() && Trim(rest).empty())
+      return Error("no conversation is open: /history NAME, or /open NAME first");
+    return WithName(CommandKind::kHistory, rest, "/history [NAME]", open);
+  }
+  if (verb == "contacts") {
+    const std::string_view action = NextWord(&rest);
+    if (action.empty())
+      return Simple(CommandKind::kContacts, rest, "/contacts [add|remove|block|unblock NAME]");
+    if (action != "add" && action != "remove" && action != "block" && action != "unblock")
+      return Error("usage: /contacts [add|remove|block|unblock NAME]");
+    Command c = WithName(CommandKind::kContacts, rest, "/contacts add|remove|block|unblock NAME");
+    c.word = std::string(action);
+    return c;
+  }
   if (verb == "verify")
     return WithName(CommandKind::kVerify, rest, "/verify NAME", open);
   if (verb == "accept") {
@@ -161,8 +172,11 @@ std::string HelpText() {
          "  /open NAME           talk to NAME: plain lines go to them (/close to stop)\n"
          "  /who                 contacts and their presence\n"
          "  /status WORD [TEXT]  online, away, busy or invisible, with a note\n"
-         "  /history [NAME]      the conversation, with states queued/sent/delivered\n"
+         "  /history [NAME]      the conversation (default: the open one), with states\n"
+         "                       queued/sent/delivered\n"
          "  /contacts            contacts, pins and blocks\n"
+         "  /contacts add|remove|block|unblock NAME\n"
+         "                       change the contact list\n"
          "  /verify NAME         the safety number to compare with NAME out of band\n"
          "  /accept ID [DIR]     take an offered file (to DIR, absolute; default downloads)\n"
          "  /help                this list\n"

@@ -23,7 +23,7 @@ enum class CommandKind {
   kWho,       // /who
   kStatus,    // /status online|away|busy|invisible [TEXT]
   kHistory,   // /history [NAME]  (NAME defaults to the open conversation)
-  kContacts,  // /contacts
+  kContacts,  // /contacts, or /contacts add|remove|block|unblock NAME (word: the action)
   kVerify,    // /verify NAME
   kAccept,    // /accept ID [DIR]: an offered file (name: the id, text: the directory)
   kHelp,      // /help
@@ -35,7 +35,7 @@ struct Command {
   CommandKind kind = CommandKind::kNothing;
   std::string name;   // the contact
   std::string text;   // the message, or the status note
-  std::string word;   // /status's word
+  std::string word;   // /status's word, or /contacts' action ("" to list)
   std::string error;  // kError: a sentence for the person
 };
 

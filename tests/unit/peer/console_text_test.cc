@@ -2,6 +2,10 @@
 // and how events read.
 #include "peer/cli/console_text.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 namespace confab::peer::console {
@@ -35,6 +39,7 @@ TEST_CASE("Console lines: /msg, /open and plain lines to the open conversation",
 TEST_CASE("Console lines: the other commands", "[peer][console]") {
   CHECK(ParseConsoleLine("/who", "").kind == CommandKind::kWho);
   CHECK(ParseConsoleLine("/contacts", "").kind == CommandKind::kContacts);
+  CHECK(ParseConsoleLine("/contacts", "").word.empty());
   CHECK(ParseConsoleLine("/help", "").kind == CommandKind::kHelp);
   CHECK(ParseConsoleLine("/quit", "").kind == CommandKind::kQuit);
 
@@ -52,6 +57,18 @@ TEST_CASE("Console lines: the other commands", "[peer][console]") {
   c = ParseConsoleLine("/history", "bob");  // the open conversation
   CHECK(c.kind == CommandKind::kHistory);
   CHECK(c.name == "bob");
+  c = ParseConsoleLine("/history carol", "");  // a name needs no open conversation
+  CHECK(c.kind == CommandKind::kHistory);
+  CHECK(c.name == "carol");
+
+  for (const char* action : {"add", "remove", "block", "unblock"}) {
+    INFO(action);
+    c = ParseConsoleLine(std::string("/contacts ") + action + " carol", "");
+    CHECK(c.kind == CommandKind::kContacts);
+    CHECK(c.word == action);
+    CHECK(c.name == "carol");
+  }
+
   c = ParseConsoleLine("/verify bob", "");
   CHECK(c.kind == CommandKind::kVerify);
   CHECK(c.name == "bob");
@@ -71,7 +88,11 @@ TEST_CASE("Console lines that are wrong say what to type", "[peer][console][erro
       {"/who now", "", "usage: /who"},
       {"/status sleepy", "", "usage: /status"},
       {"/status", "", "usage: /status"},
-      {"/history", "", "usage: /history NAME"},
+      {"/history", "", "no conversation is open: /history NAME"},
+      {"/history bob carol", "", "usage: /history [NAME]"},
+      {"/contacts frob carol", "", "usage: /contacts [add|remove|block|unblock NAME]"},
+      {"/contacts add", "", "usage: /contacts add|remove|block|unblock NAME"},
+      {"/contacts add carol dave", "", "usage: /contacts add|remove|block|unblock NAME"},
       {"/verify", "", "usage: /verify NAME"},
       {"/frobnicate", "", "unknown command /frobnicate"},
   };
@@ -278,6 +299,64 @@ TEST_CASE("Local times are written in the format asked for, and one too long say
   CHECK(ClockTime(noon_ms)[2] == ':');
   CHECK(LocalTime(noon_ms, std::string(40, 'Y').insert(0, "%Y").c_str()).size() == 44);
   CHECK(LocalTime(noon_ms, (std::string(70, '.') + "%Y").c_str()) == "?");
+}
+
+// Each "/verb ARGS" entry of /help, with its placeholders filled in
+// (optional ones both left out and given, alternatives each), must parse.
+TEST_CASE("Every /help entry parses as /help shows it", "[peer][console]") {
+  const std::map<std::string, std::vector<std::string>> fill = {
+      {"NAME", {"carol"}},       {"[NAME]", {"", "carol"}},
+      {"TEXT", {"hi there"}},    {"[TEXT]", {"", "back soon"}},
+      {"WORD", {"away"}},        {"ID", {"00112233445566778899aabbccddeeff"}},
+      {"[DIR]", {"", "/tmp/in"}}};
+  const std::string help = HelpText();
+  int entries = 0;
+  size_t start = 0;
+  while (start < help.size()) {
+    const size_t end = help.find('\n', start);
+    std::string line = help.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("  /", 0) != 0)
+      continue;
+    line = line.substr(
+        2, line.find("  ", 2) == std::string::npos ? std::string::npos : line.find("  ", 2) - 2);
+    // Expand into every concrete line the entry stands for.
+    std::vector<std::string> lines = {""};
+    size_t pos = 0;
+    while (pos < line.size()) {
+      size_t sp = line.find(' ', pos);
+      const std::string word =
+          line.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+      pos = sp == std::string::npos ? line.size() : sp + 1;
+      std::vector<std::string> options;
+      if (fill.count(word)) {
+        options = fill.at(word);
+      } else if (word.find('|') != std::string::npos) {
+        size_t b = 0;
+        while (b <= word.size()) {
+          const size_t bar = word.find('|', b);
+          options.push_back(word.substr(b, bar == std::string::npos ? std::string::npos : bar - b));
+          b = bar == std::string::npos ? word.size() + 1 : bar + 1;
+        }
+      } else {
+        options = {word};
+      }
+      std::vector<std::string> next;
+      for (const std::string& l : lines) {
+        for (const std::string& o : options)
+          next.push_back(o.empty() ? l : (l.empty() ? o : l + " " + o));
+      }
+      lines = next;
+    }
+    ++entries;
+    for (const std::string& l : lines) {
+      INFO(l);
+      const Command c = ParseConsoleLine(l, "bob");
+      CHECK(c.kind != CommandKind::kError);
+      CHECK(c.kind != CommandKind::kNothing);
+    }
+  }
+  CHECK(entries >= 11);
 }
 
 }  // namespace
