@@ -221,6 +221,10 @@ class Console final : private net::FdPoller::Delegate,
       if (!ParseFromBytes(*frame, &event))
         continue;
       LearnNames(event);
+      if (event.has_message()) {
+        if (std::optional<std::string> day = event_days_.Before(event.time_unix_ms()))
+          Print(*day);
+      }
       Print(FormatEvent(event, params_.self, sent_));
     }
   }
@@ -254,8 +258,12 @@ class Console final : private net::FdPoller::Delegate,
       return;
     if (response->history_size() == 0)
       Print("  (no messages with " + name + " yet)");
-    for (const proto::HistoryEntry& e : response->history())
+    DayLines days;  // the first entry shown gets its date
+    for (const proto::HistoryEntry& e : response->history()) {
+      if (std::optional<std::string> day = days.Before(e.time_unix_ms()))
+        Print("  " + *day);
       Print("  " + FormatEntry(e));
+    }
   }
 
   void ShowWho() {
@@ -400,6 +408,7 @@ class Console final : private net::FdPoller::Delegate,
   std::vector<std::unique_ptr<net::SignalWatcher>> signals_;
   ControlFrameReader frames_;
   SentMessages sent_;
+  DayLines event_days_;          // date lines between live messages of different days
   std::string open_;             // the open conversation
   std::set<std::string> names_;  // contacts seen, for completion
   std::vector<std::string> matches_;

@@ -235,6 +235,14 @@ std::string ClockTime(int64_t unix_ms) {
   return LocalTime(unix_ms, "%H:%M");
 }
 
+std::optional<std::string> DayLines::Before(int64_t unix_ms) {
+  std::string day = LocalTime(unix_ms, "%Y-%m-%d");
+  if (day == last_day_)
+    return std::nullopt;
+  last_day_ = std::move(day);
+  return "--- " + LocalTime(unix_ms, "%a %Y-%m-%d") + " ---";
+}
+
 void SentMessages::Remember(const proto::HistoryEntry& entry) {
   if (text_by_id_.size() >= 10000)
     text_by_id_.erase(text_by_id_.begin());  // a bound, not an order: rarely reached

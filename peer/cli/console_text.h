@@ -81,6 +81,17 @@ class SentMessages {
   std::map<std::string, std::string> text_by_id_;
 };
 
+// Date lines, so times read unambiguously across days: Before(ms) gives
+// "--- Thu 2026-12-03 ---" (local time) for the first message shown and for
+// each one whose local day differs from the previous one's; else nothing.
+class DayLines {
+ public:
+  std::optional<std::string> Before(int64_t unix_ms);
+
+ private:
+  std::string last_day_;  // "%Y-%m-%d" of the previous message, "" before the first
+};
+
 // `bytes` for people: "512.0 B", "1.5 MiB".
 std::string HumanSize(double bytes);
 

@@ -2,7 +2,10 @@
 // and how events read.
 #include "peer/cli/console_text.h"
 
+#include <cstdlib>
+#include <ctime>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -357,6 +360,23 @@ TEST_CASE("Every /help entry parses as /help shows it", "[peer][console]") {
     }
   }
   CHECK(entries >= 11);
+}
+
+TEST_CASE("A date line comes before the first message and whenever the day changes",
+          "[peer][console]") {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  constexpr int64_t kDec3At2330 = 1796340600000;  // 2026-12-03 23:30 UTC, a Thursday
+  constexpr int64_t kMinute = 60 * 1000;
+  DayLines days;
+  CHECK(days.Before(kDec3At2330) == std::optional<std::string>("--- Thu 2026-12-03 ---"));
+  CHECK_FALSE(days.Before(kDec3At2330 + 20 * kMinute).has_value());  // 23:50, same day
+  CHECK(days.Before(kDec3At2330 + 40 * kMinute) ==
+        std::optional<std::string>("--- Fri 2026-12-04 ---"));  // 00:10 the next day
+  CHECK_FALSE(days.Before(kDec3At2330 + 41 * kMinute).has_value());
+  CHECK(ClockTime(kDec3At2330 + 40 * kMinute) == "00:10");
+  DayLines fresh;  // each /history listing dates its first entry
+  CHECK(fresh.Before(kDec3At2330 + 41 * kMinute).has_value());
 }
 
 }  // namespace
