@@ -217,6 +217,54 @@ class ConsoleTest(OrgTest):
         c2.type("\x15\x04")  # Ctrl-U clears the line, Ctrl-D on an empty line leaves
         self.assertEqual(c2.wait_exit(), 0, c2.text())
 
+    def test_help_forms_work_as_shown_and_days_are_dated(self):
+        self.carol = self.member("carol")
+        self.alice.start()
+        self.bob.start()
+        c = self.console(self.alice)
+        c.wait_for("confab> ")
+        today = "--- " + time.strftime("%a %Y-%m-%d") + " ---"
+
+        # /history [NAME]: with nothing open it says what to type.
+        at = c.mark()
+        c.type("/history\r")
+        c.wait_for("no conversation is open: /history NAME", at)
+
+        # /contacts add|remove|block|unblock NAME reach the node.
+        at = c.mark()
+        c.type("/contacts add carol\r")
+        c.wait_for("carol: added", at)
+        c.type("/contacts\r")
+        c.wait_for("  carol ", at)
+        at = c.mark()
+        c.type("/contacts block carol\r")
+        c.wait_for("carol: blocked", at)
+        c.type("/contacts\r")
+        c.wait_for(", blocked", at)
+        at = c.mark()
+        c.type("/contacts unblock carol\r")
+        c.wait_for("carol: unblocked", at)
+        at = c.mark()
+        c.type("/contacts remove carol\r")
+        c.wait_for("carol: removed", at)
+        at = c.mark()
+        c.type("/contacts frob carol\r")
+        c.wait_for("usage: /contacts [add|remove|block|unblock NAME]", at)
+
+        # The first live message shown comes with its date; so does the
+        # first entry of a /history listing.
+        at = c.mark()
+        self.assertEqual(self.bob.cli("msg", "alice", "morning").returncode, 0)
+        dated = c.wait_for(today, at)
+        c.wait_for("bob: morning", dated)
+        at = c.mark()
+        c.type("/history bob\r")
+        dated = c.wait_for(today, at)
+        c.wait_for("bob: morning", dated)
+
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0, c.text())
+
     def test_the_console_leaves_when_the_node_stops(self):
         self.alice.start()
         c = self.console(self.alice)
