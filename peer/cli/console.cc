@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -266,6 +268,28 @@ class Console final : private net::FdPoller::Delegate,
     }
   }
 
+  // /send NAME FILE: `file` as typed, relative to the console's directory
+  // or to $HOME with "~/"; the node opens it, so it goes absolute.
+  void SendFile(const std::string& to, const std::string& file) {
+    std::string path = file;
+    const char* home = std::getenv("HOME");
+    if (path.rfind("~/", 0) == 0 && home != nullptr)
+      path = std::string(home) + path.substr(1);
+    char absolute[PATH_MAX];
+    if (realpath(path.c_str(), absolute) == nullptr) {
+      Print("confab: cannot find " + Printable(file) + ": " + std::strerror(errno));
+      return;
+    }
+    proto::Request request;
+    request.mutable_transfer_send()->set_to(to);
+    request.mutable_transfer_send()->set_path(absolute);
+    auto response = Call(request);
+    if (!response)
+      return;
+    Print("  sending " + Printable(absolute) + " to " + to + " as " + response->transfer_id() +
+          "; progress follows here");
+  }
+
   void ShowWho() {
     proto::Request request;
     request.mutable_who();
@@ -374,6 +398,17 @@ class Console final : private net::FdPoller::Delegate,
               "; progress follows here, and `confab transfers` shows it");
         return;
       }
+      case CommandKind::kReject: {
+        proto::Request request;
+        request.mutable_transfer_action()->set_action(proto::TransferActionRequest::ACTION_REJECT);
+        request.mutable_transfer_action()->set_id(command.name);
+        if (Call(request))
+          Print("  rejected " + command.name);
+        return;
+      }
+      case CommandKind::kSend:
+        SendFile(command.name, command.text);
+        return;
       case CommandKind::kHelp:
         Print(HelpText().substr(0, HelpText().size() - 1));
         return;

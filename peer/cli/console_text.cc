@@ -120,6 +120,19 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     c.text = std::string(dir);
     return c;
   }
+  if (verb == "reject")
+    return WithName(CommandKind::kReject, rest, "/reject ID");
+  if (verb == "send") {
+    const std::string_view name = NextWord(&rest);
+    const std::string_view file = Trim(rest);
+    if (name.empty() || file.empty())
+      return Error("usage: /send NAME FILE");
+    Command c;
+    c.kind = CommandKind::kSend;
+    c.name = std::string(name);
+    c.text = std::string(file);
+    return c;
+  }
   if (verb == "help" || verb == "?")
     return Simple(CommandKind::kHelp, rest, "/help");
   if (verb == "quit" || verb == "q" || verb == "exit")
@@ -139,11 +152,11 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
 
 std::vector<std::string> Completions(std::string_view before, std::string_view word,
                                      const std::set<std::string>& names) {
-  static constexpr std::string_view kCommands[] = {"/msg",    "/open",    "/close",    "/who",
-                                                   "/status", "/history", "/contacts", "/verify",
-                                                   "/accept", "/help",    "/quit"};
-  static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",  "/o",
-                                                    "/history", "/h", "/verify"};
+  static constexpr std::string_view kCommands[] = {
+      "/msg",    "/open",   "/close",  "/who",  "/status", "/history", "/contacts",
+      "/verify", "/accept", "/reject", "/send", "/help",   "/quit"};
+  static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",   "/o",
+                                                    "/history", "/h", "/verify", "/send"};
   std::vector<std::string> out;
   const std::string_view head = Trim(before);
   if (head.empty()) {
@@ -179,6 +192,8 @@ std::string HelpText() {
          "                       change the contact list\n"
          "  /verify NAME         the safety number to compare with NAME out of band\n"
          "  /accept ID [DIR]     take an offered file (to DIR, absolute; default downloads)\n"
+         "  /reject ID           refuse an offered file\n"
+         "  /send NAME FILE      offer FILE to NAME; progress follows here\n"
          "  /help                this list\n"
          "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"
          "  Tab completes commands and contact names. Start a line with // to send a\n"
@@ -301,7 +316,7 @@ std::string Offered(const proto::TransferEntry& t) {
     return ">>> receiving " + Printable(t.name()) + " (" + size + ") from " + t.peer() +
            " (accepted by your policy)";
   return ">>> " + t.peer() + " offers " + Printable(t.name()) + " (" + size + "): /accept " +
-         t.id() + " (or `confab accept " + t.id() + "`), `confab reject " + t.id() + "` to refuse";
+         t.id() + " (or `confab accept " + t.id() + "`), /reject " + t.id() + " to refuse";
 }
 
 std::string Progress(const proto::TransferEntry& t) {

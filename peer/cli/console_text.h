@@ -26,6 +26,8 @@ enum class CommandKind {
   kContacts,  // /contacts, or /contacts add|remove|block|unblock NAME (word: the action)
   kVerify,    // /verify NAME
   kAccept,    // /accept ID [DIR]: an offered file (name: the id, text: the directory)
+  kReject,    // /reject ID: refuse an offered file (name: the id)
+  kSend,      // /send NAME FILE: offer a file (text: the path as typed, may hold spaces)
   kHelp,      // /help
   kQuit,      // /quit (or end of input)
   kError,     // anything else: `error` says what was wrong
@@ -45,7 +47,7 @@ Command ParseConsoleLine(std::string_view line, const std::string& open);
 // Tab completion: the words that may replace `word`, given the text of the
 // line before it (`before`) and the contact names known so far. A command
 // for the first word ("/ms" -> "/msg"), a name for the one after /msg,
-// /open, /history or /verify; nothing elsewhere (message text).
+// /open, /history, /verify or /send; nothing elsewhere (message text).
 std::vector<std::string> Completions(std::string_view before, std::string_view word,
                                      const std::set<std::string>& names);
 

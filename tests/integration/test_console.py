@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import OrgTest, binary, confab_env, wait_until
+from harness import MIB, OrgTest, PairTest, binary, confab_env, make_file, wait_until
 
 EXIT_NO_NODE = 3
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
@@ -272,6 +272,75 @@ class ConsoleTest(OrgTest):
         self.assertEqual(self.alice.stop(), 0)
         c.wait_for("the node has stopped")
         self.assertEqual(c.wait_exit(), EXIT_NO_NODE)
+
+
+class ConsoleTransferTest(PairTest):
+    def setUp(self):
+        super().setUp()
+        self.consoles = []
+
+    def tearDown(self):
+        for c in self.consoles:
+            c.close()
+        super().tearDown()
+
+    def console(self, node):
+        c = ConsolePty(node.home)
+        self.consoles.append(c)
+        return c
+
+    def test_send_with_progress_accept_and_reject_from_the_console(self):
+        # About 2.5 s at the sender's cap: several progress lines.
+        self.configure(self.alice, f"max_send_rate = {4 * MIB}\n")
+        self.alice.start()
+        self.bob.start()
+        os.makedirs(self.downloads)
+        a, b = self.console(self.alice), self.console(self.bob)
+        a.wait_for("confab> ")
+        b.wait_for("confab> ")
+        make_file(os.path.join(self.tmp, "report.bin"), 10 * MIB)
+
+        # Bad input: a missing file is named and nothing is offered.
+        at = a.mark()
+        a.type(f"/send bob {self.tmp}/nothing-here.bin\r")
+        a.wait_for("cannot find " + self.tmp + "/nothing-here.bin", at)
+        a.type("/send bob\r")
+        a.wait_for("usage: /send NAME FILE", at)
+        self.assertEqual(self.alice.cli_json("transfers"), [])
+
+        # /send: the id, then the offer and progress lines on both consoles.
+        at = a.mark()
+        a.type(f"/send bob {self.tmp}/report.bin\r")
+        a.wait_for("to bob as ", at)
+        tid = re.search(r"to bob as ([0-9a-f]{32})", a.text()[at:]).group(1)
+        offer = b.wait_for(f"alice offers report.bin (10.0 MiB): /accept {tid}")
+        b.wait_for(f"/reject {tid} to refuse", offer)
+        at_b = b.mark()
+        b.type(f"/accept {tid} {self.downloads}\r")
+        b.wait_for("accepted report.bin from alice", at_b)
+        b.wait_for("report.bin from alice: ", at_b)  # a progress line
+        b.wait_for(f"report.bin from alice arrived: {self.downloads}/report.bin", at_b, 60)
+        a.wait_for("report.bin to bob: ", at)
+        a.wait_for("report.bin to bob delivered", at, 60)
+        progress = re.findall(r"report\.bin to bob: (\d+)% ", a.text()[at:])
+        self.assertGreaterEqual(len(progress), 2, a.text()[at:])
+        self.assertEqual(os.path.getsize(os.path.join(self.downloads, "report.bin")), 10 * MIB)
+
+        # /reject: the sender's console hears it.
+        make_file(os.path.join(self.tmp, "other.txt"), 3000)
+        at = a.mark()
+        a.type(f"/send bob {self.tmp}/other.txt\r")
+        a.wait_for("to bob as ", at)
+        tid = re.search(r"to bob as ([0-9a-f]{32})", a.text()[at:]).group(1)
+        b.wait_for(f"/reject {tid} to refuse")
+        at_b = b.mark()
+        b.type(f"/reject {tid}\r")
+        b.wait_for(f"rejected {tid}", at_b)
+        a.wait_for("other.txt to bob rejected", at)
+        at_b = b.mark()
+        b.type("/reject 00000000000000000000000000000000\r")
+        b.wait_for("confab: ", at_b)  # the node's refusal, shown
+        self.assertFalse(os.path.exists(os.path.join(self.downloads, "other.txt")))
 
 
 if __name__ == "__main__":

@@ -214,6 +214,28 @@ proto::TransferEntry File(const std::string& direction, const std::string& state
   return t;
 }
 
+TEST_CASE("/reject takes an offer's id and /send a name and a file that may hold spaces",
+          "[peer][console][transfer]") {
+  Command c = ParseConsoleLine("/reject 0011aabb", "bob");
+  CHECK(c.kind == CommandKind::kReject);
+  CHECK(c.name == "0011aabb");
+  CHECK(ParseConsoleLine("/reject", "").error == "usage: /reject ID");
+  CHECK(ParseConsoleLine("/reject a b", "").error == "usage: /reject ID");
+
+  c = ParseConsoleLine("/send bob ~/My Report.pdf ", "");
+  CHECK(c.kind == CommandKind::kSend);
+  CHECK(c.name == "bob");
+  CHECK(c.text == "~/My Report.pdf");
+  CHECK(ParseConsoleLine("/send bob", "").error == "usage: /send NAME FILE");
+  CHECK(ParseConsoleLine("/send", "bob").error == "usage: /send NAME FILE");
+
+  CHECK(Completions("", "/re", {}) == std::vector<std::string>{"/reject"});
+  CHECK(Completions("/send ", "b", {"bob", "carol"}) == std::vector<std::string>{"bob"});
+  CHECK(Completions("/send bob ", "b", {"bob"}).empty());  // the file
+  CHECK(HelpText().find("/reject ID ") != std::string::npos);
+  CHECK(HelpText().find("/send NAME FILE ") != std::string::npos);
+}
+
 TEST_CASE("An incoming offer reads with the exact command that accepts it",
           "[peer][console][transfer]") {
   SentMessages sent;
@@ -223,8 +245,7 @@ TEST_CASE("An incoming offer reads with the exact command that accepts it",
   CHECK(line.find(">>> alice offers report.pdf (3.0 MiB): /accept "
                   "00112233445566778899aabbccddeeff (or `confab accept "
                   "00112233445566778899aabbccddeeff`)") != std::string::npos);
-  CHECK(line.find("`confab reject 00112233445566778899aabbccddeeff` to refuse") !=
-        std::string::npos);
+  CHECK(line.find("/reject 00112233445566778899aabbccddeeff to refuse") != std::string::npos);
 
   *offered.mutable_transfer_offered() = File("in", "active");  // auto-accepted
   CHECK(FormatEvent(offered, "bob", sent)
