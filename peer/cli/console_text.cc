@@ -369,6 +369,24 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
     case proto::Event::kTransferStopped:
       return at + ">>> " + FileAndPeer(event.transfer_stopped()) + " " +
              event.transfer_stopped().state() + ": " + Printable(event.transfer_stopped().error());
+    case proto::Event::kTrackerLink: {
+      const proto::TrackerLinkEvent& link = event.tracker_link();
+      if (link.state() == proto::TrackerLinkEvent::STATE_UP)
+        return at + "*** tracker link back: presence and new contacts work again";
+      if (link.state() == proto::TrackerLinkEvent::STATE_REFUSED)
+        return at + "!!! the tracker refused this node: " + Printable(link.reason()) +
+               "; only contacts already met are reached (ask your admin)";
+      return at + "*** tracker link down (" + Printable(link.reason()) + "); retrying in " +
+             std::to_string((link.retry_in_ms() + 999) / 1000) +
+             " s. Contacts already met are still reached";
+    }
+    case proto::Event::kRevoked:
+      if (event.revoked().self())
+        return at +
+               "!!! you were revoked: the tracker no longer accepts this member (ask your "
+               "admin)";
+      return at + "!!! " + event.revoked().name() +
+             " was revoked: nothing more is sent to or accepted from them";
     case proto::Event::BODY_NOT_SET:
       break;
   }

@@ -42,6 +42,46 @@ void EventFeed::OnKeyChange(const std::string& name, const Status& why) {
   Publish(std::move(event));
 }
 
+void EventFeed::OnTrackerDown(const Status& reason, bool was_connected, uint64_t retry_in_ms) {
+  if (!was_connected)
+    return;  // a failed attempt while down: said once already
+  link_down_published_ = true;
+  proto::Event event;
+  event.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_DOWN);
+  event.mutable_tracker_link()->set_reason(std::string(reason.message()));
+  event.mutable_tracker_link()->set_retry_in_ms(retry_in_ms);
+  Publish(std::move(event));
+}
+
+void EventFeed::OnTrackerUp() {
+  if (!link_down_published_)
+    return;  // the first session of this run
+  link_down_published_ = false;
+  proto::Event event;
+  event.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_UP);
+  Publish(std::move(event));
+}
+
+void EventFeed::OnTrackerRefused(const Status& reason) {
+  // The tracker's words for a revoked member (tracker/service.cc); the
+  // refusal carries no code, only the sentence.
+  if (reason.message().find("membership revoked") != std::string_view::npos) {
+    OnRevoked(self_);
+    return;
+  }
+  proto::Event event;
+  event.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_REFUSED);
+  event.mutable_tracker_link()->set_reason(std::string(reason.message()));
+  Publish(std::move(event));
+}
+
+void EventFeed::OnRevoked(const std::string& name) {
+  proto::Event event;
+  event.mutable_revoked()->set_name(name);
+  event.mutable_revoked()->set_self(name == self_);
+  Publish(std::move(event));
+}
+
 proto::ContactPresence EventFeed::PresenceOf(const std::string& name,
                                              const Contact* contact) const {
   proto::ContactPresence p;

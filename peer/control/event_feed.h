@@ -1,6 +1,7 @@
 // EventFeed: the control socket's event stream (proto/control.proto, Event),
 // fed by what ChatSessions, the tracker link and Transfers report: messages
-// stored, message states, key changes, presence changes and transfer events.
+// stored, message states, key changes, presence changes, transfer events,
+// the tracker link going down and coming back, and revocations.
 // It also keeps the presence last pushed by the tracker (the cache `confab
 // who` reads), publishing a contact's presence only when it changed.
 //
@@ -30,6 +31,14 @@ class EventFeed final : public transfer::Transfers::Observer {
                        MessageState state);
   // `name`'s new key was refused; the event says how to accept it.
   void OnKeyChange(const std::string& name, const Status& why);
+  // The tracker link: a session ended (published only if one was up),
+  // came up (published only after a down), or was refused for good (a
+  // revoked member hears "you were revoked": OnRevoked(self)).
+  void OnTrackerDown(const Status& reason, bool was_connected, uint64_t retry_in_ms);
+  void OnTrackerUp();
+  void OnTrackerRefused(const Status& reason);
+  // `name` was revoked (us, when it is self's name).
+  void OnRevoked(const std::string& name);
   // A presence push: recorded, and published if it differs from what was known.
   void OnPresence(const proto::PresenceEntry& entry);
   // `name`'s presence as last pushed (offline if never), with `contact`'s
@@ -46,6 +55,7 @@ class EventFeed final : public transfer::Transfers::Observer {
   ContactBook& contacts_;
   const std::string self_;
   std::map<std::string, proto::PresenceEntry> presence_;
+  bool link_down_published_ = false;
 };
 
 }  // namespace confab::peer

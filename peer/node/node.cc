@@ -124,9 +124,8 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                                                             *node->sessions_, options.retry_ms));
   node->correspondents_ =
       std::make_unique<Correspondents>(*node->contacts_, *node->messenger_, *node->link_);
-  node->access_ =
-      std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
-                                   *node->directory_);
+  node->access_ = std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
+                                               *node->directory_);
   node->handlers_ =
       std::make_unique<ControlHandlers>(ControlParts{.self_name = enrollment.name,
                                                      .identity_key = identity.public_key(),
@@ -216,6 +215,7 @@ std::vector<proto::Endpoint> Node::Endpoints() const {
 
 void Node::OnConnected(const proto::SessionWelcome& welcome) {
   spdlog::info("connected to the tracker");
+  feed_->OnTrackerUp();
   // Our public UDP address and NAT mapping, from the tracker's probe ports,
   // through the very socket peers will reach.
   std::vector<net::Address> probes = {*tracker_};
@@ -270,16 +270,19 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
   access_->Revoke(revoked);
+  feed_->OnRevoked(revoked.name());
 }
 
 void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {
   spdlog::info("tracker link down ({}); retrying in {} ms", disconnect.reason.ToString(),
                disconnect.retry_in_ms);
+  feed_->OnTrackerDown(disconnect.reason, disconnect.was_connected, disconnect.retry_in_ms);
 }
 
 void Node::OnRefused(const Status& reason) {
   spdlog::error("the tracker refused this node: {}; known contacts only from now on",
                 reason.ToString());
+  feed_->OnTrackerRefused(reason);
 }
 
 Result<uint64_t> Node::RequestLookup(const std::string& name) {

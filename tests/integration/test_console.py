@@ -265,6 +265,32 @@ class ConsoleTest(OrgTest):
         c.type("/quit\r")
         self.assertEqual(c.wait_exit(), 0, c.text())
 
+    def test_tracker_link_down_and_back_and_revocations_are_shown(self):
+        self.alice.start()
+        self.bob.start()
+        a, b = self.console(self.alice), self.console(self.bob)
+        a.wait_for("confab> ")
+        b.wait_for("confab> ")
+        self.assertNotIn("tracker link", a.text())  # the first session says nothing
+
+        at = a.mark()
+        port = self.tracker.port
+        self.assertEqual(self.tracker.stop(), 0)
+        down = a.wait_for("*** tracker link down (", at)
+        a.wait_for("Contacts already met are still reached", down)
+        self.tracker.set_listen(f"127.0.0.1:{port}")
+        self.assertEqual(self.tracker.start(), port)
+        back = a.wait_for("*** tracker link back", down, timeout=40)
+        self.assertEqual(a.text()[at:].count("tracker link down"), 1, a.text()[at:])
+        self.assertNotIn("tracker link down", a.text()[back:])
+
+        at_a, at_b = a.mark(), b.mark()
+        r = self.tracker.cmd("revoke", "bob")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        a.wait_for("!!! bob was revoked", at_a)
+        b.wait_for("!!! you were revoked", at_b)  # the tracker refuses bob's session
+        self.assertNotIn("bob was revoked", b.text()[at_b:])
+
     def test_the_console_leaves_when_the_node_stops(self):
         self.alice.start()
         c = self.console(self.alice)

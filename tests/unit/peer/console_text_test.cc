@@ -400,5 +400,33 @@ TEST_CASE("A date line comes before the first message and whenever the day chang
   CHECK(fresh.Before(kDec3At2330 + 41 * kMinute).has_value());
 }
 
+TEST_CASE("The tracker link going down, coming back and refusing read as one line each",
+          "[peer][console]") {
+  SentMessages sent;
+  proto::Event e;
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_DOWN);
+  e.mutable_tracker_link()->set_reason("connection reset\x1b[2J");
+  e.mutable_tracker_link()->set_retry_in_ms(1500);
+  const std::string down = FormatEvent(e, "alice", sent);
+  CHECK(down.find("*** tracker link down (connection reset^[[2J); retrying in 2 s") !=
+        std::string::npos);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_UP);
+  CHECK(FormatEvent(e, "alice", sent).find("*** tracker link back") != std::string::npos);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_REFUSED);
+  e.mutable_tracker_link()->set_reason("membership revoked");
+  CHECK(FormatEvent(e, "alice", sent).find("the tracker refused this node: membership revoked") !=
+        std::string::npos);
+}
+
+TEST_CASE("A revocation names the member, and says so plainly when it is us", "[peer][console]") {
+  SentMessages sent;
+  proto::Event e;
+  e.mutable_revoked()->set_name("bob");
+  CHECK(FormatEvent(e, "alice", sent).find("!!! bob was revoked") != std::string::npos);
+  e.mutable_revoked()->set_name("alice");
+  e.mutable_revoked()->set_self(true);
+  CHECK(FormatEvent(e, "alice", sent).find("!!! you were revoked") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace confab::peer::console
