@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
 #include "common/net/signal_watcher.h"
+#include "common/net/timer.h"
 #include "peer/cli/cli.h"
 #include "peer/cli/console_text.h"
 #include "peer/control/control_client.h"
@@ -33,11 +35,16 @@
 namespace confab::peer::console {
 namespace {
 
+// Waiting for the node: the first retry, doubled up to the last.
+constexpr uint64_t kFirstRetryMs = 250;
+constexpr uint64_t kMaxRetryMs = 5000;
+
 class Console;
 Console* g_console = nullptr;  // readline's line callback has no user pointer
 
 class Console final : private net::FdPoller::Delegate,
                       private net::FdReader::Delegate,
+                      private net::Timer::Delegate,
                       private net::SignalWatcher::Delegate {
  public:
   Console(net::Loop& loop, ConsoleParams params) : loop_(loop), params_(std::move(params)) {}
@@ -46,6 +53,7 @@ class Console final : private net::FdPoller::Delegate,
   // Takes `events_fd` (a subscribed node.sock connection) and the terminal.
   Status Start(int events_fd) {
     CONFAB_ASSIGN_OR_RETURN(events_, net::FdReader::Create(loop_, events_fd, this));
+    CONFAB_ASSIGN_OR_RETURN(retry_, net::Timer::Create(loop_, this));
     for (int signum : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) {
       CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<net::SignalWatcher> watcher,
                               net::SignalWatcher::Create(loop_, signum, this));
@@ -148,6 +156,8 @@ class Console final : private net::FdPoller::Delegate,
       stdin_->Close();
     if (events_)
       events_->Close();
+    if (retry_)
+      retry_->Close();
     for (auto& watcher : signals_)
       watcher->Close();
   }
@@ -231,9 +241,31 @@ class Console final : private net::FdPoller::Delegate,
     }
   }
 
+  // The node stopped (or dropped this console): wait for it to come back,
+  // trying node.sock again with backoff, rather than leave.
   void OnEnd(Status /*status*/) override {
-    Print("confab: the node has stopped (or dropped this console); start it with `confab up`");
-    Quit(cli::kExitNoNode);
+    Print(
+        "confab: the node has stopped; waiting for it to come back (start it with `confab "
+        "up`; /quit leaves)");
+    retry_delay_ms_ = kFirstRetryMs;
+    (void)retry_->Start(retry_delay_ms_);
+  }
+
+  void OnTimer() override {
+    Result<int> fd = SubscribeToNode(params_.socket_path, 2000);
+    if (fd.ok()) {
+      Result<std::unique_ptr<net::FdReader>> reader = net::FdReader::Create(loop_, *fd, this);
+      if (reader.ok()) {
+        events_ = std::move(*reader);  // the old one ended: destroying it is allowed
+        frames_ = ControlFrameReader();
+        Print("confab: the node is back");
+        ShowWho();
+        return;
+      }
+      close(*fd);
+    }
+    retry_delay_ms_ = std::min(retry_delay_ms_ * 2, kMaxRetryMs);
+    (void)retry_->Start(retry_delay_ms_);
   }
 
   // ---- commands --------------------------------------------------------------
@@ -440,6 +472,8 @@ class Console final : private net::FdPoller::Delegate,
   const ConsoleParams params_;
   std::unique_ptr<net::FdReader> events_;
   std::unique_ptr<net::FdPoller> stdin_;
+  std::unique_ptr<net::Timer> retry_;  // node.sock again, while the node is away
+  uint64_t retry_delay_ms_ = kFirstRetryMs;
   std::vector<std::unique_ptr<net::SignalWatcher>> signals_;
   ControlFrameReader frames_;
   SentMessages sent_;

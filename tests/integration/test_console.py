@@ -291,13 +291,32 @@ class ConsoleTest(OrgTest):
         b.wait_for("!!! you were revoked", at_b)  # the tracker refuses bob's session
         self.assertNotIn("bob was revoked", b.text()[at_b:])
 
-    def test_the_console_leaves_when_the_node_stops(self):
+    def test_the_console_waits_for_the_node_to_come_back(self):
         self.alice.start()
+        self.bob.start()
         c = self.console(self.alice)
         c.wait_for("confab> ")
+        at = c.mark()
         self.assertEqual(self.alice.stop(), 0)
-        c.wait_for("the node has stopped")
-        self.assertEqual(c.wait_exit(), EXIT_NO_NODE)
+        c.wait_for("the node has stopped; waiting for it to come back", at)
+        at = c.mark()
+        c.type("/who\r")  # answered plainly while it is away
+        c.wait_for("confab: ", at)
+        time.sleep(1.5)  # a few retries find nothing
+        self.assertIsNone(c.code)
+        self.assertEqual(os.waitpid(c.pid, os.WNOHANG), (0, 0))
+        at = c.mark()
+        self.alice.start()
+        c.wait_for("confab: the node is back", at)
+        # The new subscription carries events: bob's message shows.
+        self.assertEqual(self.bob.cli("msg", "alice", "welcome back").returncode, 0)
+        c.wait_for("bob: welcome back", at, timeout=30)
+        # And it still waits a second time, then leaves when asked.
+        at = c.mark()
+        self.assertEqual(self.alice.stop(), 0)
+        c.wait_for("waiting for it to come back", at)
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0, c.text())
 
 
 class ConsoleTransferTest(PairTest):
