@@ -47,7 +47,11 @@ class Console final : private net::FdPoller::Delegate,
                       private net::Timer::Delegate,
                       private net::SignalWatcher::Delegate {
  public:
-  Console(net::Loop& loop, ConsoleParams params) : loop_(loop), params_(std::move(params)) {}
+  Console(net::Loop& loop, ConsoleParams params)
+      : loop_(loop),
+        params_(std::move(params)),
+        tty_(isatty(STDOUT_FILENO) != 0),
+        colour_(ColourWanted(tty_, std::getenv("NO_COLOR"), std::getenv("TERM"))) {}
   ~Console() override { Uninstall(); }
 
   // Takes `events_fd` (a subscribed node.sock connection) and the terminal.
@@ -235,9 +239,14 @@ class Console final : private net::FdPoller::Delegate,
       LearnNames(event);
       if (event.has_message()) {
         if (std::optional<std::string> day = event_days_.Before(event.time_unix_ms()))
-          Print(*day);
+          Print(Paint(*day, Tone::kDim, colour_));
       }
-      Print(FormatEvent(event, params_.self, sent_));
+      const Tone tone = ToneOf(event, params_.self);
+      Print(Paint(FormatEvent(event, params_.self, sent_), tone, colour_));
+      if (tone == Tone::kIncoming && params_.bell && tty_) {
+        std::fputs("\a", stdout);
+        std::fflush(stdout);
+      }
     }
   }
 
@@ -295,7 +304,7 @@ class Console final : private net::FdPoller::Delegate,
     DayLines days;  // the first entry shown gets its date
     for (const proto::HistoryEntry& e : response->history()) {
       if (std::optional<std::string> day = days.Before(e.time_unix_ms()))
-        Print("  " + *day);
+        Print("  " + Paint(*day, Tone::kDim, colour_));
       Print("  " + FormatEntry(e));
     }
   }
@@ -470,6 +479,8 @@ class Console final : private net::FdPoller::Delegate,
 
   net::Loop& loop_;
   const ConsoleParams params_;
+  const bool tty_;     // stdout is a terminal: the bell may ring
+  const bool colour_;  // ColourWanted
   std::unique_ptr<net::FdReader> events_;
   std::unique_ptr<net::FdPoller> stdin_;
   std::unique_ptr<net::Timer> retry_;  // node.sock again, while the node is away

@@ -15,6 +15,11 @@
 // so nothing typed is lost or garbled. Ctrl-C, Ctrl-D, /quit, SIGTERM and
 // SIGHUP leave cleanly with the terminal restored.
 //
+// Colour (console_text.h Paint) only when stdout is a terminal and NO_COLOR
+// is unset or empty (no-color.org) and TERM is not "dumb". The bell rings
+// on an incoming message (not our own) unless config.toml says
+// [console] bell = false, and only on a terminal.
+//
 // Line history lives in $CONFAB_HOME/console_history (mode 0600), without
 // message text (see console_text.h PersistableLine).
 //
@@ -33,6 +38,7 @@ struct ConsoleParams {
   std::string socket_path;  // node.sock
   std::string history_path;
   std::string self;  // our member name; "" when unknown
+  bool bell = true;  // config.toml [console] bell: ring on a new incoming message
 };
 
 // Runs the console on this process's terminal until the person leaves.

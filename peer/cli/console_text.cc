@@ -336,6 +336,67 @@ std::string Completed(const proto::TransferEntry& t) {
 
 }  // namespace
 
+Tone ToneOf(const proto::Event& event, const std::string& self) {
+  switch (event.body_case()) {
+    case proto::Event::kMessage:
+      return event.message().from() == self && !self.empty() ? Tone::kOutgoing : Tone::kIncoming;
+    case proto::Event::kMessageState:
+      return Tone::kOutgoing;
+    case proto::Event::kKeyChange:
+    case proto::Event::kRevoked:
+    case proto::Event::kTransferQuarantined:
+    case proto::Event::kTransferFailed:
+      return Tone::kAlarm;
+    case proto::Event::kTrackerLink:
+      return event.tracker_link().state() == proto::TrackerLinkEvent::STATE_REFUSED ? Tone::kAlarm
+                                                                                    : Tone::kNotice;
+    case proto::Event::kPresence:
+    case proto::Event::kTransferOffered:
+    case proto::Event::kTransferCompleted:
+    case proto::Event::kTransferStopped:
+      return Tone::kNotice;
+    case proto::Event::kTransferProgress:
+      return Tone::kDim;
+    case proto::Event::BODY_NOT_SET:
+      break;
+  }
+  return Tone::kPlain;
+}
+
+std::string Paint(const std::string& text, Tone tone, bool on) {
+  const char* sgr = nullptr;
+  switch (tone) {
+    case Tone::kPlain:
+      break;
+    case Tone::kIncoming:
+      sgr = "1;36";  // bold cyan
+      break;
+    case Tone::kOutgoing:
+      sgr = "32";  // green
+      break;
+    case Tone::kNotice:
+      sgr = "33";  // yellow
+      break;
+    case Tone::kAlarm:
+      sgr = "1;31";  // bold red
+      break;
+    case Tone::kDim:
+      sgr = "2";
+      break;
+  }
+  if (!on || sgr == nullptr)
+    return text;
+  return "\x1b[" + std::string(sgr) + "m" + text + "\x1b[0m";
+}
+
+bool ColourWanted(bool stdout_is_tty, const char* no_color, const char* term) {
+  if (!stdout_is_tty)
+    return false;
+  if (no_color != nullptr && no_color[0] != '\0')
+    return false;
+  return term == nullptr || std::string_view(term) != "dumb";
+}
+
 std::string FormatEvent(const proto::Event& event, const std::string& self, SentMessages& sent) {
   const std::string at = ClockTime(event.time_unix_ms()) + " ";
   switch (event.body_case()) {

@@ -94,6 +94,24 @@ class DayLines {
   std::string last_day_;  // "%Y-%m-%d" of the previous message, "" before the first
 };
 
+// How a line is coloured on a terminal.
+enum class Tone {
+  kPlain,
+  kIncoming,  // someone's message to us
+  kOutgoing,  // ours, and their state changes
+  kNotice,    // presence, the tracker link, transfers going well ("*", "***", ">>>")
+  kAlarm,     // key changes, revocations, failures ("!!!")
+  kDim,       // date lines
+};
+// The tone of `event` as FormatEvent writes it.
+Tone ToneOf(const proto::Event& event, const std::string& self);
+// `text` in `tone`'s SGR colour and reset after, or `text` itself when
+// `on` is false or the tone is plain.
+std::string Paint(const std::string& text, Tone tone, bool on);
+// Whether to colour: stdout a terminal, NO_COLOR unset or empty
+// (no-color.org), TERM not "dumb" (null: unset).
+bool ColourWanted(bool stdout_is_tty, const char* no_color, const char* term);
+
 // `bytes` for people: "512.0 B", "1.5 MiB".
 std::string HumanSize(double bytes);
 

@@ -11,6 +11,9 @@
 //                        # only) or "udp" (UDP only; for labs and benchmarks)
 //   udp_head_start_ms = 300  # "auto": the UDP dial starts this long after
 //                        # the TCP dials (happy eyeballs; 0..10000)
+//   [console]
+//   bell = true          # the console rings the terminal's bell on a new
+//                        # incoming message
 //
 // Unknown keys are refused (a misspelt key must not silently mean the
 // default), with the file, line and column, as the tracker does.
@@ -33,6 +36,7 @@ struct NodeConfig {
   int64_t retain_days = 0;          // 0 = keep history for ever
   std::string path = "auto";        // network.path, checked by ParsePathPolicy
   int64_t udp_head_start_ms = 300;  // network.udp_head_start_ms
+  bool console_bell = true;         // console.bell (read by the console, not the node)
 };
 
 // Every key config.toml may hold.

@@ -22,9 +22,11 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
 class ConsolePty:
     """`confab` on its own pseudo-terminal (its controlling terminal)."""
 
-    def __init__(self, home):
+    def __init__(self, home, **extra_env):
         env = confab_env(home)
+        env.pop("NO_COLOR", None)
         env["TERM"] = "xterm"
+        env.update(extra_env)
         env["INPUTRC"] = "/dev/null"  # no personal readline settings
         exe = binary("CONFAB")
         self.pid, self.fd = pty.fork()
@@ -54,6 +56,11 @@ class ConsolePty:
                 return
             with self._lock:
                 self.raw += data
+
+    def bytes(self):
+        """What the terminal received, as it came."""
+        with self._lock:
+            return self.raw
 
     def text(self):
         """What the terminal received, escape sequences and CRs removed."""
@@ -113,10 +120,47 @@ class ConsoleTest(OrgTest):
             c.close()
         super().tearDown()
 
-    def console(self, node):
-        c = ConsolePty(node.home)
+    def console(self, node, **extra_env):
+        c = ConsolePty(node.home, **extra_env)
         self.consoles.append(c)
         return c
+
+    def test_colour_and_the_bell_on_a_terminal_and_off_as_configured(self):
+        self.alice.start()
+        self.bob.start()
+        c = self.console(self.alice)
+        c.wait_for("confab> ")
+        at = len(c.bytes())
+        self.assertEqual(self.bob.cli("msg", "alice", "ding").returncode, 0)
+        c.wait_for("bob: ding")
+        wait_until(lambda: b"\x07" in c.bytes()[at:], 10, what="the bell")
+        raw = c.bytes()[at:]
+        self.assertRegex(raw, rb"\x1b\[1;36m\d\d:\d\d bob: ding\x1b\[0m")
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0)
+
+        # NO_COLOR, and [console] bell = false: the same message, plain and silent.
+        with open(os.path.join(self.alice.home, "config.toml"), "w") as f:
+            f.write("[console]\nbell = false\n")
+        quiet = self.console(self.alice, NO_COLOR="1")
+        quiet.wait_for("confab> ")
+        at = len(quiet.bytes())
+        self.assertEqual(self.bob.cli("msg", "alice", "hush").returncode, 0)
+        quiet.wait_for("bob: hush")
+        quiet.type("/who\r")  # something after it, so a bell would have come
+        quiet.wait_for("bob is online")
+        raw = quiet.bytes()[at:]
+        self.assertNotIn(b"\x07", raw)
+        self.assertNotRegex(raw, rb"\x1b\[[0-9;]*m")
+        quiet.type("/quit\r")
+        self.assertEqual(quiet.wait_exit(), 0)
+
+        # A misspelt key is refused with the place, before anything starts.
+        with open(os.path.join(self.alice.home, "config.toml"), "w") as f:
+            f.write("[console]\nbel = false\n")
+        bad = self.console(self.alice)
+        self.assertEqual(bad.wait_exit(), 1, bad.text())
+        self.assertIn("unknown key 'console.bel'", bad.text())
 
     def test_without_a_node_it_says_how_to_start_one(self):
         c = self.console(self.alice)

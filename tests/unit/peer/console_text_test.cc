@@ -428,5 +428,35 @@ TEST_CASE("A revocation names the member, and says so plainly when it is us", "[
   CHECK(FormatEvent(e, "alice", sent).find("!!! you were revoked") != std::string::npos);
 }
 
+TEST_CASE("Lines are coloured by what they say, and not at all when colour is off",
+          "[peer][console]") {
+  proto::Event e;
+  e.mutable_message()->set_from("bob");
+  CHECK(ToneOf(e, "alice") == Tone::kIncoming);
+  e.mutable_message()->set_from("alice");
+  CHECK(ToneOf(e, "alice") == Tone::kOutgoing);
+  e.mutable_key_change()->set_name("bob");
+  CHECK(ToneOf(e, "alice") == Tone::kAlarm);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_DOWN);
+  CHECK(ToneOf(e, "alice") == Tone::kNotice);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_REFUSED);
+  CHECK(ToneOf(e, "alice") == Tone::kAlarm);
+
+  CHECK(Paint("12:00 bob: hi", Tone::kIncoming, true) == "\x1b[1;36m12:00 bob: hi\x1b[0m");
+  CHECK(Paint("!!! x", Tone::kAlarm, true) == "\x1b[1;31m!!! x\x1b[0m");
+  CHECK(Paint("12:00 bob: hi", Tone::kIncoming, false) == "12:00 bob: hi");
+  CHECK(Paint("plain", Tone::kPlain, true) == "plain");
+}
+
+TEST_CASE("Colour is wanted on a terminal unless NO_COLOR is set or TERM is dumb",
+          "[peer][console]") {
+  CHECK(ColourWanted(true, nullptr, "xterm"));
+  CHECK(ColourWanted(true, "", "xterm"));  // no-color.org: set and not empty
+  CHECK(ColourWanted(true, nullptr, nullptr));
+  CHECK_FALSE(ColourWanted(true, "1", "xterm"));
+  CHECK_FALSE(ColourWanted(false, nullptr, "xterm"));
+  CHECK_FALSE(ColourWanted(true, nullptr, "dumb"));
+}
+
 }  // namespace
 }  // namespace confab::peer::console

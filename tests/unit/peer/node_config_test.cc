@@ -33,6 +33,14 @@ TEST_CASE("NodeConfig: no config.toml means every default", "[peer][config]") {
   REQUIRE(config.ok());
   CHECK(config->retain_days == 0);
   CHECK(config->udp_head_start_ms == 300);
+  CHECK(config->console_bell);
+}
+
+TEST_CASE("NodeConfig reads console.bell", "[peer][config]") {
+  TempHome home;
+  Result<NodeConfig> config = LoadNodeConfig(home.Write("[console]\nbell = false\n"));
+  REQUIRE(config.ok());
+  CHECK_FALSE(config->console_bell);
 }
 
 TEST_CASE("NodeConfig reads network.udp_head_start_ms", "[peer][config]") {
@@ -63,6 +71,8 @@ TEST_CASE("NodeConfig refuses unknown keys and bad values, naming the place",
       {"[history]\nretain_days = \"30\"\n", "history.retain_days"},
       {"[network]\nudp_head_start_ms = 10001\n", "network.udp_head_start_ms"},
       {"[network]\nudp_head_start_ms = -1\n", "network.udp_head_start_ms"},
+      {"[console]\nbell = \"yes\"\n", "console.bell"},
+      {"[console]\nbel = true\n", "unknown key 'console.bel'"},
       {"[history\n", "config.toml:1"},
   };
   for (const auto& t : cases) {
