@@ -53,10 +53,34 @@ void EventFeed::OnTrackerDown(const Status& reason, bool was_connected, uint64_t
   Publish(std::move(event));
 }
 
+Status EventFeed::EnableGrace(net::Loop& loop, uint64_t grace_ms) {
+  grace_ms_ = grace_ms;
+  if (grace_ms_ == 0)
+    return Status::Ok();
+  CONFAB_ASSIGN_OR_RETURN(grace_timer_, net::Timer::Create(loop, this));
+  return Status::Ok();
+}
+
+void EventFeed::Close() {
+  if (grace_timer_)
+    grace_timer_->Close();
+  in_grace_ = false;
+}
+
+void EventFeed::OnTimer() {
+  in_grace_ = false;
+  std::map<std::string, proto::PresenceEntry> held = std::move(held_);
+  held_.clear();
+  for (const auto& [name, entry] : held)
+    Apply(entry);
+}
+
 void EventFeed::OnTrackerUp() {
   if (!link_down_published_)
     return;  // the first session of this run
   link_down_published_ = false;
+  if (grace_timer_ && grace_timer_->Start(grace_ms_).ok())
+    in_grace_ = true;
   proto::Event event;
   event.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_UP);
   Publish(std::move(event));
@@ -101,6 +125,20 @@ proto::ContactPresence EventFeed::PresenceOf(const std::string& name,
 }
 
 void EventFeed::OnPresence(const proto::PresenceEntry& entry) {
+  if (in_grace_) {
+    auto known = presence_.find(entry.name());
+    const bool shown_online =
+        known != presence_.end() && protocol::ShowsOnline(known->second.status());
+    if (shown_online && !protocol::ShowsOnline(entry.status())) {
+      held_[entry.name()] = entry;  // perhaps only not reconnected yet
+      return;
+    }
+    held_.erase(entry.name());
+  }
+  Apply(entry);
+}
+
+void EventFeed::Apply(const proto::PresenceEntry& entry) {
   auto known = presence_.find(entry.name());
   const bool changed = known == presence_.end() || known->second.status() != entry.status() ||
                        known->second.text() != entry.text();

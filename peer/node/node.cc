@@ -62,6 +62,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(
       node->control_, ControlServer::Create(loop, node->control_path_, nullptr, options.control));
   node->feed_ = std::make_unique<EventFeed>(*node->control_, *node->contacts_, enrollment.name);
+  CONFAB_RETURN_IF_ERROR(node->feed_->EnableGrace(loop, options.presence_grace_ms));
   // Before anything is shown or sent.
   CONFAB_ASSIGN_OR_RETURN(
       node->purge_,
@@ -169,6 +170,7 @@ void Node::Shutdown() {
   sessions_->Close();
   dialer_->Close();
   control_->Close();
+  feed_->Close();
   sigint_->Close();
   sigterm_->Close();
   retry_->Close();

@@ -335,6 +335,56 @@ class ConsoleTest(OrgTest):
         b.wait_for("!!! you were revoked", at_b)  # the tracker refuses bob's session
         self.assertNotIn("bob was revoked", b.text()[at_b:])
 
+    def restart_tracker(self):
+        port = self.tracker.port
+        self.assertEqual(self.tracker.stop(), 0)
+        self.tracker.set_listen(f"127.0.0.1:{port}")
+        self.assertEqual(self.tracker.start(), port)
+
+    def test_contacts_do_not_flap_offline_when_the_tracker_restarts(self):
+        with open(os.path.join(self.alice.home, "config.toml"), "w") as f:
+            f.write("[network]\npresence_grace_ms = 6000\n")
+        self.alice.start()
+        self.bob.start()
+        c = self.console(self.alice)
+        c.wait_for("confab> ")
+        c.type("/msg bob hi\r")  # alice follows bob's presence from now on
+        c.wait_for('bob: "hi" delivered')
+        wait_until(lambda: [p for p in self.alice.cli_json("who")
+                            if p["name"] == "bob" and p["status"] == "online"],
+                   15, what="bob online in alice's who")
+
+        # Bob's node is frozen while the tracker restarts, so alice is back
+        # first and the new tracker pushes bob offline; bob is back within
+        # the grace, and alice's console never shows him offline.
+        at = c.mark()
+        os.kill(self.bob.proc.pid, signal.SIGSTOP)
+        try:
+            self.restart_tracker()
+            c.wait_for("*** tracker link back", at, timeout=40)
+            time.sleep(0.5)  # the new tracker's first pushes
+        finally:
+            os.kill(self.bob.proc.pid, signal.SIGCONT)
+        wait_until(lambda: "connected to the tracker" in self.bob.log().split(
+            "tracker link down")[-1], 30, what="bob back on the tracker")
+        time.sleep(7)  # past the grace
+        self.assertNotIn("bob is offline", c.text()[at:])
+        at2 = c.mark()
+        c.type("/who\r")
+        c.wait_for("bob is online", at2)
+
+        # Bob really gone (frozen through the grace): shown offline once it
+        # runs out, and online again when he is back.
+        at = c.mark()
+        os.kill(self.bob.proc.pid, signal.SIGSTOP)
+        try:
+            self.restart_tracker()
+            back = c.wait_for("*** tracker link back", at, timeout=40)
+            c.wait_for("* bob is offline", back, timeout=20)
+        finally:
+            os.kill(self.bob.proc.pid, signal.SIGCONT)
+        c.wait_for("* bob is online", back, timeout=40)
+
     def test_the_console_waits_for_the_node_to_come_back(self):
         self.alice.start()
         self.bob.start()
