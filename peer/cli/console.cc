@@ -243,6 +243,8 @@ class Console final : private net::FdPoller::Delegate,
       }
       const Tone tone = ToneOf(event, params_.self);
       Print(Paint(FormatEvent(event, params_.self, sent_), tone, colour_));
+      if (tone == Tone::kIncoming)
+        MarkRead(event.message().from());
       if (tone == Tone::kIncoming && params_.bell && tty_) {
         std::fputs("\a", stdout);
         std::fflush(stdout);
@@ -292,10 +294,12 @@ class Console final : private net::FdPoller::Delegate,
     return std::move(*response);
   }
 
+  // Shows the last `limit` messages with `name`; they are read from now on.
   void ShowHistory(const std::string& name, uint32_t limit) {
     proto::Request request;
     request.mutable_history()->set_contact(name);
     request.mutable_history()->set_limit(limit);
+    request.mutable_history()->set_mark_read(true);
     auto response = Call(request);
     if (!response)
       return;
@@ -331,6 +335,26 @@ class Console final : private net::FdPoller::Delegate,
           "; progress follows here");
   }
 
+  // The conversations with unread messages, per /who (unread > 0).
+  std::vector<proto::ContactPresence> Unread() {
+    std::vector<proto::ContactPresence> out;
+    proto::Request request;
+    request.mutable_who();
+    if (auto response = Call(request)) {
+      for (const proto::ContactPresence& p : response->contacts()) {
+        if (p.unread() > 0)
+          out.push_back(p);
+      }
+    }
+    return out;
+  }
+
+  void OpenConversation(const std::string& name, uint32_t limit) {
+    open_ = name;
+    Print("talking to " + open_ + " (plain lines go to them; /close to stop)");
+    ShowHistory(open_, limit);
+  }
+
   void ShowWho() {
     proto::Request request;
     request.mutable_who();
@@ -360,10 +384,17 @@ class Console final : private net::FdPoller::Delegate,
         return;
       }
       case CommandKind::kOpen:
-        open_ = command.name;
-        Print("talking to " + open_ + " (plain lines go to them; /close to stop)");
-        ShowHistory(open_, 10);
+        OpenConversation(command.name, 10);
         return;
+      case CommandKind::kUnread: {
+        std::vector<proto::ContactPresence> unread = Unread();
+        if (unread.empty()) {
+          Print("  nothing unread");
+          return;
+        }
+        OpenConversation(unread.front().name(), std::max<uint32_t>(10, unread.front().unread()));
+        return;
+      }
       case CommandKind::kClose:
         open_.clear();
         return;
@@ -475,6 +506,23 @@ class Console final : private net::FdPoller::Delegate,
     Print("confab console" + (params_.self.empty() ? "" : " for " + params_.self) +
           " (the node for " + params_.home_dir + "). /help lists commands, /quit leaves.");
     ShowWho();
+    std::vector<proto::ContactPresence> unread = Unread();
+    if (!unread.empty()) {
+      uint32_t total = 0;
+      for (const proto::ContactPresence& p : unread)
+        total += p.unread();
+      Print(std::to_string(total) + " unread (arrived while no console was open): /unread opens " +
+            unread.front().name() + "'s");
+    }
+  }
+
+  // A live message shown here is read.
+  void MarkRead(const std::string& name) {
+    proto::Request request;
+    request.mutable_history()->set_contact(name);
+    request.mutable_history()->set_limit(1);
+    request.mutable_history()->set_mark_read(true);
+    (void)CallNode(params_.socket_path, request, 10000);
   }
 
   net::Loop& loop_;

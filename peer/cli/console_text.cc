@@ -120,6 +120,8 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     c.text = std::string(dir);
     return c;
   }
+  if (verb == "unread" || verb == "u")
+    return Simple(CommandKind::kUnread, rest, "/unread");
   if (verb == "reject")
     return WithName(CommandKind::kReject, rest, "/reject ID");
   if (verb == "send") {
@@ -153,8 +155,8 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
 std::vector<std::string> Completions(std::string_view before, std::string_view word,
                                      const std::set<std::string>& names) {
   static constexpr std::string_view kCommands[] = {
-      "/msg",    "/open",   "/close",  "/who",  "/status", "/history", "/contacts",
-      "/verify", "/accept", "/reject", "/send", "/help",   "/quit"};
+      "/msg",    "/open",   "/close",  "/who",    "/status", "/history", "/contacts",
+      "/verify", "/accept", "/reject", "/unread", "/send",   "/help",    "/quit"};
   static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",   "/o",
                                                     "/history", "/h", "/verify", "/send"};
   std::vector<std::string> out;
@@ -194,6 +196,7 @@ std::string HelpText() {
          "  /accept ID [DIR]     take an offered file (to DIR, absolute; default downloads)\n"
          "  /reject ID           refuse an offered file\n"
          "  /send NAME FILE      offer FILE to NAME; progress follows here\n"
+         "  /unread              open the first conversation with unread messages\n"
          "  /help                this list\n"
          "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"
          "  Tab completes commands and contact names. Start a line with // to send a\n"
@@ -280,6 +283,8 @@ std::string FormatEntry(const proto::HistoryEntry& e) {
 
 std::string FormatPresence(const proto::ContactPresence& p) {
   std::string line = p.name() + " is " + p.status();
+  if (p.unread() > 0)
+    line += " [" + std::to_string(p.unread()) + " unread]";
   if (!p.text().empty())
     line += " (" + Printable(p.text()) + ")";
   if (p.blocked())

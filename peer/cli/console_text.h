@@ -28,6 +28,7 @@ enum class CommandKind {
   kAccept,    // /accept ID [DIR]: an offered file (name: the id, text: the directory)
   kReject,    // /reject ID: refuse an offered file (name: the id)
   kSend,      // /send NAME FILE: offer a file (text: the path as typed, may hold spaces)
+  kUnread,    // /unread: open the first conversation with unread messages
   kHelp,      // /help
   kQuit,      // /quit (or end of input)
   kError,     // anything else: `error` says what was wrong

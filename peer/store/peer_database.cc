@@ -106,6 +106,17 @@ CREATE TABLE transfers (
   updated_ms INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // Version 4: read markers (HistoryStore::MarkRead). read_row: the last
+    // messages.row read in that conversation; incoming rows after it are
+    // unread. A database from before counts everything it holds as read.
+    R"sql(
+CREATE TABLE read_markers (
+  name TEXT PRIMARY KEY,
+  read_row INTEGER NOT NULL
+) STRICT;
+INSERT INTO read_markers (name, read_row)
+  SELECT conversation, max(row) FROM messages GROUP BY conversation;
+)sql",
 };
 
 }  // namespace

@@ -335,6 +335,39 @@ class ConsoleTest(OrgTest):
         b.wait_for("!!! you were revoked", at_b)  # the tracker refuses bob's session
         self.assertNotIn("bob was revoked", b.text()[at_b:])
 
+    def test_unread_counts_on_opening_and_unread_one_command_away(self):
+        self.alice.start()
+        self.bob.start()
+        for text in ("while you were out", "and another"):
+            self.assertEqual(self.bob.cli("msg", "alice", text).returncode, 0)
+        wait_until(lambda: len(self.alice.history("bob")) == 2, 15, what="both at alice")
+
+        c = self.console(self.alice)
+        c.wait_for("bob is online [2 unread]")
+        c.wait_for("2 unread (arrived while no console was open): /unread opens bob's")
+        at = c.mark()
+        c.type("/unread\r")
+        c.wait_for("talking to bob", at)
+        c.wait_for("bob: and another", c.wait_for("bob: while you were out", at))
+        at = c.mark()
+        c.type("/who\r")
+        shown = c.wait_for("bob is online", at)
+        self.assertNotIn("unread", c.text()[shown:shown + 40])
+        at = c.mark()
+        c.type("/unread\r")
+        c.wait_for("nothing unread", at)
+
+        # A message shown live is read too; one that comes with no console open is not.
+        self.assertEqual(self.bob.cli("msg", "alice", "seen live").returncode, 0)
+        c.wait_for("bob: seen live", at)
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0)
+        self.assertEqual(self.bob.cli("msg", "alice", "later").returncode, 0)
+        wait_until(lambda: len(self.alice.history("bob")) == 4, 15, what="later at alice")
+        c2 = self.console(self.alice)
+        c2.wait_for("bob is online [1 unread]")
+        c2.wait_for("1 unread")
+
     def restart_tracker(self):
         port = self.tracker.port
         self.assertEqual(self.tracker.stop(), 0)

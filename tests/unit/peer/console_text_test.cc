@@ -458,5 +458,19 @@ TEST_CASE("Colour is wanted on a terminal unless NO_COLOR is set or TERM is dumb
   CHECK_FALSE(ColourWanted(true, nullptr, "dumb"));
 }
 
+TEST_CASE("/unread opens the first unread conversation, and /who shows the counts",
+          "[peer][console]") {
+  CHECK(ParseConsoleLine("/unread", "").kind == CommandKind::kUnread);
+  CHECK(ParseConsoleLine("/u", "bob").kind == CommandKind::kUnread);
+  CHECK(ParseConsoleLine("/unread bob", "").error == "usage: /unread");
+  CHECK(HelpText().find("/unread ") != std::string::npos);
+  proto::ContactPresence p;
+  p.set_name("bob");
+  p.set_status("online");
+  CHECK(FormatPresence(p) == "bob is online");
+  p.set_unread(3);
+  CHECK(FormatPresence(p) == "bob is online [3 unread]");
+}
+
 }  // namespace
 }  // namespace confab::peer::console
