@@ -385,6 +385,31 @@ Result<std::vector<StoredMessage>> HistoryStore::Conversation(std::string_view c
   return ReadAll(st);
 }
 
+Result<std::map<std::string, int64_t>> HistoryStore::UnreadCounts() {
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement st,
+      db_->Prepare("SELECT m.conversation, count(*) FROM messages m LEFT JOIN read_markers r ON "
+                   "r.name = m.conversation WHERE m.direction = 0 AND m.row > "
+                   "coalesce(r.read_row, 0) GROUP BY m.conversation"));
+  std::map<std::string, int64_t> counts;
+  while (true) {
+    CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
+    if (step == store::StepResult::kDone)
+      return counts;
+    counts[st.ColumnText(0)] = st.ColumnInt64(1);
+  }
+}
+
+Status HistoryStore::MarkRead(std::string_view conversation) {
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement st,
+      db_->Prepare("INSERT INTO read_markers (name, read_row) SELECT ?1, coalesce(max(row), 0) "
+                   "FROM messages WHERE conversation = ?1 ON CONFLICT (name) DO UPDATE SET "
+                   "read_row = max(read_row, excluded.read_row)"));
+  st.BindText(1, conversation);
+  return st.Run();
+}
+
 Status HistoryStore::Export(int64_t since_ms,
                             const std::function<Status(const StoredMessage&)>& visit) {
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,

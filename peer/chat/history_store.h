@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -158,6 +159,12 @@ class HistoryStore {
   // from a row that does not open or from `visit`, and returns it.
   [[nodiscard]] Status Export(int64_t since_ms,
                               const std::function<Status(const StoredMessage&)>& visit);
+
+  // Incoming messages after each conversation's read marker, for the
+  // conversations that have any (the console's unread counts).
+  [[nodiscard]] Result<std::map<std::string, int64_t>> UnreadCounts();
+  // Everything in `conversation` so far is read (the console showed it).
+  [[nodiscard]] Status MarkRead(std::string_view conversation);
 
   // Deletes incoming and delivered messages written before `cutoff_ms`
   // (`history.retain_days`). Queued and sent outgoing messages are kept

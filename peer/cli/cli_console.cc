@@ -7,6 +7,7 @@
 #include "peer/cli/console.h"
 #include "peer/node/home.h"
 #include "peer/node/node.h"
+#include "peer/node/node_config.h"
 
 namespace confab::peer::cli {
 
@@ -21,7 +22,13 @@ int RunConsole() {
                  home->dir().c_str());
     return kExitFailed;
   }
+  Result<NodeConfig> config = LoadNodeConfig(home->Path(std::string(kConfigFile)));
+  if (!config.ok()) {
+    std::fprintf(stderr, "confab: %s\n", std::string(config.status().message()).c_str());
+    return kExitFailed;
+  }
   console::ConsoleParams params;
+  params.bell = config->console_bell;
   params.home_dir = home->dir();
   params.socket_path = home->Path(kControlSocketFile);
   params.history_path = home->Path(console::kHistoryFile);

@@ -78,6 +78,7 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
   options.retain_days = config->retain_days;
   options.paths = *ParsePathPolicy(config->path);  // checked by LoadNodeConfig
   options.udp_head_start_ms = static_cast<uint64_t>(config->udp_head_start_ms);
+  options.presence_grace_ms = static_cast<uint64_t>(config->presence_grace_ms);
   int code = kExitOk;
   {
     auto node = Node::Create(**loop, *home, *identity, options);

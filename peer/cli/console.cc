@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +26,7 @@
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
 #include "common/net/signal_watcher.h"
+#include "common/net/timer.h"
 #include "peer/cli/cli.h"
 #include "peer/cli/console_text.h"
 #include "peer/control/control_client.h"
@@ -31,19 +35,29 @@
 namespace confab::peer::console {
 namespace {
 
+// Waiting for the node: the first retry, doubled up to the last.
+constexpr uint64_t kFirstRetryMs = 250;
+constexpr uint64_t kMaxRetryMs = 5000;
+
 class Console;
 Console* g_console = nullptr;  // readline's line callback has no user pointer
 
 class Console final : private net::FdPoller::Delegate,
                       private net::FdReader::Delegate,
+                      private net::Timer::Delegate,
                       private net::SignalWatcher::Delegate {
  public:
-  Console(net::Loop& loop, ConsoleParams params) : loop_(loop), params_(std::move(params)) {}
+  Console(net::Loop& loop, ConsoleParams params)
+      : loop_(loop),
+        params_(std::move(params)),
+        tty_(isatty(STDOUT_FILENO) != 0),
+        colour_(ColourWanted(tty_, std::getenv("NO_COLOR"), std::getenv("TERM"))) {}
   ~Console() override { Uninstall(); }
 
   // Takes `events_fd` (a subscribed node.sock connection) and the terminal.
   Status Start(int events_fd) {
     CONFAB_ASSIGN_OR_RETURN(events_, net::FdReader::Create(loop_, events_fd, this));
+    CONFAB_ASSIGN_OR_RETURN(retry_, net::Timer::Create(loop_, this));
     for (int signum : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) {
       CONFAB_ASSIGN_OR_RETURN(std::unique_ptr<net::SignalWatcher> watcher,
                               net::SignalWatcher::Create(loop_, signum, this));
@@ -146,6 +160,8 @@ class Console final : private net::FdPoller::Delegate,
       stdin_->Close();
     if (events_)
       events_->Close();
+    if (retry_)
+      retry_->Close();
     for (auto& watcher : signals_)
       watcher->Close();
   }
@@ -221,13 +237,46 @@ class Console final : private net::FdPoller::Delegate,
       if (!ParseFromBytes(*frame, &event))
         continue;
       LearnNames(event);
-      Print(FormatEvent(event, params_.self, sent_));
+      if (event.has_message()) {
+        if (std::optional<std::string> day = event_days_.Before(event.time_unix_ms()))
+          Print(Paint(*day, Tone::kDim, colour_));
+      }
+      const Tone tone = ToneOf(event, params_.self);
+      Print(Paint(FormatEvent(event, params_.self, sent_), tone, colour_));
+      if (tone == Tone::kIncoming)
+        MarkRead(event.message().from());
+      if (tone == Tone::kIncoming && params_.bell && tty_) {
+        std::fputs("\a", stdout);
+        std::fflush(stdout);
+      }
     }
   }
 
+  // The node stopped (or dropped this console): wait for it to come back,
+  // trying node.sock again with backoff, rather than leave.
   void OnEnd(Status /*status*/) override {
-    Print("confab: the node has stopped (or dropped this console); start it with `confab up`");
-    Quit(cli::kExitNoNode);
+    Print(
+        "confab: the node has stopped; waiting for it to come back (start it with `confab "
+        "up`; /quit leaves)");
+    retry_delay_ms_ = kFirstRetryMs;
+    (void)retry_->Start(retry_delay_ms_);
+  }
+
+  void OnTimer() override {
+    Result<int> fd = SubscribeToNode(params_.socket_path, 2000);
+    if (fd.ok()) {
+      Result<std::unique_ptr<net::FdReader>> reader = net::FdReader::Create(loop_, *fd, this);
+      if (reader.ok()) {
+        events_ = std::move(*reader);  // the old one ended: destroying it is allowed
+        frames_ = ControlFrameReader();
+        Print("confab: the node is back");
+        ShowWho();
+        return;
+      }
+      close(*fd);
+    }
+    retry_delay_ms_ = std::min(retry_delay_ms_ * 2, kMaxRetryMs);
+    (void)retry_->Start(retry_delay_ms_);
   }
 
   // ---- commands --------------------------------------------------------------
@@ -245,17 +294,65 @@ class Console final : private net::FdPoller::Delegate,
     return std::move(*response);
   }
 
+  // Shows the last `limit` messages with `name`; they are read from now on.
   void ShowHistory(const std::string& name, uint32_t limit) {
     proto::Request request;
     request.mutable_history()->set_contact(name);
     request.mutable_history()->set_limit(limit);
+    request.mutable_history()->set_mark_read(true);
     auto response = Call(request);
     if (!response)
       return;
     if (response->history_size() == 0)
       Print("  (no messages with " + name + " yet)");
-    for (const proto::HistoryEntry& e : response->history())
+    DayLines days;  // the first entry shown gets its date
+    for (const proto::HistoryEntry& e : response->history()) {
+      if (std::optional<std::string> day = days.Before(e.time_unix_ms()))
+        Print("  " + Paint(*day, Tone::kDim, colour_));
       Print("  " + FormatEntry(e));
+    }
+  }
+
+  // /send NAME FILE: `file` as typed, relative to the console's directory
+  // or to $HOME with "~/"; the node opens it, so it goes absolute.
+  void SendFile(const std::string& to, const std::string& file) {
+    std::string path = file;
+    const char* home = std::getenv("HOME");
+    if (path.rfind("~/", 0) == 0 && home != nullptr)
+      path = std::string(home) + path.substr(1);
+    char absolute[PATH_MAX];
+    if (realpath(path.c_str(), absolute) == nullptr) {
+      Print("confab: cannot find " + Printable(file) + ": " + std::strerror(errno));
+      return;
+    }
+    proto::Request request;
+    request.mutable_transfer_send()->set_to(to);
+    request.mutable_transfer_send()->set_path(absolute);
+    auto response = Call(request);
+    if (!response)
+      return;
+    Print("  sending " + Printable(absolute) + " to " + to + " as " + response->transfer_id() +
+          "; progress follows here");
+  }
+
+  // The conversations with unread messages, per /who (unread > 0).
+  std::vector<proto::ContactPresence> Unread() {
+    std::vector<proto::ContactPresence> out;
+    proto::Request request;
+    request.mutable_who();
+    if (auto response = Call(request)) {
+      for (const proto::ContactPresence& p : response->contacts()) {
+        if (p.unread() > 0)
+          out.push_back(p);
+      }
+    }
+    return out;
+  }
+
+  void OpenConversation(const std::string& name, uint32_t limit) {
+    open_ = name;
+    Print("talking to " + open_ + " (plain lines go to them; /close to stop)");
+    ShowHistory(open_, limit);
   }
 
   void ShowWho() {
@@ -287,10 +384,17 @@ class Console final : private net::FdPoller::Delegate,
         return;
       }
       case CommandKind::kOpen:
-        open_ = command.name;
-        Print("talking to " + open_ + " (plain lines go to them; /close to stop)");
-        ShowHistory(open_, 10);
+        OpenConversation(command.name, 10);
         return;
+      case CommandKind::kUnread: {
+        std::vector<proto::ContactPresence> unread = Unread();
+        if (unread.empty()) {
+          Print("  nothing unread");
+          return;
+        }
+        OpenConversation(unread.front().name(), std::max<uint32_t>(10, unread.front().unread()));
+        return;
+      }
       case CommandKind::kClose:
         open_.clear();
         return;
@@ -311,6 +415,21 @@ class Console final : private net::FdPoller::Delegate,
         return;
       case CommandKind::kContacts: {
         proto::Request request;
+        if (!command.word.empty()) {
+          const std::string& a = command.word;
+          request.mutable_contacts()->set_action(
+              a == "add"      ? proto::ContactsRequest::ACTION_ADD
+              : a == "remove" ? proto::ContactsRequest::ACTION_REMOVE
+              : a == "block"  ? proto::ContactsRequest::ACTION_BLOCK
+                              : proto::ContactsRequest::ACTION_UNBLOCK);
+          request.mutable_contacts()->set_name(command.name);
+          if (Call(request))
+            Print("  " + command.name + ": " +
+                  (a == "add"      ? "added"
+                   : a == "remove" ? "removed"
+                                   : a + "ed"));
+          return;
+        }
         request.mutable_contacts()->set_action(proto::ContactsRequest::ACTION_LIST);
         auto response = Call(request);
         if (!response)
@@ -351,6 +470,17 @@ class Console final : private net::FdPoller::Delegate,
               "; progress follows here, and `confab transfers` shows it");
         return;
       }
+      case CommandKind::kReject: {
+        proto::Request request;
+        request.mutable_transfer_action()->set_action(proto::TransferActionRequest::ACTION_REJECT);
+        request.mutable_transfer_action()->set_id(command.name);
+        if (Call(request))
+          Print("  rejected " + command.name);
+        return;
+      }
+      case CommandKind::kSend:
+        SendFile(command.name, command.text);
+        return;
       case CommandKind::kHelp:
         Print(HelpText().substr(0, HelpText().size() - 1));
         return;
@@ -376,15 +506,37 @@ class Console final : private net::FdPoller::Delegate,
     Print("confab console" + (params_.self.empty() ? "" : " for " + params_.self) +
           " (the node for " + params_.home_dir + "). /help lists commands, /quit leaves.");
     ShowWho();
+    std::vector<proto::ContactPresence> unread = Unread();
+    if (!unread.empty()) {
+      uint32_t total = 0;
+      for (const proto::ContactPresence& p : unread)
+        total += p.unread();
+      Print(std::to_string(total) + " unread (arrived while no console was open): /unread opens " +
+            unread.front().name() + "'s");
+    }
+  }
+
+  // A live message shown here is read.
+  void MarkRead(const std::string& name) {
+    proto::Request request;
+    request.mutable_history()->set_contact(name);
+    request.mutable_history()->set_limit(1);
+    request.mutable_history()->set_mark_read(true);
+    (void)CallNode(params_.socket_path, request, 10000);
   }
 
   net::Loop& loop_;
   const ConsoleParams params_;
+  const bool tty_;     // stdout is a terminal: the bell may ring
+  const bool colour_;  // ColourWanted
   std::unique_ptr<net::FdReader> events_;
   std::unique_ptr<net::FdPoller> stdin_;
+  std::unique_ptr<net::Timer> retry_;  // node.sock again, while the node is away
+  uint64_t retry_delay_ms_ = kFirstRetryMs;
   std::vector<std::unique_ptr<net::SignalWatcher>> signals_;
   ControlFrameReader frames_;
   SentMessages sent_;
+  DayLines event_days_;          // date lines between live messages of different days
   std::string open_;             // the open conversation
   std::set<std::string> names_;  // contacts seen, for completion
   std::vector<std::string> matches_;

@@ -92,10 +92,21 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     return Simple(CommandKind::kClose, rest, "/close");
   if (verb == "who" || verb == "w")
     return Simple(CommandKind::kWho, rest, "/who");
-  if (verb == "history" || verb == "h")
-    return WithName(CommandKind::kHistory, rest, "/history NAME", open);
-  if (verb == "contacts")
-    return Simple(CommandKind::kContacts, rest, "/contacts");
+  if (verb == "history" || verb == "h") {
+    if (open.empty() && Trim(rest).empty())
+      return Error("no conversation is open: /history NAME, or /open NAME first");
+    return WithName(CommandKind::kHistory, rest, "/history [NAME]", open);
+  }
+  if (verb == "contacts") {
+    const std::string_view action = NextWord(&rest);
+    if (action.empty())
+      return Simple(CommandKind::kContacts, rest, "/contacts [add|remove|block|unblock NAME]");
+    if (action != "add" && action != "remove" && action != "block" && action != "unblock")
+      return Error("usage: /contacts [add|remove|block|unblock NAME]");
+    Command c = WithName(CommandKind::kContacts, rest, "/contacts add|remove|block|unblock NAME");
+    c.word = std::string(action);
+    return c;
+  }
   if (verb == "verify")
     return WithName(CommandKind::kVerify, rest, "/verify NAME", open);
   if (verb == "accept") {
@@ -107,6 +118,21 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     c.kind = CommandKind::kAccept;
     c.name = std::string(id);
     c.text = std::string(dir);
+    return c;
+  }
+  if (verb == "unread" || verb == "u")
+    return Simple(CommandKind::kUnread, rest, "/unread");
+  if (verb == "reject")
+    return WithName(CommandKind::kReject, rest, "/reject ID");
+  if (verb == "send") {
+    const std::string_view name = NextWord(&rest);
+    const std::string_view file = Trim(rest);
+    if (name.empty() || file.empty())
+      return Error("usage: /send NAME FILE");
+    Command c;
+    c.kind = CommandKind::kSend;
+    c.name = std::string(name);
+    c.text = std::string(file);
     return c;
   }
   if (verb == "help" || verb == "?")
@@ -128,11 +154,11 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
 
 std::vector<std::string> Completions(std::string_view before, std::string_view word,
                                      const std::set<std::string>& names) {
-  static constexpr std::string_view kCommands[] = {"/msg",    "/open",    "/close",    "/who",
-                                                   "/status", "/history", "/contacts", "/verify",
-                                                   "/accept", "/help",    "/quit"};
-  static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",  "/o",
-                                                    "/history", "/h", "/verify"};
+  static constexpr std::string_view kCommands[] = {
+      "/msg",    "/open",   "/close",  "/who",    "/status", "/history", "/contacts",
+      "/verify", "/accept", "/reject", "/unread", "/send",   "/help",    "/quit"};
+  static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",   "/o",
+                                                    "/history", "/h", "/verify", "/send"};
   std::vector<std::string> out;
   const std::string_view head = Trim(before);
   if (head.empty()) {
@@ -161,10 +187,16 @@ std::string HelpText() {
          "  /open NAME           talk to NAME: plain lines go to them (/close to stop)\n"
          "  /who                 contacts and their presence\n"
          "  /status WORD [TEXT]  online, away, busy or invisible, with a note\n"
-         "  /history [NAME]      the conversation, with states queued/sent/delivered\n"
+         "  /history [NAME]      the conversation (default: the open one), with states\n"
+         "                       queued/sent/delivered\n"
          "  /contacts            contacts, pins and blocks\n"
+         "  /contacts add|remove|block|unblock NAME\n"
+         "                       change the contact list\n"
          "  /verify NAME         the safety number to compare with NAME out of band\n"
          "  /accept ID [DIR]     take an offered file (to DIR, absolute; default downloads)\n"
+         "  /reject ID           refuse an offered file\n"
+         "  /send NAME FILE      offer FILE to NAME; progress follows here\n"
+         "  /unread              open the first conversation with unread messages\n"
          "  /help                this list\n"
          "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"
          "  Tab completes commands and contact names. Start a line with // to send a\n"
@@ -221,6 +253,14 @@ std::string ClockTime(int64_t unix_ms) {
   return LocalTime(unix_ms, "%H:%M");
 }
 
+std::optional<std::string> DayLines::Before(int64_t unix_ms) {
+  std::string day = LocalTime(unix_ms, "%Y-%m-%d");
+  if (day == last_day_)
+    return std::nullopt;
+  last_day_ = std::move(day);
+  return "--- " + LocalTime(unix_ms, "%a %Y-%m-%d") + " ---";
+}
+
 void SentMessages::Remember(const proto::HistoryEntry& entry) {
   if (text_by_id_.size() >= 10000)
     text_by_id_.erase(text_by_id_.begin());  // a bound, not an order: rarely reached
@@ -243,6 +283,8 @@ std::string FormatEntry(const proto::HistoryEntry& e) {
 
 std::string FormatPresence(const proto::ContactPresence& p) {
   std::string line = p.name() + " is " + p.status();
+  if (p.unread() > 0)
+    line += " [" + std::to_string(p.unread()) + " unread]";
   if (!p.text().empty())
     line += " (" + Printable(p.text()) + ")";
   if (p.blocked())
@@ -279,7 +321,7 @@ std::string Offered(const proto::TransferEntry& t) {
     return ">>> receiving " + Printable(t.name()) + " (" + size + ") from " + t.peer() +
            " (accepted by your policy)";
   return ">>> " + t.peer() + " offers " + Printable(t.name()) + " (" + size + "): /accept " +
-         t.id() + " (or `confab accept " + t.id() + "`), `confab reject " + t.id() + "` to refuse";
+         t.id() + " (or `confab accept " + t.id() + "`), /reject " + t.id() + " to refuse";
 }
 
 std::string Progress(const proto::TransferEntry& t) {
@@ -298,6 +340,67 @@ std::string Completed(const proto::TransferEntry& t) {
 }
 
 }  // namespace
+
+Tone ToneOf(const proto::Event& event, const std::string& self) {
+  switch (event.body_case()) {
+    case proto::Event::kMessage:
+      return event.message().from() == self && !self.empty() ? Tone::kOutgoing : Tone::kIncoming;
+    case proto::Event::kMessageState:
+      return Tone::kOutgoing;
+    case proto::Event::kKeyChange:
+    case proto::Event::kRevoked:
+    case proto::Event::kTransferQuarantined:
+    case proto::Event::kTransferFailed:
+      return Tone::kAlarm;
+    case proto::Event::kTrackerLink:
+      return event.tracker_link().state() == proto::TrackerLinkEvent::STATE_REFUSED ? Tone::kAlarm
+                                                                                    : Tone::kNotice;
+    case proto::Event::kPresence:
+    case proto::Event::kTransferOffered:
+    case proto::Event::kTransferCompleted:
+    case proto::Event::kTransferStopped:
+      return Tone::kNotice;
+    case proto::Event::kTransferProgress:
+      return Tone::kDim;
+    case proto::Event::BODY_NOT_SET:
+      break;
+  }
+  return Tone::kPlain;
+}
+
+std::string Paint(const std::string& text, Tone tone, bool on) {
+  const char* sgr = nullptr;
+  switch (tone) {
+    case Tone::kPlain:
+      break;
+    case Tone::kIncoming:
+      sgr = "1;36";  // bold cyan
+      break;
+    case Tone::kOutgoing:
+      sgr = "32";  // green
+      break;
+    case Tone::kNotice:
+      sgr = "33";  // yellow
+      break;
+    case Tone::kAlarm:
+      sgr = "1;31";  // bold red
+      break;
+    case Tone::kDim:
+      sgr = "2";
+      break;
+  }
+  if (!on || sgr == nullptr)
+    return text;
+  return "\x1b[" + std::string(sgr) + "m" + text + "\x1b[0m";
+}
+
+bool ColourWanted(bool stdout_is_tty, const char* no_color, const char* term) {
+  if (!stdout_is_tty)
+    return false;
+  if (no_color != nullptr && no_color[0] != '\0')
+    return false;
+  return term == nullptr || std::string_view(term) != "dumb";
+}
 
 std::string FormatEvent(const proto::Event& event, const std::string& self, SentMessages& sent) {
   const std::string at = ClockTime(event.time_unix_ms()) + " ";
@@ -332,6 +435,24 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
     case proto::Event::kTransferStopped:
       return at + ">>> " + FileAndPeer(event.transfer_stopped()) + " " +
              event.transfer_stopped().state() + ": " + Printable(event.transfer_stopped().error());
+    case proto::Event::kTrackerLink: {
+      const proto::TrackerLinkEvent& link = event.tracker_link();
+      if (link.state() == proto::TrackerLinkEvent::STATE_UP)
+        return at + "*** tracker link back: presence and new contacts work again";
+      if (link.state() == proto::TrackerLinkEvent::STATE_REFUSED)
+        return at + "!!! the tracker refused this node: " + Printable(link.reason()) +
+               "; only contacts already met are reached (ask your admin)";
+      return at + "*** tracker link down (" + Printable(link.reason()) + "); retrying in " +
+             std::to_string((link.retry_in_ms() + 999) / 1000) +
+             " s. Contacts already met are still reached";
+    }
+    case proto::Event::kRevoked:
+      if (event.revoked().self())
+        return at +
+               "!!! you were revoked: the tracker no longer accepts this member (ask your "
+               "admin)";
+      return at + "!!! " + event.revoked().name() +
+             " was revoked: nothing more is sent to or accepted from them";
     case proto::Event::BODY_NOT_SET:
       break;
   }

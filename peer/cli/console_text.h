@@ -23,9 +23,12 @@ enum class CommandKind {
   kWho,       // /who
   kStatus,    // /status online|away|busy|invisible [TEXT]
   kHistory,   // /history [NAME]  (NAME defaults to the open conversation)
-  kContacts,  // /contacts
+  kContacts,  // /contacts, or /contacts add|remove|block|unblock NAME (word: the action)
   kVerify,    // /verify NAME
   kAccept,    // /accept ID [DIR]: an offered file (name: the id, text: the directory)
+  kReject,    // /reject ID: refuse an offered file (name: the id)
+  kSend,      // /send NAME FILE: offer a file (text: the path as typed, may hold spaces)
+  kUnread,    // /unread: open the first conversation with unread messages
   kHelp,      // /help
   kQuit,      // /quit (or end of input)
   kError,     // anything else: `error` says what was wrong
@@ -35,7 +38,7 @@ struct Command {
   CommandKind kind = CommandKind::kNothing;
   std::string name;   // the contact
   std::string text;   // the message, or the status note
-  std::string word;   // /status's word
+  std::string word;   // /status's word, or /contacts' action ("" to list)
   std::string error;  // kError: a sentence for the person
 };
 
@@ -45,7 +48,7 @@ Command ParseConsoleLine(std::string_view line, const std::string& open);
 // Tab completion: the words that may replace `word`, given the text of the
 // line before it (`before`) and the contact names known so far. A command
 // for the first word ("/ms" -> "/msg"), a name for the one after /msg,
-// /open, /history or /verify; nothing elsewhere (message text).
+// /open, /history, /verify or /send; nothing elsewhere (message text).
 std::vector<std::string> Completions(std::string_view before, std::string_view word,
                                      const std::set<std::string>& names);
 
@@ -80,6 +83,35 @@ class SentMessages {
  private:
   std::map<std::string, std::string> text_by_id_;
 };
+
+// Date lines, so times read unambiguously across days: Before(ms) gives
+// "--- Thu 2026-12-03 ---" (local time) for the first message shown and for
+// each one whose local day differs from the previous one's; else nothing.
+class DayLines {
+ public:
+  std::optional<std::string> Before(int64_t unix_ms);
+
+ private:
+  std::string last_day_;  // "%Y-%m-%d" of the previous message, "" before the first
+};
+
+// How a line is coloured on a terminal.
+enum class Tone {
+  kPlain,
+  kIncoming,  // someone's message to us
+  kOutgoing,  // ours, and their state changes
+  kNotice,    // presence, the tracker link, transfers going well ("*", "***", ">>>")
+  kAlarm,     // key changes, revocations, failures ("!!!")
+  kDim,       // date lines
+};
+// The tone of `event` as FormatEvent writes it.
+Tone ToneOf(const proto::Event& event, const std::string& self);
+// `text` in `tone`'s SGR colour and reset after, or `text` itself when
+// `on` is false or the tone is plain.
+std::string Paint(const std::string& text, Tone tone, bool on);
+// Whether to colour: stdout a terminal, NO_COLOR unset or empty
+// (no-color.org), TERM not "dumb" (null: unset).
+bool ColourWanted(bool stdout_is_tty, const char* no_color, const char* term);
 
 // `bytes` for people: "512.0 B", "1.5 MiB".
 std::string HumanSize(double bytes);

@@ -42,6 +42,70 @@ void EventFeed::OnKeyChange(const std::string& name, const Status& why) {
   Publish(std::move(event));
 }
 
+void EventFeed::OnTrackerDown(const Status& reason, bool was_connected, uint64_t retry_in_ms) {
+  if (!was_connected)
+    return;  // a failed attempt while down: said once already
+  link_down_published_ = true;
+  proto::Event event;
+  event.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_DOWN);
+  event.mutable_tracker_link()->set_reason(std::string(reason.message()));
+  event.mutable_tracker_link()->set_retry_in_ms(retry_in_ms);
+  Publish(std::move(event));
+}
+
+Status EventFeed::EnableGrace(net::Loop& loop, uint64_t grace_ms) {
+  grace_ms_ = grace_ms;
+  if (grace_ms_ == 0)
+    return Status::Ok();
+  CONFAB_ASSIGN_OR_RETURN(grace_timer_, net::Timer::Create(loop, this));
+  return Status::Ok();
+}
+
+void EventFeed::Close() {
+  if (grace_timer_)
+    grace_timer_->Close();
+  in_grace_ = false;
+}
+
+void EventFeed::OnTimer() {
+  in_grace_ = false;
+  std::map<std::string, proto::PresenceEntry> held = std::move(held_);
+  held_.clear();
+  for (const auto& [name, entry] : held)
+    Apply(entry);
+}
+
+void EventFeed::OnTrackerUp() {
+  if (!link_down_published_)
+    return;  // the first session of this run
+  link_down_published_ = false;
+  if (grace_timer_ && grace_timer_->Start(grace_ms_).ok())
+    in_grace_ = true;
+  proto::Event event;
+  event.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_UP);
+  Publish(std::move(event));
+}
+
+void EventFeed::OnTrackerRefused(const Status& reason) {
+  // The tracker's words for a revoked member (tracker/service.cc); the
+  // refusal carries no code, only the sentence.
+  if (reason.message().find("membership revoked") != std::string_view::npos) {
+    OnRevoked(self_);
+    return;
+  }
+  proto::Event event;
+  event.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_REFUSED);
+  event.mutable_tracker_link()->set_reason(std::string(reason.message()));
+  Publish(std::move(event));
+}
+
+void EventFeed::OnRevoked(const std::string& name) {
+  proto::Event event;
+  event.mutable_revoked()->set_name(name);
+  event.mutable_revoked()->set_self(name == self_);
+  Publish(std::move(event));
+}
+
 proto::ContactPresence EventFeed::PresenceOf(const std::string& name,
                                              const Contact* contact) const {
   proto::ContactPresence p;
@@ -61,6 +125,20 @@ proto::ContactPresence EventFeed::PresenceOf(const std::string& name,
 }
 
 void EventFeed::OnPresence(const proto::PresenceEntry& entry) {
+  if (in_grace_) {
+    auto known = presence_.find(entry.name());
+    const bool shown_online =
+        known != presence_.end() && protocol::ShowsOnline(known->second.status());
+    if (shown_online && !protocol::ShowsOnline(entry.status())) {
+      held_[entry.name()] = entry;  // perhaps only not reconnected yet
+      return;
+    }
+    held_.erase(entry.name());
+  }
+  Apply(entry);
+}
+
+void EventFeed::Apply(const proto::PresenceEntry& entry) {
   auto known = presence_.find(entry.name());
   const bool changed = known == presence_.end() || known->second.status() != entry.status() ||
                        known->second.text() != entry.text();

@@ -54,6 +54,10 @@ proto::Response MessageHandlers::History(const proto::HistoryRequest& request) {
       p_.messenger.History(request.contact(), request.since_unix_ms(), limit);
   if (!messages.ok())
     return Failure(messages.status());
+  if (request.mark_read()) {
+    if (Status marked = p_.history.MarkRead(request.contact()); !marked.ok())
+      return Failure(marked);
+  }
   proto::Response response;
   response.set_ok(true);
   for (const StoredMessage& m : *messages)

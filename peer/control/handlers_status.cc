@@ -31,6 +31,9 @@ proto::Response StatusHandlers::Who() {
   std::set<std::string> names(p_.correspondents.names());
   for (const auto& [name, contact] : known)
     names.insert(name);
+  Result<std::map<std::string, int64_t>> unread = p_.history.UnreadCounts();
+  if (!unread.ok())
+    return Failure(unread.status());
   proto::Response response;
   response.set_ok(true);
   for (const std::string& name : names) {
@@ -38,6 +41,8 @@ proto::Response StatusHandlers::Who() {
     proto::ContactPresence* entry = response.add_contacts();
     *entry = p_.feed.PresenceOf(name, c == known.end() ? nullptr : c->second);
     AddPath(p_.sessions, entry);
+    if (auto n = unread->find(name); n != unread->end())
+      entry->set_unread(static_cast<uint32_t>(n->second));
   }
   return response;
 }

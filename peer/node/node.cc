@@ -63,6 +63,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_ASSIGN_OR_RETURN(
       node->control_, ControlServer::Create(loop, node->control_path_, nullptr, options.control));
   node->feed_ = std::make_unique<EventFeed>(*node->control_, *node->contacts_, enrollment.name);
+  CONFAB_RETURN_IF_ERROR(node->feed_->EnableGrace(loop, options.presence_grace_ms));
   // Before anything is shown or sent.
   CONFAB_ASSIGN_OR_RETURN(
       node->purge_,
@@ -179,6 +180,7 @@ void Node::Shutdown() {
   sessions_->Close();
   dialer_->Close();
   control_->Close();
+  feed_->Close();
   sigint_->Close();
   sigterm_->Close();
   retry_->Close();
@@ -226,6 +228,7 @@ std::vector<proto::Endpoint> Node::Endpoints() const {
 
 void Node::OnConnected(const proto::SessionWelcome& welcome) {
   spdlog::info("connected to the tracker");
+  feed_->OnTrackerUp();
   // Our public UDP address and NAT mapping, from the tracker's probe ports,
   // through the very socket peers will reach.
   std::vector<net::Address> probes = {*tracker_};
@@ -282,16 +285,19 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 
 void Node::OnRevoked(const proto::Revoked& revoked) {
   access_->Revoke(revoked);
+  feed_->OnRevoked(revoked.name());
 }
 
 void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {
   spdlog::info("tracker link down ({}); retrying in {} ms", disconnect.reason.ToString(),
                disconnect.retry_in_ms);
+  feed_->OnTrackerDown(disconnect.reason, disconnect.was_connected, disconnect.retry_in_ms);
 }
 
 void Node::OnRefused(const Status& reason) {
   spdlog::error("the tracker refused this node: {}; known contacts only from now on",
                 reason.ToString());
+  feed_->OnTrackerRefused(reason);
 }
 
 Result<uint64_t> Node::RequestLookup(const std::string& name) {

@@ -9,12 +9,13 @@
 namespace confab::peer {
 namespace {
 
-// [history] and [network] here, [transfers] from the transfer module (ReceivePolicy, read
-// by the node from the same file).
+// [history], [network] and [console] here, [transfers] from the transfer module (ReceivePolicy,
+// read by the node from the same file).
 const std::vector<std::string_view>& KnownKeys() {
   static const std::vector<std::string_view> keys = [] {
     std::vector<std::string_view> all = {"history.retain_days", "network.path",
-                                         "network.udp_head_start_ms"};
+                                         "network.udp_head_start_ms", "network.presence_grace_ms",
+                                         "console.bell"};
     all.insert(all.end(), std::begin(transfer::kPolicyKeys), std::end(transfer::kPolicyKeys));
     return all;
   }();
@@ -43,6 +44,10 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   CONFAB_ASSIGN_OR_RETURN(
       config.udp_head_start_ms,
       file->GetInt("network.udp_head_start_ms", config.udp_head_start_ms, 0, kMaxUdpHeadStartMs));
+  CONFAB_ASSIGN_OR_RETURN(
+      config.presence_grace_ms,
+      file->GetInt("network.presence_grace_ms", config.presence_grace_ms, 0, kMaxPresenceGraceMs));
+  CONFAB_ASSIGN_OR_RETURN(config.console_bell, file->GetBool("console.bell", config.console_bell));
   return config;
 }
 

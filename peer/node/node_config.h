@@ -11,6 +11,12 @@
 //                        # only) or "udp" (UDP only; for labs and benchmarks)
 //   udp_head_start_ms = 300  # "auto": the UDP dial starts this long after
 //                        # the TCP dials (happy eyeballs; 0..10000)
+//   presence_grace_ms = 30000  # after the tracker link is back, a contact
+//                        # pushed offline stays shown as before this long
+//                        # (they may not have reconnected yet; 0..300000)
+//   [console]
+//   bell = true          # the console rings the terminal's bell on a new
+//                        # incoming message
 //
 // Unknown keys are refused (a misspelt key must not silently mean the
 // default), with the file, line and column, as the tracker does.
@@ -28,11 +34,17 @@ namespace confab::peer {
 inline constexpr std::string_view kConfigFile = "config.toml";
 inline constexpr int64_t kMaxRetainDays = 36500;
 inline constexpr int64_t kMaxUdpHeadStartMs = 10000;
+// The tracker link's longest reconnect backoff: by then everyone who is
+// still up has reconnected to a restarted tracker.
+inline constexpr int64_t kDefaultPresenceGraceMs = 30000;
+inline constexpr int64_t kMaxPresenceGraceMs = 300000;
 
 struct NodeConfig {
-  int64_t retain_days = 0;          // 0 = keep history for ever
-  std::string path = "auto";        // network.path, checked by ParsePathPolicy
-  int64_t udp_head_start_ms = 300;  // network.udp_head_start_ms
+  int64_t retain_days = 0;                              // 0 = keep history for ever
+  std::string path = "auto";                            // network.path, checked by ParsePathPolicy
+  int64_t udp_head_start_ms = 300;                      // network.udp_head_start_ms
+  int64_t presence_grace_ms = kDefaultPresenceGraceMs;  // network.presence_grace_ms
+  bool console_bell = true;  // console.bell (read by the console, not the node)
 };
 
 // Every key config.toml may hold.

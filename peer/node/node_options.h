@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "peer/control/control_server.h"
+#include "peer/node/node_config.h"
 #include "peer/reach/udp_paths.h"
 
 namespace confab::peer {
@@ -32,6 +33,7 @@ struct NodeOptions {
   int64_t retain_days = 0;               // history.retain_days; 0 = keep all
   PathPolicy paths = PathPolicy::kAuto;  // network.path
   uint64_t udp_head_start_ms = 300;      // network.udp_head_start_ms
+  uint64_t presence_grace_ms = kDefaultPresenceGraceMs;  // network.presence_grace_ms (EventFeed)
   uint64_t purge_every_ms = 24 * 3600 * 1000;
   ControlServerOptions control{};
 };

@@ -200,6 +200,17 @@ INSERT INTO entries (row, conv, id, author, direction, seq, lamport, kind, sent_
          m.row, 1, m.sent_ms, m.received_ms, m.state, m.state_ms, 1, m.body, NULL
     FROM messages m JOIN conv c ON c.peer = m.conversation;
 )sql",
+    // Version 5: read markers (HistoryStore::MarkRead). read_row: the last
+    // messages.row read in that conversation; incoming rows after it are
+    // unread. A database from before counts everything it holds as read.
+    R"sql(
+CREATE TABLE read_markers (
+  name TEXT PRIMARY KEY,
+  read_row INTEGER NOT NULL
+) STRICT;
+INSERT INTO read_markers (name, read_row)
+  SELECT conversation, max(row) FROM messages GROUP BY conversation;
+)sql",
 };
 
 }  // namespace

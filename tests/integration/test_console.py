@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from harness import OrgTest, binary, confab_env, wait_until
+from harness import MIB, OrgTest, PairTest, binary, confab_env, make_file, wait_until
 
 EXIT_NO_NODE = 3
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
@@ -22,9 +22,11 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
 class ConsolePty:
     """`confab` on its own pseudo-terminal (its controlling terminal)."""
 
-    def __init__(self, home):
+    def __init__(self, home, **extra_env):
         env = confab_env(home)
+        env.pop("NO_COLOR", None)
         env["TERM"] = "xterm"
+        env.update(extra_env)
         env["INPUTRC"] = "/dev/null"  # no personal readline settings
         exe = binary("CONFAB")
         self.pid, self.fd = pty.fork()
@@ -54,6 +56,11 @@ class ConsolePty:
                 return
             with self._lock:
                 self.raw += data
+
+    def bytes(self):
+        """What the terminal received, as it came."""
+        with self._lock:
+            return self.raw
 
     def text(self):
         """What the terminal received, escape sequences and CRs removed."""
@@ -113,10 +120,47 @@ class ConsoleTest(OrgTest):
             c.close()
         super().tearDown()
 
-    def console(self, node):
-        c = ConsolePty(node.home)
+    def console(self, node, **extra_env):
+        c = ConsolePty(node.home, **extra_env)
         self.consoles.append(c)
         return c
+
+    def test_colour_and_the_bell_on_a_terminal_and_off_as_configured(self):
+        self.alice.start()
+        self.bob.start()
+        c = self.console(self.alice)
+        c.wait_for("confab> ")
+        at = len(c.bytes())
+        self.assertEqual(self.bob.cli("msg", "alice", "ding").returncode, 0)
+        c.wait_for("bob: ding")
+        wait_until(lambda: b"\x07" in c.bytes()[at:], 10, what="the bell")
+        raw = c.bytes()[at:]
+        self.assertRegex(raw, rb"\x1b\[1;36m\d\d:\d\d bob: ding\x1b\[0m")
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0)
+
+        # NO_COLOR, and [console] bell = false: the same message, plain and silent.
+        with open(os.path.join(self.alice.home, "config.toml"), "w") as f:
+            f.write("[console]\nbell = false\n")
+        quiet = self.console(self.alice, NO_COLOR="1")
+        quiet.wait_for("confab> ")
+        at = len(quiet.bytes())
+        self.assertEqual(self.bob.cli("msg", "alice", "hush").returncode, 0)
+        quiet.wait_for("bob: hush")
+        quiet.type("/who\r")  # something after it, so a bell would have come
+        quiet.wait_for("bob is online")
+        raw = quiet.bytes()[at:]
+        self.assertNotIn(b"\x07", raw)
+        self.assertNotRegex(raw, rb"\x1b\[[0-9;]*m")
+        quiet.type("/quit\r")
+        self.assertEqual(quiet.wait_exit(), 0)
+
+        # A misspelt key is refused with the place, before anything starts.
+        with open(os.path.join(self.alice.home, "config.toml"), "w") as f:
+            f.write("[console]\nbel = false\n")
+        bad = self.console(self.alice)
+        self.assertEqual(bad.wait_exit(), 1, bad.text())
+        self.assertIn("unknown key 'console.bel'", bad.text())
 
     def test_without_a_node_it_says_how_to_start_one(self):
         c = self.console(self.alice)
@@ -217,13 +261,258 @@ class ConsoleTest(OrgTest):
         c2.type("\x15\x04")  # Ctrl-U clears the line, Ctrl-D on an empty line leaves
         self.assertEqual(c2.wait_exit(), 0, c2.text())
 
-    def test_the_console_leaves_when_the_node_stops(self):
+    def test_help_forms_work_as_shown_and_days_are_dated(self):
+        self.carol = self.member("carol")
         self.alice.start()
+        self.bob.start()
         c = self.console(self.alice)
         c.wait_for("confab> ")
+        today = "--- " + time.strftime("%a %Y-%m-%d") + " ---"
+
+        # /history [NAME]: with nothing open it says what to type.
+        at = c.mark()
+        c.type("/history\r")
+        c.wait_for("no conversation is open: /history NAME", at)
+
+        # /contacts add|remove|block|unblock NAME reach the node.
+        at = c.mark()
+        c.type("/contacts add carol\r")
+        c.wait_for("carol: added", at)
+        c.type("/contacts\r")
+        c.wait_for("  carol ", at)
+        at = c.mark()
+        c.type("/contacts block carol\r")
+        c.wait_for("carol: blocked", at)
+        c.type("/contacts\r")
+        c.wait_for(", blocked", at)
+        at = c.mark()
+        c.type("/contacts unblock carol\r")
+        c.wait_for("carol: unblocked", at)
+        at = c.mark()
+        c.type("/contacts remove carol\r")
+        c.wait_for("carol: removed", at)
+        at = c.mark()
+        c.type("/contacts frob carol\r")
+        c.wait_for("usage: /contacts [add|remove|block|unblock NAME]", at)
+
+        # The first live message shown comes with its date; so does the
+        # first entry of a /history listing.
+        at = c.mark()
+        self.assertEqual(self.bob.cli("msg", "alice", "morning").returncode, 0)
+        dated = c.wait_for(today, at)
+        c.wait_for("bob: morning", dated)
+        at = c.mark()
+        c.type("/history bob\r")
+        dated = c.wait_for(today, at)
+        c.wait_for("bob: morning", dated)
+
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0, c.text())
+
+    def test_tracker_link_down_and_back_and_revocations_are_shown(self):
+        self.alice.start()
+        self.bob.start()
+        a, b = self.console(self.alice), self.console(self.bob)
+        a.wait_for("confab> ")
+        b.wait_for("confab> ")
+        self.assertNotIn("tracker link", a.text())  # the first session says nothing
+
+        at = a.mark()
+        port = self.tracker.port
+        self.assertEqual(self.tracker.stop(), 0)
+        down = a.wait_for("*** tracker link down (", at)
+        a.wait_for("Contacts already met are still reached", down)
+        self.tracker.set_listen(f"127.0.0.1:{port}")
+        self.assertEqual(self.tracker.start(), port)
+        back = a.wait_for("*** tracker link back", down, timeout=40)
+        self.assertEqual(a.text()[at:].count("tracker link down"), 1, a.text()[at:])
+        self.assertNotIn("tracker link down", a.text()[back:])
+
+        at_a, at_b = a.mark(), b.mark()
+        r = self.tracker.cmd("revoke", "bob")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        a.wait_for("!!! bob was revoked", at_a)
+        b.wait_for("!!! you were revoked", at_b)  # the tracker refuses bob's session
+        self.assertNotIn("bob was revoked", b.text()[at_b:])
+
+    def test_unread_counts_on_opening_and_unread_one_command_away(self):
+        self.alice.start()
+        self.bob.start()
+        for text in ("while you were out", "and another"):
+            self.assertEqual(self.bob.cli("msg", "alice", text).returncode, 0)
+        wait_until(lambda: len(self.alice.history("bob")) == 2, 15, what="both at alice")
+
+        c = self.console(self.alice)
+        c.wait_for("bob is online [2 unread]")
+        c.wait_for("2 unread (arrived while no console was open): /unread opens bob's")
+        at = c.mark()
+        c.type("/unread\r")
+        c.wait_for("talking to bob", at)
+        c.wait_for("bob: and another", c.wait_for("bob: while you were out", at))
+        at = c.mark()
+        c.type("/who\r")
+        shown = c.wait_for("bob is online", at)
+        self.assertNotIn("unread", c.text()[shown:shown + 40])
+        at = c.mark()
+        c.type("/unread\r")
+        c.wait_for("nothing unread", at)
+
+        # A message shown live is read too; one that comes with no console open is not.
+        self.assertEqual(self.bob.cli("msg", "alice", "seen live").returncode, 0)
+        c.wait_for("bob: seen live", at)
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0)
+        self.assertEqual(self.bob.cli("msg", "alice", "later").returncode, 0)
+        wait_until(lambda: len(self.alice.history("bob")) == 4, 15, what="later at alice")
+        c2 = self.console(self.alice)
+        c2.wait_for("bob is online [1 unread]")
+        c2.wait_for("1 unread")
+
+    def restart_tracker(self):
+        port = self.tracker.port
+        self.assertEqual(self.tracker.stop(), 0)
+        self.tracker.set_listen(f"127.0.0.1:{port}")
+        self.assertEqual(self.tracker.start(), port)
+
+    def test_contacts_do_not_flap_offline_when_the_tracker_restarts(self):
+        with open(os.path.join(self.alice.home, "config.toml"), "w") as f:
+            f.write("[network]\npresence_grace_ms = 6000\n")
+        self.alice.start()
+        self.bob.start()
+        c = self.console(self.alice)
+        c.wait_for("confab> ")
+        c.type("/msg bob hi\r")  # alice follows bob's presence from now on
+        c.wait_for('bob: "hi" delivered')
+        wait_until(lambda: [p for p in self.alice.cli_json("who")
+                            if p["name"] == "bob" and p["status"] == "online"],
+                   15, what="bob online in alice's who")
+
+        # Bob's node is frozen while the tracker restarts, so alice is back
+        # first and the new tracker pushes bob offline; bob is back within
+        # the grace, and alice's console never shows him offline.
+        at = c.mark()
+        os.kill(self.bob.proc.pid, signal.SIGSTOP)
+        try:
+            self.restart_tracker()
+            c.wait_for("*** tracker link back", at, timeout=40)
+            time.sleep(0.5)  # the new tracker's first pushes
+        finally:
+            os.kill(self.bob.proc.pid, signal.SIGCONT)
+        wait_until(lambda: "connected to the tracker" in self.bob.log().split(
+            "tracker link down")[-1], 30, what="bob back on the tracker")
+        time.sleep(7)  # past the grace
+        self.assertNotIn("bob is offline", c.text()[at:])
+        at2 = c.mark()
+        c.type("/who\r")
+        c.wait_for("bob is online", at2)
+
+        # Bob really gone (frozen through the grace): shown offline once it
+        # runs out, and online again when he is back.
+        at = c.mark()
+        os.kill(self.bob.proc.pid, signal.SIGSTOP)
+        try:
+            self.restart_tracker()
+            back = c.wait_for("*** tracker link back", at, timeout=40)
+            c.wait_for("* bob is offline", back, timeout=20)
+        finally:
+            os.kill(self.bob.proc.pid, signal.SIGCONT)
+        c.wait_for("* bob is online", back, timeout=40)
+
+    def test_the_console_waits_for_the_node_to_come_back(self):
+        self.alice.start()
+        self.bob.start()
+        c = self.console(self.alice)
+        c.wait_for("confab> ")
+        at = c.mark()
         self.assertEqual(self.alice.stop(), 0)
-        c.wait_for("the node has stopped")
-        self.assertEqual(c.wait_exit(), EXIT_NO_NODE)
+        c.wait_for("the node has stopped; waiting for it to come back", at)
+        at = c.mark()
+        c.type("/who\r")  # answered plainly while it is away
+        c.wait_for("confab: ", at)
+        time.sleep(1.5)  # a few retries find nothing
+        self.assertIsNone(c.code)
+        self.assertEqual(os.waitpid(c.pid, os.WNOHANG), (0, 0))
+        at = c.mark()
+        self.alice.start()
+        c.wait_for("confab: the node is back", at)
+        # The new subscription carries events: bob's message shows.
+        self.assertEqual(self.bob.cli("msg", "alice", "welcome back").returncode, 0)
+        c.wait_for("bob: welcome back", at, timeout=30)
+        # And it still waits a second time, then leaves when asked.
+        at = c.mark()
+        self.assertEqual(self.alice.stop(), 0)
+        c.wait_for("waiting for it to come back", at)
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0, c.text())
+
+
+class ConsoleTransferTest(PairTest):
+    def setUp(self):
+        super().setUp()
+        self.consoles = []
+
+    def tearDown(self):
+        for c in self.consoles:
+            c.close()
+        super().tearDown()
+
+    def console(self, node):
+        c = ConsolePty(node.home)
+        self.consoles.append(c)
+        return c
+
+    def test_send_with_progress_accept_and_reject_from_the_console(self):
+        # About 2.5 s at the sender's cap: several progress lines.
+        self.configure(self.alice, f"max_send_rate = {4 * MIB}\n")
+        self.alice.start()
+        self.bob.start()
+        os.makedirs(self.downloads)
+        a, b = self.console(self.alice), self.console(self.bob)
+        a.wait_for("confab> ")
+        b.wait_for("confab> ")
+        make_file(os.path.join(self.tmp, "report.bin"), 10 * MIB)
+
+        # Bad input: a missing file is named and nothing is offered.
+        at = a.mark()
+        a.type(f"/send bob {self.tmp}/nothing-here.bin\r")
+        a.wait_for("cannot find " + self.tmp + "/nothing-here.bin", at)
+        a.type("/send bob\r")
+        a.wait_for("usage: /send NAME FILE", at)
+        self.assertEqual(self.alice.cli_json("transfers"), [])
+
+        # /send: the id, then the offer and progress lines on both consoles.
+        at = a.mark()
+        a.type(f"/send bob {self.tmp}/report.bin\r")
+        a.wait_for("to bob as ", at)
+        tid = re.search(r"to bob as ([0-9a-f]{32})", a.text()[at:]).group(1)
+        offer = b.wait_for(f"alice offers report.bin (10.0 MiB): /accept {tid}")
+        b.wait_for(f"/reject {tid} to refuse", offer)
+        at_b = b.mark()
+        b.type(f"/accept {tid} {self.downloads}\r")
+        b.wait_for("accepted report.bin from alice", at_b)
+        b.wait_for("report.bin from alice: ", at_b)  # a progress line
+        b.wait_for(f"report.bin from alice arrived: {self.downloads}/report.bin", at_b, 60)
+        a.wait_for("report.bin to bob: ", at)
+        a.wait_for("report.bin to bob delivered", at, 60)
+        progress = re.findall(r"report\.bin to bob: (\d+)% ", a.text()[at:])
+        self.assertGreaterEqual(len(progress), 2, a.text()[at:])
+        self.assertEqual(os.path.getsize(os.path.join(self.downloads, "report.bin")), 10 * MIB)
+
+        # /reject: the sender's console hears it.
+        make_file(os.path.join(self.tmp, "other.txt"), 3000)
+        at = a.mark()
+        a.type(f"/send bob {self.tmp}/other.txt\r")
+        a.wait_for("to bob as ", at)
+        tid = re.search(r"to bob as ([0-9a-f]{32})", a.text()[at:]).group(1)
+        b.wait_for(f"/reject {tid} to refuse")
+        at_b = b.mark()
+        b.type(f"/reject {tid}\r")
+        b.wait_for(f"rejected {tid}", at_b)
+        a.wait_for("other.txt to bob rejected", at)
+        at_b = b.mark()
+        b.type("/reject 00000000000000000000000000000000\r")
+        b.wait_for("confab: ", at_b)  # the node's refusal, shown
+        self.assertFalse(os.path.exists(os.path.join(self.downloads, "other.txt")))
 
 
 if __name__ == "__main__":

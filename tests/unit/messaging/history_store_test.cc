@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include <catch2/catch.hpp>
 
@@ -293,6 +294,51 @@ TEST_CASE(
   waiting = n.history->OutboxConversations();
   REQUIRE(waiting.ok());
   CHECK(*waiting == std::vector<std::string>{"bob"});
+}
+
+TEST_CASE("Unread counts incoming messages after the read marker; MarkRead moves it",
+          "[messaging][history]") {
+  Node n;
+  auto none = n.history->UnreadCounts();
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  const IncomingMessage bob[] = {In(1, 1, "one"), In(2, 2, "two")};
+  const IncomingMessage carol[] = {In(3, 1, "hi")};
+  REQUIRE(n.history->AppendIncoming("bob", bob, kNow).ok());
+  REQUIRE(n.history->AppendIncoming("carol", carol, kNow).ok());
+  REQUIRE(n.history->AppendOutgoing("bob", "ours is never unread", kNow).ok());
+  auto counts = n.history->UnreadCounts();
+  REQUIRE(counts.ok());
+  CHECK(*counts == std::map<std::string, int64_t>{{"bob", 2}, {"carol", 1}});
+
+  REQUIRE(n.history->MarkRead("bob").ok());
+  n.Reopen();  // on disk
+  counts = n.history->UnreadCounts();
+  REQUIRE(counts.ok());
+  CHECK(*counts == std::map<std::string, int64_t>{{"carol", 1}});
+  const IncomingMessage more[] = {In(4, 3, "three")};
+  REQUIRE(n.history->AppendIncoming("bob", more, kNow).ok());
+  counts = n.history->UnreadCounts();
+  REQUIRE(counts.ok());
+  CHECK(counts->at("bob") == 1);
+  REQUIRE(n.history->MarkRead("nobody").ok());  // no messages: harmless
+}
+
+TEST_CASE("A version 3 database migrates with its messages kept and counted read",
+          "[messaging][history][migration]") {
+  Node n;
+  const IncomingMessage bob[] = {In(1, 1, "from before")};
+  REQUIRE(n.history->AppendIncoming("bob", bob, kNow).ok());
+  // What a version 3 database looked like: no read markers.
+  REQUIRE(n.db->Exec("DROP TABLE read_markers; PRAGMA user_version = 3;").ok());
+  n.Reopen();
+  auto counts = n.history->UnreadCounts();
+  REQUIRE(counts.ok());
+  CHECK(counts->empty());
+  auto kept = n.history->Conversation("bob", 0, 10);
+  REQUIRE(kept.ok());
+  REQUIRE(kept->size() == 1);
+  CHECK((*kept)[0].text == "from before");
 }
 
 }  // namespace

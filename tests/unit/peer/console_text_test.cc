@@ -2,6 +2,13 @@
 // and how events read.
 #include "peer/cli/console_text.h"
 
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 namespace confab::peer::console {
@@ -35,6 +42,7 @@ TEST_CASE("Console lines: /msg, /open and plain lines to the open conversation",
 TEST_CASE("Console lines: the other commands", "[peer][console]") {
   CHECK(ParseConsoleLine("/who", "").kind == CommandKind::kWho);
   CHECK(ParseConsoleLine("/contacts", "").kind == CommandKind::kContacts);
+  CHECK(ParseConsoleLine("/contacts", "").word.empty());
   CHECK(ParseConsoleLine("/help", "").kind == CommandKind::kHelp);
   CHECK(ParseConsoleLine("/quit", "").kind == CommandKind::kQuit);
 
@@ -52,6 +60,18 @@ TEST_CASE("Console lines: the other commands", "[peer][console]") {
   c = ParseConsoleLine("/history", "bob");  // the open conversation
   CHECK(c.kind == CommandKind::kHistory);
   CHECK(c.name == "bob");
+  c = ParseConsoleLine("/history carol", "");  // a name needs no open conversation
+  CHECK(c.kind == CommandKind::kHistory);
+  CHECK(c.name == "carol");
+
+  for (const char* action : {"add", "remove", "block", "unblock"}) {
+    INFO(action);
+    c = ParseConsoleLine(std::string("/contacts ") + action + " carol", "");
+    CHECK(c.kind == CommandKind::kContacts);
+    CHECK(c.word == action);
+    CHECK(c.name == "carol");
+  }
+
   c = ParseConsoleLine("/verify bob", "");
   CHECK(c.kind == CommandKind::kVerify);
   CHECK(c.name == "bob");
@@ -71,7 +91,11 @@ TEST_CASE("Console lines that are wrong say what to type", "[peer][console][erro
       {"/who now", "", "usage: /who"},
       {"/status sleepy", "", "usage: /status"},
       {"/status", "", "usage: /status"},
-      {"/history", "", "usage: /history NAME"},
+      {"/history", "", "no conversation is open: /history NAME"},
+      {"/history bob carol", "", "usage: /history [NAME]"},
+      {"/contacts frob carol", "", "usage: /contacts [add|remove|block|unblock NAME]"},
+      {"/contacts add", "", "usage: /contacts add|remove|block|unblock NAME"},
+      {"/contacts add carol dave", "", "usage: /contacts add|remove|block|unblock NAME"},
       {"/verify", "", "usage: /verify NAME"},
       {"/frobnicate", "", "unknown command /frobnicate"},
   };
@@ -190,6 +214,28 @@ proto::TransferEntry File(const std::string& direction, const std::string& state
   return t;
 }
 
+TEST_CASE("/reject takes an offer's id and /send a name and a file that may hold spaces",
+          "[peer][console][transfer]") {
+  Command c = ParseConsoleLine("/reject 0011aabb", "bob");
+  CHECK(c.kind == CommandKind::kReject);
+  CHECK(c.name == "0011aabb");
+  CHECK(ParseConsoleLine("/reject", "").error == "usage: /reject ID");
+  CHECK(ParseConsoleLine("/reject a b", "").error == "usage: /reject ID");
+
+  c = ParseConsoleLine("/send bob ~/My Report.pdf ", "");
+  CHECK(c.kind == CommandKind::kSend);
+  CHECK(c.name == "bob");
+  CHECK(c.text == "~/My Report.pdf");
+  CHECK(ParseConsoleLine("/send bob", "").error == "usage: /send NAME FILE");
+  CHECK(ParseConsoleLine("/send", "bob").error == "usage: /send NAME FILE");
+
+  CHECK(Completions("", "/re", {}) == std::vector<std::string>{"/reject"});
+  CHECK(Completions("/send ", "b", {"bob", "carol"}) == std::vector<std::string>{"bob"});
+  CHECK(Completions("/send bob ", "b", {"bob"}).empty());  // the file
+  CHECK(HelpText().find("/reject ID ") != std::string::npos);
+  CHECK(HelpText().find("/send NAME FILE ") != std::string::npos);
+}
+
 TEST_CASE("An incoming offer reads with the exact command that accepts it",
           "[peer][console][transfer]") {
   SentMessages sent;
@@ -199,8 +245,7 @@ TEST_CASE("An incoming offer reads with the exact command that accepts it",
   CHECK(line.find(">>> alice offers report.pdf (3.0 MiB): /accept "
                   "00112233445566778899aabbccddeeff (or `confab accept "
                   "00112233445566778899aabbccddeeff`)") != std::string::npos);
-  CHECK(line.find("`confab reject 00112233445566778899aabbccddeeff` to refuse") !=
-        std::string::npos);
+  CHECK(line.find("/reject 00112233445566778899aabbccddeeff to refuse") != std::string::npos);
 
   *offered.mutable_transfer_offered() = File("in", "active");  // auto-accepted
   CHECK(FormatEvent(offered, "bob", sent)
@@ -278,6 +323,153 @@ TEST_CASE("Local times are written in the format asked for, and one too long say
   CHECK(ClockTime(noon_ms)[2] == ':');
   CHECK(LocalTime(noon_ms, std::string(40, 'Y').insert(0, "%Y").c_str()).size() == 44);
   CHECK(LocalTime(noon_ms, (std::string(70, '.') + "%Y").c_str()) == "?");
+}
+
+// Each "/verb ARGS" entry of /help, with its placeholders filled in
+// (optional ones both left out and given, alternatives each), must parse.
+TEST_CASE("Every /help entry parses as /help shows it", "[peer][console]") {
+  const std::map<std::string, std::vector<std::string>> fill = {
+      {"NAME", {"carol"}},       {"[NAME]", {"", "carol"}},
+      {"TEXT", {"hi there"}},    {"[TEXT]", {"", "back soon"}},
+      {"WORD", {"away"}},        {"ID", {"00112233445566778899aabbccddeeff"}},
+      {"[DIR]", {"", "/tmp/in"}}};
+  const std::string help = HelpText();
+  int entries = 0;
+  size_t start = 0;
+  while (start < help.size()) {
+    const size_t end = help.find('\n', start);
+    std::string line = help.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("  /", 0) != 0)
+      continue;
+    line = line.substr(
+        2, line.find("  ", 2) == std::string::npos ? std::string::npos : line.find("  ", 2) - 2);
+    // Expand into every concrete line the entry stands for.
+    std::vector<std::string> lines = {""};
+    size_t pos = 0;
+    while (pos < line.size()) {
+      size_t sp = line.find(' ', pos);
+      const std::string word =
+          line.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+      pos = sp == std::string::npos ? line.size() : sp + 1;
+      std::vector<std::string> options;
+      if (fill.count(word)) {
+        options = fill.at(word);
+      } else if (word.find('|') != std::string::npos) {
+        size_t b = 0;
+        while (b <= word.size()) {
+          const size_t bar = word.find('|', b);
+          options.push_back(word.substr(b, bar == std::string::npos ? std::string::npos : bar - b));
+          b = bar == std::string::npos ? word.size() + 1 : bar + 1;
+        }
+      } else {
+        options = {word};
+      }
+      std::vector<std::string> next;
+      for (const std::string& l : lines) {
+        for (const std::string& o : options)
+          next.push_back(o.empty() ? l : (l.empty() ? o : l + " " + o));
+      }
+      lines = next;
+    }
+    ++entries;
+    for (const std::string& l : lines) {
+      INFO(l);
+      const Command c = ParseConsoleLine(l, "bob");
+      CHECK(c.kind != CommandKind::kError);
+      CHECK(c.kind != CommandKind::kNothing);
+    }
+  }
+  CHECK(entries >= 11);
+}
+
+TEST_CASE("A date line comes before the first message and whenever the day changes",
+          "[peer][console]") {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  constexpr int64_t kDec3At2330 = 1796340600000;  // 2026-12-03 23:30 UTC, a Thursday
+  constexpr int64_t kMinute = 60 * 1000;
+  DayLines days;
+  CHECK(days.Before(kDec3At2330) == std::optional<std::string>("--- Thu 2026-12-03 ---"));
+  CHECK_FALSE(days.Before(kDec3At2330 + 20 * kMinute).has_value());  // 23:50, same day
+  CHECK(days.Before(kDec3At2330 + 40 * kMinute) ==
+        std::optional<std::string>("--- Fri 2026-12-04 ---"));  // 00:10 the next day
+  CHECK_FALSE(days.Before(kDec3At2330 + 41 * kMinute).has_value());
+  CHECK(ClockTime(kDec3At2330 + 40 * kMinute) == "00:10");
+  DayLines fresh;  // each /history listing dates its first entry
+  CHECK(fresh.Before(kDec3At2330 + 41 * kMinute).has_value());
+}
+
+TEST_CASE("The tracker link going down, coming back and refusing read as one line each",
+          "[peer][console]") {
+  SentMessages sent;
+  proto::Event e;
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_DOWN);
+  e.mutable_tracker_link()->set_reason("connection reset\x1b[2J");
+  e.mutable_tracker_link()->set_retry_in_ms(1500);
+  const std::string down = FormatEvent(e, "alice", sent);
+  CHECK(down.find("*** tracker link down (connection reset^[[2J); retrying in 2 s") !=
+        std::string::npos);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_UP);
+  CHECK(FormatEvent(e, "alice", sent).find("*** tracker link back") != std::string::npos);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_REFUSED);
+  e.mutable_tracker_link()->set_reason("membership revoked");
+  CHECK(FormatEvent(e, "alice", sent).find("the tracker refused this node: membership revoked") !=
+        std::string::npos);
+}
+
+TEST_CASE("A revocation names the member, and says so plainly when it is us", "[peer][console]") {
+  SentMessages sent;
+  proto::Event e;
+  e.mutable_revoked()->set_name("bob");
+  CHECK(FormatEvent(e, "alice", sent).find("!!! bob was revoked") != std::string::npos);
+  e.mutable_revoked()->set_name("alice");
+  e.mutable_revoked()->set_self(true);
+  CHECK(FormatEvent(e, "alice", sent).find("!!! you were revoked") != std::string::npos);
+}
+
+TEST_CASE("Lines are coloured by what they say, and not at all when colour is off",
+          "[peer][console]") {
+  proto::Event e;
+  e.mutable_message()->set_from("bob");
+  CHECK(ToneOf(e, "alice") == Tone::kIncoming);
+  e.mutable_message()->set_from("alice");
+  CHECK(ToneOf(e, "alice") == Tone::kOutgoing);
+  e.mutable_key_change()->set_name("bob");
+  CHECK(ToneOf(e, "alice") == Tone::kAlarm);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_DOWN);
+  CHECK(ToneOf(e, "alice") == Tone::kNotice);
+  e.mutable_tracker_link()->set_state(proto::TrackerLinkEvent::STATE_REFUSED);
+  CHECK(ToneOf(e, "alice") == Tone::kAlarm);
+
+  CHECK(Paint("12:00 bob: hi", Tone::kIncoming, true) == "\x1b[1;36m12:00 bob: hi\x1b[0m");
+  CHECK(Paint("!!! x", Tone::kAlarm, true) == "\x1b[1;31m!!! x\x1b[0m");
+  CHECK(Paint("12:00 bob: hi", Tone::kIncoming, false) == "12:00 bob: hi");
+  CHECK(Paint("plain", Tone::kPlain, true) == "plain");
+}
+
+TEST_CASE("Colour is wanted on a terminal unless NO_COLOR is set or TERM is dumb",
+          "[peer][console]") {
+  CHECK(ColourWanted(true, nullptr, "xterm"));
+  CHECK(ColourWanted(true, "", "xterm"));  // no-color.org: set and not empty
+  CHECK(ColourWanted(true, nullptr, nullptr));
+  CHECK_FALSE(ColourWanted(true, "1", "xterm"));
+  CHECK_FALSE(ColourWanted(false, nullptr, "xterm"));
+  CHECK_FALSE(ColourWanted(true, nullptr, "dumb"));
+}
+
+TEST_CASE("/unread opens the first unread conversation, and /who shows the counts",
+          "[peer][console]") {
+  CHECK(ParseConsoleLine("/unread", "").kind == CommandKind::kUnread);
+  CHECK(ParseConsoleLine("/u", "bob").kind == CommandKind::kUnread);
+  CHECK(ParseConsoleLine("/unread bob", "").error == "usage: /unread");
+  CHECK(HelpText().find("/unread ") != std::string::npos);
+  proto::ContactPresence p;
+  p.set_name("bob");
+  p.set_status("online");
+  CHECK(FormatPresence(p) == "bob is online");
+  p.set_unread(3);
+  CHECK(FormatPresence(p) == "bob is online [3 unread]");
 }
 
 }  // namespace

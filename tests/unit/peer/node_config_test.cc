@@ -33,6 +33,22 @@ TEST_CASE("NodeConfig: no config.toml means every default", "[peer][config]") {
   REQUIRE(config.ok());
   CHECK(config->retain_days == 0);
   CHECK(config->udp_head_start_ms == 300);
+  CHECK(config->console_bell);
+  CHECK(config->presence_grace_ms == 30000);
+}
+
+TEST_CASE("NodeConfig reads network.presence_grace_ms", "[peer][config]") {
+  TempHome home;
+  Result<NodeConfig> config = LoadNodeConfig(home.Write("[network]\npresence_grace_ms = 2000\n"));
+  REQUIRE(config.ok());
+  CHECK(config->presence_grace_ms == 2000);
+}
+
+TEST_CASE("NodeConfig reads console.bell", "[peer][config]") {
+  TempHome home;
+  Result<NodeConfig> config = LoadNodeConfig(home.Write("[console]\nbell = false\n"));
+  REQUIRE(config.ok());
+  CHECK_FALSE(config->console_bell);
 }
 
 TEST_CASE("NodeConfig reads network.udp_head_start_ms", "[peer][config]") {
@@ -63,6 +79,9 @@ TEST_CASE("NodeConfig refuses unknown keys and bad values, naming the place",
       {"[history]\nretain_days = \"30\"\n", "history.retain_days"},
       {"[network]\nudp_head_start_ms = 10001\n", "network.udp_head_start_ms"},
       {"[network]\nudp_head_start_ms = -1\n", "network.udp_head_start_ms"},
+      {"[network]\npresence_grace_ms = 300001\n", "network.presence_grace_ms"},
+      {"[console]\nbell = \"yes\"\n", "console.bell"},
+      {"[console]\nbel = true\n", "unknown key 'console.bel'"},
       {"[history\n", "config.toml:1"},
   };
   for (const auto& t : cases) {
