@@ -59,6 +59,8 @@ void Endpoint::Close() {
     timer_->Close();
   sessions_.clear();
   index_owner_.clear();
+  timers_ = TimerQueue();
+  dirty_.clear();
 }
 
 uint64_t Endpoint::NowUs() const {
@@ -80,7 +82,10 @@ uint32_t Endpoint::NewIndex() const {
 
 Endpoint::Session* Endpoint::Find(SessionId id) {
   auto it = sessions_.find(id);
-  return it == sessions_.end() ? nullptr : it->second.get();
+  if (it == sessions_.end())
+    return nullptr;
+  dirty_.insert(id);
+  return it->second.get();
 }
 
 const Endpoint::Session* Endpoint::Find(SessionId id) const {
@@ -110,6 +115,8 @@ void Endpoint::EraseSession(SessionId id) {
       ++it;
   }
   sessions_.erase(id);
+  timers_.Cancel(id);
+  dirty_.erase(id);
 }
 
 void Endpoint::OnDatagram(ByteView data, const net::Address& from) {
@@ -192,9 +199,12 @@ void Endpoint::Flush(Session& s) {
 
 void Endpoint::OnTimer() {
   const uint64_t now = NowUs();
-  std::vector<SessionId> ids;
-  for (auto& [id, s] : sessions_) {
-    ids.push_back(id);
+  // Only the sessions whose deadline has come; idle ones cost nothing.
+  const std::vector<SessionId> ids = timers_.TakeDue(now);
+  for (SessionId id : ids) {
+    Session* s = Find(id);  // marks it dirty, so Rearm reschedules it
+    if (s == nullptr)
+      continue;
     switch (s->phase) {
       case Session::Phase::kInitiating:
         if (now - s->started_us >= options_.handshake_give_up_us)
@@ -232,33 +242,41 @@ void Endpoint::OnTimer() {
     Report(id);
 }
 
+uint64_t Endpoint::SessionDeadline(const Session& s) const {
+  uint64_t deadline = UINT64_MAX;
+  switch (s.phase) {
+    case Session::Phase::kInitiating:
+      deadline = std::min(s.next_retry_us, s.started_us + options_.handshake_give_up_us);
+      break;
+    case Session::Phase::kUnconfirmed:
+      deadline = s.started_us + options_.handshake_give_up_us;
+      break;
+    case Session::Phase::kOpen: {
+      deadline = s.conn->NextDeadlineUs();
+      if (const PacketProtector* keys = s.keys.sending()) {
+        deadline = std::min(deadline, keys->created_us() + options_.reject_after_us);
+        if (s.initiator && !s.rekey)
+          deadline = std::min(deadline, keys->created_us() + options_.rekey_after_us);
+      }
+      if (s.rekey)
+        deadline = std::min(deadline, s.rekey_next_retry_us);
+      break;
+    }
+  }
+  return deadline;
+}
+
 void Endpoint::Rearm() {
   if (!timer_)
     return;
   const uint64_t now = NowUs();
-  uint64_t deadline = UINT64_MAX;
-  for (auto& [id, s] : sessions_) {
-    switch (s->phase) {
-      case Session::Phase::kInitiating:
-        deadline =
-            std::min({deadline, s->next_retry_us, s->started_us + options_.handshake_give_up_us});
-        break;
-      case Session::Phase::kUnconfirmed:
-        deadline = std::min(deadline, s->started_us + options_.handshake_give_up_us);
-        break;
-      case Session::Phase::kOpen: {
-        deadline = std::min(deadline, s->conn->NextDeadlineUs());
-        if (const PacketProtector* keys = s->keys.sending()) {
-          deadline = std::min(deadline, keys->created_us() + options_.reject_after_us);
-          if (s->initiator && !s->rekey)
-            deadline = std::min(deadline, keys->created_us() + options_.rekey_after_us);
-        }
-        if (s->rekey)
-          deadline = std::min(deadline, s->rekey_next_retry_us);
-        break;
-      }
-    }
+  for (SessionId id : dirty_) {
+    auto it = sessions_.find(id);
+    if (it != sessions_.end())
+      timers_.Schedule(id, SessionDeadline(*it->second));
   }
+  dirty_.clear();
+  const uint64_t deadline = timers_.Earliest();
   if (deadline == UINT64_MAX) {
     timer_->Stop();
     return;

@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -47,6 +48,7 @@
 #include "common/net/loop.h"
 #include "common/net/timer.h"
 #include "common/net/udp_socket.h"
+#include "common/udp/timer_queue.h"
 
 namespace confab::udp {
 
@@ -169,7 +171,10 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
 
   void SendInitiation(Session& s);
   void Flush(Session& s);
+  // Recomputes the deadlines of the sessions touched since the last call
+  // (dirty_), then arms the one timer for the earliest of all.
   void Rearm();
+  uint64_t SessionDeadline(const Session& s) const;
   uint64_t NowUs() const;
   uint32_t NewIndex() const;
   uint64_t WallUs() const;
@@ -191,6 +196,10 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   datagram::HandshakeResponder responder_;
   std::map<SessionId, std::unique_ptr<Session>> sessions_;
   std::map<uint32_t, SessionId> index_owner_;
+  // Each session's next deadline. Anything that may change a session goes
+  // through Find/FindByIndex (non-const) or creates it, which marks it dirty.
+  TimerQueue timers_;
+  std::set<SessionId> dirty_;
   // What a closed session's peer sent and nobody read yet, readable during
   // OnSessionClosed only.
   std::map<SessionId, std::array<Bytes, datagram::kMaxStreams>> unread_;

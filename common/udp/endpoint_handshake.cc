@@ -71,6 +71,7 @@ Result<SessionId> Endpoint::Connect(std::vector<net::Address> candidates,
   const SessionId id = s->id;
   Session& ref = *s;
   sessions_.emplace(id, std::move(s));
+  dirty_.insert(id);
   index_owner_[id] = id;
   SendInitiation(ref);
   Rearm();
@@ -189,6 +190,7 @@ void Endpoint::OnInitiation(ByteView data, const net::Address& from) {
   (void)s->keys.InstallAsResponder(std::move(accepted->protector));
   s->conn = std::make_unique<Connection>(options_.connection, now);
   sessions_[id] = std::move(s);
+  dirty_.insert(id);
   index_owner_[id] = id;
   (void)socket_->Send(std::move(accepted->response), from);
   Rearm();
