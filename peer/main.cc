@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,14 +27,10 @@ bool KnownSubcommand(CLI::App& app, int argc, char** argv) {
   std::vector<std::string> names;
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
     names.push_back(sub->get_name());
-  for (const std::string& n : names) {
-    if (n == argv[1])
-      return true;
-  }
-  const std::string near = confab::ClosestName(argv[1], names);
-  std::fprintf(stderr, "confab: unknown command '%s'%s\nRun 'confab --help' for the list.\n",
-               argv[1], near.empty() ? "" : ("; did you mean '" + near + "'?").c_str());
-  return false;
+  const std::optional<std::string> error = confab::UnknownCommand("confab", argv[1], names);
+  if (error)
+    std::fprintf(stderr, "%s\n", error->c_str());
+  return !error;
 }
 
 }  // namespace

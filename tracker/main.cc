@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -36,15 +37,10 @@ bool KnownSubcommand(CLI::App& app, int argc, char** argv) {
   std::vector<std::string> names;
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
     names.push_back(sub->get_name());
-  for (const std::string& n : names) {
-    if (n == argv[1])
-      return true;
-  }
-  const std::string near = ClosestName(argv[1], names);
-  std::fprintf(
-      stderr, "confab-tracker: unknown command '%s'%s\nRun 'confab-tracker --help' for the list.\n",
-      argv[1], near.empty() ? "" : ("; did you mean '" + near + "'?").c_str());
-  return false;
+  const std::optional<std::string> error = UnknownCommand("confab-tracker", argv[1], names);
+  if (error)
+    std::fprintf(stderr, "%s\n", error->c_str());
+  return !error;
 }
 
 int Fail(const Status& status) {

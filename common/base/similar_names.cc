@@ -60,6 +60,17 @@ std::string ClosestName(std::string_view typed, std::span<const std::string> can
   return best;
 }
 
+std::optional<std::string> UnknownCommand(std::string_view program, std::string_view typed,
+                                          std::span<const std::string> commands) {
+  if (std::find(commands.begin(), commands.end(), typed) != commands.end())
+    return std::nullopt;
+  const std::string near = ClosestName(typed, commands);
+  std::string error = std::string(program) + ": unknown command '" + std::string(typed) + "'";
+  if (!near.empty())
+    error += "; did you mean '" + near + "'?";
+  return error + "\nRun '" + std::string(program) + " --help' for the list.";
+}
+
 std::string DidYouMean(std::span<const std::string> suggestions) {
   if (suggestions.empty())
     return "";

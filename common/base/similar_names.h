@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,6 +30,12 @@ std::vector<std::string> SimilarNames(std::string_view word,
 // Ties go to a candidate that begins with `typed` ("invit": "invite", not
 // "init"), then to the earlier one.
 std::string ClosestName(std::string_view typed, std::span<const std::string> candidates);
+
+// For a command line whose first word `typed` is none of `commands`: the
+// error to print, "PROGRAM: unknown command 'usres'; did you mean 'users'?"
+// and how to list them. nullopt when `typed` is one of `commands`.
+std::optional<std::string> UnknownCommand(std::string_view program, std::string_view typed,
+                                          std::span<const std::string> commands);
 
 // "" when `suggestions` is empty; otherwise " (did you mean bob?)" or
 // " (did you mean bob or rob?)", ready to append to an error sentence.

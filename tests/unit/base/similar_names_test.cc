@@ -44,6 +44,16 @@ TEST_CASE("a word far from every subcommand suggests nothing") {
   CHECK(ClosestName("q", {}).empty());
 }
 
+TEST_CASE("an unknown first word gets the error naming the nearest command") {
+  const std::vector<std::string> commands{"init", "serve", "invite", "revoke", "users"};
+  CHECK_FALSE(UnknownCommand("confab-tracker", "users", commands).has_value());
+  CHECK(UnknownCommand("confab-tracker", "usres", commands) ==
+        "confab-tracker: unknown command 'usres'; did you mean 'users'?\n"
+        "Run 'confab-tracker --help' for the list.");
+  CHECK(UnknownCommand("confab", "xyzzyplugh", commands) ==
+        "confab: unknown command 'xyzzyplugh'\nRun 'confab --help' for the list.");
+}
+
 TEST_CASE("did you mean reads as an English clause") {
   CHECK(DidYouMean({}).empty());
   const std::vector<std::string> one = {"bob"};
