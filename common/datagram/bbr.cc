@@ -31,23 +31,26 @@ size_t Bbr::Bdp(double gain) const {
   return static_cast<size_t>(gain * bw * static_cast<double>(min_rtt_us_));
 }
 
-void Bbr::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t smoothed_rtt_us) {
-  smoothed_rtt_us_ = smoothed_rtt_us;
+void Bbr::UpdatePacing(uint64_t now_us) {
   double rate = pacing_gain_ * BtlBw();
   if (rate == 0) {
     // No sample yet: the initial window over the RTT estimate, at Startup gain.
     rate = kHighGain * static_cast<double>(cwnd_) /
-           static_cast<double>(std::max<uint64_t>(smoothed_rtt_us, 1000));
+           static_cast<double>(std::max<uint64_t>(smoothed_rtt_us_, 1000));
   }
-  const double per_byte_us = 1.0 / rate;
-  const auto interval = static_cast<uint64_t>(per_byte_us * static_cast<double>(bytes));
-  const uint64_t burst = std::max(
-      static_cast<uint64_t>(per_byte_us * static_cast<double>(mds_) * 9), kPacingGranularityUs);
-  const uint64_t floor = now_us > burst ? now_us - burst : 0;
-  next_send_us_ = std::max(next_send_us_, floor) + interval;
+  const size_t burst =
+      std::max(mds_ * 9, static_cast<size_t>(rate * static_cast<double>(kPacingGranularityUs)));
+  pacer_.SetRate(now_us, rate, burst);
 }
 
-void Bbr::OnAcked(uint64_t, uint64_t, size_t bytes, uint64_t, bool) {
+void Bbr::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t smoothed_rtt_us) {
+  smoothed_rtt_us_ = smoothed_rtt_us;
+  UpdatePacing(now_us);
+  pacer_.OnSent(now_us, bytes);
+}
+
+void Bbr::OnAcked(uint64_t, uint64_t, size_t bytes, uint64_t smoothed_rtt_us, bool) {
+  smoothed_rtt_us_ = smoothed_rtt_us;
   acked_since_ack_ += bytes;
   ++round_acked_packets_;
 }
@@ -85,6 +88,8 @@ void Bbr::OnAckProcessed(uint64_t now_us, const RateSample& sample, uint64_t del
   AdvanceMode(now_us, bytes_in_flight, delivered);
   SetCwnd(delivered);
   acked_since_ack_ = 0;
+  // A new bandwidth estimate takes effect on the wait already begun.
+  UpdatePacing(now_us);
 }
 
 void Bbr::UpdateRound(const RateSample& sample, uint64_t delivered) {

@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include "common/datagram/congestion_controller.h"
+#include "common/datagram/pacer.h"
 
 namespace confab::datagram {
 
@@ -55,7 +56,7 @@ class Bbr final : public CongestionController {
   void OnLost(uint64_t now_us, uint64_t sent_us) override;
 
   size_t cwnd() const override { return cwnd_; }
-  uint64_t NextSendTimeUs() const override { return next_send_us_; }
+  uint64_t NextSendTimeUs() const override { return pacer_.NextSendTimeUs(); }
   uint64_t congestion_events() const override { return losses_; }
   std::string_view name() const override { return "bbr"; }
 
@@ -76,13 +77,16 @@ class Bbr final : public CongestionController {
   void AdvanceMode(uint64_t now_us, size_t bytes_in_flight, uint64_t delivered);
   void EnterProbeBw(uint64_t now_us);
   void SetCwnd(uint64_t delivered);
+  // The pacing rate (gain x bandwidth, or the initial window over the RTT
+  // before a sample), from `now_us` on.
+  void UpdatePacing(uint64_t now_us);
 
   const size_t mds_;
   Mode mode_ = Mode::kStartup;
   size_t cwnd_;
   double pacing_gain_ = kHighGain;
   double cwnd_gain_ = kHighGain;
-  uint64_t next_send_us_ = 0;
+  Pacer pacer_;
   uint64_t smoothed_rtt_us_ = 0;
 
   // Rounds: a round ends when a packet sent after it began is acknowledged.

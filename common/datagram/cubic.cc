@@ -15,6 +15,14 @@ double Cubic::WCubic(double t_seconds) const {
 
 void Cubic::OnAcked(uint64_t now_us, uint64_t sent_us, size_t bytes, uint64_t rtt_us,
                     bool cwnd_limited) {
+  Grow(now_us, sent_us, bytes, rtt_us, cwnd_limited);
+  // A fresh RTT sample or a grown window takes effect on the wait already
+  // begun (Pacer), not only from the next packet on.
+  UpdatePacing(now_us, rtt_us);
+}
+
+void Cubic::Grow(uint64_t now_us, uint64_t sent_us, size_t bytes, uint64_t rtt_us,
+                 bool cwnd_limited) {
   if (InRecovery(sent_us))
     return;  // RFC 9002 7.3.2: no growth for packets sent before recovery
   if (!cwnd_limited)
@@ -77,17 +85,21 @@ void Cubic::OnLost(uint64_t now_us, uint64_t sent_us) {
   acked_fraction_ = 0;
 }
 
-void Cubic::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us) {
+void Cubic::UpdatePacing(uint64_t now_us, uint64_t rtt_us) {
   // RFC 9002 7.7: rate = N * cwnd / smoothed_rtt, N = 1.25 (2 in slow start
   // so that the window can double per round trip).
   const double n = in_slow_start() ? 2.0 : 1.25;
-  const double per_byte_us = static_cast<double>(rtt_us) / (n * static_cast<double>(cwnd_));
-  const auto interval = static_cast<uint64_t>(per_byte_us * static_cast<double>(bytes));
-  const auto burst = std::max(static_cast<uint64_t>(per_byte_us * static_cast<double>(mds_) *
-                                                    static_cast<double>(kPacingBurstPackets - 1)),
-                              kPacingGranularityUs);
-  const uint64_t floor = now_us > burst ? now_us - burst : 0;
-  next_send_us_ = std::max(next_send_us_, floor) + interval;
+  const double rate =
+      n * static_cast<double>(cwnd_) / static_cast<double>(std::max<uint64_t>(rtt_us, 1));
+  const size_t burst =
+      std::max(mds_ * (kPacingBurstPackets - 1),
+               static_cast<size_t>(rate * static_cast<double>(kPacingGranularityUs)));
+  pacer_.SetRate(now_us, rate, burst);
+}
+
+void Cubic::OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us) {
+  UpdatePacing(now_us, rtt_us);
+  pacer_.OnSent(now_us, bytes);
 }
 
 }  // namespace confab::datagram

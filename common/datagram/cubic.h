@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "common/datagram/congestion_controller.h"
+#include "common/datagram/pacer.h"
 
 namespace confab::datagram {
 
@@ -43,9 +44,9 @@ class Cubic final : public CongestionController {
   uint64_t congestion_events() const override { return congestion_events_; }
   std::string_view name() const override { return "cubic"; }
 
-  // Pacing: when the next packet of `bytes` may leave, given the smoothed RTT;
-  // a burst of up to kPacingBurstPackets may leave at once after idle.
-  uint64_t NextSendTimeUs() const override { return next_send_us_; }
+  // Pacing at N * cwnd / smoothed RTT (Pacer); a burst of up to
+  // kPacingBurstPackets may leave at once after idle.
+  uint64_t NextSendTimeUs() const override { return pacer_.NextSendTimeUs(); }
   void OnPacketSent(uint64_t now_us, size_t bytes, uint64_t rtt_us) override;
   static constexpr size_t kPacingBurstPackets = 10;
   // The pacer never holds back more than this much sending time, so a
@@ -55,6 +56,10 @@ class Cubic final : public CongestionController {
 
  private:
   double WCubic(double t_seconds) const;
+  // OnAcked's window growth (RFC 9002 7.3, RFC 9438 4).
+  void Grow(uint64_t now_us, uint64_t sent_us, size_t bytes, uint64_t rtt_us, bool cwnd_limited);
+  // The pacing rate for the current window and `rtt_us`, from `now_us` on.
+  void UpdatePacing(uint64_t now_us, uint64_t rtt_us);
 
   const size_t mds_;  // max datagram size, the "segment" of RFC 9438
   size_t cwnd_;
@@ -70,7 +75,7 @@ class Cubic final : public CongestionController {
   double w_est_ = 0;
   double cwnd_prior_ = 0;
   double acked_fraction_ = 0;  // sub-byte growth carried between ACKs
-  uint64_t next_send_us_ = 0;
+  Pacer pacer_;
 };
 
 }  // namespace confab::datagram
