@@ -12,8 +12,11 @@
 namespace confab::net {
 namespace {
 
-// A datagram is at most 64 KiB; libuv suggests exactly that.
-constexpr size_t kRecvBufferBytes = 64 * 1024;
+// libuv's recvmmsg gives each datagram a 64 KiB chunk of the buffer (a UDP
+// datagram's maximum), so this many chunks is how many datagrams one
+// system call can read.
+constexpr size_t kRecvChunkBytes = 64 * 1024;
+constexpr size_t kRecvChunks = 16;
 
 // One send: the request and the bytes it points at, freed together in
 // SendCb on every path, UV_ECANCELED included (Part C #4, #5).
@@ -46,7 +49,12 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Create(Loop& loop, const Address& 
   CONFAB_RETURN_IF_ERROR(loop.CheckOpen());
   std::unique_ptr<UdpSocket> socket(new UdpSocket(delegate));
   CONFAB_RETURN_IF_ERROR(socket->handle_.Init(
-      socket.get(), [&](uv_udp_t* h) { return uv_udp_init(loop.get(), h); }, "uv_udp_init"));
+      socket.get(),
+      [&](uv_udp_t* h) {
+        // recvmmsg where the kernel has it (libuv falls back to recvmsg).
+        return uv_udp_init_ex(loop.get(), h, AF_UNSPEC | UV_UDP_RECVMMSG);
+      },
+      "uv_udp_init_ex"));
   CONFAB_RETURN_IF_ERROR(FromUv(uv_udp_bind(socket->handle_.get(), bind_to.sockaddr_ptr(), 0),
                                 "udp bind " + bind_to.ToString()));
   if (options.dont_fragment)
@@ -147,19 +155,31 @@ size_t UdpSocket::send_queue_bytes() const {
   return handle_.open() ? uv_udp_get_send_queue_size(handle_.get()) : 0;
 }
 
-void UdpSocket::AllocCb(uv_handle_t* /*handle*/, size_t /*suggested*/, uv_buf_t* buf) noexcept {
-  // No closing or stopping here (Part C #10). A null base makes libuv report
+void UdpSocket::AllocCb(uv_handle_t* handle, size_t /*suggested*/, uv_buf_t* buf) noexcept {
+  // No closing or stopping here (Part C #10). One buffer per socket, reused
+  // for every read: libuv is done with it once RecvCb returns, and a
+  // datagram is handed up as a view of it. A zero length makes libuv report
   // UV_ENOBUFS to RecvCb.
-  char* base = new (std::nothrow) char[kRecvBufferBytes];
-  *buf = uv_buf_init(base, base == nullptr ? 0 : kRecvBufferBytes);
+  UdpSocket* self = internal::OwnerOf<UdpSocket>(handle);
+  if (self == nullptr) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  if (!self->recv_buffer_)
+    self->recv_buffer_.reset(new (std::nothrow) char[kRecvChunkBytes * kRecvChunks]);
+  *buf =
+      uv_buf_init(self->recv_buffer_.get(), self->recv_buffer_ ? kRecvChunkBytes * kRecvChunks : 0);
 }
 
 void UdpSocket::RecvCb(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
                        unsigned flags) noexcept {
-  // Freed on every path, after the upcall, whatever the upcall destroys.
-  std::unique_ptr<char[]> owned(buf->base);
+  // The buffer is the socket's own (AllocCb), so nothing is freed here,
+  // whatever the upcall destroys: a socket destroyed by the upcall takes its
+  // buffer with it, and libuv stops handing out chunks of it once the handle
+  // is closed. UV_UDP_MMSG_FREE (the end of a recvmmsg batch) has nothing
+  // to free.
   UdpSocket* self = internal::OwnerOf<UdpSocket>(handle);
-  if (self == nullptr)
+  if (self == nullptr || (flags & UV_UDP_MMSG_FREE) != 0)
     return;
   if (nread < 0) {
     self->delegate_->OnError(FromUv(static_cast<int>(nread), "udp receive"));

@@ -103,6 +103,8 @@ class UdpSocket final : public internal::HandleOwner {
 
   Delegate* const delegate_;
   bool receiving_ = false;
+  // Where datagrams are read (AllocCb), allocated on the first read.
+  std::unique_ptr<char[]> recv_buffer_;
   internal::OwnedHandle<uv_udp_t> handle_;
 };
 
