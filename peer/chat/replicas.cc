@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/base/member_name.h"
 #include "common/base/similar_names.h"
 
 namespace confab::peer::chat {
@@ -25,12 +26,7 @@ Status CheckGroupName(std::string_view name) {
 }
 
 Status CheckPersonName(std::string_view name) {
-  const bool printable = std::all_of(name.begin(), name.end(), [](char c) {
-    return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
-  });
-  if (name.empty() || name.size() > kMaxNameBytes || !printable)
-    return Status::InvalidArgument("'" + std::string(name) + "' is not a member name");
-  return Status::Ok();
+  return ValidateMemberName(name);
 }
 
 std::string Tag(const ConversationInfo& info) {
@@ -220,33 +216,49 @@ Status Replicas::PersistOwn(Replica& r, std::vector<VerifiedEntry> entries, bool
 
 Result<HistoryEntry> Replicas::Compose(ByteView conversation, std::string_view text,
                                        int64_t now_ms) {
+  const std::string one[] = {std::string(text)};
+  CONFAB_ASSIGN_OR_RETURN(std::vector<HistoryEntry> out, ComposeBatch(conversation, one, now_ms));
+  return std::move(out.front());
+}
+
+Result<std::vector<HistoryEntry>> Replicas::ComposeBatch(ByteView conversation,
+                                                         std::span<const std::string> texts,
+                                                         int64_t now_ms) {
+  if (texts.empty())
+    return Status::InvalidArgument("no text to send");
   CONFAB_ASSIGN_OR_RETURN(Replica * r, Load(conversation));
   if (!r->conv.CurrentMembership().members.count(self()))
     return Status::FailedPrecondition("you are not a member of " + Tag(r->info));
-  proto::EntryBody body;
-  body.set_kind(proto::ENTRY_TEXT);
-  body.set_text(std::string(text));
-  Result<VerifiedEntry> e = Write(*r, std::move(body), now_ms);
-  if (!e.ok()) {
-    cache_.erase(r->info.id);
-    return e.status();
+  std::vector<VerifiedEntry> written;
+  std::vector<HistoryEntry> out;
+  for (const std::string& text : texts) {
+    proto::EntryBody body;
+    body.set_kind(proto::ENTRY_TEXT);
+    body.set_text(text);
+    Result<VerifiedEntry> e = Write(*r, std::move(body), now_ms);
+    if (!e.ok()) {
+      cache_.erase(r->info.id);
+      return e.status();
+    }
+    HistoryEntry h;
+    h.entry.conversation = r->info.id;
+    h.entry.id = Bytes(e->id.begin(), e->id.end());
+    h.entry.author = self();
+    h.entry.direction = Direction::kOut;
+    h.entry.seq = e->body.seq();
+    h.entry.lamport = e->body.lamport();
+    h.entry.kind = proto::ENTRY_TEXT;
+    h.entry.sent_ms = now_ms;
+    h.entry.received_ms = now_ms;
+    h.entry.state = MessageState::kQueued;
+    h.entry.state_ms = now_ms;
+    h.entry.signed_bytes = e->signed_bytes;
+    h.entry.signature = e->signature;
+    h.entry.text = text;
+    out.push_back(std::move(h));
+    written.push_back(std::move(*e));
   }
-  HistoryEntry out;
-  out.entry.conversation = r->info.id;
-  out.entry.id = Bytes(e->id.begin(), e->id.end());
-  out.entry.author = self();
-  out.entry.direction = Direction::kOut;
-  out.entry.seq = e->body.seq();
-  out.entry.lamport = e->body.lamport();
-  out.entry.kind = proto::ENTRY_TEXT;
-  out.entry.sent_ms = now_ms;
-  out.entry.received_ms = now_ms;
-  out.entry.state = MessageState::kQueued;
-  out.entry.state_ms = now_ms;
-  out.entry.signed_bytes = e->signed_bytes;
-  out.entry.signature = e->signature;
-  out.entry.text = std::string(text);
-  CONFAB_RETURN_IF_ERROR(PersistOwn(*r, {std::move(*e)}, false, now_ms));
+  CONFAB_RETURN_IF_ERROR(PersistOwn(*r, std::move(written), false, now_ms));
   return out;
 }
 

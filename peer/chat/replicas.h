@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,10 @@ class Replicas final : public ReplicaView {
   // member; InvalidArgument for a text too long for one entry.
   [[nodiscard]] Result<HistoryEntry> Compose(ByteView conversation, std::string_view text,
                                              int64_t now_ms);
+  // Compose for each of `texts`, in order, in ONE commit: all or none.
+  [[nodiscard]] Result<std::vector<HistoryEntry>> ComposeBatch(ByteView conversation,
+                                                               std::span<const std::string> texts,
+                                                               int64_t now_ms);
   // A new group with us as its admin and `members` (we are added if
   // missing). InvalidArgument for a bad name or member name, fewer than 2
   // or more than kMaxGroupMembers members; FailedPrecondition for a name taken

@@ -150,6 +150,27 @@ TEST_CASE("A composed message is durable and queued before Compose returns, acro
   CHECK(next->entry.lamport > sent->entry.lamport);
 }
 
+TEST_CASE("ComposeBatch writes every text in order in one commit, or none of them") {
+  Dir dir;
+  People people;
+  Node alice(dir, people, "alice");
+  auto team = alice.r().CreateGroup("team", {"bob"}, 1000);
+  REQUIRE(team.ok());
+  const std::string bad[] = {"fine", std::string(kMaxEntryBytes, 'x')};
+  auto refused = alice.r().ComposeBatch(*team, bad, 1001);
+  CHECK(refused.status().code() == Status::Code::kInvalidArgument);
+  CHECK(Texts(*alice.r().History(*team)).empty());
+  const std::string good[] = {"one", "two", "three"};
+  auto written = alice.r().ComposeBatch(*team, good, 1002);
+  REQUIRE(written.ok());
+  REQUIRE(written->size() == 3);
+  CHECK(written->at(0).entry.seq == 2);  // after the creation entry
+  CHECK(written->at(2).entry.seq == 4);
+  alice.Restart();
+  CHECK(Texts(*alice.r().History(*team)) ==
+        std::vector<std::string>{"alice: one", "alice: two", "alice: three"});
+}
+
 TEST_CASE("A direct message is delivered to the peer once its node acknowledges it") {
   Dir dir;
   People people;
