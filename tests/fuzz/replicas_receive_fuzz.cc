@@ -48,7 +48,7 @@ World& TheWorld() {
       abort();
     world->db = std::move(*peer::OpenPeerDatabase(dir + "/confab.db"));
     world->store = std::move(*ConversationStore::Open(
-        world->db.get(), *BodyCipher::FromIdentitySeed(Bytes(32, 1)), "alice"));
+        world->db.get(), *peer::BodyCipher::FromIdentitySeed(Bytes(32, 1)), "alice"));
     world->replicas = std::make_unique<Replicas>(
         world->store.get(), &world->keys.at("alice"),
         [world](const std::string& name) -> std::optional<crypto::Ed25519PublicKey> {
