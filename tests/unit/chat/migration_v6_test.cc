@@ -261,3 +261,36 @@ TEST_CASE("A version 6 migration that fails before COMMIT leaves the version 5 d
 
 }  // namespace
 }  // namespace confab::peer::chat
+
+namespace confab::peer::chat {
+namespace {
+
+TEST_CASE("A conversation HistoryStore starts after ConversationStore::Open has its id and members",
+          "[chat][store]") {
+  Dir dir;
+  auto db = OpenPeerDatabase(dir.db());
+  REQUIRE(db.ok());
+  auto store = ConversationStore::Open(db->get(), Cipher(), "alice");
+  REQUIRE(store.ok());
+  auto history = HistoryStore::Open(db->get(), Cipher());
+  REQUIRE(history.ok());
+  REQUIRE((*history)->AppendOutgoing("zed", "to a new person", 1000).ok());
+  const IncomingMessage in[] = {{IdOf(0x51), 1, 900, "from another"}};
+  REQUIRE((*history)->AppendIncoming("yan", in, 1100).ok());
+  // Without a restart: the node's model finds both by their direct ids.
+  testing::People people;
+  Replicas replicas(store->get(), &people.key("alice"), people.lookup());
+  for (const char* peer : {"zed", "yan"}) {
+    INFO(peer);
+    const Bytes id = *DirectConversationId("alice", peer);
+    CHECK((*store)->Members(id)->members == std::set<std::string>{"alice", peer});
+    auto h = replicas.History(id);
+    REQUIRE(h.ok());
+    REQUIRE(h->size() == 1);
+    CHECK(h->at(0).entry.author == (std::string(peer) == "zed" ? "alice" : "yan"));
+  }
+  CHECK((*store)->ConversationsWith("zed")->size() == 1);
+}
+
+}  // namespace
+}  // namespace confab::peer::chat
