@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   confab::peer::cli::RegisterContacts(app, &runner);
   confab::peer::cli::RegisterTransfer(app, &runner);
   confab::peer::cli::RegisterOutbox(app, &runner);
+  confab::peer::cli::RegisterGroups(app, &runner);
 
   if (!KnownSubcommand(app, argc, argv))
     return kExitUsage;

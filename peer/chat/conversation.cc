@@ -17,6 +17,10 @@ bool Before(const VerifiedEntry* x, const VerifiedEntry* y) {
          std::make_tuple(y->body.lamport(), y->body.author(), y->body.seq());
 }
 
+OrderKey KeyOf(const VerifiedEntry& e) {
+  return {e.body.lamport(), e.body.author(), e.body.seq()};
+}
+
 struct Cut {
   std::string person;
   uint64_t cut;
@@ -31,6 +35,72 @@ struct FoldResult {
   std::vector<bool> valid;
   std::vector<bool> may_see;
 };
+
+// One step of the fold: applies `b` (at position `i`, `first` when it is
+// the first entry of the order) to `s` and says whether it is valid at that
+// point (before the cuts of later removals, applied by FoldOver). A removal
+// or leave appends its cut to `cuts`.
+bool Apply(Membership& s, const proto::EntryBody& b, bool first, size_t i, std::vector<Cut>* cuts) {
+  const std::string& author = b.author();
+  bool valid = false;
+  switch (b.kind()) {
+    case proto::ENTRY_GROUP_CREATE:
+      if (first) {
+        for (const auto& m : b.create().members()) {
+          if (s.members.size() < kMaxGroupMembers)
+            s.members.insert(m);
+        }
+        for (const auto& a : b.create().admins()) {
+          if (s.members.count(a))
+            s.admins.insert(a);
+        }
+        valid = true;
+      }
+      break;
+    case proto::ENTRY_GROUP_ADD:
+      if (s.admins.count(author)) {
+        for (const auto& m : b.add().members()) {
+          if (s.members.size() < kMaxGroupMembers)
+            s.members.insert(m);
+        }
+        valid = true;
+      }
+      break;
+    case proto::ENTRY_GROUP_REMOVE:
+      if (s.admins.count(author) && s.members.count(b.remove().person())) {
+        s.members.erase(b.remove().person());
+        s.admins.erase(b.remove().person());
+        if (cuts != nullptr)
+          cuts->push_back({b.remove().person(), b.remove().cut_seq(), i});
+        valid = true;
+      }
+      break;
+    case proto::ENTRY_GROUP_LEAVE:
+      if (s.members.count(author)) {
+        s.members.erase(author);
+        s.admins.erase(author);
+        if (cuts != nullptr)
+          cuts->push_back({author, b.seq() - 1, i});
+        valid = true;
+      }
+      break;
+    case proto::ENTRY_GROUP_PROMOTE:
+      if (s.admins.count(author) && s.members.count(b.promote().person())) {
+        s.admins.insert(b.promote().person());
+        valid = true;
+      }
+      break;
+    case proto::ENTRY_TEXT:
+      valid = s.members.count(author) > 0;
+      break;
+    default:
+      break;
+  }
+  // The last admin gone: the remaining member with the smallest name.
+  if (s.admins.empty() && !s.members.empty())
+    s.admins.insert(*s.members.begin());
+  return valid;
+}
 
 FoldResult FoldOver(const std::vector<const VerifiedEntry*>& order,
                     const std::set<std::string>& direct_pair, const std::string* peer) {
@@ -50,68 +120,19 @@ FoldResult FoldOver(const std::vector<const VerifiedEntry*>& order,
   bool peer_out = false;
   for (size_t i = 0; i < order.size(); ++i) {
     const proto::EntryBody& b = order[i]->body;
-    const std::string& author = b.author();
     r.may_see[i] = peer != nullptr && !peer_out;
-    switch (b.kind()) {
-      case proto::ENTRY_GROUP_CREATE:
-        if (i == 0) {
-          for (const auto& m : b.create().members()) {
-            if (s.members.size() < kMaxGroupMembers)
-              s.members.insert(m);
-          }
-          for (const auto& a : b.create().admins()) {
-            if (s.members.count(a))
-              s.admins.insert(a);
-          }
-          r.valid[i] = true;
-        }
-        break;
-      case proto::ENTRY_GROUP_ADD:
-        if (s.admins.count(author)) {
-          for (const auto& m : b.add().members()) {
-            if (s.members.size() < kMaxGroupMembers)
-              s.members.insert(m);
-            if (peer != nullptr && m == *peer && s.members.count(m))
-              peer_out = false;
-          }
-          r.valid[i] = true;
-        }
-        break;
-      case proto::ENTRY_GROUP_REMOVE:
-        if (s.admins.count(author) && s.members.count(b.remove().person())) {
-          s.members.erase(b.remove().person());
-          s.admins.erase(b.remove().person());
-          cuts.push_back({b.remove().person(), b.remove().cut_seq(), i});
-          if (peer != nullptr && b.remove().person() == *peer)
-            peer_out = true;
-          r.valid[i] = true;
-        }
-        break;
-      case proto::ENTRY_GROUP_LEAVE:
-        if (s.members.count(author)) {
-          s.members.erase(author);
-          s.admins.erase(author);
-          cuts.push_back({author, b.seq() - 1, i});
-          if (peer != nullptr && author == *peer)
-            peer_out = true;
-          r.valid[i] = true;
-        }
-        break;
-      case proto::ENTRY_GROUP_PROMOTE:
-        if (s.admins.count(author) && s.members.count(b.promote().person())) {
-          s.admins.insert(b.promote().person());
-          r.valid[i] = true;
-        }
-        break;
-      case proto::ENTRY_TEXT:
-        r.valid[i] = s.members.count(author) > 0;
-        break;
-      default:
-        break;
+    r.valid[i] = Apply(s, b, i == 0, i, &cuts);
+    if (peer == nullptr || !r.valid[i])
+      continue;
+    if (b.kind() == proto::ENTRY_GROUP_ADD) {
+      for (const auto& m : b.add().members()) {
+        if (m == *peer && s.members.count(m))
+          peer_out = false;
+      }
+    } else if ((b.kind() == proto::ENTRY_GROUP_REMOVE && b.remove().person() == *peer) ||
+               (b.kind() == proto::ENTRY_GROUP_LEAVE && b.author() == *peer)) {
+      peer_out = true;
     }
-    // The last admin gone: the remaining member with the smallest name.
-    if (s.admins.empty() && !s.members.empty())
-      s.admins.insert(*s.members.begin());
   }
   for (const Cut& c : cuts) {
     for (size_t i = 0; i < c.position; ++i) {
@@ -166,7 +187,25 @@ std::vector<const VerifiedEntry*> Conversation::TotalOrder() const {
   return order;
 }
 
-Status Conversation::CheckAtPosition(const VerifiedEntry& e) const {
+Status Conversation::CheckAtPosition(const VerifiedEntry& e) {
+  // The common case, an entry after every held one: no removal follows it,
+  // so its validity is one step of the fold from the state after the last
+  // entry (kept in tail_), not a fold over everything held.
+  if (last_ && *last_ < KeyOf(e)) {
+    if (!tail_) {
+      tail_ = FoldOver(TotalOrder(), direct_pair_, nullptr).state;
+    }
+    Membership next = *tail_;
+    const bool valid = direct_pair_.empty() ? Apply(next, e.body, false, 0, nullptr)
+                                            : direct_pair_.count(e.body.author()) > 0;
+    if (!valid) {
+      return Status::InvalidArgument(
+          IsMembershipKind(e.body.kind())
+              ? "membership change by " + e.body.author() + ", who is not an admin at that point"
+              : "entry by " + e.body.author() + ", who is not a member at that point");
+    }
+    return Status::Ok();
+  }
   std::vector<const VerifiedEntry*> order = TotalOrder();
   order.insert(std::upper_bound(order.begin(), order.end(), &e, Before), &e);
   FoldResult f = FoldOver(order, direct_pair_, nullptr);
@@ -184,7 +223,23 @@ void Conversation::Store(VerifiedEntry e) {
   max_lamport_ = std::max(max_lamport_, e.body.lamport());
   newly_stored_.push_back(e.id);
   auto key = std::make_pair(e.body.author(), e.body.seq());
+  const bool at_end = !last_ || *last_ < KeyOf(e);
+  if (at_end && tail_) {
+    if (direct_pair_.empty())
+      Apply(*tail_, e.body, false, 0, nullptr);
+  } else if (!at_end) {
+    // An entry inside the order may change the validity of those after it.
+    tail_.reset();
+  }
+  if (at_end)
+    last_ = KeyOf(e);
+  by_id_[e.id] = key;
   entries_.emplace(std::move(key), std::move(e));
+}
+
+const VerifiedEntry* Conversation::Find(const EntryId& id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : &entries_.at(it->second);
 }
 
 uint64_t Conversation::held(const std::string& author) const {
@@ -284,6 +339,8 @@ std::vector<EntryId> Conversation::TakeNewlyStored() {
 }
 
 Membership Conversation::CurrentMembership() const {
+  if (tail_)
+    return *tail_;
   return FoldOver(TotalOrder(), direct_pair_, nullptr).state;
 }
 

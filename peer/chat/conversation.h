@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "peer/chat/entry.h"
@@ -34,6 +35,9 @@ struct Membership {
 // author -> highest contiguous seq held.
 using Vector = std::map<std::string, uint64_t>;
 
+// An entry's place in the total order: (lamport, author, seq).
+using OrderKey = std::tuple<uint64_t, std::string, uint64_t>;
+
 enum class AcceptOutcome { kStored, kPending, kDuplicate };
 
 class Conversation {
@@ -54,6 +58,8 @@ class Conversation {
   // AuthFailed: author_key is not the key `keys` knows for the author.
   // Stored entries may release pending ones (see TakeNewlyStored).
   [[nodiscard]] Result<AcceptOutcome> Accept(VerifiedEntry e, const KeyLookup& keys);
+  // A stored entry by id, or null.
+  const VerifiedEntry* Find(const EntryId& id) const;
   // The ids stored since the last call, in the order they were stored, so
   // the caller persists exactly those.
   std::vector<EntryId> TakeNewlyStored();
@@ -81,7 +87,7 @@ class Conversation {
   explicit Conversation(Bytes id) : id_(std::move(id)) {}
   std::vector<const VerifiedEntry*> TotalOrder() const;
   Fold Run(const std::vector<const VerifiedEntry*>& order) const;
-  Status CheckAtPosition(const VerifiedEntry& e) const;
+  Status CheckAtPosition(const VerifiedEntry& e);
   void Store(VerifiedEntry e);
 
   Bytes id_;
@@ -90,6 +96,12 @@ class Conversation {
   std::map<std::string, std::map<uint64_t, VerifiedEntry>> pending_;
   std::vector<EntryId> newly_stored_;
   uint64_t max_lamport_ = 0;
+  std::map<EntryId, std::pair<std::string, uint64_t>> by_id_;
+  // The last stored entry in total order, and the membership after it
+  // (unset until needed, and after an entry lands inside the order):
+  // Accept of an entry after every held one costs one fold step.
+  std::optional<OrderKey> last_;
+  std::optional<Membership> tail_;
 };
 
 }  // namespace confab::peer::chat

@@ -117,6 +117,29 @@ void ConversationStore::BeforeCommit() {
     options_.before_commit();
 }
 
+Result<std::optional<store::Transaction>> ConversationStore::Own() {
+  if (db_->in_transaction())
+    return std::optional<store::Transaction>();
+  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  return std::optional<store::Transaction>(std::move(tx));
+}
+
+Status ConversationStore::Finish(std::optional<store::Transaction>& tx) {
+  if (!tx)
+    return Status::Ok();
+  BeforeCommit();
+  return tx->Commit();
+}
+
+Result<store::Transaction> ConversationStore::BeginBatch() {
+  return store::Transaction::Begin(*db_);
+}
+
+Status ConversationStore::CommitBatch(store::Transaction& tx) {
+  BeforeCommit();
+  return tx.Commit();
+}
+
 Result<int64_t> ConversationStore::RowOf(ByteView conversation) {
   CONFAB_ASSIGN_OR_RETURN(store::Statement st, db_->Prepare("SELECT row FROM conv WHERE id = ?1"));
   st.BindBlob(1, conversation);
@@ -147,7 +170,7 @@ Result<std::vector<ConversationInfo>> ConversationStore::Conversations() {
 
 Result<Bytes> ConversationStore::EnsureDirect(std::string_view peer) {
   CONFAB_ASSIGN_OR_RETURN(Bytes id, DirectConversationId(self_, peer));
-  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
   if (RowOf(id).ok())
     return id;
   CONFAB_ASSIGN_OR_RETURN(int64_t count, db_->QueryInt64("SELECT count(*) FROM conv"));
@@ -169,8 +192,7 @@ Result<Bytes> ConversationStore::EnsureDirect(std::string_view peer) {
       member.Reset();
     }
   }
-  BeforeCommit();
-  CONFAB_RETURN_IF_ERROR(tx.Commit());
+  CONFAB_RETURN_IF_ERROR(Finish(tx));
   return id;
 }
 
@@ -180,7 +202,7 @@ Status ConversationStore::CreateGroup(ByteView id, std::string_view name,
     return Status::InvalidArgument("a group id is 16 bytes");
   if (members.members.size() > kMaxGroupMembers)
     return Status::InvalidArgument("a group has at most 256 members");
-  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
   CONFAB_ASSIGN_OR_RETURN(int64_t count, db_->QueryInt64("SELECT count(*) FROM conv"));
   if (count >= static_cast<int64_t>(kMaxConversations))
     return Status::ResourceExhausted("this node already holds 10000 conversations");
@@ -192,19 +214,14 @@ Status ConversationStore::CreateGroup(ByteView id, std::string_view name,
   if (db_->changes() != 1)
     return Status::FailedPrecondition("the group is already known");
   CONFAB_RETURN_IF_ERROR(SetMembers(id, members));
-  BeforeCommit();
-  return tx.Commit();
+  return Finish(tx);
 }
 
 Status ConversationStore::SetMembers(ByteView conversation, const Membership& members) {
   // Runs inside the caller's transaction when there is one (CreateGroup);
   // alone it is its own.
   CONFAB_ASSIGN_OR_RETURN(int64_t row, RowOf(conversation));
-  std::optional<store::Transaction> tx;
-  if (!db_->in_transaction()) {
-    CONFAB_ASSIGN_OR_RETURN(store::Transaction t, store::Transaction::Begin(*db_));
-    tx.emplace(std::move(t));
-  }
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
   CONFAB_ASSIGN_OR_RETURN(store::Statement del,
                           db_->Prepare("DELETE FROM conv_members WHERE conv = ?1"));
   del.BindInt64(1, row);
@@ -217,10 +234,7 @@ Status ConversationStore::SetMembers(ByteView conversation, const Membership& me
     CONFAB_RETURN_IF_ERROR(ins.Run());
     ins.Reset();
   }
-  if (!tx)
-    return Status::Ok();
-  BeforeCommit();
-  return tx->Commit();
+  return Finish(tx);
 }
 
 Result<Membership> ConversationStore::Members(ByteView conversation) {
@@ -249,7 +263,7 @@ Result<std::vector<bool>> ConversationStore::StoreEntries(ByteView conversation,
     if (!InInt64(e.body.seq()) || !InInt64(e.body.lamport()))
       return Status::InvalidArgument("entry seq or lamport out of range");
   }
-  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
   CONFAB_ASSIGN_OR_RETURN(int64_t row, RowOf(conversation));
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement ins,
@@ -287,8 +301,7 @@ Result<std::vector<bool>> ConversationStore::StoreEntries(ByteView conversation,
     CONFAB_RETURN_IF_ERROR(unpend.Run());
     unpend.Reset();
   }
-  BeforeCommit();
-  CONFAB_RETURN_IF_ERROR(tx.Commit());
+  CONFAB_RETURN_IF_ERROR(Finish(tx));
   return fresh;
 }
 
@@ -357,7 +370,7 @@ Result<std::vector<StoredEntry>> ConversationStore::Entries(ByteView conversatio
 
 Status ConversationStore::SaveVector(std::string_view peer, ByteView conversation,
                                      const Vector& vector) {
-  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
   CONFAB_ASSIGN_OR_RETURN(int64_t row, RowOf(conversation));
   CONFAB_ASSIGN_OR_RETURN(store::Statement del,
                           db_->Prepare("DELETE FROM vectors WHERE peer = ?1 AND conv = ?2"));
@@ -374,8 +387,59 @@ Status ConversationStore::SaveVector(std::string_view peer, ByteView conversatio
     CONFAB_RETURN_IF_ERROR(ins.Run());
     ins.Reset();
   }
-  BeforeCommit();
-  return tx.Commit();
+  return Finish(tx);
+}
+
+Result<std::map<std::string, Vector>> ConversationStore::Vectors(ByteView conversation) {
+  CONFAB_ASSIGN_OR_RETURN(int64_t row, RowOf(conversation));
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement st,
+      db_->Prepare("SELECT peer, author, seq FROM vectors WHERE conv = ?1 ORDER BY peer"));
+  st.BindInt64(1, row);
+  std::map<std::string, Vector> out;
+  while (true) {
+    CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
+    if (step == store::StepResult::kDone)
+      return out;
+    out[st.ColumnText(0)][st.ColumnText(1)] = static_cast<uint64_t>(st.ColumnInt64(2));
+  }
+}
+
+Status ConversationStore::SetStates(ByteView conversation,
+                                    std::span<const std::pair<Bytes, MessageState>> states,
+                                    int64_t now_ms) {
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
+  CONFAB_ASSIGN_OR_RETURN(int64_t row, RowOf(conversation));
+  // States only move forward (queued < sent < delivered); a received entry
+  // keeps its state.
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement up,
+      db_->Prepare("UPDATE entries SET state = ?3, state_ms = ?4 WHERE conv = ?1 AND id = ?2 "
+                   "AND direction = 1 AND state BETWEEN 1 AND ?3 - 1"));
+  for (const auto& [id, state] : states) {
+    up.BindInt64(1, row)
+        .BindBlob(2, id)
+        .BindInt64(3, static_cast<int64_t>(state))
+        .BindInt64(4, now_ms);
+    CONFAB_RETURN_IF_ERROR(up.Run());
+    up.Reset();
+  }
+  return Finish(tx);
+}
+
+Result<std::vector<Bytes>> ConversationStore::ConversationsWith(std::string_view person) {
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement st,
+      db_->Prepare("SELECT c.id FROM conv c JOIN conv_members m ON m.conv = c.row "
+                   "WHERE m.person = ?1 AND c.id IS NOT NULL ORDER BY c.kind, c.peer, c.id"));
+  st.BindText(1, person);
+  std::vector<Bytes> out;
+  while (true) {
+    CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
+    if (step == store::StepResult::kDone)
+      return out;
+    out.push_back(st.ColumnBlob(0));
+  }
 }
 
 Result<Vector> ConversationStore::LoadVector(std::string_view peer, ByteView conversation) {
@@ -399,7 +463,7 @@ Status ConversationStore::AddPending(ByteView conversation, const VerifiedEntry&
     return Status::InvalidArgument("a pending entry of another conversation");
   if (!InInt64(entry.body.seq()))
     return Status::InvalidArgument("entry seq out of range");
-  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
   CONFAB_ASSIGN_OR_RETURN(int64_t row, RowOf(conversation));
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement ins,
@@ -413,8 +477,7 @@ Status ConversationStore::AddPending(ByteView conversation, const VerifiedEntry&
       .BindBlob(6, entry.signature)
       .BindInt64(7, now_ms);
   CONFAB_RETURN_IF_ERROR(ins.Run());
-  BeforeCommit();
-  return tx.Commit();
+  return Finish(tx);
 }
 
 Result<std::vector<VerifiedEntry>> ConversationStore::Pending(ByteView conversation) {

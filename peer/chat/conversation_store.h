@@ -10,13 +10,17 @@
 // version 4 migration copied into these, message by message.
 //
 // Every writing call is one store::Transaction: a crash at any point leaves
-// none of it, and a call that returned OK is durable (synchronous=FULL). A
+// none of it, and a call that returned OK is durable (synchronous=FULL).
+// Inside a batch (BeginBatch .. CommitBatch) the writing calls join it, so
+// several changes commit together (one reconcile batch, one commit). A
 // ConversationStore borrows its Database; not thread-safe (as HistoryStore).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +28,7 @@
 
 #include "common/base/result.h"
 #include "common/store/database.h"
+#include "common/store/transaction.h"
 #include "peer/chat/body_cipher.h"
 #include "peer/chat/conversation.h"
 #include "peer/chat/entry.h"
@@ -112,10 +117,29 @@ class ConversationStore {
   // bodies opened. Corruption/AuthFailed for a row that does not open.
   [[nodiscard]] Result<std::vector<StoredEntry>> Entries(ByteView conversation);
 
+  // Opens a transaction that every writing call joins until CommitBatch
+  // (which runs Options::before_commit, then commits). Dropping it
+  // uncommitted rolls everything back.
+  [[nodiscard]] Result<store::Transaction> BeginBatch();
+  [[nodiscard]] Status CommitBatch(store::Transaction& tx);
+
+  // The conversations `person` is a member of (conv_members), direct ones
+  // first.
+  [[nodiscard]] Result<std::vector<Bytes>> ConversationsWith(std::string_view person);
+
+  // Moves our own entries forward to `state` (never back: a delivered one
+  // stays delivered; received entries are untouched). Unknown ids are
+  // ignored.
+  [[nodiscard]] Status SetStates(ByteView conversation,
+                                 std::span<const std::pair<Bytes, MessageState>> states,
+                                 int64_t now_ms);
+
   // What `peer` holds of `conversation`, replaced whole / read back.
   [[nodiscard]] Status SaveVector(std::string_view peer, ByteView conversation,
                                   const Vector& vector);
   [[nodiscard]] Result<Vector> LoadVector(std::string_view peer, ByteView conversation);
+  // Every peer's vector of `conversation`.
+  [[nodiscard]] Result<std::map<std::string, Vector>> Vectors(ByteView conversation);
 
   // Entries held for a gap (Conversation::Accept said kPending). Kept over
   // a restart; re-verified when read back.
@@ -132,6 +156,9 @@ class ConversationStore {
   [[nodiscard]] Result<StoredEntry> ReadEntry(const store::Statement& st,
                                               const Bytes& conversation) const;
   void BeforeCommit();
+  // A transaction of our own unless the caller's batch is open.
+  [[nodiscard]] Result<std::optional<store::Transaction>> Own();
+  [[nodiscard]] Status Finish(std::optional<store::Transaction>& tx);
 
   store::Database* db_;
   BodyCipher cipher_;

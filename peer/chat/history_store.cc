@@ -7,19 +7,27 @@
 
 #include "common/crypto/sodium.h"
 #include "common/store/transaction.h"
+#include "peer/chat/entry.h"
 
 namespace confab::peer {
 namespace {
 
 // The columns every message query selects, in the order ReadRow expects.
+// Since confab.db version 6 a message is a legacy entry (entries.legacy =
+// 1) of its direct conversation (conv.peer): docs/design.md, "confab.db".
 #define CONFAB_MESSAGE_COLUMNS \
-  "id, conversation, direction, seq, sent_ms, received_ms, state, state_ms, body"
+  "e.id, c.peer, e.direction, e.seq, e.sent_ms, e.received_ms, e.state, e.state_ms, e.sealed"
+#define CONFAB_MESSAGES " entries e JOIN conv c ON c.row = e.conv AND e.legacy = 1 "
+// The conversation row of a peer's name (?1).
+#define CONFAB_CONV_OF "(SELECT row FROM conv WHERE peer = ?1)"
 
 constexpr std::string_view kKeyCheckName = "history_key_check";
 constexpr std::string_view kKeyCheckText = "confab history key check";
 // Not a member name (names have no spaces), so the check value cannot be
 // confused with, or moved into, a message row.
 constexpr std::string_view kKeyCheckConversation = "key check";
+// Written by ConversationStore::Open: this node's person.
+constexpr std::string_view kSelfName = "conversations_self";
 
 bool ValidState(int64_t v) {
   return v >= 0 && v <= static_cast<int64_t>(MessageState::kDelivered);
@@ -64,12 +72,56 @@ Result<std::unique_ptr<HistoryStore>> HistoryStore::Open(store::Database* db, Bo
         .BindBlob(2, cipher.Seal(zero_id, kKeyCheckConversation, kKeyCheckText));
     CONFAB_RETURN_IF_ERROR(put.Run());
   }
-  return std::unique_ptr<HistoryStore>(new HistoryStore(db, std::move(cipher), std::move(options)));
+  get.Reset();
+  get.BindText(1, kSelfName);
+  CONFAB_ASSIGN_OR_RETURN(step, get.Step());
+  std::string self = step == store::StepResult::kRow ? std::string(AsChars(get.ColumnBlob(0))) : "";
+  auto h =
+      std::unique_ptr<HistoryStore>(new HistoryStore(db, std::move(cipher), std::move(options)));
+  h->self_ = std::move(self);
+  return h;
 }
 
 void HistoryStore::BeforeCommit() {
   if (options_.before_commit)
     options_.before_commit();
+}
+
+Result<int64_t> HistoryStore::ConversationRow(std::string_view peer) {
+  // A conversation new here gets its id and members now if we know our own
+  // name (ConversationStore::Open wrote it), else at the next Open.
+  std::optional<Bytes> id;
+  if (!self_.empty()) {
+    Result<Bytes> derived = chat::DirectConversationId(self_, peer);
+    if (derived.ok())
+      id = std::move(*derived);
+  }
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement ins,
+      db_->Prepare("INSERT INTO conv (kind, peer, id) VALUES (0, ?1, ?2) ON CONFLICT DO NOTHING"));
+  ins.BindText(1, peer);
+  if (id)
+    ins.BindBlob(2, *id);
+  CONFAB_RETURN_IF_ERROR(ins.Run());
+  const bool created = db_->changes() == 1;
+  CONFAB_ASSIGN_OR_RETURN(store::Statement row_st,
+                          db_->Prepare("SELECT row FROM conv WHERE peer = ?1"));
+  row_st.BindText(1, peer);
+  CONFAB_ASSIGN_OR_RETURN(store::StepResult step, row_st.Step());
+  if (step != store::StepResult::kRow)
+    return Status::Corruption("conversation row missing after insert");
+  const int64_t row = row_st.ColumnInt64(0);
+  if (created && id) {
+    CONFAB_ASSIGN_OR_RETURN(
+        store::Statement member,
+        db_->Prepare("INSERT OR IGNORE INTO conv_members (conv, person) VALUES (?1, ?2)"));
+    for (std::string_view person : {std::string_view(self_), peer}) {
+      member.BindInt64(1, row).BindText(2, person);
+      CONFAB_RETURN_IF_ERROR(member.Run());
+      member.Reset();
+    }
+  }
+  return row;
 }
 
 Result<StoredMessage> HistoryStore::AppendOutgoing(std::string_view conversation,
@@ -85,24 +137,28 @@ Result<std::vector<StoredMessage>> HistoryStore::AppendOutgoingBatch(
   if (texts.empty())
     return std::vector<StoredMessage>{};
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-  // The counter row is created on first use and advanced by the whole
-  // batch; RETURNING gives the first seq the batch takes, inside the same
-  // transaction as the messages themselves.
+  // The conversation row is created on first use and its counter advanced
+  // by the whole batch; RETURNING gives the first seq the batch takes,
+  // inside the same transaction as the messages themselves.
+  CONFAB_ASSIGN_OR_RETURN(const int64_t conv_row, ConversationRow(conversation));
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement seq_st,
-      db_->Prepare("INSERT INTO conversations (name, next_out_seq) VALUES (?1, 1 + ?2) "
-                   "ON CONFLICT (name) DO UPDATE SET next_out_seq = next_out_seq + ?2 "
+      db_->Prepare("UPDATE conv SET next_out_seq = next_out_seq + ?2 WHERE row = ?1 "
                    "RETURNING next_out_seq - ?2"));
-  seq_st.BindText(1, conversation).BindInt64(2, static_cast<int64_t>(texts.size()));
+  seq_st.BindInt64(1, conv_row).BindInt64(2, static_cast<int64_t>(texts.size()));
   CONFAB_ASSIGN_OR_RETURN(store::StepResult step, seq_st.Step());
   if (step != store::StepResult::kRow)
     return Status::Corruption("sequence counter returned no row");
   const auto first_seq = static_cast<uint64_t>(seq_st.ColumnInt64(0));
   seq_st.Reset();
 
-  CONFAB_ASSIGN_OR_RETURN(store::Statement insert,
-                          db_->Prepare("INSERT INTO messages (" CONFAB_MESSAGE_COLUMNS
-                                       ") VALUES (?1, ?2, 1, ?3, ?4, ?4, 1, ?4, ?5)"));
+  // lamport is the row, as the version 4 copy: the order written.
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement insert,
+      db_->Prepare("INSERT INTO entries (row, conv, id, author, direction, seq, lamport, kind, "
+                   "sent_ms, received_ms, state, state_ms, legacy, sealed) "
+                   "SELECT n, ?2, ?1, ?6, 1, ?3, n, 1, ?4, ?4, 1, ?4, 1, ?5 FROM "
+                   "(SELECT coalesce(max(row), 0) + 1 AS n FROM entries)"));
   std::vector<StoredMessage> stored;
   stored.reserve(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -117,10 +173,12 @@ Result<std::vector<StoredMessage>> HistoryStore::AppendOutgoingBatch(
     m.state_ms = now_ms;
     m.text = texts[i];
     insert.BindBlob(1, m.id)
-        .BindText(2, conversation)
+        .BindInt64(2, conv_row)
         .BindInt64(3, static_cast<int64_t>(m.seq))
         .BindInt64(4, now_ms)
         .BindBlob(5, cipher_.Seal(m.id, conversation, m.text));
+    if (!self_.empty())
+      insert.BindText(6, self_);
     // A clash of 128-bit random ids is not going to happen; if it did, the
     // UNIQUE constraint fails the whole transaction rather than merge rows.
     CONFAB_RETURN_IF_ERROR(insert.Run());
@@ -142,13 +200,18 @@ Result<std::vector<bool>> HistoryStore::AppendIncoming(std::string_view conversa
   std::vector<bool> fresh;
   fresh.reserve(batch.size());
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-  CONFAB_ASSIGN_OR_RETURN(store::Statement insert,
-                          db_->Prepare("INSERT INTO messages (" CONFAB_MESSAGE_COLUMNS
-                                       ") VALUES (?1, ?2, 0, ?3, ?4, ?5, 0, ?5, ?6) "
-                                       "ON CONFLICT (conversation, id) DO NOTHING"));
+  CONFAB_ASSIGN_OR_RETURN(const int64_t conv_row, ConversationRow(conversation));
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement insert,
+      db_->Prepare("INSERT INTO entries (row, conv, id, author, direction, seq, lamport, kind, "
+                   "sent_ms, received_ms, state, state_ms, legacy, sealed) "
+                   "SELECT n, ?2, ?1, ?7, 0, ?3, n, 1, ?4, ?5, 0, ?5, 1, ?6 FROM "
+                   "(SELECT coalesce(max(row), 0) + 1 AS n FROM entries) "
+                   "WHERE true ON CONFLICT (conv, id) DO NOTHING"));
   for (const IncomingMessage& in : batch) {
     insert.BindBlob(1, in.id)
-        .BindText(2, conversation)
+        .BindInt64(2, conv_row)
+        .BindText(7, conversation)
         .BindInt64(3, static_cast<int64_t>(in.seq))
         .BindInt64(4, in.sent_ms)
         .BindInt64(5, now_ms)
@@ -195,9 +258,9 @@ Result<std::vector<StoredMessage>> HistoryStore::ReadAll(store::Statement& st) c
 
 Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view conversation) {
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,
-                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
-                                       " FROM messages WHERE conversation = ?1 AND state IN "
-                                       "(1, 2) ORDER BY seq"));
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM" CONFAB_MESSAGES
+                                       "WHERE c.peer = ?1 AND e.state IN "
+                                       "(1, 2) ORDER BY e.seq"));
   st.BindText(1, conversation);
   return ReadAll(st);
 }
@@ -205,9 +268,9 @@ Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view convers
 Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view conversation,
                                                         uint64_t after_seq, size_t limit) {
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,
-                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
-                                       " FROM messages WHERE conversation = ?1 AND state IN "
-                                       "(1, 2) AND seq > ?2 ORDER BY seq LIMIT ?3"));
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM" CONFAB_MESSAGES
+                                       "WHERE c.peer = ?1 AND e.state IN "
+                                       "(1, 2) AND e.seq > ?2 ORDER BY e.seq LIMIT ?3"));
   const auto capped = static_cast<int64_t>(
       std::min<uint64_t>(after_seq, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
   const auto max_rows = static_cast<int64_t>(
@@ -218,9 +281,9 @@ Result<std::vector<StoredMessage>> HistoryStore::Outbox(std::string_view convers
 
 Result<std::vector<StoredMessage>> HistoryStore::OutboxAll(size_t limit) {
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,
-                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
-                                       " FROM messages WHERE direction = 1 AND state IN (1, 2) "
-                                       "ORDER BY received_ms, conversation, seq LIMIT ?1"));
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM" CONFAB_MESSAGES
+                                       "WHERE e.direction = 1 AND e.state IN (1, 2) "
+                                       "ORDER BY e.received_ms, c.peer, e.seq LIMIT ?1"));
   st.BindInt64(1,
                static_cast<int64_t>(std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
   return ReadAll(st);
@@ -233,18 +296,19 @@ Result<std::vector<StoredMessage>> HistoryStore::OutboxByIdPrefix(std::string_vi
     return Status::InvalidArgument("a message id is 1 to 32 lower-case hex digits");
   // LIKE sees only hex digits here, so no character of the prefix is a wildcard.
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,
-                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
-                                       " FROM messages WHERE direction = 1 AND state IN (1, 2) "
-                                       "AND lower(hex(id)) LIKE ?1 || '%' LIMIT 2"));
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM" CONFAB_MESSAGES
+                                       "WHERE e.direction = 1 AND e.state IN (1, 2) "
+                                       "AND lower(hex(e.id)) LIKE ?1 || '%' LIMIT 2"));
   st.BindText(1, hex_prefix);
   return ReadAll(st);
 }
 
 Result<bool> HistoryStore::DeleteQueued(std::string_view conversation, const MessageId& id) {
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-  CONFAB_ASSIGN_OR_RETURN(store::Statement st,
-                          db_->Prepare("DELETE FROM messages WHERE conversation = ?1 AND id = ?2 "
-                                       "AND direction = 1 AND state = 1"));
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement st,
+      db_->Prepare("DELETE FROM entries WHERE conv = " CONFAB_CONV_OF
+                   " AND id = ?2 AND legacy = 1 AND direction = 1 AND state = 1"));
   st.BindText(1, conversation).BindBlob(2, id);
   CONFAB_RETURN_IF_ERROR(st.Run());
   const bool deleted = db_->changes() == 1;
@@ -256,8 +320,8 @@ Result<bool> HistoryStore::DeleteQueued(std::string_view conversation, const Mes
 Result<std::vector<std::string>> HistoryStore::OutboxConversations() {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,
-      db_->Prepare("SELECT DISTINCT conversation FROM messages WHERE state IN (1, 2) "
-                   "ORDER BY conversation"));
+      db_->Prepare("SELECT DISTINCT c.peer FROM" CONFAB_MESSAGES "WHERE e.state IN (1, 2) "
+                   "ORDER BY c.peer"));
   std::vector<std::string> out;
   while (true) {
     CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
@@ -296,9 +360,8 @@ Result<int64_t> HistoryStore::UpdateOutgoingState(std::string_view conversation,
   // dozen statements, not a thousand. A repeated id changes its row once.
   constexpr size_t kIdsPerStatement = 64;
   auto prepare = [&](size_t n) -> Result<store::Statement> {
-    std::string sql =
-        "UPDATE messages SET state = ?2, state_ms = ?3 WHERE conversation = ?1 AND direction = 1 "
-        "AND state IN (?4, ?5, ?6) AND id IN (";
+    std::string sql = "UPDATE entries SET state = ?2, state_ms = ?3 WHERE conv = " CONFAB_CONV_OF
+                      " AND legacy = 1 AND direction = 1 AND state IN (?4, ?5, ?6) AND id IN (";
     for (size_t i = 0; i < n; ++i)
       sql += (i == 0 ? "?" : ", ?") + std::to_string(7 + i);
     sql += ")";
@@ -357,8 +420,8 @@ Result<int64_t> HistoryStore::UpdateOutgoingStateBySeq(std::string_view conversa
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement update,
-      db_->Prepare("UPDATE messages SET state = ?2, state_ms = ?3 WHERE conversation = ?1 AND "
-                   "direction = 1 AND state = ?4 AND seq > ?5 AND seq <= ?6"));
+      db_->Prepare("UPDATE entries SET state = ?2, state_ms = ?3 WHERE conv = " CONFAB_CONV_OF
+                   " AND legacy = 1 AND direction = 1 AND state = ?4 AND seq > ?5 AND seq <= ?6"));
   update.BindText(1, conversation)
       .BindInt64(2, static_cast<int64_t>(to))
       .BindInt64(3, now_ms)
@@ -376,9 +439,10 @@ Result<std::vector<StoredMessage>> HistoryStore::Conversation(std::string_view c
                                                               int64_t since_ms, size_t limit) {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,
-      db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM (SELECT row, " CONFAB_MESSAGE_COLUMNS
-                   " FROM messages WHERE conversation = ?1 AND received_ms >= ?2 "
-                   "ORDER BY received_ms DESC, row DESC LIMIT ?3) ORDER BY received_ms, row"));
+      db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM" CONFAB_MESSAGES
+                   "WHERE e.row IN (SELECT row FROM entries WHERE conv = " CONFAB_CONV_OF
+                   " AND legacy = 1 AND received_ms >= ?2 ORDER BY received_ms DESC, row DESC "
+                   "LIMIT ?3) ORDER BY e.received_ms, e.row"));
   int64_t capped = static_cast<int64_t>(
       std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
   st.BindText(1, conversation).BindInt64(2, since_ms).BindInt64(3, capped);
@@ -388,9 +452,9 @@ Result<std::vector<StoredMessage>> HistoryStore::Conversation(std::string_view c
 Result<std::map<std::string, int64_t>> HistoryStore::UnreadCounts() {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,
-      db_->Prepare("SELECT m.conversation, count(*) FROM messages m LEFT JOIN read_markers r ON "
-                   "r.name = m.conversation WHERE m.direction = 0 AND m.row > "
-                   "coalesce(r.read_row, 0) GROUP BY m.conversation"));
+      db_->Prepare("SELECT c.peer, count(*) FROM" CONFAB_MESSAGES "LEFT JOIN conv_read r ON "
+                   "r.conv = e.conv WHERE e.direction = 0 AND e.row > "
+                   "coalesce(r.read_row, 0) GROUP BY c.peer"));
   std::map<std::string, int64_t> counts;
   while (true) {
     CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
@@ -403,8 +467,9 @@ Result<std::map<std::string, int64_t>> HistoryStore::UnreadCounts() {
 Status HistoryStore::MarkRead(std::string_view conversation) {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,
-      db_->Prepare("INSERT INTO read_markers (name, read_row) SELECT ?1, coalesce(max(row), 0) "
-                   "FROM messages WHERE conversation = ?1 ON CONFLICT (name) DO UPDATE SET "
+      db_->Prepare("INSERT INTO conv_read (conv, read_row) SELECT c.row, (SELECT "
+                   "coalesce(max(row), 0) FROM entries WHERE conv = c.row) FROM conv c WHERE "
+                   "c.peer = ?1 ON CONFLICT (conv) DO UPDATE SET "
                    "read_row = max(read_row, excluded.read_row)"));
   st.BindText(1, conversation);
   return st.Run();
@@ -413,8 +478,8 @@ Status HistoryStore::MarkRead(std::string_view conversation) {
 Status HistoryStore::Export(int64_t since_ms,
                             const std::function<Status(const StoredMessage&)>& visit) {
   CONFAB_ASSIGN_OR_RETURN(store::Statement st,
-                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS
-                                       " FROM messages WHERE received_ms >= ?1 ORDER BY row"));
+                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM" CONFAB_MESSAGES
+                                       "WHERE e.received_ms >= ?1 ORDER BY e.row"));
   st.BindInt64(1, since_ms);
   while (true) {
     CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
@@ -429,7 +494,8 @@ Result<int64_t> HistoryStore::PurgeOlderThan(int64_t cutoff_ms) {
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement del,
-      db_->Prepare("DELETE FROM messages WHERE received_ms < ?1 AND state IN (0, 3)"));
+      db_->Prepare(
+          "DELETE FROM entries WHERE legacy = 1 AND received_ms < ?1 AND state IN (0, 3)"));
   del.BindInt64(1, cutoff_ms);
   CONFAB_RETURN_IF_ERROR(del.Run());
   int64_t deleted = db_->changes();

@@ -1,5 +1,9 @@
-// HistoryStore: the message rows of confab.db (both directions), with bodies
-// sealed by BodyCipher, and the per-conversation outgoing sequence counter.
+// HistoryStore: the direct messages of confab.db (both directions), with
+// bodies sealed by BodyCipher, and the per-conversation outgoing sequence
+// counter. Since version 6 a message is a legacy entry (entries.legacy = 1)
+// of its direct conversation (conv.peer): the old chat wire's messages,
+// unsigned, until the reconcile wire replaces it (docs/design.md,
+// "confab.db"). Groups are Replicas'.
 //
 // It stores and finds; it does not decide. The delivery rules (what may be
 // sent, what an ack may change, what a blocked contact may do) are
@@ -180,12 +184,16 @@ class HistoryStore {
   void BeforeCommit();
   // Reads a message row from the current row of `st` (columns as CONFAB_MESSAGE_COLUMNS
   // in the .cc) and opens its body.
+  // The conv row of the direct conversation with `peer`, created if
+  // missing (inside the caller's transaction).
+  [[nodiscard]] Result<int64_t> ConversationRow(std::string_view peer);
   [[nodiscard]] Result<StoredMessage> ReadRow(const store::Statement& st) const;
   [[nodiscard]] Result<std::vector<StoredMessage>> ReadAll(store::Statement& st) const;
 
   store::Database* db_;
   BodyCipher cipher_;
   Options options_;
+  std::string self_;  // this node's person, if ConversationStore::Open recorded it
 };
 
 }  // namespace confab::peer

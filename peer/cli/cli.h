@@ -32,6 +32,7 @@ void RegisterControl(CLI::App& app, Runner* runner);   // cli_control.cc: msg, h
 void RegisterContacts(CLI::App& app, Runner* runner);  // cli_contacts.cc: contacts, verify, export
 void RegisterTransfer(CLI::App& app, Runner* runner);  // cli_transfer.cc: send, transfers, ...
 void RegisterOutbox(CLI::App& app, Runner* runner);    // cli_outbox.cc: outbox [drop ID]
+void RegisterGroups(CLI::App& app, Runner* runner);    // cli_groups.cc: group ..., groups
 
 // `confab` alone on a terminal: the interactive console (cli_console.cc).
 int RunConsole();

@@ -105,11 +105,15 @@ int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, boo
     std::printf("[");
     for (int i = 0; i < response->history_size(); ++i) {
       const proto::HistoryEntry& e = response->history(i);
+      std::string delivered_to;
+      for (const std::string& d : e.delivered_to())
+        delivered_to += (delivered_to.empty() ? "" : ", ") + Json(d);
       std::printf(
           "%s{\"id\": %s, \"from\": %s, \"to\": %s, \"text\": %s, \"state\": %s, "
-          "\"time\": %" PRId64 ", \"seq\": %" PRIu64 "}",
+          "\"time\": %" PRId64 ", \"seq\": %" PRIu64 ", \"delivered_to\": [%s]}",
           i == 0 ? "" : ",\n ", Json(e.id()).c_str(), Json(e.from()).c_str(), Json(e.to()).c_str(),
-          Json(e.text()).c_str(), Json(e.state()).c_str(), e.time_unix_ms(), e.seq());
+          Json(e.text()).c_str(), Json(e.state()).c_str(), e.time_unix_ms(), e.seq(),
+          delivered_to.c_str());
     }
     std::printf("]\n");
     return kExitOk;
@@ -224,7 +228,7 @@ void RegisterControl(CLI::App& app, Runner* runner) {
   auto o = std::make_shared<Options>();
 
   CLI::App* msg = app.add_subcommand("msg", "Send a message (returns once durably queued)");
-  msg->add_option("NAME", o->name, "The contact")->required();
+  msg->add_option("NAME", o->name, "The contact, or '#GROUP'")->required();
   CLI::Option* text = msg->add_option("TEXT", o->text, "The message");
   CLI::Option* from_stdin =
       msg->add_flag("--stdin", o->from_stdin, "Send each line of stdin as one message");
@@ -239,7 +243,7 @@ void RegisterControl(CLI::App& app, Runner* runner) {
   });
 
   CLI::App* history = app.add_subcommand("history", "Show the conversation with a contact");
-  history->add_option("NAME", o->name, "The contact")->required();
+  history->add_option("NAME", o->name, "The contact, or '#GROUP'")->required();
   history->add_option("--since", o->since_ms, "Only messages since this Unix time in ms");
   history->add_option("--limit", o->limit, "At most this many (the latest), default 100");
   history->add_flag("--json", o->json, "Print a JSON array");

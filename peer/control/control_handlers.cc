@@ -13,8 +13,16 @@ namespace confab::peer {
 proto::Response ControlHandlers::HandleControl(const proto::Request& request) {
   switch (request.body_case()) {
     case proto::Request::kSend:
+      if (request.send().to().starts_with('#')) {
+        const std::string texts[] = {request.send().text()};
+        return groups_.Send(request.send().to(), texts);
+      }
       return messages_.Send(request.send());
+    case proto::Request::kGroup:
+      return groups_.Group(request.group());
     case proto::Request::kHistory:
+      if (request.history().contact().starts_with('#'))
+        return groups_.History(request.history());
       return messages_.History(request.history());
     case proto::Request::kWho:
       return status_.Who();
@@ -27,6 +35,11 @@ proto::Response ControlHandlers::HandleControl(const proto::Request& request) {
     case proto::Request::kExportHistory:
       return messages_.Export(request.export_history());
     case proto::Request::kSendBatch:
+      if (request.send_batch().to().starts_with('#')) {
+        const std::vector<std::string> texts(request.send_batch().texts().begin(),
+                                             request.send_batch().texts().end());
+        return groups_.Send(request.send_batch().to(), texts);
+      }
       return messages_.SendBatch(request.send_batch());
     case proto::Request::kSubscribeEvents:  // ControlServer answers it itself
       break;

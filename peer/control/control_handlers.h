@@ -22,6 +22,7 @@
 #include "peer/chat/history_store.h"
 #include "peer/chat/messenger.h"
 #include "peer/chat/outbox_retry.h"
+#include "peer/chat/replicas.h"
 #include "peer/chat/sessions.h"
 #include "peer/contacts/contact_book.h"
 #include "peer/control/control_server.h"
@@ -41,6 +42,7 @@ struct ControlParts {
   ContactBook& contacts;
   HistoryStore& history;
   Messenger& messenger;
+  chat::Replicas& replicas;  // groups
   PeerPort& port;
   ChatSessions& sessions;
   transfer::Transfers& transfers;
@@ -66,6 +68,20 @@ class MessageHandlers {
   proto::Response Export(const proto::ExportRequest& request);
   // `confab outbox` and `confab outbox drop ID`.
   proto::Response Outbox(const proto::OutboxRequest& request);
+
+ private:
+  const ControlParts& p_;
+};
+
+// `confab group ...`, `confab groups`, and messages and history of
+// "#NAME" (handlers_groups.cc). Groups are local until the reconcile wire
+// lands: entries are stored and shown, not yet sent.
+class GroupHandlers {
+ public:
+  explicit GroupHandlers(const ControlParts& parts) : p_(parts) {}
+  proto::Response Group(const proto::GroupRequest& request);
+  proto::Response Send(const std::string& to, std::span<const std::string> texts);
+  proto::Response History(const proto::HistoryRequest& request);
 
  private:
   const ControlParts& p_;
@@ -110,6 +126,7 @@ class ControlHandlers final : public ControlServer::Delegate {
   explicit ControlHandlers(ControlParts parts)
       : parts_(std::move(parts)),
         messages_(parts_),
+        groups_(parts_),
         contacts_(parts_),
         transfers_(parts_),
         status_(parts_) {}
@@ -127,6 +144,7 @@ class ControlHandlers final : public ControlServer::Delegate {
 
   const ControlParts parts_;
   MessageHandlers messages_;
+  GroupHandlers groups_;
   ContactHandlers contacts_;
   TransferHandlers transfers_;
   StatusHandlers status_;

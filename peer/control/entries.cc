@@ -14,6 +14,8 @@ proto::HistoryEntry ToEntry(const StoredMessage& m, const std::string& self) {
   e.set_state(std::string(MessageStateName(m.state)));
   e.set_time_unix_ms(m.sent_ms);
   e.set_seq(m.seq);
+  if (out && m.state == MessageState::kDelivered)
+    e.add_delivered_to(m.conversation);
   return e;
 }
 

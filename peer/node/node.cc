@@ -53,6 +53,25 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
 
   CONFAB_ASSIGN_OR_RETURN(node->db_, OpenPeerDatabase(home.Path(kDatabaseFile)));
   CONFAB_ASSIGN_OR_RETURN(node->contacts_, ContactBook::Open(node->db_.get()));
+  // The conversations first: their Open records our name and completes the
+  // migration (direct ids and members), which HistoryStore relies on.
+  CONFAB_ASSIGN_OR_RETURN(BodyCipher conv_cipher,
+                          BodyCipher::FromIdentitySeed(identity.seed().view()));
+  CONFAB_ASSIGN_OR_RETURN(
+      node->conversations_,
+      chat::ConversationStore::Open(node->db_.get(), std::move(conv_cipher), enrollment.name));
+  CONFAB_ASSIGN_OR_RETURN(node->identity_, crypto::SigningKey::FromSeed(identity.seed().view()));
+  node->replicas_ = std::make_unique<chat::Replicas>(
+      node->conversations_.get(), &*node->identity_,
+      [contacts = node->contacts_.get()](
+          const std::string& person) -> std::optional<crypto::Ed25519PublicKey> {
+        Result<Contact> c = contacts->Get(person);
+        if (!c.ok() || c->identity_key.size() != crypto::kEd25519PublicKeyBytes)
+          return std::nullopt;
+        crypto::Ed25519PublicKey k{};
+        std::copy(c->identity_key.begin(), c->identity_key.end(), k.begin());
+        return k;
+      });
   CONFAB_ASSIGN_OR_RETURN(BodyCipher cipher, BodyCipher::FromIdentitySeed(identity.seed().view()));
   CONFAB_ASSIGN_OR_RETURN(node->history_, HistoryStore::Open(node->db_.get(), std::move(cipher)));
   node->messenger_ = std::make_unique<Messenger>(*node->history_, *node->contacts_);
@@ -143,6 +162,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                                                      .contacts = *node->contacts_,
                                                      .history = *node->history_,
                                                      .messenger = *node->messenger_,
+                                                     .replicas = *node->replicas_,
                                                      .port = *node->port_,
                                                      .sessions = *node->sessions_,
                                                      .transfers = *node->transfers_,

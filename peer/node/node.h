@@ -10,11 +10,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "common/net/signal_watcher.h"
 #include "peer/chat/history_purge.h"
+#include "peer/chat/replicas.h"
 #include "peer/contacts/directory_cache.h"
 #include "peer/control/control_handlers.h"
 #include "peer/node/home.h"
@@ -92,6 +94,9 @@ class Node final : private TrackerLink::Delegate,
   std::string control_path_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ContactBook> contacts_;
+  std::optional<crypto::SigningKey> identity_;  // signs our entries
+  std::unique_ptr<chat::ConversationStore> conversations_;
+  std::unique_ptr<chat::Replicas> replicas_;  // borrows conversations_ and identity_
   std::unique_ptr<HistoryStore> history_;
   std::unique_ptr<DirectoryCache> directory_;
   std::unique_ptr<Messenger> messenger_;

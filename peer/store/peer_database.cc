@@ -211,6 +211,49 @@ CREATE TABLE read_markers (
 INSERT INTO read_markers (name, read_row)
   SELECT conversation, max(row) FROM messages GROUP BY conversation;
 )sql",
+    // Version 6: the node moves onto the version 4 tables, and `messages`,
+    // `conversations` and `read_markers` go. First the legacy copy is
+    // refreshed, since the node kept writing `messages` after version 4:
+    // every legacy entry is deleted and every message copied again with its
+    // row number (so read markers, which count rows, stay right), its id,
+    // seq, state, times and sealed body, into a conversation row created if
+    // the person is new (its id and members are filled by
+    // ConversationStore::Open, as in version 4). A signed entry whose row a
+    // message now takes moves past both. Read markers move onto conversation
+    // rows (`conv_read`). entries_by_time serves history's "since".
+    R"sql(
+DELETE FROM entries WHERE legacy = 1;
+UPDATE entries SET row = row + (SELECT max(coalesce((SELECT max(row) FROM messages), 0),
+                                           coalesce((SELECT max(row) FROM entries), 0)))
+  WHERE row IN (SELECT row FROM messages);
+INSERT INTO conv (kind, peer, next_out_seq)
+  SELECT 0, name, 1 FROM (
+    SELECT name FROM conversations UNION SELECT conversation FROM messages)
+  WHERE name NOT IN (SELECT peer FROM conv WHERE peer IS NOT NULL) ORDER BY name;
+UPDATE conv SET next_out_seq = max(next_out_seq,
+    coalesce((SELECT next_out_seq FROM conversations WHERE name = conv.peer), 1),
+    coalesce((SELECT 1 + max(seq) FROM messages WHERE conversation = conv.peer AND direction = 1),
+             1))
+  WHERE kind = 0;
+INSERT INTO entries (row, conv, id, author, direction, seq, lamport, kind, sent_ms, received_ms,
+                     state, state_ms, legacy, sealed, signature)
+  SELECT m.row, c.row, m.id,
+         CASE m.direction WHEN 0 THEN m.conversation
+           ELSE (SELECT CAST(value AS TEXT) FROM meta WHERE name = 'conversations_self') END,
+         m.direction, m.seq, m.row, 1, m.sent_ms, m.received_ms, m.state, m.state_ms, 1, m.body,
+         NULL
+    FROM messages m JOIN conv c ON c.peer = m.conversation;
+CREATE TABLE conv_read (
+  conv INTEGER PRIMARY KEY REFERENCES conv (row),
+  read_row INTEGER NOT NULL
+) STRICT;
+INSERT INTO conv_read (conv, read_row)
+  SELECT c.row, r.read_row FROM read_markers r JOIN conv c ON c.peer = r.name;
+DROP TABLE read_markers;
+DROP TABLE messages;
+DROP TABLE conversations;
+CREATE INDEX entries_by_time ON entries (conv, received_ms);
+)sql",
 };
 
 }  // namespace

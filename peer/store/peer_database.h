@@ -2,7 +2,7 @@
 // synchronous=FULL so that a commit that returned OK, and so every Ack sent
 // after it, survives power loss) and migrated to the current schema.
 //
-// HistoryStore and ContactBook each borrow the one Database this returns;
+// ConversationStore, HistoryStore and ContactBook each borrow the one Database this returns;
 // it must outlive both. The schema of every table lives in
 // peer_database.cc, in one list of migrations, so the version in
 // `PRAGMA user_version` describes the whole file.
@@ -17,7 +17,7 @@
 namespace confab::peer {
 
 // The schema version OpenPeerDatabase migrates to (docs/design.md, "confab.db").
-inline constexpr int kPeerSchemaVersion = 5;
+inline constexpr int kPeerSchemaVersion = 6;
 
 // Opens (creating if missing, mode 0600) and migrates confab.db at `path`.
 // Errors are those of store::Database::Open and store::Migrate

@@ -26,8 +26,8 @@ def committed_from(home, sender):
                          timeout=10)
     try:
         return [(bytes(i).hex(), s) for i, s in db.execute(
-            "SELECT id, seq FROM messages WHERE conversation = ? AND direction = 0 "
-            "ORDER BY row", (sender,))]
+            "SELECT e.id, e.seq FROM entries e JOIN conv c ON c.row = e.conv "
+            "WHERE c.peer = ? AND e.legacy = 1 AND e.direction = 0 ORDER BY e.row", (sender,))]
     except sqlite3.OperationalError:
         return []  # not created yet
     finally:
@@ -121,7 +121,7 @@ class DeliveryTest(OrgTest):
         at_kill = self.kill_when_committing(self.alice, before)
         db = sqlite3.connect(f"file:{os.path.join(self.alice.home, 'confab.db')}?mode=ro",
                              uri=True, timeout=10)
-        unacked = db.execute("SELECT count(*) FROM messages WHERE state IN (1, 2)").fetchone()[0]
+        unacked = db.execute("SELECT count(*) FROM entries WHERE state IN (1, 2)").fetchone()[0]
         db.close()
         self.assertGreater(unacked, 0, "the burst was over before the kill: not mid-stream")
         print(f"sender killed with {at_kill - before} of {BURST} committed at bob, "

@@ -36,7 +36,8 @@ class RetentionTest(OrgTest):
         for node in (self.alice, self.bob):
             db = sqlite3.connect(os.path.join(node.home, "confab.db"))
             with db:
-                db.execute("UPDATE messages SET received_ms = received_ms - ? WHERE seq = 1",
+                db.execute("UPDATE entries SET received_ms = received_ms - ? "
+                           "WHERE seq = 1 AND legacy = 1",
                            (3 * DAY_MS,))
             db.close()
             with open(os.path.join(node.home, "config.toml"), "w") as f:

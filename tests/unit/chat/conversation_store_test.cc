@@ -1,5 +1,5 @@
 // ConversationStore and the confab.db version 4 migration: a database
-// written by the current HistoryStore at version 3 migrates with every
+// written by the version 1-5 HistoryStore at version 3 migrates with every
 // message kept, entries round-trip sealed at rest, and a stored batch is
 // all or nothing across a crash.
 #include "peer/chat/conversation_store.h"
@@ -16,6 +16,7 @@
 #include "peer/store/peer_database.h"
 
 #include "chat_fixture.h"
+#include "v5_history_store.h"
 
 namespace confab::peer::chat {
 namespace {
@@ -55,9 +56,9 @@ OldState WriteVersion3(const std::string& path) {
   auto db = OpenPeerDatabaseAtVersion(path, 3);
   REQUIRE(db.ok());
   REQUIRE(Count(**db, "PRAGMA user_version") == 3);
-  auto history = HistoryStore::Open(db->get(), CipherFor(1));
+  auto history = v5::HistoryStore::Open(db->get(), CipherFor(1));
   REQUIRE(history.ok());
-  HistoryStore& h = **history;
+  v5::HistoryStore& h = **history;
   // Interleaved across conversations so the order written is not the order
   // of any one column.
   auto a1 = h.AppendOutgoing("bob", "hello bob", 1000);
@@ -82,7 +83,7 @@ OldState WriteVersion3(const std::string& path) {
   REQUIRE(*h.UpdateOutgoingState("bob", delivered, from_q, MessageState::kDelivered, 1500) == 1);
   const MessageId sent[] = {(*batch)[0].id};
   REQUIRE(*h.UpdateOutgoingState("bob", sent, from_q, MessageState::kSent, 1600,
-                                 HistoryStore::Sync::kLazy) == 1);
+                                 v5::HistoryStore::Sync::kLazy) == 1);
   OldState old;
   REQUIRE(h.Export(0, [&](const StoredMessage& m) {
              old.messages.push_back(m);
@@ -149,7 +150,7 @@ TEST_CASE("A version 3 confab.db written by HistoryStore migrates with every mes
   }
   // The outbox survives as queued and sent entries: four promises.
   CHECK(Count(**db, "SELECT count(*) FROM entries WHERE state IN (1, 2)") == 4);
-  // The node still runs on the old tables, untouched.
+  // HistoryStore reads the same messages from the new tables.
   auto history = HistoryStore::Open(db->get(), CipherFor(1));
   REQUIRE(history.ok());
   std::vector<StoredMessage> after;
@@ -371,7 +372,7 @@ TEST_CASE("A version 1 confab.db migrates through every version to conversations
   {
     auto db = OpenPeerDatabaseAtVersion(dir.db(), 1);
     REQUIRE(db.ok());
-    auto history = HistoryStore::Open(db->get(), CipherFor(1));
+    auto history = v5::HistoryStore::Open(db->get(), CipherFor(1));
     REQUIRE(history.ok());
     REQUIRE((*history)->AppendOutgoing("bob", "from version 1", 10).ok());
     const IncomingMessage in[] = {{in_id, 3, 5, "bob at version 1"}};

@@ -91,7 +91,7 @@ TEST_CASE("A flipped body byte is an error on read, never garbage text",
     INFO(index);
     Bytes body;
     {
-      auto get = n.db->Prepare("SELECT body FROM messages WHERE id = ?1");
+      auto get = n.db->Prepare("SELECT sealed FROM entries WHERE id = ?1");
       REQUIRE(get.ok());
       get->BindBlob(1, IdOf(7));
       REQUIRE(*get->Step() == store::StepResult::kRow);
@@ -99,7 +99,7 @@ TEST_CASE("A flipped body byte is an error on read, never garbage text",
     }
     REQUIRE(index < body.size());
     body[index] ^= 0x01;
-    auto put = n.db->Prepare("UPDATE messages SET body = ?2 WHERE id = ?1");
+    auto put = n.db->Prepare("UPDATE entries SET sealed = ?2 WHERE id = ?1");
     REQUIRE(put.ok());
     put->BindBlob(1, IdOf(7)).BindBlob(2, body);
     REQUIRE(put->Run().ok());
@@ -110,7 +110,7 @@ TEST_CASE("A flipped body byte is an error on read, never garbage text",
     REQUIRE(put->Run().ok());
     REQUIRE(n.history->Conversation("bob", 0, 10).ok());
   }
-  ExecWithId(n, "UPDATE messages SET body = zeroblob(length(body)) WHERE id = ?1", 7);
+  ExecWithId(n, "UPDATE entries SET sealed = zeroblob(length(sealed)) WHERE id = ?1", 7);
   auto read = n.history->Conversation("bob", 0, 10);
   CHECK(read.status().code() == Code::kAuthFailed);
   auto exported = n.history->Export(0, [](const StoredMessage&) { return Status::Ok(); });
@@ -121,7 +121,7 @@ TEST_CASE("A truncated body is Corruption", "[messaging][history][at-rest][error
   Node n;
   const IncomingMessage in[] = {In(7, 1, "hello bob")};
   REQUIRE(n.history->AppendIncoming("bob", in, kNow).ok());
-  ExecWithId(n, "UPDATE messages SET body = substr(body, 1, 10) WHERE id = ?1", 7);
+  ExecWithId(n, "UPDATE entries SET sealed = substr(sealed, 1, 10) WHERE id = ?1", 7);
   CHECK(n.history->Conversation("bob", 0, 10).status().code() == Code::kCorruption);
 }
 
@@ -130,7 +130,7 @@ TEST_CASE("A body moved onto another row's id is refused", "[messaging][history]
   const IncomingMessage in[] = {In(1, 1, "pay alice 10"), In(2, 2, "pay mallory 1000")};
   REQUIRE(n.history->AppendIncoming("bob", in, kNow).ok());
   ExecWithId(n,
-             "UPDATE messages SET body = (SELECT body FROM messages WHERE id = ?1) "
+             "UPDATE entries SET sealed = (SELECT sealed FROM entries WHERE id = ?1) "
              "WHERE seq = 1",
              2);
   CHECK(n.history->Conversation("bob", 0, 10).status().code() == Code::kAuthFailed);
@@ -141,7 +141,9 @@ TEST_CASE("A body moved into another conversation is refused",
   Node n;
   const IncomingMessage in[] = {In(1, 1, "for bob only")};
   REQUIRE(n.history->AppendIncoming("bob", in, kNow).ok());
-  ExecWithId(n, "UPDATE messages SET conversation = 'carol' WHERE id = ?1", 1);
+  REQUIRE(n.db->Exec("INSERT INTO conv (kind, peer) VALUES (0, 'carol')").ok());
+  ExecWithId(
+      n, "UPDATE entries SET conv = (SELECT row FROM conv WHERE peer = 'carol') WHERE id = ?1", 1);
   CHECK(n.history->Conversation("carol", 0, 10).status().code() == Code::kAuthFailed);
 }
 
@@ -159,7 +161,7 @@ TEST_CASE("AppendIncoming stores each id once, even when repeated in a batch",
   auto carol = n.history->AppendIncoming("carol", std::span(batch, 1), kNow);
   REQUIRE(carol.ok());
   CHECK(*carol == std::vector<bool>{true});
-  CHECK(n.Count("SELECT count(*) FROM messages") == 3);
+  CHECK(n.Count("SELECT count(*) FROM entries") == 3);
 }
 
 TEST_CASE("AppendIncoming refuses a seq of 0 or past 2^63-1 and stores nothing",
@@ -169,7 +171,7 @@ TEST_CASE("AppendIncoming refuses a seq of 0 or past 2^63-1 and stores nothing",
   CHECK(n.history->AppendIncoming("bob", zero, kNow).status().code() == Code::kInvalidArgument);
   const IncomingMessage huge[] = {In(3, uint64_t{1} << 63, "c")};
   CHECK(n.history->AppendIncoming("bob", huge, kNow).status().code() == Code::kInvalidArgument);
-  CHECK(n.Count("SELECT count(*) FROM messages") == 0);
+  CHECK(n.Count("SELECT count(*) FROM entries") == 0);
 }
 
 TEST_CASE("Conversation gives the latest messages since a time, oldest first",
@@ -322,24 +324,6 @@ TEST_CASE("Unread counts incoming messages after the read marker; MarkRead moves
   REQUIRE(counts.ok());
   CHECK(counts->at("bob") == 1);
   REQUIRE(n.history->MarkRead("nobody").ok());  // no messages: harmless
-}
-
-TEST_CASE("A database from before read markers migrates with its messages kept and counted read",
-          "[messaging][history][migration]") {
-  Node n;
-  const IncomingMessage bob[] = {In(1, 1, "from before")};
-  REQUIRE(n.history->AppendIncoming("bob", bob, kNow).ok());
-  // What a version 4 database looked like: no read markers. (The version 3
-  // to 4 step, conversations, has its own migration tests.)
-  REQUIRE(n.db->Exec("DROP TABLE read_markers; PRAGMA user_version = 4;").ok());
-  n.Reopen();
-  auto counts = n.history->UnreadCounts();
-  REQUIRE(counts.ok());
-  CHECK(counts->empty());
-  auto kept = n.history->Conversation("bob", 0, 10);
-  REQUIRE(kept.ok());
-  REQUIRE(kept->size() == 1);
-  CHECK((*kept)[0].text == "from before");
 }
 
 }  // namespace

@@ -181,7 +181,7 @@ TEST_CASE("Receive stores a batch of 10,000 messages in one commit",
   CHECK(received->fresh.size() == 10000);
   CHECK(received->ack.ids_size() == 10000);
   bob.Reopen();
-  CHECK(bob.Count("SELECT count(*) FROM messages") == 10000);
+  CHECK(bob.Count("SELECT count(*) FROM entries") == 10000);
   auto last = bob.messenger->History("alice", 0, 1);
   REQUIRE(last.ok());
   CHECK(last->at(0).text == "message 9999");
@@ -224,7 +224,7 @@ TEST_CASE("A crash inside Receive leaves nothing stored and nothing acknowledged
   auto retry = bob.messenger->Receive("alice", batch, kNow + 2);
   REQUIRE(retry.ok());
   CHECK(retry->fresh.size() == 2);
-  CHECK(bob.Count("SELECT count(*) FROM messages") == 3);
+  CHECK(bob.Count("SELECT count(*) FROM entries") == 3);
 }
 
 TEST_CASE("A crash inside Compose leaves no message and no seq used",
@@ -262,7 +262,7 @@ TEST_CASE("A blocked contact's messages are refused and nothing is acknowledged"
   const proto::ChatMessage batch[] = {Chat(1, 1, "buy now")};
   auto refused = bob.messenger->Receive("mallory", batch, kNow);
   CHECK(refused.status().code() == Code::kPermissionDenied);
-  CHECK(bob.Count("SELECT count(*) FROM messages") == 0);
+  CHECK(bob.Count("SELECT count(*) FROM entries") == 0);
   CHECK(bob.messenger->Compose("mallory", "stop", kNow).status().code() == Code::kPermissionDenied);
   REQUIRE(bob.contacts->Unblock("mallory").ok());
   CHECK(bob.messenger->Receive("mallory", batch, kNow).ok());
@@ -284,7 +284,7 @@ TEST_CASE("Receive checks the whole batch before storing any of it",
     const proto::ChatMessage batch[] = {Chat(1, 1, "fine"), std::move(bad)};
     auto r = bob.messenger->Receive("alice", batch, kNow);
     CHECK(r.status().code() == Code::kInvalidArgument);
-    CHECK(bob.Count("SELECT count(*) FROM messages") == 0);
+    CHECK(bob.Count("SELECT count(*) FROM entries") == 0);
   };
   proto::ChatMessage m = Chat(2, 2, "x");
   m.set_id("short");
@@ -311,7 +311,7 @@ TEST_CASE("Compose refuses bad names and texts", "[messaging][delivery][error]")
       Code::kInvalidArgument);
   CHECK(alice.messenger->Compose("bob", "\xff", kNow).status().code() == Code::kInvalidArgument);
   CHECK(alice.messenger->PendingFor("B").status().code() == Code::kInvalidArgument);
-  CHECK(alice.Count("SELECT count(*) FROM messages") == 0);
+  CHECK(alice.Count("SELECT count(*) FROM entries") == 0);
 }
 
 TEST_CASE("ComposeBatch stores every text in order in one commit, or none",
@@ -335,7 +335,7 @@ TEST_CASE("ComposeBatch stores every text in order in one commit, or none",
   const std::vector<std::string> too_many(kMaxComposeBatch + 1, "x");
   CHECK(alice.messenger->ComposeBatch("bob", too_many, kNow).status().code() ==
         Code::kInvalidArgument);
-  CHECK(alice.Count("SELECT count(*) FROM messages") == 5);
+  CHECK(alice.Count("SELECT count(*) FROM entries") == 5);
   CHECK(alice.messenger->Compose("bob", "next", kNow)->seq == 6);
 
   // A page of the outbox: seq > after, at most limit, in seq order.
@@ -351,10 +351,10 @@ TEST_CASE("ComposeBatch stores every text in order in one commit, or none",
   CHECK(*alice.messenger->MarkSentThrough("bob", 7, 9, kNow) == 2);
   CHECK(*alice.messenger->MarkSentThrough("bob", 0, 9, kNow) == 1);  // 7; 1-6 are delivered
   CHECK(*alice.messenger->MarkSentThrough("bob", 9, 9, kNow) == 0);
-  CHECK(alice.Count("SELECT count(*) FROM messages WHERE state = 2") == 3);
+  CHECK(alice.Count("SELECT count(*) FROM entries WHERE state = 2") == 3);
   // MarkSent and OnAck commit lazily, then put synchronous=FULL back.
   CHECK(alice.Count("PRAGMA synchronous") == 2);
-  CHECK(alice.Count("SELECT count(*) FROM messages WHERE state = 3") == 6);
+  CHECK(alice.Count("SELECT count(*) FROM entries WHERE state = 3") == 6);
 }
 
 TEST_CASE("An ack of many ids, some repeated, delivers each message once",

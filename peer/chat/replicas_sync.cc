@@ -1,0 +1,318 @@
+// Replicas as the reconcile session sees it (ReplicaView), and the one
+// commit every change goes through.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "peer/chat/replicas.h"
+
+namespace confab::peer::chat {
+namespace {
+
+bool SameId(ByteView a, ByteView b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+}  // namespace
+
+Status Replicas::RefreshStates(Replica& r, int64_t now_ms) {
+  std::vector<std::pair<Bytes, MessageState>> moved;
+  for (auto& [id, state] : r.own) {
+    if (state == MessageState::kDelivered)
+      continue;
+    const VerifiedEntry* e = r.conv.Find(id);
+    if (e == nullptr)
+      continue;
+    const MessageState next = StateFor(r, e->body.seq());
+    if (static_cast<int>(next) > static_cast<int>(state)) {
+      state = next;
+      moved.emplace_back(Bytes(id.begin(), id.end()), next);
+    }
+  }
+  if (moved.empty())
+    return Status::Ok();
+  return store_->SetStates(r.info.id, moved, now_ms);
+}
+
+Status Replicas::Persist(std::map<Bytes, Change>& changes, int64_t now_ms, MessageState own_state) {
+  auto forget = [&] {
+    for (auto& [id, c] : changes)
+      cache_.erase(id);
+  };
+  Result<store::Transaction> tx = store_->BeginBatch();
+  if (!tx.ok()) {
+    forget();
+    return tx.status();
+  }
+  auto apply = [&]() -> Status {
+    for (auto& [id, c] : changes) {
+      Replica& r = *c.replica;
+      if (c.created) {
+        if (r.info.is_group()) {
+          CONFAB_RETURN_IF_ERROR(store_->CreateGroup(id, r.info.name, r.conv.CurrentMembership()));
+        } else {
+          CONFAB_RETURN_IF_ERROR(store_->EnsureDirect(r.info.peer).status());
+        }
+      }
+      if (!c.stored.empty())
+        CONFAB_RETURN_IF_ERROR(store_->StoreEntries(id, c.stored, now_ms, own_state).status());
+      for (const VerifiedEntry& e : c.pending)
+        CONFAB_RETURN_IF_ERROR(store_->AddPending(id, e, now_ms));
+      if (c.membership && r.info.is_group())
+        CONFAB_RETURN_IF_ERROR(store_->SetMembers(id, r.conv.CurrentMembership()));
+      for (const std::string& peer : c.vectors)
+        CONFAB_RETURN_IF_ERROR(store_->SaveVector(peer, id, r.held_by[peer]));
+      CONFAB_RETURN_IF_ERROR(RefreshStates(r, now_ms));
+    }
+    return store_->CommitBatch(*tx);
+  };
+  Status s = apply();
+  if (!s.ok())
+    forget();
+  return s;
+}
+
+Result<DigestMap> Replicas::SharedWith(const std::string& peer) {
+  CONFAB_ASSIGN_OR_RETURN(std::vector<Bytes> ids, store_->ConversationsWith(peer));
+  DigestMap out;
+  for (const Bytes& id : ids) {
+    CONFAB_ASSIGN_OR_RETURN(Replica * r, Load(id));
+    if (r->conv.CurrentMembership().members.count(peer))
+      out.emplace(id, VectorDigest(r->conv.vector()));
+  }
+  return out;
+}
+
+Result<Vector> Replicas::VectorOf(const std::string& peer, ByteView conversation) {
+  CONFAB_ASSIGN_OR_RETURN(Replica * r, Load(conversation));
+  if (!r->conv.CurrentMembership().members.count(peer))
+    return Status::NotFound("not a conversation shared with " + peer);
+  return r->conv.vector();
+}
+
+Status Replicas::OnPeerVector(const std::string& peer, ByteView conversation,
+                              const Vector& theirs) {
+  Result<Replica*> r = Load(conversation);
+  if (r.status().code() == Status::Code::kNotFound)
+    return Status::Ok();
+  CONFAB_RETURN_IF_ERROR(r.status());
+  if (!(*r)->conv.CurrentMembership().members.count(peer))
+    return Status::Ok();
+  (*r)->held_by[peer] = theirs;
+  std::map<Bytes, Change> changes;
+  Change& c = changes[(*r)->info.id];
+  c.replica = *r;
+  c.vectors.insert(peer);
+  // The interface carries no clock here; the mark's time is ours.
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  return Persist(changes, now_ms, MessageState::kSent);
+}
+
+Result<std::vector<proto::Entry>> Replicas::MissingFor(const std::string& peer,
+                                                       ByteView conversation, const Vector& theirs,
+                                                       size_t limit) {
+  CONFAB_ASSIGN_OR_RETURN(Replica * r, Load(conversation));
+  if (!r->conv.CurrentMembership().members.count(peer))
+    return Status::NotFound("not a conversation shared with " + peer);
+  std::vector<proto::Entry> out;
+  for (const VerifiedEntry* e : r->conv.MissingFor(peer, theirs, limit)) {
+    proto::Entry w;
+    w.set_signed_(std::string(AsChars(e->signed_bytes)));
+    w.set_signature(std::string(AsChars(e->signature)));
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::EntryBatch& batch,
+                                        int64_t now_ms) {
+  ReceivedBatch out;
+  std::map<Bytes, Change> changes;
+  auto refuse = [&](const Status& why) {
+    spdlog::warn("refused an entry from {}: {}", peer, why.ToString());
+    ++out.refused;
+  };
+  auto ack = [&](const EntryId& id) { out.ack.add_ids(std::string(AsChars(id))); };
+  CONFAB_ASSIGN_OR_RETURN(std::vector<ConversationInfo> known, store_->Conversations());
+  size_t conversations = known.size();
+  for (const proto::Entry& wire : batch.entries()) {
+    Result<VerifiedEntry> v = VerifyEntry(wire);
+    if (!v.ok()) {
+      refuse(v.status());
+      continue;
+    }
+    const proto::EntryBody& b = v->body;
+    const Bytes cid = ToBytes(AsBytes(b.conversation()));
+    Result<Replica*> loaded = Load(cid);
+    Replica* r = nullptr;
+    if (loaded.ok()) {
+      r = *loaded;
+      if (!r->conv.CurrentMembership().members.count(peer)) {
+        refuse(Status::PermissionDenied("passed on by " + peer + ", not a member of it"));
+        continue;
+      }
+    } else if (loaded.status().code() != Status::Code::kNotFound) {
+      return loaded.status();
+    } else {
+      // A conversation we do not hold: the direct one with `peer`, or a
+      // group from its creation entry, by a member, naming us and `peer`.
+      if (conversations >= kMaxConversations) {
+        refuse(Status::ResourceExhausted("this node holds " + std::to_string(kMaxConversations) +
+                                         " conversations"));
+        continue;
+      }
+      ConversationInfo info;
+      info.id = cid;
+      std::optional<Conversation> conv;
+      Result<Bytes> direct = DirectConversationId(self(), peer);
+      if (direct.ok() && SameId(*direct, cid)) {
+        info.peer = peer;
+        conv.emplace(*Conversation::Direct(self(), peer));
+      } else if (IsGroupId(cid) && b.kind() == proto::ENTRY_GROUP_CREATE) {
+        const auto& ms = b.create().members();
+        if (std::find(ms.begin(), ms.end(), self()) == ms.end() ||
+            std::find(ms.begin(), ms.end(), peer) == ms.end()) {
+          refuse(
+              Status::InvalidArgument("a group creation entry that does not name us and " + peer));
+          continue;
+        }
+        std::optional<crypto::Ed25519PublicKey> k = Lookup()(b.author());
+        if (!k || *k != v->author_key()) {
+          refuse(Status::AuthFailed("group creation entry claims author " + b.author() +
+                                    " but is not signed by that person's key"));
+          continue;
+        }
+        Result<std::string> name = LearntName(b.create().name(), cid);
+        if (!name.ok())
+          return name.status();
+        VerifiedEntry create = *v;
+        Result<Conversation> c = Conversation::FromCreate(std::move(*v));
+        if (!c.ok()) {
+          refuse(c.status());
+          continue;
+        }
+        info.name = *name;
+        conv.emplace(std::move(*c));
+        auto fresh = std::unique_ptr<Replica>(new Replica{info, std::move(*conv), {}, {}});
+        r = fresh.get();
+        cache_.emplace(cid, std::move(fresh));
+        ++conversations;
+        Change& ch = changes[cid];
+        ch.replica = r;
+        ch.created = true;
+        ch.membership = true;
+        for (const EntryId& id : r->conv.TakeNewlyStored()) {
+          ch.stored.push_back(*r->conv.Find(id));
+          ack(id);
+        }
+        Vector& theirs = r->held_by[peer];
+        theirs[create.body.author()] = std::max<uint64_t>(theirs[create.body.author()], 1);
+        ch.vectors.insert(peer);
+        continue;
+      } else {
+        refuse(
+            Status::InvalidArgument("an entry of an unknown conversation that is not its "
+                                    "creation entry"));
+        continue;
+      }
+      auto fresh = std::unique_ptr<Replica>(new Replica{info, std::move(*conv), {}, {}});
+      r = fresh.get();
+      cache_.emplace(cid, std::move(fresh));
+      ++conversations;
+      changes[cid].replica = r;
+      changes[cid].created = true;
+    }
+    const EntryId id = v->id;
+    const std::string author = b.author();
+    const uint64_t seq = b.seq();
+    VerifiedEntry copy = *v;
+    Result<AcceptOutcome> outcome = r->conv.Accept(std::move(*v), Lookup());
+    if (!outcome.ok()) {
+      refuse(outcome.status());
+      continue;
+    }
+    Change& ch = changes[cid];
+    ch.replica = r;
+    switch (*outcome) {
+      case AcceptOutcome::kDuplicate:
+        break;
+      case AcceptOutcome::kPending:
+        ch.pending.push_back(std::move(copy));
+        break;
+      case AcceptOutcome::kStored:
+        for (const EntryId& s : r->conv.TakeNewlyStored()) {
+          const VerifiedEntry* e = r->conv.Find(s);
+          if (e->body.kind() != proto::ENTRY_TEXT)
+            ch.membership = true;
+          if (e->body.author() == self())
+            r->own.emplace(s, MessageState::kSent);
+          ch.stored.push_back(*e);
+        }
+        break;
+    }
+    ack(id);
+    // `peer` passes on what it holds, and it holds every earlier entry of
+    // that author (it stores in seq order).
+    Vector& theirs = r->held_by[peer];
+    if (theirs[author] < seq) {
+      theirs[author] = seq;
+      ch.vectors.insert(peer);
+    }
+  }
+  for (auto it = changes.begin(); it != changes.end();) {
+    const Change& c = it->second;
+    if (!c.created && c.stored.empty() && c.pending.empty() && c.vectors.empty())
+      it = changes.erase(it);
+    else
+      ++it;
+  }
+  if (!changes.empty())
+    CONFAB_RETURN_IF_ERROR(Persist(changes, now_ms, MessageState::kSent));
+  return out;
+}
+
+Status Replicas::OnAcked(const std::string& peer, const proto::EntryAck& ack, int64_t now_ms) {
+  // (conversation, author) -> the seqs `peer` now holds durably.
+  std::map<Bytes, std::map<std::string, std::set<uint64_t>>> acked;
+  for (const std::string& raw : ack.ids()) {
+    if (raw.size() != kEntryIdBytes)
+      continue;
+    EntryId id{};
+    std::copy(raw.begin(), raw.end(), id.begin());
+    for (auto& [cid, r] : cache_) {
+      const VerifiedEntry* e = r->conv.Find(id);
+      if (e != nullptr && r->conv.CurrentMembership().members.count(peer)) {
+        acked[cid][e->body.author()].insert(e->body.seq());
+        break;
+      }
+    }
+  }
+  std::map<Bytes, Change> changes;
+  for (auto& [cid, authors] : acked) {
+    Replica* r = cache_.at(cid).get();
+    Vector& theirs = r->held_by[peer];
+    bool moved = false;
+    for (auto& [author, seqs] : authors) {
+      // Contiguous only: an ack of an entry they hold for a gap does not
+      // say they hold the gap.
+      uint64_t& have = theirs[author];
+      while (seqs.count(have + 1)) {
+        ++have;
+        moved = true;
+      }
+    }
+    if (moved) {
+      changes[cid].replica = r;
+      changes[cid].vectors.insert(peer);
+    }
+  }
+  if (changes.empty())
+    return Status::Ok();
+  return Persist(changes, now_ms, MessageState::kSent);
+}
+
+}  // namespace confab::peer::chat
