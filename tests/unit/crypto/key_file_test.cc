@@ -229,7 +229,7 @@ TEST_CASE("A key file with mode 0644 is refused with the chmod hint", "[keyfile]
   CHECK(InspectKeyFile(path).status().code() == Status::Code::kPermissionDenied);
 }
 
-TEST_CASE("Any group or other permission bit is refused; owner-only modes load",
+TEST_CASE("Any group or other permission bit is refused, and owner-only modes load",
           "[keyfile][error]") {
   TempDir dir;
   const std::string path = dir.File("identity.key");

@@ -298,7 +298,7 @@ TEST_CASE(
   CHECK(*waiting == std::vector<std::string>{"bob"});
 }
 
-TEST_CASE("Unread counts incoming messages after the read marker; MarkRead moves it",
+TEST_CASE("Unread counts incoming messages after the read marker, and MarkRead moves it",
           "[messaging][history]") {
   Node n;
   auto none = n.history->UnreadCounts();

@@ -72,7 +72,7 @@ TEST_CASE("FdPoller says when a descriptor is readable and leaves the reading to
   CloseLoop(*loop);
 }
 
-TEST_CASE("FdPoller may be closed from its own upcall; none follows", "[net][poller]") {
+TEST_CASE("FdPoller may be closed from its own upcall, and no upcall follows", "[net][poller]") {
   auto loop = MakeLoop();
   Pipe p;
   Drainer drainer(p.fds[0]);

@@ -515,7 +515,7 @@ TEST_CASE(
   CHECK(f.port->pending() == 0);
 }
 
-TEST_CASE("One address's flood of handshakes is rate-limited; a contact elsewhere gets through",
+TEST_CASE("One address's flood of handshakes is rate-limited while a contact elsewhere gets through",
           "[reach][peer_port][limits]") {
   Fixture f;
   f.Start(Limits(5, 1));

@@ -332,7 +332,7 @@ TEST_CASE("CreateInvite refuses an enrolled or a revoked name", "[directory][err
   CHECK(f.Count("SELECT count(*) FROM invites WHERE name = 'alice'") == 1);
 }
 
-TEST_CASE("Revoke marks the member and its key; Reinstate frees only the name", "[directory]") {
+TEST_CASE("Revoke marks the member and its key, and Reinstate frees only the name", "[directory]") {
   Fixture f;
   f.MustJoin("alice", "a", 1);
   REQUIRE(f.dir->Revoke("alice", kNow + 100, "laptop stolen").ok());
