@@ -73,6 +73,14 @@ void ChatSessions::DeliverReconcile(const std::string& name) {
   }
   if (dialer_.InFlight(name, proto::PURPOSE_CHAT, this))
     return;
+  // Whom to dial: a member we share a conversation with. (Whether they lack
+  // anything needs their last vector, which the view keeps but does not
+  // expose yet: an idle round costs a connection and two roots.)
+  Result<chat::DigestMap> shared = params_.replicas->SharedWith(name);
+  if (!shared.ok() || shared->empty()) {
+    spdlog::debug("not dialing {}: no conversation shared", name);
+    return;
+  }
   Dialer::Request request;
   request.name = name;
   request.initiator = ChatInitiator();

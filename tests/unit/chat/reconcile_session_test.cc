@@ -62,6 +62,10 @@ struct Wire {
     }
   }
 };
+bool Holds(const std::vector<std::string>& texts, const std::string& text) {
+  return std::find(texts.begin(), texts.end(), text) != texts.end();
+}
+
 using testing::GroupIdOf;
 using testing::MemoryReplicas;
 using testing::People;
@@ -271,6 +275,34 @@ TEST_CASE("A change written during a round starts one more round after it",
   CHECK(b.rounds_done() == 2);
 }
 
+TEST_CASE(
+    "A removed member is sent nothing written after the removal and its later entries "
+    "are refused",
+    "[chat][reconcile_session]") {
+  People people;
+  MemoryReplicas alice(people, "alice"), carol(people, "carol");
+  Bytes g = alice.CreateGroup(GroupIdOf(5), {"bob", "carol"});
+  alice.Write(g, "before");
+  carol.CopyFrom(alice, g);
+  Conversation& mine = alice.conv(g);
+  REQUIRE(
+      mine.Accept(people.Remove("alice", g, 3, mine.next_lamport(), "carol", 0), people.lookup())
+          .ok());
+  mine.TakeNewlyStored();
+  alice.Write(g, "after");
+  carol.Write(g, "carol after her removal");
+  ReconcileSession a(alice, "carol"), c(carol, "alice");
+  Wire w{a, c};
+  Connect(w);
+  REQUIRE(w.error.ok());  // refusals do not end the connection
+  CHECK(carol.conv(g).held("alice") == 2);  // the creation and "before": not the removal
+  CHECK(!Holds(carol.Texts(g), "alice:after"));
+  CHECK(!Holds(alice.Texts(g), "carol:carol after her removal"));
+  CHECK(mine.held("carol") == 0);
+  CHECK(alice.refused > 0);
+  CHECK(alice.acked_by["carol"].empty());
+}
+
 // ---- a hostile or broken peer ---------------------------------------------
 
 // A session of alice's that has exchanged roots and digests with bob's and
@@ -444,6 +476,23 @@ TEST_CASE("A store that fails ends the session and acknowledges nothing",
   for (const auto& m : h.a.TakeOutgoing())
     CHECK(!m.has_ack());
   CHECK(h.a.state() == ReconcileSession::State::kFailed);
+}
+
+TEST_CASE("Vectors naming conversations we do not share are ignored",
+          "[chat][reconcile_session][error]") {
+  Hostile h;
+  proto::ReconcileMessage v;
+  auto* cv = v.mutable_vectors()->add_items();
+  cv->set_conversation(std::string(AsChars(GroupIdOf(8))));
+  auto* item = cv->add_items();
+  item->set_author("bob");
+  item->set_seq(4);
+  REQUIRE(h.Send(v).ok());
+  CHECK(h.a.state() == ReconcileSession::State::kExchanging);
+  CHECK(h.alice.peer_vectors["bob"].count(GroupIdOf(8)) == 0);
+  CHECK(h.alice.peer_vectors["bob"].count(h.id) == 1);  // we named it: they hold none
+  for (const auto& m : h.a.TakeOutgoing())
+    CHECK(!m.has_entries());
 }
 
 }  // namespace

@@ -59,6 +59,26 @@ TEST_CASE("A message written on one protocol 2 node reaches the other and is ack
   CHECK(f.bob.state.messenger->History("alice", 0, 10)->empty());
 }
 
+TEST_CASE("A protocol 2 node dials only members it shares a conversation with",
+          "[peer][sessions][reconcile]") {
+  People people;
+  MemoryReplicas alice_view(people, "alice"), bob_view(people, "bob");
+  Fixture f;
+  f.alice.replicas = &alice_view;
+  f.bob.replicas = &bob_view;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  f.alice.sessions->Deliver("bob");
+  f.Run([] { return false; }, 300);
+  CHECK(!f.alice.sessions->HasSession("bob"));
+  CHECK(!f.alice.sessions->PathTo("bob").has_value());  // never tried
+  Bytes id = alice_view.AddDirect("bob");
+  bob_view.AddDirect("alice");
+  f.alice.sessions->RetryNow("bob");  // e.g. bob just came online
+  REQUIRE(f.Run([&] { return f.alice.rounds >= 1 && f.bob.rounds >= 1; }));
+  CHECK(f.alice.sessions->HasSession("bob"));
+}
+
 TEST_CASE("A protocol 1 node that a protocol 2 node dials stores and shows the upgrade notice",
           "[peer][sessions][reconcile][upgrade]") {
   People people;
