@@ -134,6 +134,16 @@ Status ReconcileSession::OnRoot(const std::string& root) {
   if (state_ != State::kAwaitRoot)
     return Fail(Status::InvalidArgument(std::string("a root while ") + StateName(state_)));
   if (ToBytes(AsBytes(root)) == RootDigest(mine_)) {
+    // Equal: the peer holds our vector of every shared conversation. Told
+    // to the view on a connection's first round (what an earlier connection
+    // committed but never acknowledged); later rounds are kept by acks.
+    if (rounds_done_ == 0) {
+      std::vector<Bytes> all;
+      for (const auto& [id, digest] : mine_)
+        all.push_back(id);
+      if (Status s = RecordInSync(all); !s.ok())
+        return s;
+    }
     state_ = State::kIdle;
     ++rounds_done_;
     events_.push_back({ReconcileEvent::Kind::kRoundDone, {}, rounds_done_, Status::Ok()});
@@ -172,7 +182,31 @@ Status ReconcileSession::OnDigests(const proto::ReconcileDigests& digests) {
   Result<std::vector<Bytes>> differing = Differing(mine_, their_digests_);
   if (!differing.ok())
     return Fail(differing.status());
+  // The ones whose digests match: the peer holds our vector of them.
+  std::set<Bytes> differ(differing->begin(), differing->end());
+  std::vector<Bytes> same;
+  for (const auto& [id, digest] : mine_) {
+    if (!differ.count(id))
+      same.push_back(id);
+  }
+  if (Status s = RecordInSync(same); !s.ok())
+    return s;
   return SendVectors(*differing);
+}
+
+Status ReconcileSession::RecordInSync(const std::vector<Bytes>& ids) {
+  for (const Bytes& id : ids) {
+    Result<Vector> v = view_.VectorOf(peer_, id);
+    if (!v.ok()) {
+      if (v.status().code() == Status::Code::kNotFound)
+        continue;
+      return Fail(v.status());
+    }
+    if (Status s = view_.OnPeerVector(peer_, id, *v); !s.ok())
+      return Fail(s);
+    events_.push_back({ReconcileEvent::Kind::kPeerVector, id, v->size(), Status::Ok()});
+  }
+  return Status::Ok();
 }
 
 // Step 3: our vectors of the conversations whose digests differ.

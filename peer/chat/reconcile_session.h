@@ -109,6 +109,9 @@ class ReconcileSession {
   Status BeginRound();
   Status SendDigests();
   Status SendVectors(const std::vector<Bytes>& differing);
+  // Conversations the peer holds exactly as we do (equal digests): their
+  // vector is ours, told to the view.
+  Status RecordInSync(const std::vector<Bytes>& ids);
   // Fills batches while fewer than kMaxBatchesInFlight are unacked; sends
   // done when nothing is left and everything is acked. Ends the round when
   // the peer's done is in too.

@@ -294,7 +294,7 @@ TEST_CASE(
   ReconcileSession a(alice, "carol"), c(carol, "alice");
   Wire w{a, c};
   Connect(w);
-  REQUIRE(w.error.ok());  // refusals do not end the connection
+  REQUIRE(w.error.ok());                    // refusals do not end the connection
   CHECK(carol.conv(g).held("alice") == 2);  // the creation and "before": not the removal
   CHECK(!Holds(carol.Texts(g), "alice:after"));
   CHECK(!Holds(alice.Texts(g), "carol:carol after her removal"));
