@@ -97,6 +97,10 @@ void ChatSessions::DeliverSoon(const std::string& name) {
 void ChatSessions::Deliver(const std::string& name) {
   if (closed_ || name == params_.self_name)
     return;
+  if (params_.replicas != nullptr) {
+    DeliverReconcile(name);
+    return;
+  }
   if (Link* link = EstablishedLinkTo(name)) {
     SendPending(*link);
     return;
@@ -125,6 +129,14 @@ void ChatSessions::OnReached(const std::string& name,
   spdlog::info("chat session to {} over {} ({})", name, TransportName(path.transport), path.reason);
   if (closed_) {
     link->conn->Close();  // OnLinkClosed frees it
+    return;
+  }
+  if (params_.replicas != nullptr) {
+    // Protocol 2: our hello (with the notice an old node would show); the
+    // round starts when theirs is in.
+    if (Status s = SendHello(*link, /*with_notice=*/true); !s.ok())
+      spdlog::warn("sending to {}: {}", name, s.ToString());
+    delegate_->OnSessionUp(name);  // last
     return;
   }
   SendPending(*link);
@@ -217,6 +229,8 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
   proto::PeerMessage message;
   if (!ParseFromBytes(plaintext, &message))
     return Status::Corruption("a chat message that does not parse");
+  if (params_.replicas != nullptr)
+    return HandleReconcile(link, message);
   switch (message.body_case()) {
     case proto::PeerMessage::kChat: {
       link.inbox.push_back(std::move(*message.mutable_chat()));
@@ -245,6 +259,9 @@ Status ChatSessions::HandleMessage(Link& link, ByteView plaintext) {
       }
       return Status::Ok();
     }
+    case proto::PeerMessage::kReconcile:
+      return Status::FailedPrecondition(
+          link.peer + " speaks chat protocol 2 (reconcile), which this node does not run yet");
     case proto::PeerMessage::BODY_NOT_SET:
       break;
   }

@@ -22,6 +22,13 @@
 // PeerMessage{ack} goes to Messenger::OnAck. A message that does not parse,
 // or a batch Messenger refuses, closes the connection.
 //
+// Chat protocol 2 (ChatSessionsParams::replicas set; sessions_reconcile.cc):
+// each side's first message is a hello, the dialer's with the upgrade notice
+// a protocol 1 node shows; then one chat::ReconcileSession per connection
+// over the replicas. A protocol 1 peer is refused with "X runs an older
+// confab; ask them to upgrade" (Delegate::OnPeerOutdated). docs/design.md,
+// "Chat".
+//
 // Lifetime: `loop`, `messenger`, `contacts`, `udp`, `revoked_keys` and
 // `delegate` outlive the sessions. Not thread-safe (the loop's thread).
 #pragma once
@@ -42,6 +49,7 @@
 #include "common/net/loop.h"
 #include "common/net/timer.h"
 #include "peer/chat/messenger.h"
+#include "peer/chat/replica_view.h"
 #include "peer/contacts/contact_book.h"
 #include "peer/reach/dialer.h"
 #include "peer/reach/peer_port.h"
@@ -56,10 +64,20 @@ inline constexpr size_t kMaxReceiveBatch = 1024;
 // outbox costs one pass, not one full read per write-queue refill.
 inline constexpr size_t kSendPage = 512;
 
+// The chat protocol spoken when ChatSessionsParams::replicas is set:
+// ChatHello {version} first, then reconcile (docs/design.md, "Chat").
+// Protocol 1 is ChatMessage/Ack, which has no hello.
+inline constexpr uint32_t kChatProtocolVersion = 2;
+
 struct ChatSessionsParams {
   std::string self_name;
   crypto::X25519KeyPair local_static{};  // the identity key's X25519 form
   Bytes certificate;                     // ours, a serialized proto::Certificate
+  // Set: the connection carries protocol 2, reconcile over these replicas
+  // (one ReconcileSession per connection), and Messenger is not used; a
+  // protocol 1 peer is refused with the upgrade notice. Unset: protocol 1
+  // (ChatMessage/Ack over Messenger), as before. Outlives the sessions.
+  chat::ReplicaView* replicas = nullptr;
 };
 
 class ChatSessions final : public PeerPort::Handler,
@@ -89,6 +107,15 @@ class ChatSessions final : public PeerPort::Handler,
                                  const std::vector<MessageId>& /*ids*/, MessageState /*state*/) {}
     // (Key changes are told by the PeerPort for inbound hellos and by the
     // Dialer for routes, not here.)
+
+    // Protocol 2 only. `name` speaks another chat protocol: `why` says who
+    // should upgrade ("bob runs an older confab; ask them to upgrade"), to
+    // show the person. Told once per name while the node runs; the
+    // connection is closed with the same reason.
+    virtual void OnPeerOutdated(const std::string& /*name*/, const std::string& /*why*/) {}
+    // Protocol 2: a reconcile round with `name` ended (both hold what the
+    // other could give them).
+    virtual void OnReconciled(const std::string& /*name*/) {}
   };
 
   // Reaches contacts through `dialer`; `udp` (the PeerPort's) tells where a
@@ -104,10 +131,10 @@ class ChatSessions final : public PeerPort::Handler,
   ChatSessions& operator=(const ChatSessions&) = delete;
 
   // Sends `name`'s outbox now if a session is up, else asks the Dialer to
-  // reach them. Does nothing while an attempt is under way, while the
-  // Dialer holds `name` after "no direct path", or when the outbox is
-  // empty. Failures are logged; the messages stay queued for the next
-  // Deliver.
+  // reach them. (Protocol 2: a reconcile round with `name` if a session is
+  // up, else dial them; the replicas decide what goes.) Does nothing while an attempt is under way,
+  // while the Dialer holds `name` after "no direct path", or when the outbox is empty. Failures are
+  // logged; the messages stay queued for the next Deliver.
   void Deliver(const std::string& name);
   // Deliver from a fresh stack in the next loop iteration: requests that
   // arrive together then cost one outbox read.
@@ -150,6 +177,15 @@ class ChatSessions final : public PeerPort::Handler,
 
   // For Link.
   Status HandleMessage(Link& link, ByteView plaintext);
+  // Protocol 2 (sessions_reconcile.cc): one message, the hello first.
+  Status HandleReconcile(Link& link, const proto::PeerMessage& message);
+  // Our hello; the dialer's also carries the upgrade notice for a protocol 1 node.
+  Status SendHello(Link& link, bool with_notice);
+  // `link`'s peer sent a protocol 1 message first.
+  Status RefuseOutdated(Link& link, const proto::PeerMessage& message);
+  // Sends what the link's ReconcileSession queued and handles its events.
+  Status DrainReconcile(Link& link);
+  void DeliverReconcile(const std::string& name);
   void SendPending(Link& link);
   void OnLinkClosed(Link& link, const Status& status);  // destroys the link: last
 
@@ -172,6 +208,12 @@ class ChatSessions final : public PeerPort::Handler,
   std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of
   std::set<Link*> flush_;              // links with messages to store and acknowledge
   bool closed_ = false;
+  std::set<std::string> outdated_told_;  // names the delegate heard OnPeerOutdated for
 };
+
+// Protocol 2's notice to a protocol 1 node, a ChatMessage it stores and
+// shows as from `self`: a fixed id per sender (shown once however often it
+// is sent), seq 2^63-1 (after every real message).
+proto::ChatMessage UpgradeNotice(const std::string& self, int64_t now_ms);
 
 }  // namespace confab::peer

@@ -9,6 +9,7 @@
 
 #include "common/channel/channel_connection.h"
 #include "common/udp/endpoint.h"
+#include "peer/chat/reconcile_session.h"
 #include "peer/chat/sessions.h"
 #include "proto/peer.pb.h"
 
@@ -32,6 +33,10 @@ class ChatSessions::Link final : public channel::ChannelConnection::Delegate {
   // acknowledged in one Ack (group commit).
   std::vector<proto::ChatMessage> inbox;
   std::unique_ptr<channel::ChannelConnection> conn;
+  // Protocol 2: created once the peer's hello is in.
+  std::unique_ptr<chat::ReconcileSession> reconcile;
+  bool hello_sent = false;
+  bool peer_outdated = false;  // protocol 1: refused, waiting for its ack of the notice
 
  private:
   Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
