@@ -242,6 +242,11 @@ const VerifiedEntry* Conversation::Find(const EntryId& id) const {
   return it == by_id_.end() ? nullptr : &entries_.at(it->second);
 }
 
+const VerifiedEntry* Conversation::FindBySeq(const std::string& author, uint64_t seq) const {
+  auto it = entries_.find({author, seq});
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
 uint64_t Conversation::held(const std::string& author) const {
   auto it = entries_.lower_bound({author, UINT64_MAX});
   if (it == entries_.begin())

@@ -60,6 +60,8 @@ class Conversation {
   [[nodiscard]] Result<AcceptOutcome> Accept(VerifiedEntry e, const KeyLookup& keys);
   // A stored entry by id, or null.
   const VerifiedEntry* Find(const EntryId& id) const;
+  // The stored entry of `author` at `seq`, or null.
+  const VerifiedEntry* FindBySeq(const std::string& author, uint64_t seq) const;
   // The ids stored since the last call, in the order they were stored, so
   // the caller persists exactly those.
   std::vector<EntryId> TakeNewlyStored();

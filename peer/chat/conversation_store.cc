@@ -427,6 +427,25 @@ Status ConversationStore::SetStates(ByteView conversation,
   return Finish(tx);
 }
 
+Result<int64_t> ConversationStore::DeleteQueuedOwn(ByteView conversation,
+                                                   std::span<const Bytes> ids) {
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
+  CONFAB_ASSIGN_OR_RETURN(int64_t row, RowOf(conversation));
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement del,
+      db_->Prepare("DELETE FROM entries WHERE conv = ?1 AND id = ?2 AND direction = 1 AND "
+                   "state = ?3"));
+  int64_t deleted = 0;
+  for (const Bytes& id : ids) {
+    del.BindInt64(1, row).BindBlob(2, id).BindInt64(3, static_cast<int64_t>(MessageState::kQueued));
+    CONFAB_RETURN_IF_ERROR(del.Run());
+    deleted += db_->changes();
+    del.Reset();
+  }
+  CONFAB_RETURN_IF_ERROR(Finish(tx));
+  return deleted;
+}
+
 Result<std::vector<Bytes>> ConversationStore::ConversationsWith(std::string_view person) {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,

@@ -42,6 +42,8 @@ struct ConversationInfo {
   std::string name;  // group: its name; direct: empty
   uint64_t next_out_seq = 1;
   bool is_group() const { return IsGroupId(id); }
+  // How the person sees it: "#NAME" for a group, the other person's name.
+  std::string label() const { return is_group() ? "#" + name : peer; }
 };
 
 struct StoredEntry {
@@ -120,6 +122,9 @@ class ConversationStore {
   // Opens a transaction that every writing call joins until CommitBatch
   // (which runs Options::before_commit, then commits). Dropping it
   // uncommitted rolls everything back.
+  // Deletes our own entries of `conversation` named in `ids` that are
+  // still queued (never on another node); joins a batch. Returns how many.
+  [[nodiscard]] Result<int64_t> DeleteQueuedOwn(ByteView conversation, std::span<const Bytes> ids);
   [[nodiscard]] Result<store::Transaction> BeginBatch();
   [[nodiscard]] Status CommitBatch(store::Transaction& tx);
 

@@ -75,6 +75,11 @@ Result<StoredMessage> Messenger::Compose(std::string_view to, std::string_view t
 Result<std::vector<StoredMessage>> Messenger::ComposeBatch(std::string_view to,
                                                            std::span<const std::string> texts,
                                                            int64_t now_ms) {
+  CONFAB_RETURN_IF_ERROR(CheckCanWrite(to, texts));
+  return history_.AppendOutgoingBatch(to, texts, now_ms);
+}
+
+Status Messenger::CheckCanWrite(std::string_view to, std::span<const std::string> texts) {
   CONFAB_RETURN_IF_ERROR(ValidateMemberName(to));
   if (texts.empty())
     return Status::InvalidArgument("no messages to send");
@@ -94,7 +99,7 @@ Result<std::vector<StoredMessage>> Messenger::ComposeBatch(std::string_view to,
   } else if (contact.status().code() != Status::Code::kNotFound) {
     return contact.status();
   }
-  return history_.AppendOutgoingBatch(to, texts, now_ms);
+  return Status::Ok();
 }
 
 Result<std::vector<StoredMessage>> Messenger::PendingFor(std::string_view contact) {

@@ -77,6 +77,11 @@ class Messenger {
                                                                 std::span<const std::string> texts,
                                                                 int64_t now_ms);
 
+  // ComposeBatch's checks alone, for a writer of signed entries (the
+  // node's direct conversations on chat protocol 2): the name, the batch,
+  // each text, and `to` neither blocked nor with a key change pending.
+  [[nodiscard]] Status CheckCanWrite(std::string_view to, std::span<const std::string> texts);
+
   // The messages to (re)send to `contact`, queued or sent but not yet
   // acknowledged, in seq order. Empty if there are none.
   [[nodiscard]] Result<std::vector<StoredMessage>> PendingFor(std::string_view contact);

@@ -4,10 +4,10 @@
 
 namespace confab::peer {
 
-Result<std::unique_ptr<OutboxRetry>> OutboxRetry::Create(net::Loop& loop, Messenger& messenger,
+Result<std::unique_ptr<OutboxRetry>> OutboxRetry::Create(net::Loop& loop, Waiting waiting,
                                                          ChatSessions& sessions,
                                                          uint64_t retry_ms) {
-  std::unique_ptr<OutboxRetry> retry(new OutboxRetry(messenger, sessions, retry_ms));
+  std::unique_ptr<OutboxRetry> retry(new OutboxRetry(std::move(waiting), sessions, retry_ms));
   CONFAB_ASSIGN_OR_RETURN(retry->timer_, net::Timer::Create(loop, retry.get()));
   return retry;
 }
@@ -27,7 +27,7 @@ void OutboxRetry::Close() {
 }
 
 void OutboxRetry::OnTimer() {
-  Result<std::vector<std::string>> waiting = messenger_.ContactsWithOutbox();
+  Result<std::vector<std::string>> waiting = waiting_();
   if (!waiting.ok()) {
     spdlog::warn("reading the outbox: {}", waiting.status().ToString());
     return;

@@ -30,7 +30,7 @@ Status CheckPersonName(std::string_view name) {
 }
 
 std::string Tag(const ConversationInfo& info) {
-  return info.is_group() ? "#" + info.name : info.peer;
+  return info.label();
 }
 
 }  // namespace
@@ -489,6 +489,19 @@ Result<std::set<std::string>> Replicas::MembersLacking() {
       auto it = r->held_by.find(m);
       const Vector theirs = it == r->held_by.end() ? Vector{} : it->second;
       if (!r->conv.MissingFor(m, theirs, 1).empty())
+        out.insert(m);
+    }
+  }
+  return out;
+}
+
+Result<std::set<std::string>> Replicas::People() {
+  CONFAB_ASSIGN_OR_RETURN(std::vector<ConversationInfo> all, store_->Conversations());
+  std::set<std::string> out;
+  for (const ConversationInfo& c : all) {
+    CONFAB_ASSIGN_OR_RETURN(Replica * r, Load(c.id));
+    for (const std::string& m : r->conv.CurrentMembership().members) {
+      if (m != self())
         out.insert(m);
     }
   }

@@ -55,6 +55,21 @@ struct GroupInfo {
 
 class Replicas final : public ReplicaView {
  public:
+  // Told after each commit, so it reports only what is durable. It must not
+  // call back into Replicas (the node only publishes and follows).
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    // Entries written by others, stored here for the first time (texts and
+    // membership changes), in the order stored; `conversation` as it is now.
+    virtual void OnEntriesStored(const ConversationInfo& /*conversation*/,
+                                 const std::vector<HistoryEntry>& /*fresh*/) {}
+    // Our entries whose state moved forward (to sent or delivered).
+    virtual void OnStatesMoved(const ConversationInfo& /*conversation*/,
+                               const std::vector<HistoryEntry>& /*moved*/) {}
+  };
+  void set_observer(Observer* observer) { observer_ = observer; }
+
   // Borrows `store` and `key` (our identity key, which signs our entries).
   // `keys` is the identity key each other person is known by (pinned
   // contact or checked certificate); ours is answered from `key`.
@@ -107,6 +122,22 @@ class Replicas final : public ReplicaView {
   // The members that lack entries we hold and may be sent, by the last
   // vector each told us: whom the node should reach (issue 12, item 5).
   [[nodiscard]] Result<std::set<std::string>> MembersLacking();
+  // The conversation's id, kind and name. NotFound if we do not hold it.
+  [[nodiscard]] Result<ConversationInfo> Info(ByteView conversation);
+  // Deletes our queued entry whose hex id starts with `id_prefix` (4 to 64
+  // hex digits) and returns it: `confab outbox drop`. Our later entries of
+  // that conversation, queued too, are signed again one seq lower in the
+  // same commit, so no seq is missing. FailedPrecondition once sent (a
+  // member's node may hold it), NotFound for no match, InvalidArgument for
+  // a malformed or ambiguous prefix.
+  [[nodiscard]] Result<HistoryEntry> DropQueued(std::string_view id_prefix, int64_t now_ms);
+  // Writes every queued message migrated from the old chat protocol
+  // (legacy entries, which reconcile never passes on) again as our signed
+  // entries, deleting the legacy ones in the same commit. Returns how many.
+  // Messages the old protocol already sent stay as they are.
+  [[nodiscard]] Result<size_t> AdoptLegacyOutbox(int64_t now_ms);
+  // Every other person of every conversation we hold: whom to follow.
+  [[nodiscard]] Result<std::set<std::string>> People();
 
   // ---- ReplicaView ---------------------------------------------------
   [[nodiscard]] Result<DigestMap> SharedWith(const std::string& peer) override;
@@ -145,6 +176,7 @@ class Replicas final : public ReplicaView {
     std::set<std::string> vectors;  // peers whose held_by changed
     std::vector<VerifiedEntry> stored;
     std::vector<VerifiedEntry> pending;
+    std::vector<std::pair<Bytes, MessageState>> moved;  // our states, by RefreshStates
   };
 
   KeyLookup Lookup() const;
@@ -156,8 +188,17 @@ class Replicas final : public ReplicaView {
   // conversations.
   [[nodiscard]] Status Persist(std::map<Bytes, Change>& changes, int64_t now_ms,
                                MessageState own_state);
-  // Moves our entries' states forward from held_by (inside a batch).
-  [[nodiscard]] Status RefreshStates(Replica& r, int64_t now_ms);
+  // Moves our entries' states forward from held_by (inside a batch),
+  // noting what moved in `moved`.
+  [[nodiscard]] Status RefreshStates(Replica& r, int64_t now_ms,
+                                     std::vector<std::pair<Bytes, MessageState>>& moved);
+  // In one commit: deletes our queued entries `remove` of `info` and signs
+  // `write` as our next entries, then replaces the conversation in memory
+  // by what the store now holds (replicas_rewrite.cc).
+  [[nodiscard]] Status RewriteOwn(const ConversationInfo& info, const std::vector<Bytes>& remove,
+                                  const std::vector<proto::EntryBody>& write, int64_t now_ms);
+  // Tells the observer what `changes`, now committed, stored and moved.
+  void Notify(const std::map<Bytes, Change>& changes, int64_t now_ms) const;
   std::vector<std::string> Holders(const Replica& r, const std::string& author, uint64_t seq) const;
   MessageState StateFor(const Replica& r, uint64_t seq) const;
   [[nodiscard]] Result<std::string> LearntName(std::string_view name, ByteView id);
@@ -166,6 +207,7 @@ class Replicas final : public ReplicaView {
                                   int64_t now_ms);
 
   ConversationStore* store_;
+  Observer* observer_ = nullptr;
   const crypto::SigningKey* key_;
   KeyLookup keys_;
   std::map<Bytes, std::unique_ptr<Replica>> cache_;

@@ -17,8 +17,8 @@ bool SameId(ByteView a, ByteView b) {
 
 }  // namespace
 
-Status Replicas::RefreshStates(Replica& r, int64_t now_ms) {
-  std::vector<std::pair<Bytes, MessageState>> moved;
+Status Replicas::RefreshStates(Replica& r, int64_t now_ms,
+                               std::vector<std::pair<Bytes, MessageState>>& moved) {
   for (auto& [id, state] : r.own) {
     if (state == MessageState::kDelivered)
       continue;
@@ -64,14 +64,67 @@ Status Replicas::Persist(std::map<Bytes, Change>& changes, int64_t now_ms, Messa
         CONFAB_RETURN_IF_ERROR(store_->SetMembers(id, r.conv.CurrentMembership()));
       for (const std::string& peer : c.vectors)
         CONFAB_RETURN_IF_ERROR(store_->SaveVector(peer, id, r.held_by[peer]));
-      CONFAB_RETURN_IF_ERROR(RefreshStates(r, now_ms));
+      CONFAB_RETURN_IF_ERROR(RefreshStates(r, now_ms, c.moved));
     }
     return store_->CommitBatch(*tx);
   };
   Status s = apply();
-  if (!s.ok())
+  if (!s.ok()) {
     forget();
+    return s;
+  }
+  Notify(changes, now_ms);
   return s;
+}
+
+void Replicas::Notify(const std::map<Bytes, Change>& changes, int64_t now_ms) const {
+  if (observer_ == nullptr)
+    return;
+  for (const auto& [id, c] : changes) {
+    const Replica& r = *c.replica;
+    std::vector<HistoryEntry> fresh;
+    for (const VerifiedEntry& e : c.stored) {
+      if (e.body.author() == self())
+        continue;  // ours: the caller that wrote it reports it
+      HistoryEntry h;
+      h.entry.conversation = id;
+      h.entry.id = Bytes(e.id.begin(), e.id.end());
+      h.entry.author = e.body.author();
+      h.entry.direction = Direction::kIn;
+      h.entry.seq = e.body.seq();
+      h.entry.lamport = e.body.lamport();
+      h.entry.kind = e.body.kind();
+      h.entry.sent_ms = e.body.sent_unix_ms();
+      h.entry.received_ms = now_ms;
+      h.entry.state = MessageState::kReceived;
+      h.entry.state_ms = now_ms;
+      h.entry.text = e.body.text();
+      fresh.push_back(std::move(h));
+    }
+    if (!fresh.empty())
+      observer_->OnEntriesStored(r.info, fresh);
+    std::vector<HistoryEntry> moved;
+    for (const auto& [entry_id, state] : c.moved) {
+      HistoryEntry h;
+      h.entry.conversation = id;
+      h.entry.id = entry_id;
+      h.entry.author = self();
+      h.entry.direction = Direction::kOut;
+      h.entry.state = state;
+      h.entry.state_ms = now_ms;
+      EntryId eid{};
+      if (entry_id.size() == eid.size()) {
+        std::copy(entry_id.begin(), entry_id.end(), eid.begin());
+        if (const VerifiedEntry* e = r.conv.Find(eid)) {
+          h.entry.seq = e->body.seq();
+          h.delivered_to = Holders(r, self(), e->body.seq());
+        }
+      }
+      moved.push_back(std::move(h));
+    }
+    if (!moved.empty())
+      observer_->OnStatesMoved(r.info, moved);
+  }
 }
 
 Result<DigestMap> Replicas::SharedWith(const std::string& peer) {

@@ -60,8 +60,8 @@ class MessageHandlers {
   // Queues `texts` to `to` in one commit (Messenger::ComposeBatch, whose
   // errors it returns), publishes them and starts delivering them from the
   // next loop iteration.
-  [[nodiscard]] Result<std::vector<StoredMessage>> Queue(const std::string& to,
-                                                         std::span<const std::string> texts);
+  [[nodiscard]] Result<std::vector<chat::HistoryEntry>> Queue(const std::string& to,
+                                                              std::span<const std::string> texts);
   proto::Response Send(const proto::SendRequest& request);
   proto::Response SendBatch(const proto::SendBatchRequest& request);
   proto::Response History(const proto::HistoryRequest& request);
@@ -84,6 +84,9 @@ class GroupHandlers {
   proto::Response History(const proto::HistoryRequest& request);
 
  private:
+  // Delivers to every other member of `g` and arms the retry.
+  void Reach(const chat::GroupInfo& g);
+
   const ControlParts& p_;
 };
 

@@ -14,8 +14,8 @@ void Correspondents::Refresh() {
     for (const Contact& c : *all)
       names_.insert(c.name);
   }
-  if (Result<std::vector<std::string>> waiting = messenger_.ContactsWithOutbox(); waiting.ok())
-    names_.insert(waiting->begin(), waiting->end());
+  if (Result<std::set<std::string>> people = people_(); people.ok())
+    names_.insert(people->begin(), people->end());
   if (names_.size() != before || before == 0)
     Subscribe();
 }

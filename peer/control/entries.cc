@@ -19,6 +19,25 @@ proto::HistoryEntry ToEntry(const StoredMessage& m, const std::string& self) {
   return e;
 }
 
+proto::HistoryEntry ToEntry(const chat::HistoryEntry& h, const chat::ConversationInfo& c,
+                            const std::string& self) {
+  proto::HistoryEntry e;
+  const bool out = h.entry.author == self;
+  e.set_id(ToHex(h.entry.id));
+  e.set_from(h.entry.author);
+  if (c.is_group())
+    e.set_to("#" + c.name);
+  else
+    e.set_to(out ? c.peer : self);
+  e.set_text(h.entry.text);
+  e.set_state(std::string(MessageStateName(h.entry.state)));
+  e.set_time_unix_ms(h.entry.sent_ms);
+  e.set_seq(h.entry.seq);
+  for (const std::string& d : h.delivered_to)
+    e.add_delivered_to(d);
+  return e;
+}
+
 void FillContact(const Contact& c, proto::ContactEntry* e) {
   e->set_name(c.name);
   e->set_pinned(!c.identity_key.empty());

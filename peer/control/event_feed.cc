@@ -21,6 +21,29 @@ void EventFeed::OnMessages(const std::vector<StoredMessage>& stored) {
   }
 }
 
+void EventFeed::OnEntries(const chat::ConversationInfo& conversation,
+                          const std::vector<chat::HistoryEntry>& entries) {
+  for (const chat::HistoryEntry& h : entries) {
+    if (h.entry.kind != proto::ENTRY_TEXT)
+      continue;
+    proto::Event event;
+    *event.mutable_message() = ToEntry(h, conversation, self_);
+    Publish(std::move(event));
+  }
+}
+
+void EventFeed::OnEntryStates(const chat::ConversationInfo& conversation,
+                              const std::vector<chat::HistoryEntry>& moved) {
+  for (const chat::HistoryEntry& h : moved) {
+    proto::Event event;
+    proto::MessageStateEvent* changed = event.mutable_message_state();
+    changed->set_id(ToHex(h.entry.id));
+    changed->set_contact(conversation.label());
+    changed->set_state(std::string(MessageStateName(h.entry.state)));
+    Publish(std::move(event));
+  }
+}
+
 void EventFeed::OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
                                 MessageState state) {
   for (const MessageId& id : ids) {

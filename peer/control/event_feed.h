@@ -24,6 +24,7 @@
 
 #include "common/net/timer.h"
 #include "peer/chat/history_store.h"
+#include "peer/chat/replicas.h"
 #include "peer/contacts/contact_book.h"
 #include "peer/control/control_server.h"
 #include "peer/transfer/transfers.h"
@@ -38,6 +39,13 @@ class EventFeed final : public transfer::Transfers::Observer, private net::Timer
 
   // Messages stored: received, or composed here (state queued).
   void OnMessages(const std::vector<StoredMessage>& stored);
+  // Entries of a replicated conversation stored: received, or written here
+  // (state queued). Only texts are published.
+  void OnEntries(const chat::ConversationInfo& conversation,
+                 const std::vector<chat::HistoryEntry>& entries);
+  // Our entries' states moved (sent, delivered).
+  void OnEntryStates(const chat::ConversationInfo& conversation,
+                     const std::vector<chat::HistoryEntry>& moved);
   void OnMessageStates(const std::string& contact, const std::vector<MessageId>& ids,
                        MessageState state);
   // `name`'s new key was refused; the event says how to accept it.

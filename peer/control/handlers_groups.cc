@@ -1,6 +1,7 @@
 // GroupHandlers: `confab group ...`, `confab groups`, and "#NAME" for
 // `confab msg` and `confab history` (issue 12), over chat::Replicas.
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "common/base/member_name.h"
@@ -45,6 +46,20 @@ Status CheckGroupText(std::string_view text) {
 }
 
 }  // namespace
+
+void GroupHandlers::Reach(const chat::GroupInfo& g) {
+  // Everyone who may now lack something of ours: the members, and after a
+  // removal those still members (the removed one is sent nothing more).
+  std::set<std::string> others;
+  for (const std::string& m : g.membership.members) {
+    if (m != p_.self_name) {
+      others.insert(m);
+      p_.correspondents.Follow(m);
+    }
+  }
+  p_.sessions.DeliverAll(others);
+  p_.retry.Arm();
+}
 
 proto::Response GroupHandlers::Group(const proto::GroupRequest& request) {
   const std::string name = GroupName(request.name());
@@ -96,6 +111,7 @@ proto::Response GroupHandlers::Group(const proto::GroupRequest& request) {
   Result<chat::GroupInfo> after = p_.replicas.GroupNamed(name);
   if (!after.ok())
     return Failure(after.status());
+  Reach(*after);
   response.set_ok(true);
   Fill(*after, p_.self_name, response.add_groups());
   return response;
@@ -112,6 +128,11 @@ proto::Response GroupHandlers::Send(const std::string& to, std::span<const std::
   Result<std::vector<chat::HistoryEntry>> written = p_.replicas.ComposeBatch(g->id, texts, NowMs());
   if (!written.ok())
     return Failure(written.status());
+  chat::ConversationInfo info;
+  info.id = g->id;
+  info.name = g->name;
+  p_.feed.OnEntries(info, *written);
+  Reach(*g);
   proto::Response response;
   response.set_ok(true);
   if (written->size() == 1)

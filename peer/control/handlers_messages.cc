@@ -10,58 +10,77 @@
 
 namespace confab::peer {
 
-Result<std::vector<StoredMessage>> MessageHandlers::Queue(const std::string& to,
-                                                          std::span<const std::string> texts) {
+Result<std::vector<chat::HistoryEntry>> MessageHandlers::Queue(const std::string& to,
+                                                               std::span<const std::string> texts) {
   if (to == p_.self_name)
     return Status::InvalidArgument("you cannot message yourself");
-  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> queued,
-                          p_.messenger.ComposeBatch(to, texts, NowMs()));
+  CONFAB_RETURN_IF_ERROR(p_.messenger.CheckCanWrite(to, texts));
+  CONFAB_ASSIGN_OR_RETURN(Bytes conversation, p_.replicas.EnsureDirect(to));
+  CONFAB_ASSIGN_OR_RETURN(std::vector<chat::HistoryEntry> queued,
+                          p_.replicas.ComposeBatch(conversation, texts, NowMs()));
   p_.correspondents.Follow(to);
   p_.sessions.DeliverSoon(to);
   p_.retry.Arm();
-  p_.feed.OnMessages(queued);
+  chat::ConversationInfo info;
+  info.id = conversation;
+  info.peer = to;
+  p_.feed.OnEntries(info, queued);
   return queued;
 }
 
 proto::Response MessageHandlers::Send(const proto::SendRequest& request) {
   const std::string texts[] = {request.text()};
-  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
+  Result<std::vector<chat::HistoryEntry>> queued = Queue(request.to(), texts);
   if (!queued.ok())
     return Failure(queued.status());
   proto::Response response;
   response.set_ok(true);
-  response.set_message_id(ToHex(queued->front().id));
+  response.set_message_id(ToHex(queued->front().entry.id));
   return response;
 }
 
 proto::Response MessageHandlers::SendBatch(const proto::SendBatchRequest& request) {
   const std::vector<std::string> texts(request.texts().begin(), request.texts().end());
-  Result<std::vector<StoredMessage>> queued = Queue(request.to(), texts);
+  Result<std::vector<chat::HistoryEntry>> queued = Queue(request.to(), texts);
   if (!queued.ok())
     return Failure(queued.status());
   proto::Response response;
   response.set_ok(true);
-  for (const StoredMessage& m : *queued)
-    response.add_message_ids(ToHex(m.id));
+  for (const chat::HistoryEntry& h : *queued)
+    response.add_message_ids(ToHex(h.entry.id));
   return response;
 }
 
 proto::Response MessageHandlers::History(const proto::HistoryRequest& request) {
   if (Status valid = ValidateMemberName(request.contact()); !valid.ok())
     return Failure(valid);
+  if (request.contact() == p_.self_name)
+    return Failure(Status::InvalidArgument("there is no conversation with yourself"));
   const size_t limit = request.limit() == 0 ? 100 : request.limit();
-  Result<std::vector<StoredMessage>> messages =
-      p_.messenger.History(request.contact(), request.since_unix_ms(), limit);
-  if (!messages.ok())
-    return Failure(messages.status());
+  Result<Bytes> conversation = p_.replicas.EnsureDirect(request.contact());
+  if (!conversation.ok())
+    return Failure(conversation.status());
+  Result<std::vector<chat::HistoryEntry>> all = p_.replicas.History(*conversation);
+  if (!all.ok())
+    return Failure(all.status());
+  std::vector<const chat::HistoryEntry*> shown;
+  for (const chat::HistoryEntry& h : *all) {
+    if (h.entry.kind == proto::ENTRY_TEXT && h.entry.received_ms >= request.since_unix_ms())
+      shown.push_back(&h);
+  }
+  if (shown.size() > limit)
+    shown.erase(shown.begin(), shown.end() - static_cast<std::ptrdiff_t>(limit));
   if (request.mark_read()) {
     if (Status marked = p_.history.MarkRead(request.contact()); !marked.ok())
       return Failure(marked);
   }
+  chat::ConversationInfo info;
+  info.id = *conversation;
+  info.peer = request.contact();
   proto::Response response;
   response.set_ok(true);
-  for (const StoredMessage& m : *messages)
-    *response.add_history() = ToEntry(m, p_.self_name);
+  for (const chat::HistoryEntry* h : shown)
+    *response.add_history() = ToEntry(*h, info, p_.self_name);
   // Over the control socket's limit the answer could not be sent at all, and
   // the CLI would see a closed connection; say what to do instead.
   if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
@@ -92,18 +111,27 @@ proto::Response MessageHandlers::Outbox(const proto::OutboxRequest& request) {
   constexpr size_t kMaxListed = 1000;
   proto::Response response;
   if (request.action() == proto::OutboxRequest::ACTION_DROP) {
-    Result<StoredMessage> dropped = p_.messenger.DropQueued(request.id());
+    Result<chat::HistoryEntry> dropped = p_.replicas.DropQueued(request.id(), NowMs());
     if (!dropped.ok())
       return Failure(dropped.status());
-    *response.add_history() = ToEntry(*dropped, p_.self_name);
+    Result<chat::ConversationInfo> info = p_.replicas.Info(dropped->entry.conversation);
+    if (!info.ok())
+      return Failure(info.status());
+    *response.add_history() = ToEntry(*dropped, *info, p_.self_name);
     response.set_ok(true);
     return response;
   }
-  Result<std::vector<StoredMessage>> waiting = p_.messenger.Outbox(kMaxListed);
+  Result<std::vector<chat::HistoryEntry>> waiting = p_.replicas.Outbox();
   if (!waiting.ok())
     return Failure(waiting.status());
-  for (const StoredMessage& m : *waiting)
-    *response.add_history() = ToEntry(m, p_.self_name);
+  for (const chat::HistoryEntry& h : *waiting) {
+    if (static_cast<size_t>(response.history_size()) >= kMaxListed)
+      break;
+    Result<chat::ConversationInfo> info = p_.replicas.Info(h.entry.conversation);
+    if (!info.ok())
+      return Failure(info.status());
+    *response.add_history() = ToEntry(h, *info, p_.self_name);
+  }
   response.set_ok(true);
   if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
     return Failure(Status::ResourceExhausted(

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
+#include <set>
 #include <utility>
 
 #include "common/base/service_notify.h"
+#include "common/base/wall_clock.h"
 #include "common/config/config.h"
 #include "common/crypto/noise_primitives.h"
 #include "common/net/interfaces.h"
@@ -13,6 +16,7 @@
 #include "peer/chat/body_cipher.h"
 #include "peer/node/node_config.h"
 #include "peer/store/peer_database.h"
+#include "proto/identity.pb.h"
 
 namespace confab::peer {
 namespace {
@@ -61,17 +65,10 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
       node->conversations_,
       chat::ConversationStore::Open(node->db_.get(), std::move(conv_cipher), enrollment.name));
   CONFAB_ASSIGN_OR_RETURN(node->identity_, crypto::SigningKey::FromSeed(identity.seed().view()));
+  Node* self = node.get();
   node->replicas_ = std::make_unique<chat::Replicas>(
       node->conversations_.get(), &*node->identity_,
-      [contacts = node->contacts_.get()](
-          const std::string& person) -> std::optional<crypto::Ed25519PublicKey> {
-        Result<Contact> c = contacts->Get(person);
-        if (!c.ok() || c->identity_key.size() != crypto::kEd25519PublicKeyBytes)
-          return std::nullopt;
-        crypto::Ed25519PublicKey k{};
-        std::copy(c->identity_key.begin(), c->identity_key.end(), k.begin());
-        return k;
-      });
+      [self](const std::string& person) { return self->AuthorKey(person); });
   CONFAB_ASSIGN_OR_RETURN(BodyCipher cipher, BodyCipher::FromIdentitySeed(identity.seed().view()));
   CONFAB_ASSIGN_OR_RETURN(node->history_, HistoryStore::Open(node->db_.get(), std::move(cipher)));
   node->messenger_ = std::make_unique<Messenger>(*node->history_, *node->contacts_);
@@ -83,6 +80,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
       node->control_, ControlServer::Create(loop, node->control_path_, nullptr, options.control));
   node->feed_ = std::make_unique<EventFeed>(*node->control_, *node->contacts_, enrollment.name);
   CONFAB_RETURN_IF_ERROR(node->feed_->EnableGrace(loop, options.presence_grace_ms));
+  node->replicas_->set_observer(node.get());
   // Before anything is shown or sent.
   CONFAB_ASSIGN_OR_RETURN(
       node->purge_,
@@ -114,6 +112,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   chat.self_name = enrollment.name;
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
+  chat.replicas = node->replicas_.get();  // chat protocol 2: reconcile
   CONFAB_ASSIGN_OR_RETURN(node->sessions_,
                           ChatSessions::Create(loop, std::move(chat), *node->messenger_,
                                                *node->dialer_, node->port_->udp(), node.get()));
@@ -141,13 +140,19 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   CONFAB_RETURN_IF_ERROR(node->LoadRevocations());
   CONFAB_ASSIGN_OR_RETURN(node->link_, TrackerLink::Create(loop, std::move(link), node.get()));
 
-  CONFAB_ASSIGN_OR_RETURN(node->retry_, OutboxRetry::Create(loop, *node->messenger_,
-                                                            *node->sessions_, options.retry_ms));
-  node->correspondents_ =
-      std::make_unique<Correspondents>(*node->contacts_, *node->messenger_, *node->link_);
+  CONFAB_ASSIGN_OR_RETURN(node->retry_,
+                          OutboxRetry::Create(
+                              loop,
+                              [self]() -> Result<std::vector<std::string>> {
+                                CONFAB_ASSIGN_OR_RETURN(std::set<std::string> lacking,
+                                                        self->replicas_->MembersLacking());
+                                return std::vector<std::string>(lacking.begin(), lacking.end());
+                              },
+                              *node->sessions_, options.retry_ms));
+  node->correspondents_ = std::make_unique<Correspondents>(
+      *node->contacts_, [self] { return self->replicas_->People(); }, *node->link_);
   node->access_ = std::make_unique<PeerAccess>(*node->port_, *node->sessions_, *node->transfers_,
                                                *node->directory_);
-  Node* self = node.get();
   node->member_check_ = std::make_unique<MemberCheck>(MemberCheckParams{
       .loop = loop,
       .known =
@@ -179,6 +184,9 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                           net::SignalWatcher::Create(loop, SIGINT, &node->signal_hook_));
   CONFAB_ASSIGN_OR_RETURN(node->sigterm_,
                           net::SignalWatcher::Create(loop, SIGTERM, &node->signal_hook_));
+  // A queued message of the old protocol would never leave on the new one.
+  if (Result<size_t> adopted = node->replicas_->AdoptLegacyOutbox(NowMs()); !adopted.ok())
+    spdlog::warn("the old outbox stays as it was: {}", adopted.status().ToString());
   node->retry_->Arm();
 
   node->link_->Announce(node->Endpoints());
@@ -213,8 +221,8 @@ void Node::SignalHook::OnSignal(int signum) {
   node->Shutdown();
 }
 
-Result<std::vector<StoredMessage>> Node::Queue(const std::string& to,
-                                               std::span<const std::string> texts) {
+Result<std::vector<chat::HistoryEntry>> Node::Queue(const std::string& to,
+                                                    std::span<const std::string> texts) {
   return handlers_->messages().Queue(to, texts);
 }
 
@@ -344,6 +352,53 @@ void Node::OnMessageStates(const std::string& contact, const std::vector<Message
 
 void Node::OnKeyChange(const std::string& name, const Status& why) {
   feed_->OnKeyChange(name, why);
+}
+
+void Node::OnEntriesStored(const chat::ConversationInfo& conversation,
+                           const std::vector<chat::HistoryEntry>& fresh) {
+  feed_->OnEntries(conversation, fresh);
+  const bool membership = std::any_of(fresh.begin(), fresh.end(), [](const chat::HistoryEntry& h) {
+    return h.entry.kind != proto::ENTRY_TEXT;
+  });
+  if (membership && correspondents_)
+    correspondents_->Refresh();  // follow the group's new members
+  if (retry_)
+    retry_->Arm();  // what came in may be what another member lacks
+}
+
+void Node::OnStatesMoved(const chat::ConversationInfo& conversation,
+                         const std::vector<chat::HistoryEntry>& moved) {
+  feed_->OnEntryStates(conversation, moved);
+  const auto delivered = std::count_if(moved.begin(), moved.end(), [](const chat::HistoryEntry& h) {
+    return h.entry.state == MessageState::kDelivered;
+  });
+  if (delivered > 0 && options_.observer != nullptr)
+    options_.observer->OnDelivered(conversation.label(), delivered);
+}
+
+void Node::OnPeerOutdated(const std::string& name, const std::string& why) {
+  spdlog::warn("{}", why);
+  (void)name;
+}
+
+std::optional<crypto::Ed25519PublicKey> Node::AuthorKey(const std::string& person) {
+  crypto::Ed25519PublicKey key{};
+  if (Result<Contact> c = contacts_->Get(person);
+      c.ok() && c->identity_key.size() == crypto::kEd25519PublicKeyBytes) {
+    std::copy(c->identity_key.begin(), c->identity_key.end(), key.begin());
+    return key;
+  }
+  if (std::optional<proto::LookupResult> kept = CachedLookup(person)) {
+    proto::CertificateBody body;
+    if (body.ParseFromString(kept->certificate().body()) && body.name() == person &&
+        body.identity_key().size() == crypto::kEd25519PublicKeyBytes) {
+      std::copy(body.identity_key().begin(), body.identity_key().end(), key.begin());
+      return key;
+    }
+  }
+  if (link_)
+    (void)link_->Lookup(person);  // its verified answer is kept (OnLookupVerified)
+  return std::nullopt;
 }
 
 }  // namespace confab::peer

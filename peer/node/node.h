@@ -30,7 +30,8 @@ class Node final : private TrackerLink::Delegate,
                    private PeerPort::Delegate,
                    private ChatSessions::Delegate,
                    private Dialer::Directory,
-                   private transfer::Transfers::Delegate {
+                   private transfer::Transfers::Delegate,
+                   private chat::Replicas::Observer {
  public:
   // Loads the enrolment from `home`, opens confab.db, listens on the peer
   // port and node.sock, and starts the tracker link. Errors name what
@@ -46,8 +47,8 @@ class Node final : private TrackerLink::Delegate,
   const std::string& control_path() const { return control_path_; }
 
   // What `confab msg` does: MessageHandlers::Queue.
-  [[nodiscard]] Result<std::vector<StoredMessage>> Queue(const std::string& to,
-                                                         std::span<const std::string> texts);
+  [[nodiscard]] Result<std::vector<chat::HistoryEntry>> Queue(const std::string& to,
+                                                              std::span<const std::string> texts);
 
   // Closes every handle; the loop then runs out. Idempotent.
   void Shutdown();
@@ -76,6 +77,16 @@ class Node final : private TrackerLink::Delegate,
                        MessageState state) override;
   // PeerPort::Delegate and Dialer::Directory: a refused hello or route
   void OnKeyChange(const std::string& name, const Status& why) override;
+  // chat::Replicas::Observer
+  void OnEntriesStored(const chat::ConversationInfo& conversation,
+                       const std::vector<chat::HistoryEntry>& fresh) override;
+  void OnStatesMoved(const chat::ConversationInfo& conversation,
+                     const std::vector<chat::HistoryEntry>& moved) override;
+  void OnPeerOutdated(const std::string& name, const std::string& why) override;
+  // The identity key an entry's author is known by: a pinned contact, or
+  // the certificate of a kept lookup. For someone we know neither way the
+  // tracker is asked, so a later round can check their entries.
+  std::optional<crypto::Ed25519PublicKey> AuthorKey(const std::string& person);
   void OnLookupVerified(const std::string& name, const proto::LookupResult& result) override;
   std::optional<proto::LookupResult> CachedLookup(const std::string& name) override;
   // Refuses every revoked key stored in confab.db (at start-up).
