@@ -78,6 +78,9 @@ struct ChatSessionsParams {
   // protocol 1 peer is refused with the upgrade notice. Unset: protocol 1
   // (ChatMessage/Ack over Messenger), as before. Outlives the sessions.
   chat::ReplicaView* replicas = nullptr;
+  // The version our hello names, and the one we speak: a protocol 2 build
+  // speaks 2. (The tests set 3 to play a newer node.)
+  uint32_t protocol_version = kChatProtocolVersion;
 };
 
 class ChatSessions final : public PeerPort::Handler,

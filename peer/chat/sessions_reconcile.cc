@@ -56,7 +56,7 @@ proto::ChatMessage UpgradeNotice(const std::string& self, int64_t now_ms) {
 
 Status ChatSessions::SendHello(Link& link, bool with_notice) {
   proto::PeerMessage m;
-  m.mutable_hello()->set_version(kChatProtocolVersion);
+  m.mutable_hello()->set_version(params_.protocol_version);
   if (with_notice)
     *m.mutable_chat() = UpgradeNotice(params_.self_name, NowMs());
   link.hello_sent = true;
@@ -113,9 +113,9 @@ Status ChatSessions::HandleReconcile(Link& link, const proto::PeerMessage& messa
     return RefuseOutdated(link, message);
   if (!link.reconcile) {
     // The peer's first message: its hello says which protocol it speaks.
-    if (!message.has_hello() || message.hello().version() < kChatProtocolVersion)
+    if (!message.has_hello() || message.hello().version() < params_.protocol_version)
       return RefuseOutdated(link, message);
-    if (message.hello().version() > kChatProtocolVersion) {
+    if (message.hello().version() > params_.protocol_version) {
       std::string why = link.peer + " runs a newer confab (chat protocol " +
                         std::to_string(message.hello().version()) +
                         "); upgrade confab to chat with them";

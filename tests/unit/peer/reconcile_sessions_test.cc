@@ -177,5 +177,27 @@ TEST_CASE(
   CHECK(pending->size() == 1);
 }
 
+TEST_CASE("A node of a newer chat protocol and one of an older refuse each other with the reason",
+          "[peer][sessions][reconcile][upgrade]") {
+  People people;
+  MemoryReplicas alice_view(people, "alice"), bob_view(people, "bob");
+  alice_view.AddDirect("bob");
+  bob_view.AddDirect("alice");
+  Fixture f;
+  f.alice.replicas = &alice_view;
+  f.bob.replicas = &bob_view;
+  f.bob.protocol_version = kChatProtocolVersion + 1;  // bob plays a later release
+  f.Start(f.alice);
+  f.Start(f.bob);
+  f.alice.sessions->Deliver("bob");
+  REQUIRE(f.Run([&] { return !f.alice.outdated.empty() && !f.bob.outdated.empty(); }));
+  CHECK(f.alice.outdated.front() ==
+        "bob: bob runs a newer confab (chat protocol 3); upgrade confab to chat with them");
+  CHECK(f.bob.outdated.front() == "alice: alice runs an older confab; ask them to upgrade");
+  REQUIRE(f.Run([&] { return !f.alice.sessions->HasSession("bob"); }));
+  CHECK(f.alice.rounds == 0);
+  CHECK(f.bob.rounds == 0);
+}
+
 }  // namespace
 }  // namespace confab::peer

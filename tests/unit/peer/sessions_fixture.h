@@ -97,6 +97,7 @@ struct Member final : ChatSessions::Delegate, PeerPort::Delegate, Dialer::Direct
   std::vector<std::string> key_changes;
   // Protocol 2: set before Start, and what it reported.
   chat::ReplicaView* replicas = nullptr;
+  uint32_t protocol_version = kChatProtocolVersion;
   std::vector<std::string> outdated;
   size_t rounds = 0;
   std::map<std::string, proto::LookupResult> kept;
@@ -173,6 +174,7 @@ struct Fixture {
     params.local_static = m.key.DeriveX25519();
     params.certificate = m.certificate;
     params.replicas = m.replicas;
+    params.protocol_version = m.protocol_version;
     DialerParams dial;
     dial.org_public_key = (org != nullptr ? *org : dir.org).public_key();
     m.clock = std::make_unique<LoopClock>(*loop);
