@@ -1,0 +1,179 @@
+#include "tracker/pg_directory.h"
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "common/crypto/identity.h"
+
+#include "tests/unit/skip.h"
+#include "tests/unit/tracker/directory_suite.h"
+#include "tests/unit/tracker/pg_server.h"
+
+namespace confab::tracker {
+namespace {
+
+using confab::testing::PgConn;
+using confab::testing::PgServer;
+using Code = Status::Code;
+
+constexpr int64_t kNow = 1'800'000'000;
+
+std::string Quiet(PgServer& pg, const std::string& db) {
+  return pg.ConninfoFor(db) + " connect_timeout=5";
+}
+
+// Each OpenFresh creates a new database on one server for the whole run
+// (Catch runs the suite's TEST_CASE body once per section).
+class PgBackend : public confab::testing::DirectoryBackend {
+ public:
+  explicit PgBackend(PgServer* pg) : pg_(pg) {}
+  std::unique_ptr<DirectoryStore> OpenFresh() override {
+    static int next = 0;
+    db_ = "suite" + std::to_string(++next);
+    PgConn admin = pg_->Connect();
+    REQUIRE(PQstatus(admin.get()) == CONNECTION_OK);
+    PGresult* r = PQexec(admin.get(), ("CREATE DATABASE " + db_).c_str());
+    INFO(PQerrorMessage(admin.get()));
+    REQUIRE(PQresultStatus(r) == PGRES_COMMAND_OK);
+    PQclear(r);
+    return OpenAgain();
+  }
+  std::unique_ptr<DirectoryStore> OpenAgain() override {
+    auto opened = PgDirectory::Open(Quiet(*pg_, db_));
+    INFO(opened.status().ToString());
+    REQUIRE(opened.ok());
+    return std::move(opened).value();
+  }
+  int64_t Count(const std::string& sql) override {
+    PgConn conn(PQconnectdb(pg_->ConninfoFor(db_).c_str()));
+    PGresult* r = PQexec(conn.get(), sql.c_str());
+    INFO(sql << ": " << PQerrorMessage(conn.get()));
+    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
+    int64_t n = std::stoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+  }
+  Status Exec(const std::string& sql) override {
+    PgConn conn(PQconnectdb(pg_->ConninfoFor(db_).c_str()));
+    PGresult* r = PQexec(conn.get(), sql.c_str());
+    Status s = PQresultStatus(r) == PGRES_COMMAND_OK
+                   ? Status::Ok()
+                   : Status::FailedPrecondition(PQerrorMessage(conn.get()));
+    PQclear(r);
+    return s;
+  }
+
+ private:
+  PgServer* pg_;
+  std::string db_;
+};
+
+// One server per test process, started on first use.
+PgServer* SharedServer(const std::string& bin) {
+  static std::unique_ptr<PgServer> server;
+  static std::string error;
+  if (!server && error.empty()) {
+    server = PgServer::Start(bin, &error);
+    if (!server && error.empty())
+      error = "PostgreSQL did not start";
+  }
+  INFO(error);
+  REQUIRE(server);
+  return server.get();
+}
+
+Result<Bytes> Issue(const Issuance& in) {
+  return ToBytes(AsBytes(in.name + "/" + std::to_string(in.serial)));
+}
+
+Bytes Key(uint8_t fill) {
+  auto key = crypto::SigningKey::FromSeed(Bytes(32, fill));
+  REQUIRE(key.ok());
+  return Bytes(key->public_key().begin(), key->public_key().end());
+}
+
+TEST_CASE("The PostgreSQL directory passes the shared directory suite", "[directory][pg]") {
+  const std::string bin = PgServer::FindBinaries();
+  if (bin.empty())
+    CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
+  PgBackend backend(SharedServer(bin));
+  confab::testing::RunDirectorySuite(backend);
+}
+
+TEST_CASE("PgDirectory reconnects by itself after the PostgreSQL server restarts",
+          "[directory][pg]") {
+  const std::string bin = PgServer::FindBinaries();
+  if (bin.empty())
+    CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
+  std::string error;
+  auto pg = PgServer::Start(bin, &error);
+  INFO(error);
+  REQUIRE(pg);
+  auto opened = PgDirectory::Open(Quiet(*pg, "postgres"));
+  REQUIRE(opened.ok());
+  PgDirectory& dir = **opened;
+  REQUIRE(dir.CreateInvite("alice", Bytes(32, 1), kNow, 3600).ok());
+  REQUIRE(dir.Enroll(Bytes(32, 1), Key(1), kNow + 1, Issue).ok());
+
+  REQUIRE(pg->Stop());
+  auto down = dir.GetMember("alice");
+  CHECK(down.status().code() == Code::kUnavailable);
+  CHECK_THAT(down.status().ToString(), Catch::Contains("postgresql"));
+  CHECK(dir.CreateInvite("bob", Bytes(32, 2), kNow, 3600).code() == Code::kUnavailable);
+
+  REQUIRE(pg->StartAgain());
+  // The first call after the restart finds the connection gone, reconnects,
+  // prepares its statements again and succeeds.
+  auto back = dir.GetMember("alice");
+  INFO(back.status().ToString());
+  REQUIRE(back.ok());
+  CHECK(back->serial == 1);
+  CHECK(dir.reconnects() >= 1);
+  REQUIRE(dir.CreateInvite("bob", Bytes(32, 2), kNow, 3600).ok());
+  CHECK(dir.Enroll(Bytes(32, 2), Key(2), kNow + 2, Issue).ok());
+  CHECK(dir.ListMembers()->size() == 2);
+
+  // A restart between two calls, with no failed call in between.
+  REQUIRE(pg->Stop());
+  REQUIRE(pg->StartAgain());
+  const int before = dir.reconnects();
+  CHECK(dir.RecordLastSeen("bob", kNow + 9).ok());
+  CHECK(dir.reconnects() == before + 1);
+  CHECK(dir.GetMember("bob")->last_seen == kNow + 9);
+}
+
+TEST_CASE("PgDirectory::Open says clearly why it cannot open", "[directory][pg][error]") {
+  SECTION("a url libpq cannot parse") {
+    auto d = PgDirectory::Open("postgresql://[::1");
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.status().code() == Code::kUnavailable);
+    CHECK_THAT(d.status().ToString(), Catch::Contains("postgresql: cannot connect"));
+  }
+  SECTION("a server that is not there") {
+    auto d = PgDirectory::Open("host=/nonexistent-confab-dir dbname=x connect_timeout=2");
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.status().code() == Code::kUnavailable);
+    CHECK_THAT(d.status().ToString(), Catch::Contains("/nonexistent-confab-dir"));
+  }
+}
+
+TEST_CASE("PgDirectory refuses a database written by a newer confab", "[directory][pg][error]") {
+  const std::string bin = PgServer::FindBinaries();
+  if (bin.empty())
+    CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
+  PgServer* pg = SharedServer(bin);
+  REQUIRE(PgDirectory::Open(Quiet(*pg, "postgres")).ok());
+  PgConn conn = pg->Connect();
+  PQclear(PQexec(conn.get(), "UPDATE confab_schema_version SET version = 99"));
+  auto d = PgDirectory::Open(Quiet(*pg, "postgres"));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().code() == Code::kFailedPrecondition);
+  CHECK_THAT(d.status().ToString(), Catch::Contains("upgrade confab-tracker"));
+}
+
+}  // namespace
+}  // namespace confab::tracker
