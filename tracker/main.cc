@@ -63,8 +63,9 @@ std::string FormatTime(int64_t unix_seconds) {
   return buf;
 }
 
-int RunInit(const std::string& dir, const std::string& org, const std::string& listen) {
-  Status s = TrackerState::Init(dir, org, listen);
+int RunInit(const std::string& dir, const std::string& org, const std::string& listen,
+            const std::string& database) {
+  Status s = TrackerState::Init(dir, org, listen, database);
   if (!s.ok())
     return Fail(s);
   auto state = TrackerState::Open(dir);
@@ -75,6 +76,9 @@ int RunInit(const std::string& dir, const std::string& org, const std::string& l
   std::printf("  listen     %s (TCP and UDP)\n", (*state)->config().listen.c_str());
   std::printf("  advertise  %s (edit tracker.toml to change what invite codes carry)\n",
               (*state)->config().advertise.c_str());
+  std::printf("  directory  %s\n", database.empty()
+                                       ? "directory.db (SQLite)"
+                                       : "PostgreSQL ([database] url in tracker.toml)");
   std::printf("  org key    %s\n",
               crypto::Fingerprint::Of(org_key.public_key()).ToString().c_str());
   std::printf("Start it with: confab-tracker serve --state %s\n", dir.c_str());
@@ -228,6 +232,10 @@ int main(int argc, char** argv) {
   add_state(init);
   init->add_option("--org", org, "The organisation's name")->required();
   init->add_option("--listen", listen, "TCP and UDP address to listen on")->capture_default_str();
+  std::string database;
+  init->add_option("--database", database,
+                   "A shared PostgreSQL directory (postgresql://... URL) instead of "
+                   "directory.db");
 
   CLI::App* serve = app.add_subcommand("serve", "Run the tracker in the foreground");
   add_state(serve);
@@ -274,7 +282,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (*init)
-    return RunInit(state_dir, org, listen);
+    return RunInit(state_dir, org, listen, database);
   if (*serve)
     return Serve(state_dir, log_level);
   if (*invite)

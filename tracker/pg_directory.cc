@@ -134,6 +134,24 @@ Member MemberAt(const PGresult* r, int row) {
 
 }  // namespace
 
+Status CheckPgUrl(std::string_view url) {
+  const bool uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
+  if (!uri && url.find('=') == std::string_view::npos)
+    return Status::InvalidArgument("database url '" + std::string(url) +
+                                   "' is neither a postgresql:// URL nor libpq key=value "
+                                   "settings (for example postgresql:///confab?host=/run/"
+                                   "postgresql)");
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(std::string(url).c_str(), &err);
+  if (opts == nullptr) {
+    std::string why = err != nullptr ? Trimmed(err) : "out of memory";
+    PQfreemem(err);
+    return Status::InvalidArgument("database url is not valid: " + why);
+  }
+  PQconninfoFree(opts);
+  return Status::Ok();
+}
+
 enum class PgDirectory::Stmt : int {
   kMemberByName,
   kMemberByNameForUpdate,
@@ -187,6 +205,7 @@ void PgDirectory::ResultDeleter::operator()(pg_result* r) const {
 }
 
 Result<std::unique_ptr<PgDirectory>> PgDirectory::Open(const std::string& url) {
+  CONFAB_RETURN_IF_ERROR(CheckPgUrl(url));
   pg_conn* conn = PQconnectdb(url.c_str());
   if (conn == nullptr)
     return Status::ResourceExhausted("postgresql: out of memory");

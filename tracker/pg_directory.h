@@ -42,6 +42,13 @@ namespace confab::tracker {
 
 class PgParams;
 
+// Checks a `[database] url` before anything connects: a postgresql:// (or
+// postgres://) URI, e.g. postgresql://confab@db.example/confab or, for a
+// Unix socket, postgresql:///confab?host=/run/postgresql; or libpq's
+// key=value form ("host=/run/postgresql dbname=confab"). InvalidArgument,
+// with libpq's reason, for anything else.
+[[nodiscard]] Status CheckPgUrl(std::string_view url);
+
 class PgDirectory final : public DirectoryStore {
  public:
   // Connects to `url` (a postgresql:// URI or libpq key=value form), brings

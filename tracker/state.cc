@@ -9,6 +9,7 @@
 
 #include "common/config/config.h"
 #include "common/crypto/key_file.h"
+#include "tracker/pg_directory.h"
 
 namespace confab::tracker {
 namespace {
@@ -18,7 +19,8 @@ constexpr std::string_view kOrgKeyFile = "org.key";
 constexpr std::string_view kTrackerKeyFile = "tracker.key";
 constexpr std::string_view kDirectoryFile = "directory.db";
 
-constexpr std::array<std::string_view, 19> kKnownKeys = {
+constexpr std::array<std::string_view, 20> kKnownKeys = {
+    "database.url",
     "org",
     "listen",
     "second_probe_port",
@@ -119,6 +121,9 @@ Result<TrackerConfig> LoadConfig(const std::string& path) {
                                            seconds(1), seconds(3600)));
   CONFAB_ASSIGN_OR_RETURN(c.session_timeout, file.GetDuration("session.timeout", c.session_timeout,
                                                               seconds(2), seconds(3600)));
+  CONFAB_ASSIGN_OR_RETURN(c.database_url, file.GetString("database.url", ""));
+  if (!c.database_url.empty())
+    CONFAB_RETURN_IF_ERROR(CheckPgUrl(c.database_url).WithContext(path + ": [database] url"));
   CONFAB_ASSIGN_OR_RETURN(c.relay.enabled, file.GetBool("relay.enabled", c.relay.enabled));
   int64_t max_pairs = 0;
   CONFAB_ASSIGN_OR_RETURN(max_pairs, file.GetInt("relay.max_pairs", 64, 0, 100000));
@@ -154,11 +159,13 @@ std::string DefaultAdvertise(const std::string& listen) {
   return listen;
 }
 
-Status TrackerState::Init(const std::string& dir, const std::string& org,
-                          const std::string& listen) {
+Status TrackerState::Init(const std::string& dir, const std::string& org, const std::string& listen,
+                          const std::string& database_url) {
   if (org.empty())
     return Status::InvalidArgument("--org must not be empty");
   CONFAB_RETURN_IF_ERROR(CheckHostPort("--listen", listen));
+  if (!database_url.empty())
+    CONFAB_RETURN_IF_ERROR(CheckPgUrl(database_url).WithContext("--database"));
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::IoError("cannot create " + dir + ": " + std::strerror(errno));
   }
@@ -168,6 +175,14 @@ Status TrackerState::Init(const std::string& dir, const std::string& org,
       return Status::FailedPrecondition(dir + " already holds a tracker (" + std::string(file) +
                                         " exists); choose another --state directory");
     }
+  }
+
+  if (!database_url.empty()) {
+    // The shared directory first: if it cannot be reached or is from a
+    // newer confab, nothing has been written yet.
+    auto shared = PgDirectory::Open(database_url);
+    if (!shared.ok())
+      return shared.status().WithContext("--database");
   }
 
   CONFAB_ASSIGN_OR_RETURN(crypto::SigningKey org_key, crypto::SigningKey::Generate());
@@ -183,6 +198,8 @@ Status TrackerState::Init(const std::string& dir, const std::string& org,
   writer.SetString("advertise", DefaultAdvertise(listen));
   writer.SetDuration("invite.ttl", TrackerConfig{}.invite_ttl);
   writer.SetDuration("certificate.lifetime", TrackerConfig{}.certificate_lifetime);
+  if (!database_url.empty())
+    writer.SetString("database.url", database_url);
   CONFAB_ASSIGN_OR_RETURN(
       std::string toml,
       writer.Render("confab-tracker settings. 'advertise' is the host:port written into invite\n"
@@ -192,8 +209,10 @@ Status TrackerState::Init(const std::string& dir, const std::string& org,
                     "(see tracker/state.h)."));
   CONFAB_RETURN_IF_ERROR(config::WriteFileAtomically(base + std::string(kConfigFile), toml, 0600));
 
-  // Creates directory.db with its schema.
-  CONFAB_ASSIGN_OR_RETURN(auto directory, Directory::Open(base + std::string(kDirectoryFile)));
+  if (database_url.empty()) {
+    // Creates directory.db with its schema.
+    CONFAB_ASSIGN_OR_RETURN(auto directory, Directory::Open(base + std::string(kDirectoryFile)));
+  }
   return Status::Ok();
 }
 
@@ -221,6 +240,13 @@ Result<std::unique_ptr<TrackerState>> TrackerState::Open(const std::string& dir)
     return tracker_key.status().WithContext("tracker key");
   state->noise_static_ = tracker_key->DeriveX25519();
 
+  if (!state->config_.database_url.empty()) {
+    auto shared = PgDirectory::Open(state->config_.database_url);
+    if (!shared.ok())
+      return shared.status().WithContext(config_path + ": [database] url");
+    state->directory_ = std::move(shared).value();
+    return state;
+  }
   auto directory = Directory::Open(state->Path(std::string(kDirectoryFile)));
   if (!directory.ok())
     return directory.status().WithContext(state->Path(std::string(kDirectoryFile)));

@@ -51,6 +51,9 @@ struct TrackerConfig {
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds keepalive_interval{20};  // told to nodes
   std::chrono::seconds session_timeout{60};     // silence before a node is offline
+  // [database] url: the shared PostgreSQL directory (PgDirectory; see
+  // CheckPgUrl for the forms). Empty: directory.db in the state directory.
+  std::string database_url;
   // [relay] (issue 15): read and checked; the relay service is not served yet.
   RelayConfig relay;
 };
@@ -60,8 +63,13 @@ class TrackerState {
   // Creates `dir` (mode 0700) with fresh keys, tracker.toml and an empty
   // directory. FailedPrecondition if `dir` already holds a tracker;
   // InvalidArgument for an empty org name or a bad listen address.
+  // With a `database_url` the directory is that PostgreSQL database instead
+  // of directory.db: it is reached and migrated (to the current schema)
+  // before any file is written, so a bad url, an unreachable server or a
+  // database from a newer confab leaves `dir` untouched, and tracker.toml
+  // records the url under [database].
   [[nodiscard]] static Status Init(const std::string& dir, const std::string& org,
-                                   const std::string& listen);
+                                   const std::string& listen, const std::string& database_url = "");
 
   // Loads and checks everything. The messages name the file at fault.
   [[nodiscard]] static Result<std::unique_ptr<TrackerState>> Open(const std::string& dir);
@@ -82,7 +90,7 @@ class TrackerState {
   TrackerConfig config_;
   std::unique_ptr<crypto::OrgKey> org_key_;
   crypto::X25519KeyPair noise_static_;
-  std::unique_ptr<DirectoryStore> directory_;  // SQLite (Directory) today
+  std::unique_ptr<DirectoryStore> directory_;  // Directory, or PgDirectory with [database] url
 };
 
 // "0.0.0.0:7650" -> "127.0.0.1:7650"; other addresses are returned as given.

@@ -2,13 +2,17 @@
 
 #include <libpq-fe.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "common/crypto/identity.h"
+#include "tracker/state.h"
 
+#include "../store/temp_dir.h"
 #include "tests/unit/skip.h"
 #include "tests/unit/tracker/directory_suite.h"
 #include "tests/unit/tracker/pg_server.h"
@@ -150,8 +154,8 @@ TEST_CASE("PgDirectory::Open says clearly why it cannot open", "[directory][pg][
   SECTION("a url libpq cannot parse") {
     auto d = PgDirectory::Open("postgresql://[::1");
     REQUIRE_FALSE(d.ok());
-    CHECK(d.status().code() == Code::kUnavailable);
-    CHECK_THAT(d.status().ToString(), Catch::Contains("postgresql: cannot connect"));
+    CHECK(d.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(d.status().ToString(), Catch::Contains("database url is not valid"));
   }
   SECTION("a server that is not there") {
     auto d = PgDirectory::Open("host=/nonexistent-confab-dir dbname=x connect_timeout=2");
@@ -173,6 +177,71 @@ TEST_CASE("PgDirectory refuses a database written by a newer confab", "[director
   REQUIRE_FALSE(d.ok());
   CHECK(d.status().code() == Code::kFailedPrecondition);
   CHECK_THAT(d.status().ToString(), Catch::Contains("upgrade confab-tracker"));
+}
+
+TEST_CASE("Database urls are checked before anything connects", "[directory][pg][error]") {
+  for (const char* good :
+       {"postgresql://confab@db.example:5432/confab",
+        "postgres://db.example/confab?sslmode=require", "postgresql:///confab?host=/run/postgresql",
+        "host=/run/postgresql dbname=confab"}) {
+    INFO(good);
+    CHECK(CheckPgUrl(good).ok());
+  }
+  for (const char* bad : {"", "db.example", "mysql://db/confab", "/run/postgresql"}) {
+    INFO(bad);
+    CHECK(CheckPgUrl(bad).code() == Code::kInvalidArgument);
+    CHECK_THAT(CheckPgUrl(bad).ToString(), Catch::Contains("postgresql://"));
+  }
+  CHECK(CheckPgUrl("postgresql://[::1").code() == Code::kInvalidArgument);
+  CHECK(CheckPgUrl("host=x nosuchoption=1").code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("A tracker.toml [database] url that is not a url is refused, naming the file",
+          "[directory][pg][error]") {
+  store::TempDir tmp;
+  const std::string dir = tmp.File("t");
+  REQUIRE(TrackerState::Init(dir, "Example", "127.0.0.1:7650").ok());
+  {
+    std::ofstream toml(dir + "/tracker.toml", std::ios::app);
+    toml << "\n[database]\nurl = \"db.example\"\n";
+  }
+  auto state = TrackerState::Open(dir);
+  REQUIRE_FALSE(state.ok());
+  CHECK(state.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(state.status().ToString(), Catch::Contains("tracker.toml: [database] url"));
+}
+
+TEST_CASE("init --database sets up the shared directory; a second tracker state opens it",
+          "[directory][pg]") {
+  const std::string bin = PgServer::FindBinaries();
+  if (bin.empty())
+    CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
+  PgServer* pg = SharedServer(bin);
+  PgConn admin = pg->Connect();
+  PQclear(PQexec(admin.get(), "CREATE DATABASE initdb_test"));
+  const std::string url = Quiet(*pg, "initdb_test");
+  store::TempDir tmp;
+
+  REQUIRE(TrackerState::Init(tmp.File("a"), "Example", "127.0.0.1:7650", url).ok());
+  CHECK_FALSE(std::filesystem::exists(tmp.File("a/directory.db")));
+  auto a = TrackerState::Open(tmp.File("a"));
+  INFO(a.status().ToString());
+  REQUIRE(a.ok());
+  CHECK((*a)->config().database_url == url);
+  REQUIRE((*a)->directory().CreateInvite("alice", Bytes(32, 3), kNow, 3600).ok());
+  REQUIRE((*a)->directory().Enroll(Bytes(32, 3), Key(3), kNow + 1, Issue).ok());
+
+  REQUIRE(TrackerState::Init(tmp.File("b"), "Example", "127.0.0.1:7660", url).ok());
+  auto b = TrackerState::Open(tmp.File("b"));
+  REQUIRE(b.ok());
+  CHECK((*b)->directory().GetMember("alice")->serial == 1);
+
+  // An unreachable server: nothing is written.
+  Status down = TrackerState::Init(tmp.File("c"), "Example", "127.0.0.1:7650",
+                                   "host=/nonexistent-confab-dir dbname=x connect_timeout=2");
+  CHECK(down.code() == Code::kUnavailable);
+  CHECK_THAT(down.ToString(), Catch::Contains("--database: postgresql: cannot connect"));
+  CHECK_FALSE(std::filesystem::exists(tmp.File("c/org.key")));
 }
 
 }  // namespace
