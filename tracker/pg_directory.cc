@@ -1,6 +1,7 @@
 #include "tracker/pg_directory.h"
 
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -43,6 +44,15 @@ class PgParams {
 };
 
 namespace {
+
+// libpq prints server notices (and a FATAL that ends the session outside a
+// query) on stderr by default; the tracker's log is the place for them.
+void LogNotice(void* /*arg*/, const char* message) {
+  std::string m = message != nullptr ? message : "";
+  while (!m.empty() && m.back() == '\n')
+    m.pop_back();
+  spdlog::warn("postgresql: {}", m);
+}
 
 constexpr const char* kMemberColumns =
     "name, identity_key, certificate, serial, enrolled_at, revoked_at, revoke_reason, last_seen";
@@ -210,6 +220,7 @@ Result<std::unique_ptr<PgDirectory>> PgDirectory::Open(const std::string& url) {
   if (conn == nullptr)
     return Status::ResourceExhausted("postgresql: out of memory");
   std::unique_ptr<PgDirectory> d(new PgDirectory(conn));
+  PQsetNoticeProcessor(conn, &LogNotice, nullptr);
   if (PQstatus(conn) != CONNECTION_OK)
     return Status::Unavailable("postgresql: cannot connect: " + Trimmed(PQerrorMessage(conn)));
   CONFAB_RETURN_IF_ERROR(MigratePgDirectory(conn).status());
