@@ -94,6 +94,10 @@ const std::vector<StatementText>& Statements() {
       {"record_last_seen", "UPDATE members SET last_seen = $1 WHERE name = $2"},
       {"insert_audit",
        "INSERT INTO audit(time, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)"},
+      {"get_cluster", "SELECT org, org_public_key, created_at FROM cluster"},
+      {"create_cluster",
+       "INSERT INTO cluster(org, org_public_key, created_at) VALUES ($1, $2, $3) "
+       "ON CONFLICT DO NOTHING"},
       {"list_audit",
        "SELECT id, time, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT $1"},
   };
@@ -180,6 +184,8 @@ enum class PgDirectory::Stmt : int {
   kDeleteMember,
   kRecordLastSeen,
   kInsertAudit,
+  kGetCluster,
+  kCreateCluster,
   kListAudit,
 };
 
@@ -566,6 +572,33 @@ Result<std::vector<AuditEntry>> PgDirectory::ListAudit(size_t limit) {
       entries.push_back(std::move(e));
     }
     return entries;
+  });
+}
+
+Result<PgCluster> PgDirectory::GetCluster() {
+  return WithReconnect([&]() -> Result<PgCluster> {
+    CONFAB_ASSIGN_OR_RETURN(PgResult r, Exec(Stmt::kGetCluster, PgParams()));
+    if (PQntuples(r.get()) == 0)
+      return Status::NotFound(
+          "the database holds no confab cluster yet; create one with "
+          "`confab-tracker init --database URL`");
+    return PgCluster{TextAt(r.get(), 0, 0), BytesAt(r.get(), 0, 1), IntAt(r.get(), 0, 2)};
+  });
+}
+
+Status PgDirectory::CreateCluster(const PgCluster& cluster) {
+  return WithReconnect([&]() -> Status {
+    CONFAB_ASSIGN_OR_RETURN(
+        PgResult r,
+        Exec(Stmt::kCreateCluster,
+             PgParams().Text(cluster.org).Binary(cluster.org_public_key).Int(cluster.created_at)));
+    if (std::strcmp(PQcmdTuples(r.get()), "1") == 0)
+      return Status::Ok();
+    auto existing = GetCluster();
+    return Status::FailedPrecondition(
+        "the database already holds the cluster of org '" +
+        (existing.ok() ? existing->org : std::string("?")) +
+        "'; prepare another tracker for it with `confab-tracker join-cluster`");
   });
 }
 

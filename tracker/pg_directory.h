@@ -49,6 +49,13 @@ class PgParams;
 // with libpq's reason, for anything else.
 [[nodiscard]] Status CheckPgUrl(std::string_view url);
 
+// The cluster's identity, one row in the database (schema version 2).
+struct PgCluster {
+  std::string org;
+  Bytes org_public_key;  // Ed25519, 32 bytes
+  int64_t created_at = 0;
+};
+
 class PgDirectory final : public DirectoryStore {
  public:
   // Connects to `url` (a postgresql:// URI or libpq key=value form), brings
@@ -80,6 +87,12 @@ class PgDirectory final : public DirectoryStore {
   [[nodiscard]] Status AppendAudit(int64_t now, std::string_view actor, AuditAction action,
                                    std::string_view subject, std::string_view detail) override;
   [[nodiscard]] Result<std::vector<AuditEntry>> ListAudit(size_t limit) override;
+
+  // The cluster this database belongs to; NotFound before CreateCluster.
+  [[nodiscard]] Result<PgCluster> GetCluster();
+  // Records the cluster's identity once. FailedPrecondition if the database
+  // already holds one (another `init --database` got there first).
+  [[nodiscard]] Status CreateCluster(const PgCluster& cluster);
 
   // How many times this store has reconnected (tests and metrics).
   int reconnects() const { return reconnects_; }

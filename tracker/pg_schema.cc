@@ -62,13 +62,22 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
   FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 )sql";
 
-// Version 2 (issue 16, presence across trackers): each serving tracker
+// Version 2 (issue 16, a cluster of trackers): `cluster` holds one row, the
+// organisation's name and public org key, written by `init --database` and
+// checked by `join-cluster` against the org.key it is given. Each serving tracker
 // heartbeats a row in `trackers`; each online member has a row in
 // `presence` naming the tracker that holds its session (gone with that
 // tracker's row: ON DELETE CASCADE). Every change to `presence` NOTIFYs
 // channel confab_presence with the member's name, so every tracker that
 // LISTENs hears of it (PgListener) and re-reads that row.
 constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE cluster (
+  only_row       BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+  org            TEXT NOT NULL CHECK (length(org) > 0),
+  org_public_key BYTEA NOT NULL CHECK (length(org_public_key) = 32),
+  created_at     BIGINT NOT NULL
+);
+
 CREATE TABLE trackers (
   id           TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
   address      TEXT NOT NULL,

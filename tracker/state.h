@@ -71,6 +71,17 @@ class TrackerState {
   [[nodiscard]] static Status Init(const std::string& dir, const std::string& org,
                                    const std::string& listen, const std::string& database_url = "");
 
+  // Prepares another tracker of the cluster in `database_url` (`init
+  // --database` made it): copies org.key and tracker.key from `keys_dir`
+  // (as ops carry them over, like a TLS key) into a new state directory
+  // `dir`, with a tracker.toml for `listen`, the cluster's org name and the
+  // url. PermissionDenied if the org key is not the cluster's; NotFound if
+  // the database holds no cluster; the key files' own errors; and Init's.
+  // Nothing is written unless every check passed.
+  [[nodiscard]] static Status JoinCluster(const std::string& keys_dir, const std::string& dir,
+                                          const std::string& listen,
+                                          const std::string& database_url);
+
   // Loads and checks everything. The messages name the file at fault.
   [[nodiscard]] static Result<std::unique_ptr<TrackerState>> Open(const std::string& dir);
 

@@ -72,12 +72,17 @@ class PgDirectoryTest(TempDirTest):
         self.assertEqual(bob.cli("msg", "alice", "and back").returncode, 0)
         self.delivered(bob, "alice", "and back")
 
-        # A second tracker on the same database, on another port, with the
-        # keys carried over from the first (as join-cluster will do).
+        # A second tracker on the same database, on another port, prepared
+        # by join-cluster from copies of the first one's keys.
+        keys = os.path.join(self.tmp, "carried-keys")
+        os.mkdir(keys, 0o700)
+        for f in ("org.key", "tracker.key"):
+            shutil.copy2(os.path.join(a.state, f), os.path.join(keys, f))
         b = self.tracker("b")
-        os.mkdir(b.state, 0o700)
-        for f in ("org.key", "tracker.key", "tracker.toml"):
-            shutil.copy2(os.path.join(a.state, f), os.path.join(b.state, f))
+        r = run([b.exe, "join-cluster", "--database", self.url, "--keys", keys, "--state",
+                 b.state, "--listen", "127.0.0.1:0"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cluster of 'Demo'", r.stdout)
         b_port = b.start()
         self.assertNotEqual(b_port, a.port)
 
@@ -144,6 +149,27 @@ class PgDirectoryTest(TempDirTest):
         r = run([exe, "serve", "--state", a.state], timeout=30)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("upgrade confab-tracker", r.stderr)
+
+    def test_init_twice_and_join_cluster_with_the_wrong_keys_are_refused(self):
+        a = self.tracker("a")
+        a.init_on(self.url)
+        exe = binary("CONFAB_TRACKER")
+        again = os.path.join(self.tmp, "again")
+        r = run([exe, "init", "--org", "Demo", "--state", again, "--database", self.url])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("already holds the cluster of org 'Demo'", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(again, "org.key")))
+
+        other = TrackerProcess(os.path.join(self.tmp, "other"), org="Other")
+        other.init()
+        b = os.path.join(self.tmp, "b")
+        r = run([exe, "join-cluster", "--database", self.url, "--keys", other.state, "--state",
+                 b, "--listen", "127.0.0.1:0"])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("is not the org key of the cluster of org 'Demo'", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(b, "org.key")))
+        r = run([exe, "join-cluster", "--keys", a.state, "--state", b])
+        self.assertEqual(r.returncode, 2, r.stderr)  # --database is required
 
     def test_serve_refuses_to_start_while_the_database_is_unreachable(self):
         a = self.tracker("a")

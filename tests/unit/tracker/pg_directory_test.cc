@@ -211,7 +211,7 @@ TEST_CASE("A tracker.toml [database] url that is not a url is refused, naming th
   CHECK_THAT(state.status().ToString(), Catch::Contains("tracker.toml: [database] url"));
 }
 
-TEST_CASE("init --database sets up the shared directory; a second tracker state opens it",
+TEST_CASE("init --database sets up the cluster once; join-cluster prepares another tracker of it",
           "[directory][pg]") {
   const std::string bin = PgServer::FindBinaries();
   if (bin.empty())
@@ -231,10 +231,37 @@ TEST_CASE("init --database sets up the shared directory; a second tracker state 
   REQUIRE((*a)->directory().CreateInvite("alice", Bytes(32, 3), kNow, 3600).ok());
   REQUIRE((*a)->directory().Enroll(Bytes(32, 3), Key(3), kNow + 1, Issue).ok());
 
-  REQUIRE(TrackerState::Init(tmp.File("b"), "Example", "127.0.0.1:7660", url).ok());
+  // A second init on the same database is refused: it already holds a
+  // cluster, and a second org key would split it.
+  Status again = TrackerState::Init(tmp.File("x"), "Example", "127.0.0.1:7660", url);
+  CHECK(again.code() == Code::kFailedPrecondition);
+  CHECK_THAT(again.ToString(), Catch::Contains("join-cluster"));
+  CHECK_FALSE(std::filesystem::exists(tmp.File("x/org.key")));
+
+  // join-cluster with the first tracker's keys: the same org, the same
+  // members.
+  REQUIRE(TrackerState::JoinCluster(tmp.File("a"), tmp.File("b"), "127.0.0.1:7660", url).ok());
   auto b = TrackerState::Open(tmp.File("b"));
   REQUIRE(b.ok());
+  CHECK((*b)->config().org == "Example");
+  CHECK((*b)->config().listen == "127.0.0.1:7660");
+  CHECK((*b)->org_key().public_key() == (*a)->org_key().public_key());
+  CHECK((*b)->noise_static().public_key == (*a)->noise_static().public_key);
   CHECK((*b)->directory().GetMember("alice")->serial == 1);
+
+  // Keys of another organisation are refused, and nothing is written.
+  store::TempDir other;
+  REQUIRE(TrackerState::Init(other.File("o"), "Other", "127.0.0.1:7650").ok());
+  Status wrong = TrackerState::JoinCluster(other.File("o"), tmp.File("w"), "127.0.0.1:7670", url);
+  CHECK(wrong.code() == Code::kPermissionDenied);
+  CHECK_THAT(wrong.ToString(),
+             Catch::Contains("is not the org key of the cluster of org 'Example'"));
+  CHECK_FALSE(std::filesystem::exists(tmp.File("w/org.key")));
+  // A keys directory without keys names the missing file.
+  Status missing =
+      TrackerState::JoinCluster(tmp.File("nothing"), tmp.File("m"), "127.0.0.1:7670", url);
+  CHECK(missing.code() == Code::kNotFound);
+  CHECK_THAT(missing.ToString(), Catch::Contains("--keys: org key"));
 
   // An unreachable server: nothing is written.
   Status down = TrackerState::Init(tmp.File("c"), "Example", "127.0.0.1:7650",
