@@ -22,8 +22,9 @@ constexpr std::string_view kOrgKeyFile = "org.key";
 constexpr std::string_view kTrackerKeyFile = "tracker.key";
 constexpr std::string_view kDirectoryFile = "directory.db";
 
-constexpr std::array<std::string_view, 20> kKnownKeys = {
+constexpr std::array<std::string_view, 21> kKnownKeys = {
     "database.url",
+    "cluster.dead_after",
     "org",
     "listen",
     "second_probe_port",
@@ -127,6 +128,9 @@ Result<TrackerConfig> LoadConfig(const std::string& path) {
   CONFAB_ASSIGN_OR_RETURN(c.database_url, file.GetString("database.url", ""));
   if (!c.database_url.empty())
     CONFAB_RETURN_IF_ERROR(CheckPgUrl(c.database_url).WithContext(path + ": [database] url"));
+  CONFAB_ASSIGN_OR_RETURN(
+      c.cluster_dead_after,
+      file.GetDuration("cluster.dead_after", c.cluster_dead_after, seconds(2), seconds(3600)));
   CONFAB_ASSIGN_OR_RETURN(c.relay.enabled, file.GetBool("relay.enabled", c.relay.enabled));
   int64_t max_pairs = 0;
   CONFAB_ASSIGN_OR_RETURN(max_pairs, file.GetInt("relay.max_pairs", 64, 0, 100000));

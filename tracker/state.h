@@ -54,6 +54,9 @@ struct TrackerConfig {
   // [database] url: the shared PostgreSQL directory (PgDirectory; see
   // CheckPgUrl for the forms). Empty: directory.db in the state directory.
   std::string database_url;
+  // [cluster] dead_after: a tracker whose heartbeat is older is taken for
+  // dead, and its members offline (with [database] url only).
+  std::chrono::seconds cluster_dead_after{10};
   // [relay] (issue 15): read and checked; the relay service is not served yet.
   RelayConfig relay;
 };

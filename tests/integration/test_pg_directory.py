@@ -106,11 +106,13 @@ class PgDirectoryTest(TempDirTest):
         on_b, on_a = b.users(), a.users()
         self.assertEqual(sorted(on_b), ["alice", "bob", "carol"])
         self.assertEqual(sorted(on_a), ["alice", "bob", "carol"])
-        # carol's session is on b (presence is still per tracker: the
-        # presence table and LISTEN/NOTIFY are the next stage).
+        # carol's session is on b, alice's on a: users on either tracker
+        # shows both online (presence shared through the database).
         self.assertTrue(on_b["carol"]["online"], on_b)
-        self.assertFalse(on_a["carol"]["online"], on_a)
+        self.assertTrue(wait_until(lambda: a.users()["carol"]["online"], 10,
+                                   what="carol online in a's users"))
         self.assertTrue(on_a["alice"]["online"], on_a)
+        self.assertTrue(on_b["alice"]["online"], on_b)
         wait_until(lambda: self.pg.sql(
             "SELECT count(*) FROM audit WHERE action = 'lookup' AND actor = 'carol' "
             "AND subject = 'alice'", "cluster") == "1", 15, what="carol's lookup audited")
