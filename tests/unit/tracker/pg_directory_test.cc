@@ -211,8 +211,9 @@ TEST_CASE("A tracker.toml [database] url that is not a url is refused, naming th
   CHECK_THAT(state.status().ToString(), Catch::Contains("tracker.toml: [database] url"));
 }
 
-TEST_CASE("init --database sets up the cluster once; join-cluster prepares another tracker of it",
-          "[directory][pg]") {
+TEST_CASE(
+    "init --database sets up the cluster once, and join-cluster prepares another tracker of it",
+    "[directory][pg]") {
   const std::string bin = PgServer::FindBinaries();
   if (bin.empty())
     CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
