@@ -63,8 +63,26 @@ std::string FormatTime(int64_t unix_seconds) {
   return buf;
 }
 
-int RunInit(const std::string& dir, const std::string& org, const std::string& listen) {
-  Status s = TrackerState::Init(dir, org, listen);
+int RunJoinCluster(const std::string& keys, const std::string& dir, const std::string& listen,
+                   const std::string& database) {
+  Status s = TrackerState::JoinCluster(keys, dir, listen, database);
+  if (!s.ok())
+    return Fail(s);
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  std::printf("Prepared a tracker of the cluster of '%s' in %s\n", (*state)->config().org.c_str(),
+              dir.c_str());
+  std::printf("  listen     %s (TCP and UDP)\n", (*state)->config().listen.c_str());
+  std::printf("  org key    %s\n",
+              crypto::Fingerprint::Of((*state)->org_key().public_key()).ToString().c_str());
+  std::printf("Start it with: confab-tracker serve --state %s\n", dir.c_str());
+  return 0;
+}
+
+int RunInit(const std::string& dir, const std::string& org, const std::string& listen,
+            const std::string& database) {
+  Status s = TrackerState::Init(dir, org, listen, database);
   if (!s.ok())
     return Fail(s);
   auto state = TrackerState::Open(dir);
@@ -75,6 +93,9 @@ int RunInit(const std::string& dir, const std::string& org, const std::string& l
   std::printf("  listen     %s (TCP and UDP)\n", (*state)->config().listen.c_str());
   std::printf("  advertise  %s (edit tracker.toml to change what invite codes carry)\n",
               (*state)->config().advertise.c_str());
+  std::printf("  directory  %s\n", database.empty()
+                                       ? "directory.db (SQLite)"
+                                       : "PostgreSQL ([database] url in tracker.toml)");
   std::printf("  org key    %s\n",
               crypto::Fingerprint::Of(org_key.public_key()).ToString().c_str());
   std::printf("Start it with: confab-tracker serve --state %s\n", dir.c_str());
@@ -228,6 +249,21 @@ int main(int argc, char** argv) {
   add_state(init);
   init->add_option("--org", org, "The organisation's name")->required();
   init->add_option("--listen", listen, "TCP and UDP address to listen on")->capture_default_str();
+  std::string database;
+  init->add_option("--database", database,
+                   "A shared PostgreSQL directory (postgresql://... URL) instead of "
+                   "directory.db");
+
+  std::string keys_dir;
+  CLI::App* join_cluster = app.add_subcommand(
+      "join-cluster", "Prepare another tracker of a cluster from copies of its keys");
+  add_state(join_cluster);
+  join_cluster->add_option("--database", database, "The cluster's PostgreSQL URL")->required();
+  join_cluster
+      ->add_option("--keys", keys_dir, "A directory with the cluster's org.key and tracker.key")
+      ->required();
+  join_cluster->add_option("--listen", listen, "TCP and UDP address to listen on")
+      ->capture_default_str();
 
   CLI::App* serve = app.add_subcommand("serve", "Run the tracker in the foreground");
   add_state(serve);
@@ -274,7 +310,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (*init)
-    return RunInit(state_dir, org, listen);
+    return RunInit(state_dir, org, listen, database);
+  if (*join_cluster)
+    return RunJoinCluster(keys_dir, state_dir, listen, database);
   if (*serve)
     return Serve(state_dir, log_level);
   if (*invite)

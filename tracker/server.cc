@@ -7,6 +7,7 @@
 #include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 #include "common/crypto/identity.h"
+#include "tracker/pg_schema.h"
 
 namespace confab::tracker {
 namespace {}  // namespace
@@ -68,9 +69,40 @@ Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, Tra
       return metrics.status().WithContext("metrics.listen " + at.ToString());
     server->metrics_ = std::move(metrics).value();
   }
+  if (!state.config().database_url.empty())
+    CONFAB_RETURN_IF_ERROR(server->JoinClusterPresence().WithContext("cluster presence"));
   CONFAB_ASSIGN_OR_RETURN(server->housekeeping_, net::Timer::Create(loop, server.get()));
   CONFAB_RETURN_IF_ERROR(server->housekeeping_->Start(1000, 1000));
   return server;
+}
+
+Status TrackerServer::JoinClusterPresence() {
+  const std::string url = state_.config().database_url;
+  CONFAB_ASSIGN_OR_RETURN(net::Address listen, net::Address::Parse(state_.config().listen));
+  CONFAB_ASSIGN_OR_RETURN(net::Address bound, net::Address::FromIp(listen.ip(), port()));
+  CONFAB_ASSIGN_OR_RETURN(cluster_, PgPresence::Open(url, bound.ToString()));
+  CONFAB_RETURN_IF_ERROR(cluster_->Register(NowUnix()));
+  CONFAB_ASSIGN_OR_RETURN(cluster_listener_,
+                          PgListener::Start(loop_, url, {std::string(kPgPresenceChannel)}, this));
+  service_.set_cluster(cluster_.get());
+  service_.OnClusterResync(NowUnix());  // after LISTEN: nothing falls in between
+  spdlog::info("sharing presence with the cluster as tracker {}", cluster_->tracker_id());
+  return Status::Ok();
+}
+
+void TrackerServer::OnNotification(std::string_view /*channel*/, std::string_view payload) {
+  service_.OnClusterPresence(payload, NowUnix());
+  Flush();
+}
+
+void TrackerServer::OnListening() {
+  spdlog::info("listening to the cluster's presence again");
+  service_.OnClusterResync(NowUnix());
+  Flush();
+}
+
+void TrackerServer::OnListenLost(const Status& why) {
+  spdlog::warn("lost the cluster's presence channel, retrying: {}", why.ToString());
 }
 
 std::optional<uint16_t> TrackerServer::metrics_port() const {
@@ -91,6 +123,14 @@ void TrackerServer::Stop() {
   udp_->Close();
   second_probe_->Close();
   housekeeping_->Close();
+  if (cluster_listener_)
+    cluster_listener_->Close();
+  if (cluster_) {
+    // Our members' shared presence goes with our row; the others hear it.
+    service_.set_cluster(nullptr);
+    if (Status s = cluster_->Unregister(); !s.ok())
+      spdlog::warn("could not leave the cluster cleanly: {}", s.ToString());
+  }
   if (metrics_)
     metrics_->Close();
   service_.FlushDurable();
@@ -288,6 +328,14 @@ void TrackerServer::OnTimer() {
     }
   }
   service_.FlushDurable();
+  if (cluster_) {
+    auto dead = cluster_->Heartbeat(NowUnix(), state_.config().cluster_dead_after.count());
+    if (!dead.ok())
+      spdlog::warn("cluster heartbeat failed: {}", dead.status().ToString());
+    else if (*dead > 0)
+      spdlog::warn("{} tracker(s) of the cluster stopped heartbeating; their members are offline",
+                   *dead);
+  }
   handshake_limiter_.Sweep(now_ms);
 }
 

@@ -38,6 +38,8 @@
 #include "common/net/timer.h"
 #include "common/net/udp_socket.h"
 #include "tracker/metrics.h"
+#include "tracker/pg_listener.h"
+#include "tracker/pg_presence.h"
 #include "tracker/service.h"
 #include "tracker/state.h"
 
@@ -51,6 +53,7 @@ class TrackerServer final : private net::TcpListener::Delegate,
                             private channel::ChannelConnection::Delegate,
                             private net::UdpSocket::Delegate,
                             private net::Timer::Delegate,
+                            private PgListener::Delegate,
                             private MetricsSource {
  public:
   // Binds TCP and UDP on config().listen, the second probe port on the
@@ -99,6 +102,14 @@ class TrackerServer final : private net::TcpListener::Delegate,
   void OnError(Status status) override;
   // net::Timer::Delegate: housekeeping once a second.
   void OnTimer() override;
+  // PgListener::Delegate: presence changes from the cluster.
+  void OnNotification(std::string_view channel, std::string_view payload) override;
+  void OnListening() override;
+  void OnListenLost(const Status& why) override;
+  // With [database] url: this tracker's row, its shared presence and the
+  // listener for the others'.
+  Status JoinClusterPresence();
+
   // MetricsSource
   std::string RenderMetrics() override;
 
@@ -121,6 +132,8 @@ class TrackerServer final : private net::TcpListener::Delegate,
   std::unique_ptr<net::UdpSocket> second_probe_;
   uint16_t second_probe_port_ = 0;
   std::unique_ptr<net::Timer> housekeeping_;
+  std::unique_ptr<PgPresence> cluster_;
+  std::unique_ptr<PgListener> cluster_listener_;
   std::unique_ptr<MetricsHttp> metrics_;
   std::unordered_map<SessionId, Connection> connections_;
   std::unordered_map<const channel::ChannelConnection*, SessionId> ids_;

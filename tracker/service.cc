@@ -1,8 +1,11 @@
 #include "tracker/service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "common/base/proto_bytes.h"
@@ -193,6 +196,7 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   if (auto replaced = presence_.Attach(cert->name, id, now))
     to_close_.push_back(*replaced);
   DeliverPresence();
+  ShareOwn(cert->name, now);
   ++counters_.handshakes;
 
   welcome.set_accepted(true);
@@ -224,6 +228,8 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     case proto::ToTracker::kSetStatus:
       result = presence_.SetStatus(s.name, message.set_status().status(),
                                    message.set_status().text(), now);
+      if (result.ok())
+        ShareOwn(s.name, now);
       break;
     case proto::ToTracker::kSubscribe:
       result = HandleSubscribe(id, s, message.subscribe());
@@ -297,7 +303,60 @@ Status TrackerService::PublishEndpoints(const Session& s) {
   std::vector<proto::Endpoint> endpoints = s.announced;
   if (s.observed_udp)
     endpoints.push_back(*s.observed_udp);
-  return presence_.SetEndpoints(s.name, std::move(endpoints));
+  CONFAB_RETURN_IF_ERROR(presence_.SetEndpoints(s.name, std::move(endpoints)));
+  ShareOwn(s.name, s.last_activity);
+  return Status::Ok();
+}
+
+void TrackerService::ShareOwn(const std::string& name, int64_t now) {
+  if (cluster_ == nullptr)
+    return;
+  PresenceEntry view = presence_.View(name);
+  SharedPresence shared{name, cluster_->tracker_id(), view.status, view.text, {}};
+  if (view.status != proto::PRESENCE_OFFLINE)
+    shared.endpoints = EndpointsOf(name);
+  Status s = cluster_->Publish(shared, now);
+  if (!s.ok()) {
+    ++counters_.refusals["cluster_publish_failed"];
+    spdlog::warn("presence of {} not shared with the cluster: {}", name, s.ToString());
+  }
+}
+
+void TrackerService::OnClusterResync(int64_t now) {
+  if (cluster_ == nullptr)
+    return;
+  auto others = cluster_->ReadOthers();
+  if (!others.ok()) {
+    spdlog::warn("cluster presence unreadable: {}", others.status().ToString());
+    return;
+  }
+  std::unordered_set<std::string> present;
+  for (SharedPresence& p : *others) {
+    present.insert(p.name);
+    presence_.SetRemote(
+        p.name, Presence::RemoteEntry{p.status, std::move(p.text), std::move(p.endpoints)}, now);
+  }
+  for (const std::string& name : presence_.RemoteNames())
+    if (!present.contains(name))
+      presence_.SetRemote(name, std::nullopt, now);
+  DeliverPresence();
+}
+
+void TrackerService::OnClusterPresence(std::string_view name, int64_t now) {
+  if (cluster_ == nullptr)
+    return;
+  auto shared = cluster_->Read(name);
+  if (!shared.ok()) {
+    spdlog::warn("cluster presence of {} unreadable: {}", name, shared.status().ToString());
+    return;
+  }
+  if (*shared && (*shared)->tracker_id == cluster_->tracker_id())
+    return;  // our own change, coming back
+  std::optional<Presence::RemoteEntry> remote;
+  if (*shared)
+    remote = Presence::RemoteEntry{(*shared)->status, (*shared)->text, (*shared)->endpoints};
+  presence_.SetRemote(name, std::move(remote), now);
+  DeliverPresence();
 }
 
 Status TrackerService::HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m) {
@@ -403,6 +462,10 @@ void TrackerService::OnClosed(SessionId id, int64_t now) {
   sessions_.erase(it);
   presence_.Detach(name, id, now);
   DeliverPresence();
+  if (current && cluster_ != nullptr) {
+    if (Status w = cluster_->Withdraw(name); !w.ok())
+      spdlog::warn("presence of {} not withdrawn from the cluster: {}", name, w.ToString());
+  }
   if (current) {
     // Written with the next FlushDurable(), in one transaction with others.
     last_seen_[name] = now;
@@ -432,6 +495,16 @@ Result<std::vector<UserInfo>> TrackerService::Users() {
       u.last_seen_unix = seen->second;  // left since the last flush
     }
     auto session = presence_.SessionOf(u.name);
+    if (!session && !u.revoked) {
+      // A session on another tracker of the cluster (invisible ones show
+      // offline there too: their tracker publishes what members see).
+      PresenceEntry remote = presence_.View(u.name);
+      if (remote.status != proto::PRESENCE_OFFLINE) {
+        u.online = true;
+        u.status = std::string(protocol::PresenceStatusName(remote.status));
+        u.text = remote.text;
+      }
+    }
     if (!session || u.revoked)
       continue;
     u.online = true;

@@ -23,6 +23,7 @@
 #include "proto/channel.pb.h"
 #include "proto/tracker.pb.h"
 #include "tracker/admin.h"
+#include "tracker/cluster_presence.h"
 #include "tracker/presence.h"
 #include "tracker/state.h"
 
@@ -90,6 +91,17 @@ class TrackerService {
   // now on; 0 (the default) = none.
   void set_second_probe_port(uint16_t port) { second_probe_port_ = port; }
 
+  // The presence this tracker shares with the others of its cluster (issue
+  // 16), or null (one tracker). The service publishes its own members'
+  // changes to it, and reads it on OnClusterPresence.
+  void set_cluster(ClusterPresence* cluster) { cluster_ = cluster; }
+  // The cluster says `name`'s shared presence changed: re-read it, and tell
+  // this tracker's followers of `name` as for a local change.
+  void OnClusterPresence(std::string_view name, int64_t now_unix);
+  // Re-reads every other tracker's members (at start, and when the change
+  // channel was lost for a while): what changed is told as above.
+  void OnClusterResync(int64_t now_unix);
+
   // Writes what is buffered for the directory (lookup audit entries, the
   // last-seen times of members who left) in batches; the server calls it
   // once a second and at shutdown.
@@ -127,6 +139,9 @@ class TrackerService {
   Status HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m);
   void Send(SessionId to, proto::FromTracker message);
   void DeliverPresence();
+  // Publishes what `name` (a member with a session here) shows, to the
+  // cluster; a failure is logged and counted, never refused to the member.
+  void ShareOwn(const std::string& name, int64_t now);
   Status Refuse(std::string_view reason, Status status);
   std::vector<proto::Endpoint> EndpointsOf(const std::string& name) const;
 
@@ -146,6 +161,7 @@ class TrackerService {
   std::unordered_map<std::string, int64_t> last_seen_;  // not yet in the directory
   ServiceCounters counters_;
   uint16_t second_probe_port_ = 0;
+  ClusterPresence* cluster_ = nullptr;
 };
 
 }  // namespace confab::tracker
