@@ -12,6 +12,7 @@
 #include "common/crypto/sodium.h"
 #include "common/net/address.h"
 #include "common/protocol/presence_names.h"
+#include "common/protocol/tracker_features.h"
 
 namespace confab::tracker {
 namespace {
@@ -199,6 +200,9 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   welcome.set_udp_token(sessions_[id].udp_token.data(), kUdpTokenBytes);
   welcome.set_keepalive_seconds(static_cast<uint32_t>(state_.config().keepalive_interval.count()));
   welcome.set_second_probe_port(second_probe_port_);
+  welcome.set_protocol_version(protocol::kTrackerProtocolVersion);
+  if (state_.config().relay.enabled)
+    welcome.add_features(std::string(protocol::kFeatureRelay));
   reply.payload = SerializeToBytes(welcome);
   return reply;
 }
@@ -241,7 +245,14 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
       result = HandlePunch(id, s, message.punch());
       break;
     case proto::ToTracker::BODY_NOT_SET:
-      result = Refuse("message_empty", Status::Corruption("empty message"));
+      // Bytes that parse but set no body we know: a newer node's request.
+      // It is told so and the session goes on; an empty message is garbage.
+      result =
+          plaintext.empty()
+              ? Refuse("message_empty", Status::Corruption("empty message"))
+              : Refuse("message_unknown",
+                       Status::InvalidArgument("unknown request: this tracker speaks protocol " +
+                                               std::to_string(protocol::kTrackerProtocolVersion)));
       break;
   }
   // A bad request is answered with an error, not a disconnect, when the

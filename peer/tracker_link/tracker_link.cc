@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/base/proto_bytes.h"
+#include "common/protocol/tracker_features.h"
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"
 
@@ -96,6 +97,12 @@ Result<channel::ChannelConnection::HelloAnswer> TrackerLink::OnHello(channel::Ch
   return Status::FailedPrecondition("the tracker link is an initiator");
 }
 
+Status TrackerLink::RelayOffered() const {
+  if (!connected_)
+    return Status::Unavailable("relay: no session with the tracker");
+  return protocol::RelayOffered(welcome_);
+}
+
 Status TrackerLink::OnWelcome(channel::ChannelConnection& c, ByteView payload) {
   handshake_timer_->Stop();
   proto::SessionWelcome welcome;
@@ -114,6 +121,7 @@ Status TrackerLink::OnWelcome(channel::ChannelConnection& c, ByteView payload) {
   connected_ = true;
   attempts_ = 0;
   udp_token_ = welcome.udp_token();
+  welcome_ = welcome;
   // A port number the tracker cannot have bound means "none".
   second_probe_port_ =
       welcome.second_probe_port() <= 65535 ? static_cast<uint16_t>(welcome.second_probe_port()) : 0;

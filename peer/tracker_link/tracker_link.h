@@ -116,6 +116,12 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // telling a cone NAT from a symmetric one; 0 while disconnected or when the
   // tracker has none.
   uint16_t second_probe_port() const { return second_probe_port_; }
+  // Whether the tracker of the current session relays (issue 15): OK, or
+  // Unavailable with no session, or FailedPrecondition "relay: the tracker
+  // is too old" / "relay: disabled on the tracker" (protocol::RelayOffered).
+  [[nodiscard]] Status RelayOffered() const;
+  // The welcome of the current (or last) session.
+  const proto::SessionWelcome& welcome() const { return welcome_; }
 
  private:
   // Forwards one timer to a member function (Timer has one OnTimer()).
@@ -162,6 +168,7 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   uint64_t next_request_id_ = 1;
   std::string udp_token_;
   uint16_t second_probe_port_ = 0;
+  proto::SessionWelcome welcome_;
   std::map<uint64_t, std::string> pending_lookups_;  // request id -> name
 
   std::optional<proto::Announce> announce_;

@@ -607,5 +607,19 @@ TEST_CASE("TrackerLink can be closed from inside each of its upcalls", "[tracker
   CHECK(looking.rec.disconnects.empty());
 }
 
+TEST_CASE("TrackerLink knows from the welcome whether the tracker relays",
+          "[tracker_link][relay]") {
+  Fixture f;
+  MemberKeys alice = f.tracker.Enroll("alice");
+  Client& a = f.Add(f.tracker.ParamsFor(alice));
+  CHECK(a.link->RelayOffered().code() == Status::Code::kUnavailable);  // no session yet
+  a.link->Start();
+  REQUIRE(f.Run([&] { return !a.rec.welcomes.empty(); }));
+  CHECK(a.link->welcome().protocol_version() >= 2);
+  Status offered = a.link->RelayOffered();
+  INFO(offered.ToString());
+  CHECK(offered.ok());
+}
+
 }  // namespace
 }  // namespace confab::peer
