@@ -44,7 +44,9 @@ bool SameCertificate(const proto::Certificate& presented, const Bytes& stored) {
 TrackerService::TrackerService(TrackerState& state)
     : state_(state),
       presence_(PresenceLimits{.max_subscriptions_per_member = static_cast<size_t>(
-                                   state.config().max_subscriptions_per_member)}) {}
+                                   state.config().max_subscriptions_per_member)}),
+      relay_(state.config().relay,
+             [this](const std::string& name) { return RelayMemberState(name); }) {}
 
 Status TrackerService::Refuse(std::string_view reason, Status status) {
   ++counters_.refusals[std::string(reason)];
@@ -244,6 +246,9 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     case proto::ToTracker::kPunch:
       result = HandlePunch(id, s, message.punch());
       break;
+    case proto::ToTracker::kRelay:
+      result = HandleRelayRequest(id, s, message.relay(), now);
+      break;
     case proto::ToTracker::BODY_NOT_SET:
       // Bytes that parse but set no body we know: a newer node's request.
       // It is told so and the session goes on; an empty message is garbage.
@@ -427,6 +432,9 @@ Status TrackerService::Revoke(const std::string& name, const std::string& reason
     to_close_.push_back(*session);
     OnClosed(*session, now);
   }
+  // Their relayed streams close at once, pending or active.
+  for (uint64_t slot : relay_.OnRevoked(name))
+    relays_to_close_.push_back(slot);
   proto::FromTracker notice;
   notice.mutable_revoked()->set_name(name);
   notice.mutable_revoked()->set_identity_key(member.identity_key.data(),

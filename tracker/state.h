@@ -51,7 +51,7 @@ struct TrackerConfig {
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds keepalive_interval{20};  // told to nodes
   std::chrono::seconds session_timeout{60};     // silence before a node is offline
-  // [relay] (issue 15): read and checked; the relay service is not served yet.
+  // [relay] (issue 15): served by RelayCore, TrackerService and RelaySplice.
   RelayConfig relay;
 };
 

@@ -171,6 +171,12 @@ Status TrackerLink::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
     case proto::FromTracker::kPunch:
       delegate_->OnPunch(m.punch());
       break;
+    case proto::FromTracker::kRelayOffer:
+      delegate_->OnRelayOffer(m.relay_offer());
+      break;
+    case proto::FromTracker::kRelayNotice:
+      delegate_->OnRelayNotice(m.relay_notice());
+      break;
     case proto::FromTracker::kError:
       delegate_->OnTrackerError(m.error().message());
       break;
@@ -311,6 +317,16 @@ Result<uint64_t> TrackerLink::Punch(const std::string& name) {
   proto::ToTracker m;
   m.mutable_punch()->set_request_id(id);
   m.mutable_punch()->set_name(name);
+  CONFAB_RETURN_IF_ERROR(SendToTracker(m));
+  return id;
+}
+
+Result<uint64_t> TrackerLink::RequestRelay(const std::string& name) {
+  CONFAB_RETURN_IF_ERROR(RelayOffered());
+  const uint64_t id = next_request_id_++;
+  proto::ToTracker m;
+  m.mutable_relay()->set_request_id(id);
+  m.mutable_relay()->set_name(name);
   CONFAB_RETURN_IF_ERROR(SendToTracker(m));
   return id;
 }

@@ -71,6 +71,10 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
     // Another member was revoked: drop their pins and sessions.
     virtual void OnRevoked(const proto::Revoked& revoked) = 0;
     virtual void OnPunch(const proto::PunchNotice& /*notice*/) {}
+    // The answer to RequestRelay (a slot, or the tracker's refusal).
+    virtual void OnRelayOffer(const proto::RelayOffer& /*offer*/) {}
+    // A member wants a relay to us: dial the relay with the slot.
+    virtual void OnRelayNotice(const proto::RelayNotice& /*notice*/) {}
     // The tracker refused one request (the session goes on).
     virtual void OnTrackerError(std::string_view /*message*/) {}
     // A session ended or an attempt failed; a reconnect is scheduled.
@@ -108,6 +112,14 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   [[nodiscard]] Result<uint64_t> Lookup(const std::string& name);
   // Relays a hole-punch request to `name` (answers arrive in OnPunch).
   [[nodiscard]] Result<uint64_t> Punch(const std::string& name);
+  // Asks the tracker for a relay to `name` (the answer arrives in
+  // OnRelayOffer with the returned request id). RelayOffered()'s error
+  // when the tracker does not relay: nothing is sent.
+  [[nodiscard]] Result<uint64_t> RequestRelay(const std::string& name);
+  // The tracker to dial, and as whom, for a relayed leg (relay_stream.h).
+  const net::Address& tracker_address() const { return params_.tracker; }
+  const crypto::X25519PublicKey& tracker_static_key() const { return params_.tracker_static_key; }
+  const crypto::X25519KeyPair& local_static() const { return params_.local_static; }
 
   bool connected() const { return connected_; }
   // The token for the tracker's UDP port; empty while disconnected.
