@@ -14,6 +14,9 @@
 #include <catch2/catch.hpp>
 
 #include "common/base/proto_bytes.h"
+#include "peer/contacts/contact_book.h"
+#include "peer/reach/peer_port.h"
+#include "peer/store/peer_database.h"
 #include "proto/tracker.pb.h"
 
 #include "tests/unit/tracker_link/tracker_fixture.h"
@@ -347,6 +350,134 @@ TEST_CASE("A flooding pair is held to its rate while the tracker's sessions keep
   CHECK(static_cast<double>(pair.callee_side.received) <= allowed);
   CHECK(pair.callee_side.received < 8 * block.size());
   CHECK(pair.callee_side.received > 0);
+}
+
+// Bob's PeerPort, under the tracker's org key, with a chat handler that
+// records what it is handed.
+struct BobsPort final : PeerPort::Handler, channel::ChannelConnection::Delegate {
+  BobsPort(Fixture& f, const MemberKeys& bob) {
+    auto opened = OpenPeerDatabase(tmp.File("confab.db"));
+    REQUIRE(opened.ok());
+    db = std::move(*opened);
+    auto book = ContactBook::Open(db.get());
+    REQUIRE(book.ok());
+    contacts = std::move(*book);
+    PeerPortParams params;
+    params.self_name = bob.name;
+    params.local_static = bob.key.DeriveX25519();
+    params.certificate = bob.certificate;
+    params.org_public_key = f.tracker.state().org_key().public_key();
+    auto created = PeerPort::Create(*f.loop, *net::Address::Parse("127.0.0.1:0"), std::move(params),
+                                    *contacts);
+    REQUIRE(created.ok());
+    port = std::move(*created);
+    port->SetHandler(proto::PURPOSE_CHAT, this);
+  }
+  ~BobsPort() override {
+    for (auto& c : taken)
+      c->Close();
+    port->Close();
+  }
+  Status OnPeerChannel(PeerChannel& channel, ByteView first) override {
+    peers.push_back(channel.peer);
+    transports.push_back(channel.transport);
+    firsts.emplace_back(AsChars(first).begin(), AsChars(first).end());
+    channel.connection->set_delegate(this);
+    taken.push_back(std::move(channel.connection));
+    return Status::Ok();
+  }
+  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
+                                                          const channel::Event&) override {
+    return Status::FailedPrecondition("answered before");
+  }
+  Status OnWelcome(channel::ChannelConnection&, ByteView) override { return Status::Ok(); }
+  Status OnMessage(channel::ChannelConnection&, ByteView) override { return Status::Ok(); }
+  void OnClosed(channel::ChannelConnection&, Status) override {}
+
+  store::TempDir tmp;
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<ContactBook> contacts;
+  std::unique_ptr<PeerPort> port;
+  std::vector<std::string> peers;
+  std::vector<Transport> transports;
+  std::vector<std::string> firsts;
+  std::vector<std::unique_ptr<channel::ChannelConnection>> taken;
+};
+
+// A caller that says "hello" once its channel is up.
+struct Greeter final : channel::ChannelConnection::Delegate {
+  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
+                                                          const channel::Event&) override {
+    return Status::FailedPrecondition("an initiator");
+  }
+  Status OnWelcome(channel::ChannelConnection& c, ByteView) override {
+    welcomed = true;
+    return c.Send(ToBytes(AsBytes("hello through the tracker")));
+  }
+  Status OnMessage(channel::ChannelConnection&, ByteView) override { return Status::Ok(); }
+  void OnClosed(channel::ChannelConnection&, Status status) override { closed = status; }
+  std::unique_ptr<channel::ChannelConnection> connection;
+  bool welcomed = false;
+  std::optional<Status> closed;
+};
+
+TEST_CASE("A relayed stream gets the PeerPort's hello check and reaches the handler marked relay",
+          "[relay_stream][peer_port]") {
+  Fixture f;
+  MemberKeys alice = f.tracker.Enroll("alice");
+  MemberKeys bob = f.tracker.Enroll("bob");
+  Client& a = f.Add(f.tracker.ParamsFor(alice, 1));
+  Client& b = f.Add(f.tracker.ParamsFor(bob, 2));
+  a.link->Start();
+  b.link->Start();
+  REQUIRE(f.Run([&] { return a.link->connected() && b.link->connected(); }));
+  BobsPort bobs(f, bob);
+
+  // alice presents `payload` in her channel's hello, through a fresh slot.
+  auto relay_hello = [&](Bytes payload) {
+    const size_t notices = b.rec.relay_notices.size();
+    REQUIRE(a.link->RequestRelay("bob").ok());
+    REQUIRE(f.Run([&] { return b.rec.relay_notices.size() > notices; }));
+    const uint64_t slot = b.rec.relay_notices.back().slot();
+    auto leg = RelayStream::Dial(*f.loop, LegParams(f, alice, slot), nullptr);
+    REQUIRE(leg.ok());
+    channel::InitiatorParams init;
+    init.purpose = proto::PURPOSE_CHAT;
+    init.local_static = alice.key.DeriveX25519().secret_key;
+    init.remote_static = bob.key.DeriveX25519().public_key;
+    init.payload = std::move(payload);
+    auto greeter = std::make_unique<Greeter>();
+    auto out = channel::ChannelConnection::ConnectOver(std::move(*leg), std::nullopt,
+                                                       std::move(init), greeter.get());
+    REQUIRE(out.ok());
+    greeter->connection = std::move(*out);
+    // Bob's node: the notice's slot, the leg, into the port.
+    Opener opener;
+    auto bob_leg = RelayStream::Dial(*f.loop, LegParams(f, bob, slot), &opener);
+    REQUIRE(bob_leg.ok());
+    REQUIRE(f.Run([&] { return opener.connected || opener.closed; }));
+    REQUIRE(opener.connected);
+    bobs.port->AcceptRelayed(std::move(*bob_leg));
+    return greeter;
+  };
+
+  SECTION("alice's certificate passes and her first message arrives") {
+    auto greeter = relay_hello(alice.certificate);
+    REQUIRE(f.Run([&] { return !bobs.peers.empty() || greeter->closed; }));
+    REQUIRE(bobs.peers.size() == 1);
+    CHECK(bobs.peers[0] == "alice");
+    CHECK(bobs.transports[0] == Transport::kRelay);
+    CHECK(TransportName(bobs.transports[0]) == "relay");
+    CHECK(bobs.firsts[0] == "hello through the tracker");
+    CHECK(bobs.port->stats().handed_over == 1);
+  }
+  SECTION("a certificate that is not hers is refused unanswered, as over TCP") {
+    auto greeter = relay_hello(bob.certificate);
+    REQUIRE(f.Run([&] { return greeter->closed.has_value(); }, 5000));
+    CHECK_FALSE(greeter->welcomed);
+    CHECK(bobs.peers.empty());
+    CHECK(bobs.port->stats().refused_hello == 1);
+  }
 }
 
 }  // namespace
