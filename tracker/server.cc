@@ -10,7 +10,12 @@
 #include "tracker/pg_schema.h"
 
 namespace confab::tracker {
-namespace {}  // namespace
+namespace {
+
+// A relay slot whose two legs have not both arrived by then is dropped.
+constexpr uint64_t kRelaySlotMaxAgeMs = 15000;
+
+}  // namespace
 
 TrackerServer::TrackerServer(net::Loop& loop, TrackerState& state)
     : loop_(loop),
@@ -71,6 +76,7 @@ Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, Tra
   }
   if (!state.config().database_url.empty())
     CONFAB_RETURN_IF_ERROR(server->JoinClusterPresence().WithContext("cluster presence"));
+  CONFAB_ASSIGN_OR_RETURN(server->splice_, RelaySplice::Create(loop, server->service_.relay()));
   CONFAB_ASSIGN_OR_RETURN(server->housekeeping_, net::Timer::Create(loop, server.get()));
   CONFAB_RETURN_IF_ERROR(server->housekeeping_->Start(1000, 1000));
   return server;
@@ -131,6 +137,7 @@ void TrackerServer::Stop() {
     if (Status s = cluster_->Unregister(); !s.ok())
       spdlog::warn("could not leave the cluster cleanly: {}", s.ToString());
   }
+  splice_->Stop();
   if (metrics_)
     metrics_->Close();
   service_.FlushDurable();
@@ -146,7 +153,8 @@ void TrackerServer::OnIncoming(Status status) {
   channel::ResponderParams params;
   params.local_static = state_.noise_static().secret_key;
   params.local_static_public = state_.noise_static().public_key;
-  params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN};
+  params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN,
+                     proto::PURPOSE_RELAY};
   // Nothing a node sends the tracker comes near this; it bounds what one
   // connection can make us buffer.
   params.max_frame_payload = kMaxInboundFrameBytes;
@@ -189,6 +197,8 @@ Result<channel::ChannelConnection::HelloAnswer> TrackerServer::OnHello(
     handshaking_.erase(id);
     return answer;
   }
+  if (hello.purpose == proto::PURPOSE_RELAY)
+    return AdmitRelayLeg(id, c, hello);
   CONFAB_ASSIGN_OR_RETURN(TrackerService::HelloReply reply,
                           service_.OnHello(id, hello.purpose, hello.remote_static, hello.payload,
                                            connection.peer_ip, NowUnix()));
@@ -202,6 +212,28 @@ Result<channel::ChannelConnection::HelloAnswer> TrackerServer::OnHello(
   return answer;
 }
 
+Result<channel::ChannelConnection::HelloAnswer> TrackerServer::AdmitRelayLeg(
+    SessionId id, channel::ChannelConnection& c, const channel::Event& hello) {
+  CONFAB_ASSIGN_OR_RETURN(
+      TrackerService::RelayAdmission admission,
+      service_.AdmitRelay(hello.remote_static, hello.payload, static_cast<uint64_t>(NowMs())));
+  handshaking_.erase(id);
+  if (admission.accepted) {
+    connections_.at(id).relay = true;
+    splice_->AddLeg(admission.slot, id, &c);
+  }
+  channel::ChannelConnection::HelloAnswer answer;
+  answer.payload = std::move(admission.reply.payload);
+  answer.close_after_reply = admission.reply.close_after_reply;
+  return answer;
+}
+
+void TrackerServer::OnWritable(channel::ChannelConnection& c) {
+  auto it = ids_.find(&c);
+  if (it != ids_.end() && splice_->IsLeg(it->second))
+    splice_->OnWritable(it->second, static_cast<uint64_t>(NowMs()));
+}
+
 Status TrackerServer::OnWelcome(channel::ChannelConnection&, ByteView) {
   return Status::FailedPrecondition("the tracker never initiates");
 }
@@ -210,6 +242,8 @@ Status TrackerServer::OnMessage(channel::ChannelConnection& c, ByteView plaintex
   const SessionId id = ids_.at(&c);
   if (connections_.at(id).admin)
     return HandleAdmin(c, plaintext);
+  if (connections_.at(id).relay)
+    return splice_->OnMessage(id, plaintext, static_cast<uint64_t>(NowMs()));
   Status s = service_.OnMessage(id, plaintext, NowUnix());
   Flush();
   return s;
@@ -282,6 +316,8 @@ void TrackerServer::Flush() {
     if (Connection* connection = Find(id))
       connection->channel->Close();
   }
+  for (uint64_t slot : service_.TakeRelaysToClose())
+    splice_->CloseSlot(slot);
 }
 
 void TrackerServer::OnClosed(channel::ChannelConnection& c, Status status) {
@@ -291,6 +327,8 @@ void TrackerServer::OnClosed(channel::ChannelConnection& c, Status status) {
   const SessionId id = it->second;
   ids_.erase(it);
   handshaking_.erase(id);
+  if (auto slot = splice_->OnLegClosed(id))
+    service_.OnRelayClosed(*slot);
   service_.OnClosed(id, NowUnix());
   if (!status.ok() && status.code() != Status::Code::kClosed) {
     spdlog::debug("connection {} closed: {}", id, status.ToString());
@@ -327,6 +365,8 @@ void TrackerServer::OnTimer() {
       connection->channel->Fail(Status::Unavailable("session timed out"));
     }
   }
+  service_.ExpireRelays(static_cast<uint64_t>(NowMs()), kRelaySlotMaxAgeMs);
+  Flush();
   service_.FlushDurable();
   if (cluster_) {
     auto dead = cluster_->Heartbeat(NowUnix(), state_.config().cluster_dead_after.count());
@@ -408,11 +448,27 @@ std::string TrackerServer::RenderMetrics() {
   AppendMetric(&out, "confab_tracker_udp_probes_total", "counter",
                "UDP address probes answered, by tracker port.",
                static_cast<double>(second_port_probes_answered_), "port=\"second\"");
+  AppendRelayMetrics(&out);
   AppendMetric(&out, "confab_tracker_resident_bytes", "gauge", "Resident memory of the tracker.",
                static_cast<double>(ResidentBytes()));
   AppendProcessMetrics(&out);
   AppendBuildInfo(&out);
   return out;
+}
+
+void TrackerServer::AppendRelayMetrics(std::string* out) {
+  const RelayCore& relay = service_.relay();
+  AppendMetric(out, "confab_tracker_relay_pairs", "gauge", "Relayed pairs with both legs joined.",
+               static_cast<double>(relay.active_pairs()));
+  AppendMetric(out, "confab_tracker_relay_pairs_opened_total", "counter", "Relayed pairs opened.",
+               static_cast<double>(relay.metrics().pairs_opened));
+  AppendMetric(out, "confab_tracker_relay_bytes_total", "counter",
+               "Bytes copied between relayed legs.",
+               static_cast<double>(relay.metrics().bytes_relayed));
+  for (const auto& [reason, n] : service_.RelayRefusals()) {
+    AppendMetric(out, "confab_tracker_relay_refusals_total", "counter", "Relay refusals by reason.",
+                 static_cast<double>(n), "reason=\"" + reason + "\"");
+  }
 }
 
 }  // namespace confab::tracker

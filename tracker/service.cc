@@ -15,6 +15,7 @@
 #include "common/crypto/sodium.h"
 #include "common/net/address.h"
 #include "common/protocol/presence_names.h"
+#include "common/protocol/tracker_features.h"
 
 namespace confab::tracker {
 namespace {
@@ -46,7 +47,9 @@ bool SameCertificate(const proto::Certificate& presented, const Bytes& stored) {
 TrackerService::TrackerService(TrackerState& state)
     : state_(state),
       presence_(PresenceLimits{.max_subscriptions_per_member = static_cast<size_t>(
-                                   state.config().max_subscriptions_per_member)}) {}
+                                   state.config().max_subscriptions_per_member)}),
+      relay_(state.config().relay,
+             [this](const std::string& name) { return RelayMemberState(name); }) {}
 
 Status TrackerService::Refuse(std::string_view reason, Status status) {
   ++counters_.refusals[std::string(reason)];
@@ -203,6 +206,9 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   welcome.set_udp_token(sessions_[id].udp_token.data(), kUdpTokenBytes);
   welcome.set_keepalive_seconds(static_cast<uint32_t>(state_.config().keepalive_interval.count()));
   welcome.set_second_probe_port(second_probe_port_);
+  welcome.set_protocol_version(protocol::kTrackerProtocolVersion);
+  if (state_.config().relay.enabled)
+    welcome.add_features(std::string(protocol::kFeatureRelay));
   reply.payload = SerializeToBytes(welcome);
   return reply;
 }
@@ -246,8 +252,18 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     case proto::ToTracker::kPunch:
       result = HandlePunch(id, s, message.punch());
       break;
+    case proto::ToTracker::kRelay:
+      result = HandleRelayRequest(id, s, message.relay(), now);
+      break;
     case proto::ToTracker::BODY_NOT_SET:
-      result = Refuse("message_empty", Status::Corruption("empty message"));
+      // Bytes that parse but set no body we know: a newer node's request.
+      // It is told so and the session goes on; an empty message is garbage.
+      result =
+          plaintext.empty()
+              ? Refuse("message_empty", Status::Corruption("empty message"))
+              : Refuse("message_unknown",
+                       Status::InvalidArgument("unknown request: this tracker speaks protocol " +
+                                               std::to_string(protocol::kTrackerProtocolVersion)));
       break;
   }
   // A bad request is answered with an error, not a disconnect, when the
@@ -479,6 +495,9 @@ Status TrackerService::Revoke(const std::string& name, const std::string& reason
     to_close_.push_back(*session);
     OnClosed(*session, now);
   }
+  // Their relayed streams close at once, pending or active.
+  for (uint64_t slot : relay_.OnRevoked(name))
+    relays_to_close_.push_back(slot);
   proto::FromTracker notice;
   notice.mutable_revoked()->set_name(name);
   notice.mutable_revoked()->set_identity_key(member.identity_key.data(),

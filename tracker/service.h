@@ -25,6 +25,7 @@
 #include "tracker/admin.h"
 #include "tracker/cluster_presence.h"
 #include "tracker/presence.h"
+#include "tracker/relay.h"
 #include "tracker/state.h"
 
 namespace confab::tracker {
@@ -107,6 +108,31 @@ class TrackerService {
   // once a second and at shutdown.
   void FlushDurable();
 
+  // ---- The relay (issue 15; service_relay.cc) ----
+  // Handshake message 1 of a PURPOSE_RELAY leg (a RelayHello). The member
+  // is the one whose Noise key the handshake proved; it must have a live
+  // session and be the slot's caller or callee. An error: drop the
+  // connection unanswered (an outsider, or garbage). Otherwise a reply to
+  // send (a RelayWelcome), accepted or with the reason.
+  struct RelayAdmission {
+    HelloReply reply;
+    bool accepted = false;
+    uint64_t slot = 0;
+  };
+  [[nodiscard]] Result<RelayAdmission> AdmitRelay(const crypto::noise::PublicKey& remote_static,
+                                                  ByteView payload, uint64_t now_ms);
+  // A leg of `slot` closed: the pair is gone (both legs are closed).
+  void OnRelayClosed(uint64_t slot) { relay_.Close(slot); }
+  // Slots requested `max_age_ms` ago or earlier whose legs have not both
+  // joined: dropped, and handed to the server with TakeRelaysToClose().
+  void ExpireRelays(uint64_t now_ms, uint64_t max_age_ms);
+  // Slots whose legs must close at once: revoked members, expired slots.
+  std::vector<uint64_t> TakeRelaysToClose() { return std::exchange(relays_to_close_, {}); }
+  RelayCore& relay() { return relay_; }
+  // Refusals by reason: RelayCore's and the service's own ("not online",
+  // "no tracker session").
+  std::map<std::string, uint64_t> RelayRefusals() const;
+
   std::vector<Outgoing> TakeOutgoing() { return std::exchange(outgoing_, {}); }
   std::vector<SessionId> TakeToClose() { return std::exchange(to_close_, {}); }
 
@@ -137,6 +163,8 @@ class TrackerService {
   Status HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m);
   Status HandleLookup(SessionId id, Session& s, const proto::Lookup& m, int64_t now);
   Status HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m);
+  Status HandleRelayRequest(SessionId id, Session& s, const proto::RelayRequest& m, int64_t now);
+  MemberState RelayMemberState(const std::string& name);
   void Send(SessionId to, proto::FromTracker message);
   void DeliverPresence();
   // Publishes what `name` (a member with a session here) shows, to the
@@ -162,6 +190,9 @@ class TrackerService {
   ServiceCounters counters_;
   uint16_t second_probe_port_ = 0;
   ClusterPresence* cluster_ = nullptr;
+  RelayCore relay_;
+  std::vector<uint64_t> relays_to_close_;
+  std::map<std::string, uint64_t> relay_refusals_;  // the service's own
 };
 
 }  // namespace confab::tracker

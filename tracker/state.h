@@ -57,7 +57,7 @@ struct TrackerConfig {
   // [cluster] dead_after: a tracker whose heartbeat is older is taken for
   // dead, and its members offline (with [database] url only).
   std::chrono::seconds cluster_dead_after{10};
-  // [relay] (issue 15): read and checked; the relay service is not served yet.
+  // [relay] (issue 15): served by RelayCore, TrackerService and RelaySplice.
   RelayConfig relay;
 };
 

@@ -161,7 +161,8 @@ int RunWho(bool json, bool verbose) {
       if (p.path().empty())
         std::printf("    path: not tried yet\n");
       else
-        std::printf("    path: %s%s%s\n      why: %s\n", p.path().c_str(),
+        std::printf("    path: %s%s%s\n      why: %s\n",
+                    p.path() == "relay" ? "relay (through the tracker)" : p.path().c_str(),
                     p.path_address().empty() ? "" : " ", p.path_address().c_str(),
                     console::Printable(p.path_reason()).c_str());
     }

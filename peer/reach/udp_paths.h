@@ -44,9 +44,10 @@ namespace confab::peer {
 
 // Which paths a node dials (config.toml [network] path).
 enum class PathPolicy {
-  kAuto,     // LAN TCP, then public TCP, then UDP through hole punching
-  kTcpOnly,  // "tcp"
-  kUdpOnly,  // "udp": no TCP attempts (a lab and benchmark setting)
+  kAuto,       // LAN TCP, then public TCP, then UDP through hole punching
+  kTcpOnly,    // "tcp"
+  kUdpOnly,    // "udp": no TCP attempts (a lab and benchmark setting)
+  kRelayOnly,  // "relay": only the relay through the tracker (tests and labs)
 };
 // "auto", "tcp", "udp"; InvalidArgument naming the choices otherwise.
 Result<PathPolicy> ParsePathPolicy(std::string_view text);
