@@ -17,8 +17,9 @@ struct UserInfo {
   std::string text;
   bool revoked = false;
   int64_t enrolled_unix = 0;
-  int64_t last_seen_unix = 0;  // 0: never seen online
-  std::string fingerprint;     // of the member's identity key
+  int64_t last_seen_unix = 0;            // 0: never seen online
+  std::string fingerprint;               // of the member's identity key
+  int64_t certificate_expires_unix = 0;  // the current certificate's; 0 if unreadable
 };
 
 // Every member in the directory, sorted by name. Presence comes from the

@@ -13,6 +13,7 @@
 
 #include "common/base/log.h"
 #include "common/base/similar_names.h"
+#include "common/base/utc_time.h"
 #include "common/base/version.h"
 #include "common/base/wall_clock.h"
 #include "common/config/duration.h"
@@ -55,12 +56,19 @@ int64_t Now() {
 std::string FormatTime(int64_t unix_seconds) {
   if (unix_seconds <= 0)
     return "-";
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return confab::UtcIso8601(unix_seconds);
+}
+
+// `--json` times as peer/cli/cli_json.h writes them: `field` in ISO-8601
+// UTC with milliseconds, `field_unix_ms` an integer; null when never.
+void PutTime(nlohmann::json& row, const std::string& field, int64_t unix_seconds) {
+  if (unix_seconds <= 0) {
+    row[field] = nullptr;
+    row[field + "_unix_ms"] = nullptr;
+    return;
+  }
+  row[field] = confab::UtcIso8601Ms(unix_seconds * 1000);
+  row[field + "_unix_ms"] = unix_seconds * 1000;
 }
 
 int RunInit(const std::string& dir, const std::string& org, const std::string& listen) {
@@ -171,7 +179,8 @@ Result<std::vector<UserInfo>> LiveOrStoredUsers(TrackerState& state) {
   std::vector<UserInfo> users;
   for (const proto::AdminUser& u : response->users()) {
     users.push_back(UserInfo{u.name(), u.online(), u.status(), u.text(), u.revoked(),
-                             u.enrolled_unix(), u.last_seen_unix(), u.fingerprint()});
+                             u.enrolled_unix(), u.last_seen_unix(), u.fingerprint(),
+                             u.certificate_expires_unix()});
   }
   return users;
 }
@@ -186,25 +195,23 @@ int RunUsers(const std::string& dir, bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& u : *users) {
-      out.push_back(
-          {{"name", u.name},
-           {"online", u.online},
-           {"status", u.status},
-           {"text", u.text},
-           {"revoked", u.revoked},
-           {"enrolled", FormatTime(u.enrolled_unix)},
-           {"last_seen", u.last_seen_unix > 0 ? nlohmann::json(FormatTime(u.last_seen_unix))
-                                              : nlohmann::json(nullptr)},
-           {"fingerprint", u.fingerprint}});
+      nlohmann::json row = {{"name", u.name},       {"online", u.online},
+                            {"status", u.status},   {"text", u.text},
+                            {"revoked", u.revoked}, {"fingerprint", u.fingerprint}};
+      PutTime(row, "enrolled", u.enrolled_unix);
+      PutTime(row, "last_seen", u.last_seen_unix);
+      PutTime(row, "certificate_expires", u.certificate_expires_unix);
+      out.push_back(std::move(row));
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  std::printf("%-20s %-8s %-10s %-21s %s\n", "NAME", "ONLINE", "STATUS", "LAST SEEN",
-              "FINGERPRINT");
+  std::printf("%-20s %-8s %-10s %-21s %-21s %s\n", "NAME", "ONLINE", "STATUS", "LAST SEEN",
+              "CERTIFICATE EXPIRES", "FINGERPRINT");
   for (const auto& u : *users) {
-    std::printf("%-20s %-8s %-10s %-21s %s\n", u.name.c_str(), u.online ? "yes" : "no",
-                u.status.c_str(), FormatTime(u.last_seen_unix).c_str(), u.fingerprint.c_str());
+    std::printf("%-20s %-8s %-10s %-21s %-21s %s\n", u.name.c_str(), u.online ? "yes" : "no",
+                u.status.c_str(), FormatTime(u.last_seen_unix).c_str(),
+                FormatTime(u.certificate_expires_unix).c_str(), u.fingerprint.c_str());
   }
   return 0;
 }

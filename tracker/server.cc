@@ -197,6 +197,7 @@ Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaint
           out->set_enrolled_unix(u.enrolled_unix);
           out->set_last_seen_unix(u.last_seen_unix);
           out->set_fingerprint(u.fingerprint);
+          out->set_certificate_expires_unix(u.certificate_expires_unix);
         }
       }
       break;

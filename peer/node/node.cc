@@ -136,22 +136,23 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
             return self->contacts_->Get(who).ok() || self->CachedLookup(who).has_value();
           },
       .lookup = [self](const std::string& who) { return self->link_->Lookup(who); }});
-  node->handlers_ =
-      std::make_unique<ControlHandlers>(ControlParts{.self_name = enrollment.name,
-                                                     .identity_key = identity.public_key(),
-                                                     .paths = options.paths,
-                                                     .contacts = *node->contacts_,
-                                                     .history = *node->history_,
-                                                     .messenger = *node->messenger_,
-                                                     .port = *node->port_,
-                                                     .sessions = *node->sessions_,
-                                                     .transfers = *node->transfers_,
-                                                     .link = *node->link_,
-                                                     .correspondents = *node->correspondents_,
-                                                     .feed = *node->feed_,
-                                                     .retry = *node->retry_,
-                                                     .access = *node->access_,
-                                                     .members = *node->member_check_});
+  node->handlers_ = std::make_unique<ControlHandlers>(
+      ControlParts{.self_name = enrollment.name,
+                   .identity_key = identity.public_key(),
+                   .paths = options.paths,
+                   .certificate_expires_unix = enrollment.checked.expires_unix,
+                   .contacts = *node->contacts_,
+                   .history = *node->history_,
+                   .messenger = *node->messenger_,
+                   .port = *node->port_,
+                   .sessions = *node->sessions_,
+                   .transfers = *node->transfers_,
+                   .link = *node->link_,
+                   .correspondents = *node->correspondents_,
+                   .feed = *node->feed_,
+                   .retry = *node->retry_,
+                   .access = *node->access_,
+                   .members = *node->member_check_});
   node->control_->set_delegate(node->handlers_.get());
 
   node->signal_hook_.node = node.get();

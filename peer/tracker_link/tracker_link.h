@@ -100,6 +100,8 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // Each call replaces the previous value of its kind.
   void Announce(std::vector<proto::Endpoint> endpoints);
   void SetStatus(proto::PresenceStatus status, std::string text);
+  // The presence last given to SetStatus; online with no text before any.
+  proto::SetStatus status() const { return status_.value_or(proto::SetStatus()); }
   void Subscribe(std::vector<std::string> names);
 
   // Asks for `name`'s certificate and endpoints; the answer arrives in
