@@ -252,10 +252,15 @@ void TrackerServer::OnClosed(channel::ChannelConnection& c, Status status) {
   const SessionId id = it->second;
   ids_.erase(it);
   handshaking_.erase(id);
-  service_.OnClosed(id, NowUnix());
-  if (!status.ok() && status.code() != Status::Code::kClosed) {
+  if (const std::string* name = service_.NameOf(id)) {
+    spdlog::info("session {} closed: {} ({})", id, *name,
+                 status.ok() || status.code() == Status::Code::kClosed
+                     ? std::string("closed")
+                     : std::string(status.message()));
+  } else if (!status.ok() && status.code() != Status::Code::kClosed) {
     spdlog::debug("connection {} closed: {}", id, status.ToString());
   }
+  service_.OnClosed(id, NowUnix());
   // Destroyed on the next housekeeping tick, not under its own callback.
   auto node = connections_.extract(id);
   if (!node.empty())

@@ -1,5 +1,7 @@
 #include "tracker/service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -47,7 +49,14 @@ TrackerService::TrackerService(TrackerState& state)
 
 Status TrackerService::Refuse(std::string_view reason, Status status) {
   ++counters_.refusals[std::string(reason)];
+  // Unauthenticated garbage can come at the handshake rate: debug only.
+  spdlog::debug("hello refused ({}): {}", reason, status.ToString());
   return status;
+}
+
+const std::string* TrackerService::NameOf(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : &it->second.name;
 }
 
 Result<TrackerService::HelloReply> TrackerService::OnHello(
@@ -81,6 +90,7 @@ Result<TrackerService::HelloReply> TrackerService::Join(
 
   auto refuse = [&](std::string_view reason, const std::string& text) {
     ++counters_.refusals[std::string(reason)];
+    spdlog::info("join refused from {}: {} ({})", peer_address, text, reason);
     response.set_accepted(false);
     response.set_refusal(text);
     reply.payload = SerializeToBytes(response);
@@ -126,7 +136,8 @@ Result<TrackerService::HelloReply> TrackerService::Join(
   response.set_org_public_key(org.public_key().data(), org.public_key().size());
   response.set_org(state_.config().org);
   reply.payload = SerializeToBytes(response);
-  (void)peer_address;
+  spdlog::info("joined: {} from {} (certificate serial {})", member->name, peer_address,
+               member->serial);
   return reply;
 }
 
@@ -157,6 +168,8 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   proto::SessionWelcome welcome;
   auto refuse = [&](std::string_view reason, std::string text) {
     ++counters_.refusals[std::string(reason)];
+    spdlog::info("session refused for {} from {}: {} ({})",
+                 cert.ok() ? cert->name : std::string("a member"), peer_address, text, reason);
     welcome.set_accepted(false);
     welcome.set_refusal(std::move(text));
     reply.payload = SerializeToBytes(welcome);
@@ -194,6 +207,7 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
     to_close_.push_back(*replaced);
   DeliverPresence();
   ++counters_.handshakes;
+  spdlog::info("session {} opened: {} from {}", id, cert->name, peer_address);
 
   welcome.set_accepted(true);
   welcome.set_udp_token(sessions_[id].udp_token.data(), kUdpTokenBytes);

@@ -79,6 +79,9 @@ class TrackerService {
 
   // Sessions silent since before `cutoff_unix`; the server closes them.
   std::vector<SessionId> SilentSince(int64_t cutoff_unix) const;
+  // The member a session admitted belongs to; null for none (not admitted,
+  // closed, or a join). Valid until the next call that changes sessions.
+  const std::string* NameOf(SessionId id) const;
 
   // The member a UDP token belongs to, if its session is up.
   std::optional<std::string> NameForUdpToken(ByteView token) const;
