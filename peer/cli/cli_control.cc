@@ -24,6 +24,12 @@ namespace confab::peer::cli {
 namespace {
 
 int RunMsg(const std::string& to, const std::string& text, bool json) {
+  if (!IsValidUtf8(text)) {
+    std::fprintf(stderr,
+                 "confab msg: TEXT is not valid UTF-8 (check the terminal's locale); nothing "
+                 "was sent\n");
+    return kExitUsage;
+  }
   proto::Request request;
   request.mutable_send()->set_to(to);
   request.mutable_send()->set_text(text);
@@ -40,15 +46,41 @@ int RunMsg(const std::string& to, const std::string& text, bool json) {
 
 // `confab msg NAME --stdin`: every non-empty line of stdin is one message,
 // sent in SendBatchRequests of at most kMaxComposeBatch lines and about
-// 768 KiB (under the control socket's 1 MiB). Each request is queued in
-// one commit; prints the ids in order. A refused request stops there: the
-// lines before it are queued, the rest are not.
+// 768 KiB (under the control socket's 1 MiB). All of stdin is read and
+// checked first: a line that is not UTF-8 is named by its number and
+// nothing is sent. Each request is queued in one commit; prints the ids in
+// order. A refused request stops there: the lines before it are queued,
+// the rest are not.
 int RunMsgStdin(const std::string& to, bool json) {
   constexpr size_t kMaxRequestBytes = 768 << 10;
-  std::vector<std::string> lines;
+  std::vector<std::string> all;
   std::string line;
-  size_t queued = 0;
+  size_t line_number = 0;
   int c = 0;
+  bool at_end = false;
+  while (!at_end) {
+    c = std::getchar();
+    if (c != '\n' && c != EOF) {
+      line.push_back(static_cast<char>(c));
+      continue;
+    }
+    at_end = c == EOF;
+    if (at_end && line.empty())
+      break;
+    ++line_number;
+    if (!IsValidUtf8(line)) {
+      std::fprintf(stderr,
+                   "confab msg: line %zu of stdin is not valid UTF-8 (convert it first, e.g. "
+                   "with iconv); nothing was sent\n",
+                   line_number);
+      return kExitFailed;
+    }
+    if (!line.empty())
+      all.push_back(std::move(line));
+    line.clear();
+  }
+  std::vector<std::string> lines;
+  size_t queued = 0;
   auto flush = [&]() -> int {
     if (lines.empty())
       return kExitOk;
@@ -73,24 +105,15 @@ int RunMsgStdin(const std::string& to, bool json) {
     return kExitOk;
   };
   size_t bytes = 0;
-  while ((c = std::getchar()) != EOF) {
-    if (c != '\n') {
-      line.push_back(static_cast<char>(c));
-      continue;
-    }
-    if (!line.empty()) {
-      bytes += line.size() + 8;
-      lines.push_back(std::move(line));
-      line.clear();
-    }
+  for (std::string& text : all) {
+    bytes += text.size() + 8;
+    lines.push_back(std::move(text));
     if (lines.size() >= kMaxComposeBatch || bytes >= kMaxRequestBytes) {
       if (int code = flush(); code != kExitOk)
         return code;
       bytes = 0;
     }
   }
-  if (!line.empty())
-    lines.push_back(std::move(line));
   return flush();
 }
 
@@ -192,6 +215,10 @@ int RunNodeStatus(bool json, bool verbose) {
 }
 
 int RunStatus(const std::string& status, const std::string& text, bool json) {
+  if (!IsValidUtf8(text)) {
+    std::fprintf(stderr, "confab status: TEXT is not valid UTF-8; nothing was changed\n");
+    return kExitUsage;
+  }
   proto::Request request;
   request.mutable_status()->set_status(status);
   request.mutable_status()->set_text(text);
