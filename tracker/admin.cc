@@ -39,6 +39,18 @@ Result<std::vector<UserInfo>> ListUsers(TrackerState& state) {
   return users;
 }
 
+Status RenewMember(TrackerState& state, const std::string& name, int64_t now_unix) {
+  const crypto::OrgKey& org = state.org_key();
+  const int64_t lifetime = state.config().certificate_lifetime.count();
+  Result<Member> m =
+      state.directory().Renew(name, now_unix, "ops", [&](const Issuance& in) -> Result<Bytes> {
+        CONFAB_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
+                                crypto::Ed25519PublicKeyFromBytes(in.identity_key));
+        return org.Issue(in.name, key, in.serial, in.issued_at, lifetime);
+      });
+  return m.status();
+}
+
 Status RevokeMember(TrackerState& state, const std::string& name, const std::string& reason,
                     int64_t now_unix) {
   return state.directory().Revoke(name, now_unix, reason);

@@ -27,6 +27,11 @@ struct UserInfo {
 // live view (see serve.h).
 [[nodiscard]] Result<std::vector<UserInfo>> ListUsers(TrackerState& state);
 
+// A new certificate for `name`'s key in the directory, with no tracker
+// running (Directory::Renew's errors); the member takes it at their next
+// session.
+[[nodiscard]] Status RenewMember(TrackerState& state, const std::string& name, int64_t now_unix);
+
 // Revokes `name` in the directory. NotFound for an unknown name,
 // FailedPrecondition if already revoked.
 [[nodiscard]] Status RevokeMember(TrackerState& state, const std::string& name,

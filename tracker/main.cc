@@ -163,6 +163,35 @@ int RunReinstate(const std::string& dir, const std::string& name) {
   return 0;
 }
 
+// A running tracker renews and pushes the certificate over the member's
+// session; with none running, the directory is changed directly and the
+// member gets it at their next session.
+int RunRenew(const std::string& dir, const std::string& name) {
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  proto::AdminRequest request;
+  request.set_renew(name);
+  auto response = AdminCall(**state, request);
+  if (response.ok()) {
+    if (!response->ok()) {
+      std::fprintf(stderr, "confab-tracker: %s\n", response->error().c_str());
+      return kExitFailed;
+    }
+  } else if (response.status().code() == Status::Code::kUnavailable) {
+    Status s = RenewMember(**state, name, Now());
+    if (!s.ok())
+      return Fail(s);
+  } else {
+    return Fail(response.status());
+  }
+  std::printf(
+      "Renewed %s's certificate; their node takes it over its tracker session (now if online, "
+      "else when it next connects).\n",
+      name.c_str());
+  return 0;
+}
+
 // The running tracker's view (with presence), or the directory's when no
 // tracker is running.
 Result<std::vector<UserInfo>> LiveOrStoredUsers(TrackerState& state) {
@@ -261,6 +290,11 @@ int main(int argc, char** argv) {
   add_state(reinstate);
   reinstate->add_option("NAME", name, "The revoked member's name")->required();
 
+  CLI::App* renew = app.add_subcommand(
+      "renew", "Issue NAME a new certificate now (they are also renewed automatically)");
+  add_state(renew);
+  renew->add_option("NAME", name, "The member")->required();
+
   bool json = false;
   CLI::App* users = app.add_subcommand("users", "List members: enrolled, online, last seen");
   add_state(users);
@@ -290,6 +324,8 @@ int main(int argc, char** argv) {
     return RunRevoke(state_dir, name, reason);
   if (*reinstate)
     return RunReinstate(state_dir, name);
+  if (*renew)
+    return RunRenew(state_dir, name);
   if (*users)
     return RunUsers(state_dir, json);
   return 2;

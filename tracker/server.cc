@@ -207,6 +207,9 @@ Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaint
       if (result.ok())
         spdlog::info("revoked {}: {}", request.revoke().name(), request.revoke().reason());
       break;
+    case proto::AdminRequest::kRenew:
+      result = service_.Renew(request.renew(), NowUnix());
+      break;
     case proto::AdminRequest::BODY_NOT_SET:
       return Status::Corruption("empty admin request");
   }
@@ -343,6 +346,9 @@ std::string TrackerServer::RenderMetrics() {
                "Completed handshakes (joins and sessions).", static_cast<double>(c.handshakes));
   AppendMetric(&out, "confab_tracker_joins_total", "counter", "Members enrolled.",
                static_cast<double>(c.joins));
+  AppendMetric(&out, "confab_tracker_renewals_total", "counter",
+               "Member certificates reissued for the same key (automatic or ops).",
+               static_cast<double>(c.renewals));
   AppendMetric(&out, "confab_tracker_lookups_total", "counter", "Member lookups answered.",
                static_cast<double>(c.lookups));
   AppendMetric(&out, "confab_tracker_presence_updates_total", "counter",

@@ -36,9 +36,9 @@ namespace confab::peer {
 
 struct ControlParts {
   std::string self_name;
-  crypto::Ed25519PublicKey identity_key{};  // ours, for safety numbers
-  PathPolicy paths = PathPolicy::kAuto;     // network.path, for `confab status`
-  int64_t certificate_expires_unix = 0;     // ours, for `confab status`
+  crypto::Ed25519PublicKey identity_key{};            // ours, for safety numbers
+  PathPolicy paths = PathPolicy::kAuto;               // network.path, for `confab status`
+  const int64_t* certificate_expires_unix = nullptr;  // ours, for `confab status` (renewals)
   ContactBook& contacts;
   HistoryStore& history;
   Messenger& messenger;

@@ -77,7 +77,8 @@ proto::Response StatusHandlers::NodeStatus() {
                          ? "online"
                          : std::string(protocol::PresenceStatusName(own.status())));
   status->set_status_text(own.text());
-  status->set_certificate_expires_unix_ms(p_.certificate_expires_unix * 1000);
+  if (p_.certificate_expires_unix != nullptr)
+    status->set_certificate_expires_unix_ms(*p_.certificate_expires_unix * 1000);
   return response;
 }
 
