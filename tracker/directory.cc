@@ -252,6 +252,30 @@ Status Directory::Reinstate(std::string_view name, int64_t now) {
   return tx.Commit();
 }
 
+Result<Member> Directory::Renew(std::string_view name, int64_t now, std::string_view actor,
+                                const IssueFn& issue) {
+  CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(Member m, GetMember(name));
+  if (m.revoked)
+    return Status::PermissionDenied(Quote(name) + " is revoked; a revoked member is not renewed");
+  const uint64_t old_serial = m.serial;
+  CONFAB_ASSIGN_OR_RETURN(m.serial, AllocateSerial());
+  Result<Bytes> cert = issue(Issuance{m.name, m.identity_key, m.serial, now});
+  if (!cert.ok())
+    return cert.status().WithContext("issue certificate");
+  m.certificate = std::move(cert).value();
+  CONFAB_ASSIGN_OR_RETURN(
+      Statement update,
+      db_->Prepare("UPDATE members SET certificate = ?1, serial = ?2 WHERE name = ?3"));
+  update.BindBlob(1, m.certificate).BindInt64(2, static_cast<int64_t>(m.serial)).BindText(3, name);
+  CONFAB_RETURN_IF_ERROR(update.Run().WithContext("record the new certificate"));
+  CONFAB_RETURN_IF_ERROR(
+      InsertAudit(now, actor, AuditAction::kRenew, m.name,
+                  "serial " + std::to_string(old_serial) + " -> " + std::to_string(m.serial)));
+  CONFAB_RETURN_IF_ERROR(tx.Commit());
+  return m;
+}
+
 Result<bool> Directory::IsRevoked(std::string_view name) {
   CONFAB_ASSIGN_OR_RETURN(Member m, GetMember(name));
   return m.revoked;

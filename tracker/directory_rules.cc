@@ -12,7 +12,7 @@ namespace {
 constexpr AuditAction kAllActions[] = {
     AuditAction::kInvite,        AuditAction::kJoin,      AuditAction::kJoinRefused,
     AuditAction::kRevoke,        AuditAction::kReinstate, AuditAction::kLookup,
-    AuditAction::kLookupRefused,
+    AuditAction::kLookupRefused, AuditAction::kRenew,
 };
 
 }  // namespace
@@ -33,6 +33,8 @@ std::string_view AuditActionName(AuditAction action) {
       return "lookup";
     case AuditAction::kLookupRefused:
       return "lookup-refused";
+    case AuditAction::kRenew:
+      return "renew";
   }
   return "unknown";
 }

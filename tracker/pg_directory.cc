@@ -100,6 +100,7 @@ const std::vector<StatementText>& Statements() {
        "ON CONFLICT DO NOTHING"},
       {"list_audit",
        "SELECT id, time, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT $1"},
+      {"update_certificate", "UPDATE members SET certificate = $1, serial = $2 WHERE name = $3"},
   };
   return kStatements;
 }
@@ -187,6 +188,7 @@ enum class PgDirectory::Stmt : int {
   kGetCluster,
   kCreateCluster,
   kListAudit,
+  kUpdateCertificate,
 };
 
 // BEGIN now; ROLLBACK unless Commit() ran.
@@ -447,6 +449,39 @@ Status PgDirectory::Reinstate(std::string_view name, int64_t now) {
         InsertAudit(now, kOpsActor, AuditAction::kReinstate, name,
                     "name freed; serial " + std::to_string(m.serial) + " stays revoked"));
     return tx.Commit();
+  });
+}
+
+Result<Member> PgDirectory::Renew(std::string_view name, int64_t now, std::string_view actor,
+                                  const IssueFn& issue) {
+  return WithReconnect([&]() -> Result<Member> {
+    Transaction tx(this);
+    CONFAB_RETURN_IF_ERROR(tx.Begin());
+    CONFAB_ASSIGN_OR_RETURN(
+        Member m, OneMember(Stmt::kMemberByNameForUpdate, PgParams().Text(name), QuoteName(name)));
+    if (m.revoked) {
+      return Status::PermissionDenied(QuoteName(name) +
+                                      " is revoked; a revoked member is not renewed");
+    }
+    const uint64_t old_serial = m.serial;
+    CONFAB_ASSIGN_OR_RETURN(PgResult serial, Exec(Stmt::kNextSerial, PgParams()));
+    m.serial = static_cast<uint64_t>(IntAt(serial.get(), 0, 0));
+    Result<Bytes> cert = issue(Issuance{m.name, m.identity_key, m.serial, now});
+    if (!cert.ok())
+      return cert.status().WithContext("issue certificate");
+    m.certificate = std::move(cert).value();
+    CONFAB_RETURN_IF_ERROR(Exec(Stmt::kUpdateCertificate,
+                                PgParams()
+                                    .Binary(m.certificate)
+                                    .Int(static_cast<int64_t>(m.serial))
+                                    .Text(name))
+                               .status()
+                               .WithContext("record the new certificate"));
+    CONFAB_RETURN_IF_ERROR(
+        InsertAudit(now, actor, AuditAction::kRenew, m.name,
+                    "serial " + std::to_string(old_serial) + " -> " + std::to_string(m.serial)));
+    CONFAB_RETURN_IF_ERROR(tx.Commit());
+    return m;
   });
 }
 

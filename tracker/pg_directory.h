@@ -74,6 +74,8 @@ class PgDirectory final : public DirectoryStore {
   [[nodiscard]] Result<uint64_t> NextSerial() override;
   [[nodiscard]] Status Revoke(std::string_view name, int64_t now, std::string_view reason) override;
   [[nodiscard]] Status Reinstate(std::string_view name, int64_t now) override;
+  [[nodiscard]] Result<Member> Renew(std::string_view name, int64_t now, std::string_view actor,
+                                     const IssueFn& issue) override;
   [[nodiscard]] Result<bool> IsRevoked(std::string_view name) override;
   [[nodiscard]] Result<bool> IsKeyRevoked(ByteView identity_key) override;
   [[nodiscard]] Result<Member> GetMember(std::string_view name) override;

@@ -271,6 +271,7 @@ Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaint
           out->set_enrolled_unix(u.enrolled_unix);
           out->set_last_seen_unix(u.last_seen_unix);
           out->set_fingerprint(u.fingerprint);
+          out->set_certificate_expires_unix(u.certificate_expires_unix);
         }
       }
       break;
@@ -279,6 +280,9 @@ Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaint
       result = service_.Revoke(request.revoke().name(), request.revoke().reason(), NowUnix());
       if (result.ok())
         spdlog::info("revoked {}: {}", request.revoke().name(), request.revoke().reason());
+      break;
+    case proto::AdminRequest::kRenew:
+      result = service_.Renew(request.renew(), NowUnix());
       break;
     case proto::AdminRequest::BODY_NOT_SET:
       return Status::Corruption("empty admin request");
@@ -329,10 +333,15 @@ void TrackerServer::OnClosed(channel::ChannelConnection& c, Status status) {
   handshaking_.erase(id);
   if (auto slot = splice_->OnLegClosed(id))
     service_.OnRelayClosed(*slot);
-  service_.OnClosed(id, NowUnix());
-  if (!status.ok() && status.code() != Status::Code::kClosed) {
+  if (const std::string* name = service_.NameOf(id)) {
+    spdlog::info("session {} closed: {} ({})", id, *name,
+                 status.ok() || status.code() == Status::Code::kClosed
+                     ? std::string("closed")
+                     : std::string(status.message()));
+  } else if (!status.ok() && status.code() != Status::Code::kClosed) {
     spdlog::debug("connection {} closed: {}", id, status.ToString());
   }
+  service_.OnClosed(id, NowUnix());
   // Destroyed on the next housekeeping tick, not under its own callback.
   auto node = connections_.extract(id);
   if (!node.empty())
@@ -425,6 +434,9 @@ std::string TrackerServer::RenderMetrics() {
                "Completed handshakes (joins and sessions).", static_cast<double>(c.handshakes));
   AppendMetric(&out, "confab_tracker_joins_total", "counter", "Members enrolled.",
                static_cast<double>(c.joins));
+  AppendMetric(&out, "confab_tracker_renewals_total", "counter",
+               "Member certificates reissued for the same key (automatic or ops).",
+               static_cast<double>(c.renewals));
   AppendMetric(&out, "confab_tracker_lookups_total", "counter", "Member lookups answered.",
                static_cast<double>(c.lookups));
   AppendMetric(&out, "confab_tracker_presence_updates_total", "counter",

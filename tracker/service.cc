@@ -53,7 +53,14 @@ TrackerService::TrackerService(TrackerState& state)
 
 Status TrackerService::Refuse(std::string_view reason, Status status) {
   ++counters_.refusals[std::string(reason)];
+  // Unauthenticated garbage can come at the handshake rate: debug only.
+  spdlog::debug("hello refused ({}): {}", reason, status.ToString());
   return status;
+}
+
+const std::string* TrackerService::NameOf(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : &it->second.name;
 }
 
 Result<TrackerService::HelloReply> TrackerService::OnHello(
@@ -87,6 +94,7 @@ Result<TrackerService::HelloReply> TrackerService::Join(
 
   auto refuse = [&](std::string_view reason, const std::string& text) {
     ++counters_.refusals[std::string(reason)];
+    spdlog::info("join refused from {}: {} ({})", peer_address, text, reason);
     response.set_accepted(false);
     response.set_refusal(text);
     reply.payload = SerializeToBytes(response);
@@ -132,7 +140,8 @@ Result<TrackerService::HelloReply> TrackerService::Join(
   response.set_org_public_key(org.public_key().data(), org.public_key().size());
   response.set_org(state_.config().org);
   reply.payload = SerializeToBytes(response);
-  (void)peer_address;
+  spdlog::info("joined: {} from {} (certificate serial {})", member->name, peer_address,
+               member->serial);
   return reply;
 }
 
@@ -163,6 +172,8 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   proto::SessionWelcome welcome;
   auto refuse = [&](std::string_view reason, std::string text) {
     ++counters_.refusals[std::string(reason)];
+    spdlog::info("session refused for {} from {}: {} ({})",
+                 cert.ok() ? cert->name : std::string("a member"), peer_address, text, reason);
     welcome.set_accepted(false);
     welcome.set_refusal(std::move(text));
     reply.payload = SerializeToBytes(welcome);
@@ -192,6 +203,9 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   session.certificate = member->certificate;
   session.peer_address = peer_address;
   session.last_activity = now;
+  session.protocol_version = hello.protocol_version();
+  session.certificate_expires = cert->expires_unix;
+  session.presented_current = issued_here;
   crypto::RandomBytes(session.udp_token);
   udp_tokens_[TokenKey(session.udp_token)] = id;
   sessions_[id] = std::move(session);
@@ -201,6 +215,7 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   DeliverPresence();
   ShareOwn(cert->name, now);
   ++counters_.handshakes;
+  spdlog::info("session {} opened: {} from {}", id, cert->name, peer_address);
 
   welcome.set_accepted(true);
   welcome.set_udp_token(sessions_[id].udp_token.data(), kUdpTokenBytes);
@@ -226,6 +241,10 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     return Refuse("message_malformed", Status::Corruption("malformed message"));
   }
   s.last_activity = now;
+  if (!s.renewal_checked) {
+    s.renewal_checked = true;
+    CONFAB_RETURN_IF_ERROR(MaybeRenew(id, s, now));
+  }
   Status result;
   switch (message.body_case()) {
     case proto::ToTracker::kAnnounce:

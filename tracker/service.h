@@ -37,6 +37,7 @@ inline constexpr size_t kMaxLookupsPerSecond = 50;  // per session
 struct ServiceCounters {
   uint64_t handshakes = 0;  // completed (join or session)
   uint64_t joins = 0;
+  uint64_t renewals = 0;  // certificates reissued (auto or ops)
   uint64_t lookups = 0;
   uint64_t presence_updates_sent = 0;
   std::map<std::string, uint64_t> refusals;  // by reason
@@ -75,12 +76,22 @@ class TrackerService {
   // Revokes `name`: directory first, then their session is closed and every
   // online member is told.
   [[nodiscard]] Status Revoke(const std::string& name, const std::string& reason, int64_t now_unix);
+  // `confab-tracker renew NAME`: a new certificate for NAME's key now
+  // (Directory::Renew's errors), pushed over their session if they are
+  // online with a node that takes it, else at their next session.
+  [[nodiscard]] Status Renew(const std::string& name, int64_t now_unix);
+  // A certificate is renewed automatically once less than this is left
+  // (a third of certificate.lifetime).
+  int64_t renew_window_seconds() const;
 
   // Members with their live presence.
   [[nodiscard]] Result<std::vector<UserInfo>> Users();
 
   // Sessions silent since before `cutoff_unix`; the server closes them.
   std::vector<SessionId> SilentSince(int64_t cutoff_unix) const;
+  // The member a session admitted belongs to; null for none (not admitted,
+  // closed, or a join). Valid until the next call that changes sessions.
+  const std::string* NameOf(SessionId id) const;
 
   // The member a UDP token belongs to, if its session is up.
   std::optional<std::string> NameForUdpToken(ByteView token) const;
@@ -152,6 +163,10 @@ class TrackerService {
     uint32_t lookups_in_window = 0;
     std::vector<proto::Endpoint> announced;  // validated, plus the observed TCP address
     std::optional<proto::Endpoint> observed_udp;
+    uint32_t protocol_version = 1;    // from SessionHello
+    int64_t certificate_expires = 0;  // of the certificate the member presented
+    bool presented_current = true;    // it is the directory's, byte for byte
+    bool renewal_checked = false;     // MaybeRenew ran (on the first message)
   };
 
   Result<HelloReply> Join(const crypto::noise::PublicKey& remote_static, ByteView payload,
@@ -166,6 +181,12 @@ class TrackerService {
   Status HandleRelayRequest(SessionId id, Session& s, const proto::RelayRequest& m, int64_t now);
   MemberState RelayMemberState(const std::string& name);
   void Send(SessionId to, proto::FromTracker message);
+  // On a session's first message (the node only reads once our welcome is
+  // written): pushes the directory's certificate if the member presented an
+  // older one, or renews one inside the renewal window; a node too old to
+  // take a renewal is told to upgrade instead.
+  Status MaybeRenew(SessionId id, Session& s, int64_t now);
+  Result<Member> IssueRenewal(const std::string& name, int64_t now, std::string_view actor);
   void DeliverPresence();
   // Publishes what `name` (a member with a session here) shows, to the
   // cluster; a failure is logged and counted, never refused to the member.

@@ -14,7 +14,9 @@ namespace confab::peer {
 // `m` as /history and the message events show it; `self` is our name.
 proto::HistoryEntry ToEntry(const StoredMessage& m, const std::string& self);
 void FillContact(const Contact& c, proto::ContactEntry* e);
-// One row of `confab transfers`, and the transfer events' body.
-void FillTransfer(const transfer::TransferView& v, proto::TransferEntry* e);
+// One row of `confab transfers`, and the transfer events' body; `self` is
+// our name (the `from` of ours, the `to` of theirs).
+void FillTransfer(const transfer::TransferView& v, const std::string& self,
+                  proto::TransferEntry* e);
 
 }  // namespace confab::peer

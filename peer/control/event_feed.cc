@@ -178,7 +178,7 @@ void EventFeed::OnTransferEvent(transfer::TransferEventKind kind,
       entry = event.mutable_transfer_stopped();
       break;
   }
-  FillTransfer(view, entry);
+  FillTransfer(view, self_, entry);
   Publish(std::move(event));
 }
 

@@ -128,6 +128,10 @@ class UdpPaths final : private udp::Endpoint::Delegate, private net::Timer::Dele
   // What the session under `stream` is doing; nullopt once it is gone.
   std::optional<UdpSessionView> View(udp::SessionId session) const;
 
+  // Our certificate after a renewal (a serialized proto::Certificate),
+  // sent from the next handshake on.
+  void SetCertificate(Bytes certificate) { params_.certificate = std::move(certificate); }
+
   // Closes the endpoint; open streams report Closed. Idempotent.
   void Close();
 

@@ -17,7 +17,8 @@
 namespace confab::peer {
 namespace {
 
-constexpr uint32_t kProtocolVersion = 1;
+// 2: takes FromTracker.renewed (a renewed certificate).
+constexpr uint32_t kProtocolVersion = 2;
 
 }  // namespace
 
@@ -179,6 +180,9 @@ Status TrackerLink::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
       break;
     case proto::FromTracker::kError:
       delegate_->OnTrackerError(m.error().message());
+      break;
+    case proto::FromTracker::kRenewed:
+      delegate_->OnCertificateRenewed(m.renewed().certificate());
       break;
     case proto::FromTracker::BODY_NOT_SET:
       break;  // a newer tracker's message: ignore it

@@ -77,6 +77,9 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
     virtual void OnRelayNotice(const proto::RelayNotice& /*notice*/) {}
     // The tracker refused one request (the session goes on).
     virtual void OnTrackerError(std::string_view /*message*/) {}
+    // The tracker renewed our certificate (CertificateRenewed); not yet
+    // checked: the delegate verifies it before using it.
+    virtual void OnCertificateRenewed(const proto::Certificate& /*certificate*/) {}
     // A session ended or an attempt failed; a reconnect is scheduled.
     virtual void OnDisconnected(const Disconnect& disconnect) = 0;
     // The tracker refused the session itself (membership revoked, unknown
@@ -96,6 +99,10 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
 
   // Dials the tracker (at once); reconnects on its own from then on.
   void Start();
+  // Our certificate after a renewal (a serialized proto::Certificate),
+  // presented from the next session on.
+  void SetCertificate(Bytes certificate) { params_.certificate = std::move(certificate); }
+
   // Stops for good: closes the session and the timers. No upcall follows.
   // Idempotent.
   void Close();
@@ -104,6 +111,8 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // Each call replaces the previous value of its kind.
   void Announce(std::vector<proto::Endpoint> endpoints);
   void SetStatus(proto::PresenceStatus status, std::string text);
+  // The presence last given to SetStatus; online with no text before any.
+  proto::SetStatus status() const { return status_.value_or(proto::SetStatus()); }
   void Subscribe(std::vector<std::string> names);
 
   // Asks for `name`'s certificate and endpoints; the answer arrives in
