@@ -257,7 +257,8 @@ Result<Member> Directory::Renew(std::string_view name, int64_t now, std::string_
   CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(Member m, GetMember(name));
   if (m.revoked)
-    return Status::PermissionDenied(Quote(name) + " is revoked; a revoked member is not renewed");
+    return Status::PermissionDenied(QuoteName(name) +
+                                    " is revoked; a revoked member is not renewed");
   const uint64_t old_serial = m.serial;
   CONFAB_ASSIGN_OR_RETURN(m.serial, AllocateSerial());
   Result<Bytes> cert = issue(Issuance{m.name, m.identity_key, m.serial, now});

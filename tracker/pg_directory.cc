@@ -470,13 +470,11 @@ Result<Member> PgDirectory::Renew(std::string_view name, int64_t now, std::strin
     if (!cert.ok())
       return cert.status().WithContext("issue certificate");
     m.certificate = std::move(cert).value();
-    CONFAB_RETURN_IF_ERROR(Exec(Stmt::kUpdateCertificate,
-                                PgParams()
-                                    .Binary(m.certificate)
-                                    .Int(static_cast<int64_t>(m.serial))
-                                    .Text(name))
-                               .status()
-                               .WithContext("record the new certificate"));
+    CONFAB_RETURN_IF_ERROR(
+        Exec(Stmt::kUpdateCertificate,
+             PgParams().Binary(m.certificate).Int(static_cast<int64_t>(m.serial)).Text(name))
+            .status()
+            .WithContext("record the new certificate"));
     CONFAB_RETURN_IF_ERROR(
         InsertAudit(now, actor, AuditAction::kRenew, m.name,
                     "serial " + std::to_string(old_serial) + " -> " + std::to_string(m.serial)));

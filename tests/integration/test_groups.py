@@ -57,7 +57,7 @@ class GroupsTest(OrgTest):
         self.assertEqual(first["from"], "alice")
         self.assertEqual(first["state"], "queued")
         self.assertEqual(first["delivered_to"], [])
-        self.assertIsInstance(first["time"], int)
+        self.assertIsInstance(first["time_unix_ms"], int)
 
         # Membership changes are entries too; the group shows them.
         r = self.alice.cli("group", "add", "team", "dave")
