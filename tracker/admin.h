@@ -17,14 +17,20 @@ struct UserInfo {
   std::string text;
   bool revoked = false;
   int64_t enrolled_unix = 0;
-  int64_t last_seen_unix = 0;  // 0: never seen online
-  std::string fingerprint;     // of the member's identity key
+  int64_t last_seen_unix = 0;            // 0: never seen online
+  std::string fingerprint;               // of the member's identity key
+  int64_t certificate_expires_unix = 0;  // the current certificate's; 0 if unreadable
 };
 
 // Every member in the directory, sorted by name. Presence comes from the
 // directory's durable record (last seen); a running tracker overlays its
 // live view (see serve.h).
 [[nodiscard]] Result<std::vector<UserInfo>> ListUsers(TrackerState& state);
+
+// A new certificate for `name`'s key in the directory, with no tracker
+// running (Directory::Renew's errors); the member takes it at their next
+// session.
+[[nodiscard]] Status RenewMember(TrackerState& state, const std::string& name, int64_t now_unix);
 
 // Revokes `name` in the directory. NotFound for an unknown name,
 // FailedPrecondition if already revoked.

@@ -1,6 +1,7 @@
 #include "tracker/directory.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "common/crypto/identity.h"
@@ -8,6 +9,7 @@
 #include "common/store/migration.h"
 #include "common/store/statement.h"
 #include "common/store/transaction.h"
+#include "tracker/directory_rules.h"
 #include "tracker/directory_schema.h"
 
 namespace confab::tracker {
@@ -17,15 +19,8 @@ using store::Statement;
 using store::StepResult;
 using store::Transaction;
 
-constexpr std::string_view kOps = "ops";
 constexpr std::string_view kMemberColumns =
     "name, identity_key, certificate, serial, enrolled_at, revoked_at, revoke_reason, last_seen";
-
-constexpr AuditAction kAllActions[] = {
-    AuditAction::kInvite,        AuditAction::kJoin,      AuditAction::kJoinRefused,
-    AuditAction::kRevoke,        AuditAction::kReinstate, AuditAction::kLookup,
-    AuditAction::kLookupRefused,
-};
 
 Member ReadMember(const Statement& st) {
   Member m;
@@ -49,55 +44,7 @@ Result<Member> ReadOneMember(Statement& st, std::string_view what) {
   return ReadMember(st);
 }
 
-// Audit actor for a key that is not (yet) a member: short enough to read,
-// long enough to match against the joining workstation's own log.
-std::string KeyActor(ByteView key) {
-  if (key.size() != kIdentityKeyBytes)
-    return "key:invalid";
-  return "key:" + ToHex(key.first(8));
-}
-
-Status CheckSize(ByteView bytes, size_t want, std::string_view what) {
-  if (bytes.size() != want)
-    return Status::InvalidArgument(std::string(what) + " must be " + std::to_string(want) +
-                                   " bytes, not " + std::to_string(bytes.size()));
-  return Status::Ok();
-}
-
-std::string Quote(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
-// The Noise static key of an Ed25519 identity key. InvalidArgument for a key
-// that is not a valid point (a joining party can present one).
-Result<Bytes> NoiseKeyOf(ByteView identity_key) {
-  CONFAB_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
-                          crypto::Ed25519PublicKeyFromBytes(identity_key));
-  CONFAB_ASSIGN_OR_RETURN(crypto::X25519PublicKey noise_key, crypto::X25519FromEd25519(key));
-  return Bytes(noise_key.begin(), noise_key.end());
-}
-
 }  // namespace
-
-std::string_view AuditActionName(AuditAction action) {
-  switch (action) {
-    case AuditAction::kInvite:
-      return "invite";
-    case AuditAction::kJoin:
-      return "join";
-    case AuditAction::kJoinRefused:
-      return "join-refused";
-    case AuditAction::kRevoke:
-      return "revoke";
-    case AuditAction::kReinstate:
-      return "reinstate";
-    case AuditAction::kLookup:
-      return "lookup";
-    case AuditAction::kLookupRefused:
-      return "lookup-refused";
-  }
-  return "unknown";
-}
 
 Result<std::unique_ptr<Directory>> Directory::Open(const std::string& path) {
   store::Options options;
@@ -138,23 +85,15 @@ Directory::~Directory() = default;
 
 Status Directory::CreateInvite(std::string_view name, ByteView secret_hash, int64_t now,
                                int64_t ttl_seconds) {
-  CONFAB_RETURN_IF_ERROR(ValidateMemberName(name));
-  CONFAB_RETURN_IF_ERROR(CheckSize(secret_hash, kInviteHashBytes, "an invite hash"));
-  if (ttl_seconds <= 0 || ttl_seconds > kMaxInviteTtlSeconds)
-    return Status::InvalidArgument("invite lifetime must be between 1 second and 365 days");
+  CONFAB_RETURN_IF_ERROR(CheckInvite(name, secret_hash, ttl_seconds));
 
   CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(Statement find,
                           db_->Prepare("SELECT revoked_at FROM members WHERE name = ?1"));
   find.BindText(1, name);
   CONFAB_ASSIGN_OR_RETURN(StepResult found, find.Step());
-  if (found == StepResult::kRow) {
-    if (find.ColumnIsNull(0))
-      return Status::FailedPrecondition(Quote(name) + " is already enrolled");
-    return Status::FailedPrecondition(
-        Quote(name) + " was revoked; free the name with `confab-tracker reinstate " +
-        std::string(name) + "` before inviting it again");
-  }
+  if (found == StepResult::kRow)
+    return EnrolledNameRefusal(name, !find.ColumnIsNull(0));
   CONFAB_ASSIGN_OR_RETURN(Statement drop,
                           db_->Prepare("DELETE FROM invites WHERE name = ?1 AND used_at IS NULL"));
   drop.BindText(1, name);
@@ -171,7 +110,7 @@ Status Directory::CreateInvite(std::string_view name, ByteView secret_hash, int6
   std::string detail = "expires " + std::to_string(now + ttl_seconds);
   if (replaced > 0)
     detail += ", replaced the pending invite";
-  CONFAB_RETURN_IF_ERROR(InsertAudit(now, kOps, AuditAction::kInvite, name, detail));
+  CONFAB_RETURN_IF_ERROR(InsertAudit(now, kOpsActor, AuditAction::kInvite, name, detail));
   return tx.Commit();
 }
 
@@ -215,7 +154,7 @@ Result<Member> Directory::EnrollInTransaction(ByteView secret_hash, ByteView ide
   Result<Member> existing = GetMemberByKey(identity_key);
   if (existing.ok())
     return Status::FailedPrecondition("this identity key is already enrolled as " +
-                                      Quote(existing->name));
+                                      QuoteName(existing->name));
   if (existing.status().code() != Status::Code::kNotFound)
     return existing.status();
 
@@ -278,7 +217,7 @@ Status Directory::Revoke(std::string_view name, int64_t now, std::string_view re
   CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(Member m, GetMember(name));
   if (m.revoked)
-    return Status::FailedPrecondition(Quote(name) + " is already revoked");
+    return Status::FailedPrecondition(QuoteName(name) + " is already revoked");
   CONFAB_ASSIGN_OR_RETURN(
       Statement mark,
       db_->Prepare("UPDATE members SET revoked_at = ?1, revoke_reason = ?2 WHERE name = ?3"));
@@ -294,7 +233,7 @@ Status Directory::Revoke(std::string_view name, int64_t now, std::string_view re
       .BindText(5, reason);
   CONFAB_RETURN_IF_ERROR(list.Run());
   CONFAB_RETURN_IF_ERROR(
-      InsertAudit(now, kOps, AuditAction::kRevoke, name,
+      InsertAudit(now, kOpsActor, AuditAction::kRevoke, name,
                   "serial " + std::to_string(m.serial) + ": " + std::string(reason)));
   return tx.Commit();
 }
@@ -303,14 +242,39 @@ Status Directory::Reinstate(std::string_view name, int64_t now) {
   CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(Member m, GetMember(name));
   if (!m.revoked)
-    return Status::FailedPrecondition(Quote(name) + " is not revoked");
+    return Status::FailedPrecondition(QuoteName(name) + " is not revoked");
   CONFAB_ASSIGN_OR_RETURN(Statement drop, db_->Prepare("DELETE FROM members WHERE name = ?1"));
   drop.BindText(1, name);
   CONFAB_RETURN_IF_ERROR(drop.Run());
   CONFAB_RETURN_IF_ERROR(
-      InsertAudit(now, kOps, AuditAction::kReinstate, name,
+      InsertAudit(now, kOpsActor, AuditAction::kReinstate, name,
                   "name freed; serial " + std::to_string(m.serial) + " stays revoked"));
   return tx.Commit();
+}
+
+Result<Member> Directory::Renew(std::string_view name, int64_t now, std::string_view actor,
+                                const IssueFn& issue) {
+  CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
+  CONFAB_ASSIGN_OR_RETURN(Member m, GetMember(name));
+  if (m.revoked)
+    return Status::PermissionDenied(QuoteName(name) +
+                                    " is revoked; a revoked member is not renewed");
+  const uint64_t old_serial = m.serial;
+  CONFAB_ASSIGN_OR_RETURN(m.serial, AllocateSerial());
+  Result<Bytes> cert = issue(Issuance{m.name, m.identity_key, m.serial, now});
+  if (!cert.ok())
+    return cert.status().WithContext("issue certificate");
+  m.certificate = std::move(cert).value();
+  CONFAB_ASSIGN_OR_RETURN(
+      Statement update,
+      db_->Prepare("UPDATE members SET certificate = ?1, serial = ?2 WHERE name = ?3"));
+  update.BindBlob(1, m.certificate).BindInt64(2, static_cast<int64_t>(m.serial)).BindText(3, name);
+  CONFAB_RETURN_IF_ERROR(update.Run().WithContext("record the new certificate"));
+  CONFAB_RETURN_IF_ERROR(
+      InsertAudit(now, actor, AuditAction::kRenew, m.name,
+                  "serial " + std::to_string(old_serial) + " -> " + std::to_string(m.serial)));
+  CONFAB_RETURN_IF_ERROR(tx.Commit());
+  return m;
 }
 
 Result<bool> Directory::IsRevoked(std::string_view name) {
@@ -341,7 +305,7 @@ Result<Member> Directory::GetMember(std::string_view name) {
                           Cached(&get_member_, "SELECT " + std::string(kMemberColumns) +
                                                    " FROM members WHERE name = ?1"));
   st->BindText(1, name);
-  Result<Member> member = ReadOneMember(*st, Quote(name));
+  Result<Member> member = ReadOneMember(*st, QuoteName(name));
   st->Reset();  // ends the read now rather than at the next call
   return member;
 }
@@ -413,11 +377,10 @@ Result<std::vector<AuditEntry>> Directory::ListAudit(size_t limit) {
     e.time = st.ColumnInt64(1);
     e.actor = st.ColumnText(2);
     const std::string action = st.ColumnText(3);
-    auto known = std::find_if(std::begin(kAllActions), std::end(kAllActions),
-                              [&](AuditAction a) { return AuditActionName(a) == action; });
-    if (known == std::end(kAllActions))
+    std::optional<AuditAction> known = AuditActionFromName(action);
+    if (!known)
       return Status::Corruption("audit entry " + std::to_string(e.id) + " has unknown action " +
-                                Quote(action));
+                                QuoteName(action));
     e.action = *known;
     e.subject = st.ColumnText(4);
     e.detail = st.ColumnText(5);
@@ -431,7 +394,7 @@ Status Directory::RecordLastSeen(std::string_view name, int64_t now) {
   st.BindInt64(1, now).BindText(2, name);
   CONFAB_RETURN_IF_ERROR(st.Run());
   if (db_->changes() == 0)
-    return Status::NotFound("no member " + Quote(name));
+    return Status::NotFound("no member " + QuoteName(name));
   return Status::Ok();
 }
 

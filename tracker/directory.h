@@ -98,6 +98,8 @@ class Directory final : public DirectoryStore {
   // same person with a new key). The old key and serial stay revoked for
   // good. NotFound for an unknown name; FailedPrecondition if not revoked.
   [[nodiscard]] Status Reinstate(std::string_view name, int64_t now) override;
+  [[nodiscard]] Result<Member> Renew(std::string_view name, int64_t now, std::string_view actor,
+                                     const IssueFn& issue) override;
 
   // Whether the member `name` is revoked; NotFound if there is no such member.
   [[nodiscard]] Result<bool> IsRevoked(std::string_view name) override;

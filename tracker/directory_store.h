@@ -50,6 +50,7 @@ enum class AuditAction {
   kReinstate,
   kLookup,         // a member looked another up (appended by the server)
   kLookupRefused,  // (appended by the server)
+  kRenew,          // a member's certificate reissued for the same key
 };
 std::string_view AuditActionName(AuditAction action);
 
@@ -85,6 +86,11 @@ class DirectoryStore {
   [[nodiscard]] virtual Status Revoke(std::string_view name, int64_t now,
                                       std::string_view reason) = 0;
   [[nodiscard]] virtual Status Reinstate(std::string_view name, int64_t now) = 0;
+  // Issues `name` a new certificate for the key they have (a new serial;
+  // `issue` signs it) and keeps it as theirs, audited with `actor`.
+  // NotFound for no such member, PermissionDenied for a revoked one.
+  [[nodiscard]] virtual Result<Member> Renew(std::string_view name, int64_t now,
+                                             std::string_view actor, const IssueFn& issue) = 0;
   [[nodiscard]] virtual Result<bool> IsRevoked(std::string_view name) = 0;
   [[nodiscard]] virtual Result<bool> IsKeyRevoked(ByteView identity_key) = 0;
   [[nodiscard]] virtual Result<Member> GetMember(std::string_view name) = 0;

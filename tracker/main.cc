@@ -13,6 +13,7 @@
 
 #include "common/base/log.h"
 #include "common/base/similar_names.h"
+#include "common/base/utc_time.h"
 #include "common/base/version.h"
 #include "common/base/wall_clock.h"
 #include "common/config/duration.h"
@@ -55,16 +56,41 @@ int64_t Now() {
 std::string FormatTime(int64_t unix_seconds) {
   if (unix_seconds <= 0)
     return "-";
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return confab::UtcIso8601(unix_seconds);
 }
 
-int RunInit(const std::string& dir, const std::string& org, const std::string& listen) {
-  Status s = TrackerState::Init(dir, org, listen);
+// `--json` times as peer/cli/cli_json.h writes them: `field` in ISO-8601
+// UTC with milliseconds, `field_unix_ms` an integer; null when never.
+void PutTime(nlohmann::json& row, const std::string& field, int64_t unix_seconds) {
+  if (unix_seconds <= 0) {
+    row[field] = nullptr;
+    row[field + "_unix_ms"] = nullptr;
+    return;
+  }
+  row[field] = confab::UtcIso8601Ms(unix_seconds * 1000);
+  row[field + "_unix_ms"] = unix_seconds * 1000;
+}
+
+int RunJoinCluster(const std::string& keys, const std::string& dir, const std::string& listen,
+                   const std::string& database) {
+  Status s = TrackerState::JoinCluster(keys, dir, listen, database);
+  if (!s.ok())
+    return Fail(s);
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  std::printf("Prepared a tracker of the cluster of '%s' in %s\n", (*state)->config().org.c_str(),
+              dir.c_str());
+  std::printf("  listen     %s (TCP and UDP)\n", (*state)->config().listen.c_str());
+  std::printf("  org key    %s\n",
+              crypto::Fingerprint::Of((*state)->org_key().public_key()).ToString().c_str());
+  std::printf("Start it with: confab-tracker serve --state %s\n", dir.c_str());
+  return 0;
+}
+
+int RunInit(const std::string& dir, const std::string& org, const std::string& listen,
+            const std::string& database) {
+  Status s = TrackerState::Init(dir, org, listen, database);
   if (!s.ok())
     return Fail(s);
   auto state = TrackerState::Open(dir);
@@ -75,6 +101,9 @@ int RunInit(const std::string& dir, const std::string& org, const std::string& l
   std::printf("  listen     %s (TCP and UDP)\n", (*state)->config().listen.c_str());
   std::printf("  advertise  %s (edit tracker.toml to change what invite codes carry)\n",
               (*state)->config().advertise.c_str());
+  std::printf("  directory  %s\n", database.empty()
+                                       ? "directory.db (SQLite)"
+                                       : "PostgreSQL ([database] url in tracker.toml)");
   std::printf("  org key    %s\n",
               crypto::Fingerprint::Of(org_key.public_key()).ToString().c_str());
   std::printf("Start it with: confab-tracker serve --state %s\n", dir.c_str());
@@ -155,6 +184,35 @@ int RunReinstate(const std::string& dir, const std::string& name) {
   return 0;
 }
 
+// A running tracker renews and pushes the certificate over the member's
+// session; with none running, the directory is changed directly and the
+// member gets it at their next session.
+int RunRenew(const std::string& dir, const std::string& name) {
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  proto::AdminRequest request;
+  request.set_renew(name);
+  auto response = AdminCall(**state, request);
+  if (response.ok()) {
+    if (!response->ok()) {
+      std::fprintf(stderr, "confab-tracker: %s\n", response->error().c_str());
+      return kExitFailed;
+    }
+  } else if (response.status().code() == Status::Code::kUnavailable) {
+    Status s = RenewMember(**state, name, Now());
+    if (!s.ok())
+      return Fail(s);
+  } else {
+    return Fail(response.status());
+  }
+  std::printf(
+      "Renewed %s's certificate; their node takes it over its tracker session (now if online, "
+      "else when it next connects).\n",
+      name.c_str());
+  return 0;
+}
+
 // The running tracker's view (with presence), or the directory's when no
 // tracker is running.
 Result<std::vector<UserInfo>> LiveOrStoredUsers(TrackerState& state) {
@@ -171,7 +229,8 @@ Result<std::vector<UserInfo>> LiveOrStoredUsers(TrackerState& state) {
   std::vector<UserInfo> users;
   for (const proto::AdminUser& u : response->users()) {
     users.push_back(UserInfo{u.name(), u.online(), u.status(), u.text(), u.revoked(),
-                             u.enrolled_unix(), u.last_seen_unix(), u.fingerprint()});
+                             u.enrolled_unix(), u.last_seen_unix(), u.fingerprint(),
+                             u.certificate_expires_unix()});
   }
   return users;
 }
@@ -186,25 +245,23 @@ int RunUsers(const std::string& dir, bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& u : *users) {
-      out.push_back(
-          {{"name", u.name},
-           {"online", u.online},
-           {"status", u.status},
-           {"text", u.text},
-           {"revoked", u.revoked},
-           {"enrolled", FormatTime(u.enrolled_unix)},
-           {"last_seen", u.last_seen_unix > 0 ? nlohmann::json(FormatTime(u.last_seen_unix))
-                                              : nlohmann::json(nullptr)},
-           {"fingerprint", u.fingerprint}});
+      nlohmann::json row = {{"name", u.name},       {"online", u.online},
+                            {"status", u.status},   {"text", u.text},
+                            {"revoked", u.revoked}, {"fingerprint", u.fingerprint}};
+      PutTime(row, "enrolled", u.enrolled_unix);
+      PutTime(row, "last_seen", u.last_seen_unix);
+      PutTime(row, "certificate_expires", u.certificate_expires_unix);
+      out.push_back(std::move(row));
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  std::printf("%-20s %-8s %-10s %-21s %s\n", "NAME", "ONLINE", "STATUS", "LAST SEEN",
-              "FINGERPRINT");
+  std::printf("%-20s %-8s %-10s %-21s %-21s %s\n", "NAME", "ONLINE", "STATUS", "LAST SEEN",
+              "CERTIFICATE EXPIRES", "FINGERPRINT");
   for (const auto& u : *users) {
-    std::printf("%-20s %-8s %-10s %-21s %s\n", u.name.c_str(), u.online ? "yes" : "no",
-                u.status.c_str(), FormatTime(u.last_seen_unix).c_str(), u.fingerprint.c_str());
+    std::printf("%-20s %-8s %-10s %-21s %-21s %s\n", u.name.c_str(), u.online ? "yes" : "no",
+                u.status.c_str(), FormatTime(u.last_seen_unix).c_str(),
+                FormatTime(u.certificate_expires_unix).c_str(), u.fingerprint.c_str());
   }
   return 0;
 }
@@ -228,6 +285,21 @@ int main(int argc, char** argv) {
   add_state(init);
   init->add_option("--org", org, "The organisation's name")->required();
   init->add_option("--listen", listen, "TCP and UDP address to listen on")->capture_default_str();
+  std::string database;
+  init->add_option("--database", database,
+                   "A shared PostgreSQL directory (postgresql://... URL) instead of "
+                   "directory.db");
+
+  std::string keys_dir;
+  CLI::App* join_cluster = app.add_subcommand(
+      "join-cluster", "Prepare another tracker of a cluster from copies of its keys");
+  add_state(join_cluster);
+  join_cluster->add_option("--database", database, "The cluster's PostgreSQL URL")->required();
+  join_cluster
+      ->add_option("--keys", keys_dir, "A directory with the cluster's org.key and tracker.key")
+      ->required();
+  join_cluster->add_option("--listen", listen, "TCP and UDP address to listen on")
+      ->capture_default_str();
 
   CLI::App* serve = app.add_subcommand("serve", "Run the tracker in the foreground");
   add_state(serve);
@@ -254,6 +326,11 @@ int main(int argc, char** argv) {
   add_state(reinstate);
   reinstate->add_option("NAME", name, "The revoked member's name")->required();
 
+  CLI::App* renew = app.add_subcommand(
+      "renew", "Issue NAME a new certificate now (they are also renewed automatically)");
+  add_state(renew);
+  renew->add_option("NAME", name, "The member")->required();
+
   bool json = false;
   CLI::App* users = app.add_subcommand("users", "List members: enrolled, online, last seen");
   add_state(users);
@@ -274,7 +351,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (*init)
-    return RunInit(state_dir, org, listen);
+    return RunInit(state_dir, org, listen, database);
+  if (*join_cluster)
+    return RunJoinCluster(keys_dir, state_dir, listen, database);
   if (*serve)
     return Serve(state_dir, log_level);
   if (*invite)
@@ -283,6 +362,8 @@ int main(int argc, char** argv) {
     return RunRevoke(state_dir, name, reason);
   if (*reinstate)
     return RunReinstate(state_dir, name);
+  if (*renew)
+    return RunRenew(state_dir, name);
   if (*users)
     return RunUsers(state_dir, json);
   return 2;

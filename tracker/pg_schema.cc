@@ -62,7 +62,53 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
   FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 )sql";
 
-constexpr std::string_view kScripts[] = {kVersion1};
+// Version 2 (issue 16, a cluster of trackers): `cluster` holds one row, the
+// organisation's name and public org key, written by `init --database` and
+// checked by `join-cluster` against the org.key it is given. Each serving tracker
+// heartbeats a row in `trackers`; each online member has a row in
+// `presence` naming the tracker that holds its session (gone with that
+// tracker's row: ON DELETE CASCADE). Every change to `presence` NOTIFYs
+// channel confab_presence with the member's name, so every tracker that
+// LISTENs hears of it (PgListener) and re-reads that row.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE cluster (
+  only_row       BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+  org            TEXT NOT NULL CHECK (length(org) > 0),
+  org_public_key BYTEA NOT NULL CHECK (length(org_public_key) = 32),
+  created_at     BIGINT NOT NULL
+);
+
+CREATE TABLE trackers (
+  id           TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64),
+  address      TEXT NOT NULL,
+  started_at   BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+
+CREATE TABLE presence (
+  name        TEXT PRIMARY KEY REFERENCES members(name) ON DELETE CASCADE,
+  tracker_id  TEXT NOT NULL REFERENCES trackers(id) ON DELETE CASCADE,
+  status      INTEGER NOT NULL,
+  text        TEXT NOT NULL DEFAULT '',
+  endpoints   BYTEA NOT NULL DEFAULT '',
+  updated_at  BIGINT NOT NULL
+);
+CREATE INDEX presence_by_tracker ON presence(tracker_id);
+
+CREATE FUNCTION presence_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM pg_notify('confab_presence', OLD.name);
+  ELSE
+    PERFORM pg_notify('confab_presence', NEW.name);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER presence_changed AFTER INSERT OR UPDATE OR DELETE ON presence
+  FOR EACH ROW EXECUTE FUNCTION presence_notify();
+)sql";
+
+constexpr std::string_view kScripts[] = {kVersion1, kVersion2};
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }

@@ -21,6 +21,10 @@ namespace confab::tracker {
 // The migration scripts; script i brings the schema to version i + 1.
 std::span<const std::string_view> PgDirectorySchema();
 
+// The channel on which every change to the presence table (schema version
+// 2) is announced; the payload is the member's name.
+inline constexpr std::string_view kPgPresenceChannel = "confab_presence";
+
 // The key of the advisory lock under which migrations run ("confab" in ASCII
 // and a 1: the directory's schema).
 inline constexpr int64_t kPgMigrationLockKey = 0x636f6e666162'0001;

@@ -30,7 +30,36 @@ PresenceEntry Presence::ViewOf(std::string_view name, const Online* online) cons
 
 PresenceEntry Presence::View(std::string_view name) const {
   auto it = online_.find(std::string(name));
+  if (it == online_.end()) {
+    auto remote = remote_.find(std::string(name));
+    if (remote != remote_.end() && remote->second.status != proto::PRESENCE_OFFLINE &&
+        remote->second.status != proto::PRESENCE_INVISIBLE) {
+      PresenceEntry entry = ViewOf(name, nullptr);
+      entry.status = remote->second.status;
+      entry.text = remote->second.text;
+      return entry;
+    }
+  }
   return ViewOf(name, it == online_.end() ? nullptr : &it->second);
+}
+
+std::vector<std::string> Presence::RemoteNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : remote_)
+    names.push_back(name);
+  return names;
+}
+
+void Presence::SetRemote(std::string_view name, std::optional<RemoteEntry> entry,
+                         int64_t now_unix) {
+  PresenceEntry before = View(name);
+  const std::string key(name);
+  if (entry) {
+    remote_[key] = std::move(*entry);
+  } else if (remote_.erase(key) > 0 && !online_.contains(key)) {
+    last_seen_[key] = now_unix;
+  }
+  Publish(name, before);
 }
 
 void Presence::Publish(std::string_view name, const PresenceEntry& before) {
@@ -165,7 +194,13 @@ Result<std::vector<PresenceEntry>> Presence::Subscribe(std::string_view name,
 
 std::vector<proto::Endpoint> Presence::Endpoints(std::string_view name) const {
   auto it = online_.find(std::string(name));
-  if (it == online_.end() || it->second.status == proto::PRESENCE_INVISIBLE)
+  if (it == online_.end()) {
+    auto remote = remote_.find(std::string(name));
+    if (remote != remote_.end() && View(name).status != proto::PRESENCE_OFFLINE)
+      return remote->second.endpoints;
+    return {};
+  }
+  if (it->second.status == proto::PRESENCE_INVISIBLE)
     return {};
   return it->second.endpoints;
 }

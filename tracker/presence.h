@@ -87,6 +87,20 @@ class Presence {
 
   std::optional<SessionId> SessionOf(std::string_view name) const;
 
+  // What another tracker of the cluster says `name` shows (issue 16): their
+  // session is there, not here. A remote entry shows only while the member
+  // has no session on this tracker; followers here are told of changes as
+  // for local ones. nullopt clears it (offline, or gone from that tracker).
+  // The status is what that tracker's members see (never INVISIBLE).
+  struct RemoteEntry {
+    proto::PresenceStatus status = proto::PRESENCE_ONLINE;
+    std::string text;
+    std::vector<proto::Endpoint> endpoints;
+  };
+  void SetRemote(std::string_view name, std::optional<RemoteEntry> entry, int64_t now_unix);
+  // The names with a remote entry.
+  std::vector<std::string> RemoteNames() const;
+
   // The notifications produced since the last call, in order.
   std::vector<Notification> TakeNotifications();
 
@@ -113,6 +127,7 @@ class Presence {
   // target name -> names of the online members following it
   std::unordered_map<std::string, std::unordered_set<std::string>> followers_;
   std::unordered_map<std::string, int64_t> last_seen_;
+  std::unordered_map<std::string, RemoteEntry> remote_;
   std::vector<Notification> pending_;
   size_t subscription_count_ = 0;
 };

@@ -30,7 +30,9 @@ ByteBucket::ByteBucket(double rate, double burst, uint64_t now_ms)
     : rate_per_ms_(rate / 1000.0), burst_(burst), tokens_(burst), updated_ms_(now_ms) {}
 
 void ByteBucket::Refill(uint64_t now_ms) {
-  if (now_ms > updated_ms_) {
+  if (now_ms < updated_ms_) {
+    updated_ms_ = now_ms;  // the clock went back: no time has passed
+  } else if (now_ms > updated_ms_) {
     tokens_ = std::min(burst_, tokens_ + static_cast<double>(now_ms - updated_ms_) * rate_per_ms_);
     updated_ms_ = now_ms;
   }
@@ -85,9 +87,10 @@ RelayCore::Decision RelayCore::Request(const std::string& caller, const std::str
   if (pairs_.size() >= config_.max_pairs)
     return Refuse(RelayRefusal::kTooManyPairs);
   const uint64_t slot = next_slot_++;
-  pairs_.emplace(slot,
-                 Pair{caller, callee, false,
-                      ByteBucket(config_.max_rate_per_pair, config_.max_rate_per_pair, now_ms)});
+  pairs_.emplace(
+      slot, Pair{caller, callee, false,
+                 ByteBucket(config_.max_rate_per_pair, config_.max_rate_per_pair, now_ms), now_ms,
+                 false});
   return Decision{RelayRefusal::kNone, slot};
 }
 
@@ -103,6 +106,38 @@ RelayCore::Decision RelayCore::Join(uint64_t slot, const std::string& who, uint6
   it->second.active = true;
   ++metrics_.pairs_opened;
   return Decision{RelayRefusal::kNone, slot};
+}
+
+RelayCore::Decision RelayCore::JoinCaller(uint64_t slot, const std::string& who) {
+  if (!config_.enabled)
+    return Refuse(RelayRefusal::kDisabled);
+  if (auto r = CheckMember(who); r != RelayRefusal::kNone)
+    return Refuse(r);
+  auto it = pairs_.find(slot);
+  if (it == pairs_.end() || it->second.caller_joined || it->second.caller != who) {
+    return Refuse(RelayRefusal::kWrongSlot);
+  }
+  it->second.caller_joined = true;
+  return Decision{RelayRefusal::kNone, slot};
+}
+
+bool RelayCore::IsCaller(uint64_t slot, const std::string& who) const {
+  auto it = pairs_.find(slot);
+  return it != pairs_.end() && it->second.caller == who;
+}
+
+std::vector<uint64_t> RelayCore::ExpireIncomplete(uint64_t now_ms, uint64_t max_age_ms) {
+  std::vector<uint64_t> expired;
+  for (auto it = pairs_.begin(); it != pairs_.end();) {
+    const Pair& p = it->second;
+    if (!(p.active && p.caller_joined) && now_ms >= p.requested_ms + max_age_ms) {
+      expired.push_back(it->first);
+      it = pairs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return expired;
 }
 
 void RelayCore::Close(uint64_t slot) {

@@ -1,8 +1,9 @@
 // RelayCore: the sans-I/O core of the tracker's relay (issue 15). It decides
 // who may be relayed to whom and how many bytes may pass; the I/O that splices
-// two streams (not yet written) asks it and does what it says. Time is passed
-// in (milliseconds) and membership is asked through a callback, so tests need
-// no clock, no directory and no sockets.
+// two streams (relay_splice.h) asks it and does what it says. Time is passed
+// in (milliseconds, one clock for every call: the tracker uses the wall
+// clock's Unix milliseconds) and membership is asked through a callback, so
+// tests need no clock, no directory and no sockets.
 //
 // A relay pair is set up in two steps: the caller asks for a relay to a
 // member (Request), the tracker hands the caller a slot number and notices the
@@ -81,6 +82,14 @@ class RelayCore {
   Decision Request(const std::string& caller, const std::string& callee, uint64_t now_ms);
   // `who` joins pending `slot`; on success the pair is active.
   Decision Join(uint64_t slot, const std::string& who, uint64_t now_ms);
+  // The caller attaches its own leg to `slot` (pending or active), once;
+  // kWrongSlot for anyone else or a second time.
+  Decision JoinCaller(uint64_t slot, const std::string& who);
+  // Whether `who` is the caller of `slot`.
+  bool IsCaller(uint64_t slot, const std::string& who) const;
+  // Slots requested at least `max_age_ms` before `now_ms` whose two legs
+  // have not both joined: removed, for the I/O to close what joined.
+  std::vector<uint64_t> ExpireIncomplete(uint64_t now_ms, uint64_t max_age_ms);
   // One side of `slot` closed (or the splice failed): the pair is gone.
   void Close(uint64_t slot);
 
@@ -100,6 +109,8 @@ class RelayCore {
     std::string callee;
     bool active = false;
     ByteBucket bucket;
+    uint64_t requested_ms = 0;
+    bool caller_joined = false;
   };
   Decision Refuse(RelayRefusal refusal);
   RelayRefusal CheckMember(const std::string& name) const;

@@ -7,9 +7,15 @@
 #include "common/base/proto_bytes.h"
 #include "common/base/wall_clock.h"
 #include "common/crypto/identity.h"
+#include "tracker/pg_schema.h"
 
 namespace confab::tracker {
-namespace {}  // namespace
+namespace {
+
+// A relay slot whose two legs have not both arrived by then is dropped.
+constexpr uint64_t kRelaySlotMaxAgeMs = 15000;
+
+}  // namespace
 
 TrackerServer::TrackerServer(net::Loop& loop, TrackerState& state)
     : loop_(loop),
@@ -68,9 +74,41 @@ Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, Tra
       return metrics.status().WithContext("metrics.listen " + at.ToString());
     server->metrics_ = std::move(metrics).value();
   }
+  if (!state.config().database_url.empty())
+    CONFAB_RETURN_IF_ERROR(server->JoinClusterPresence().WithContext("cluster presence"));
+  CONFAB_ASSIGN_OR_RETURN(server->splice_, RelaySplice::Create(loop, server->service_.relay()));
   CONFAB_ASSIGN_OR_RETURN(server->housekeeping_, net::Timer::Create(loop, server.get()));
   CONFAB_RETURN_IF_ERROR(server->housekeeping_->Start(1000, 1000));
   return server;
+}
+
+Status TrackerServer::JoinClusterPresence() {
+  const std::string url = state_.config().database_url;
+  CONFAB_ASSIGN_OR_RETURN(net::Address listen, net::Address::Parse(state_.config().listen));
+  CONFAB_ASSIGN_OR_RETURN(net::Address bound, net::Address::FromIp(listen.ip(), port()));
+  CONFAB_ASSIGN_OR_RETURN(cluster_, PgPresence::Open(url, bound.ToString()));
+  CONFAB_RETURN_IF_ERROR(cluster_->Register(NowUnix()));
+  CONFAB_ASSIGN_OR_RETURN(cluster_listener_,
+                          PgListener::Start(loop_, url, {std::string(kPgPresenceChannel)}, this));
+  service_.set_cluster(cluster_.get());
+  service_.OnClusterResync(NowUnix());  // after LISTEN: nothing falls in between
+  spdlog::info("sharing presence with the cluster as tracker {}", cluster_->tracker_id());
+  return Status::Ok();
+}
+
+void TrackerServer::OnNotification(std::string_view /*channel*/, std::string_view payload) {
+  service_.OnClusterPresence(payload, NowUnix());
+  Flush();
+}
+
+void TrackerServer::OnListening() {
+  spdlog::info("listening to the cluster's presence again");
+  service_.OnClusterResync(NowUnix());
+  Flush();
+}
+
+void TrackerServer::OnListenLost(const Status& why) {
+  spdlog::warn("lost the cluster's presence channel, retrying: {}", why.ToString());
 }
 
 std::optional<uint16_t> TrackerServer::metrics_port() const {
@@ -91,6 +129,15 @@ void TrackerServer::Stop() {
   udp_->Close();
   second_probe_->Close();
   housekeeping_->Close();
+  if (cluster_listener_)
+    cluster_listener_->Close();
+  if (cluster_) {
+    // Our members' shared presence goes with our row; the others hear it.
+    service_.set_cluster(nullptr);
+    if (Status s = cluster_->Unregister(); !s.ok())
+      spdlog::warn("could not leave the cluster cleanly: {}", s.ToString());
+  }
+  splice_->Stop();
   if (metrics_)
     metrics_->Close();
   service_.FlushDurable();
@@ -106,7 +153,8 @@ void TrackerServer::OnIncoming(Status status) {
   channel::ResponderParams params;
   params.local_static = state_.noise_static().secret_key;
   params.local_static_public = state_.noise_static().public_key;
-  params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN};
+  params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN,
+                     proto::PURPOSE_RELAY};
   // Nothing a node sends the tracker comes near this; it bounds what one
   // connection can make us buffer.
   params.max_frame_payload = kMaxInboundFrameBytes;
@@ -149,6 +197,8 @@ Result<channel::ChannelConnection::HelloAnswer> TrackerServer::OnHello(
     handshaking_.erase(id);
     return answer;
   }
+  if (hello.purpose == proto::PURPOSE_RELAY)
+    return AdmitRelayLeg(id, c, hello);
   CONFAB_ASSIGN_OR_RETURN(TrackerService::HelloReply reply,
                           service_.OnHello(id, hello.purpose, hello.remote_static, hello.payload,
                                            connection.peer_ip, NowUnix()));
@@ -162,6 +212,28 @@ Result<channel::ChannelConnection::HelloAnswer> TrackerServer::OnHello(
   return answer;
 }
 
+Result<channel::ChannelConnection::HelloAnswer> TrackerServer::AdmitRelayLeg(
+    SessionId id, channel::ChannelConnection& c, const channel::Event& hello) {
+  CONFAB_ASSIGN_OR_RETURN(
+      TrackerService::RelayAdmission admission,
+      service_.AdmitRelay(hello.remote_static, hello.payload, static_cast<uint64_t>(NowMs())));
+  handshaking_.erase(id);
+  if (admission.accepted) {
+    connections_.at(id).relay = true;
+    splice_->AddLeg(admission.slot, id, &c);
+  }
+  channel::ChannelConnection::HelloAnswer answer;
+  answer.payload = std::move(admission.reply.payload);
+  answer.close_after_reply = admission.reply.close_after_reply;
+  return answer;
+}
+
+void TrackerServer::OnWritable(channel::ChannelConnection& c) {
+  auto it = ids_.find(&c);
+  if (it != ids_.end() && splice_->IsLeg(it->second))
+    splice_->OnWritable(it->second, static_cast<uint64_t>(NowMs()));
+}
+
 Status TrackerServer::OnWelcome(channel::ChannelConnection&, ByteView) {
   return Status::FailedPrecondition("the tracker never initiates");
 }
@@ -170,6 +242,8 @@ Status TrackerServer::OnMessage(channel::ChannelConnection& c, ByteView plaintex
   const SessionId id = ids_.at(&c);
   if (connections_.at(id).admin)
     return HandleAdmin(c, plaintext);
+  if (connections_.at(id).relay)
+    return splice_->OnMessage(id, plaintext, static_cast<uint64_t>(NowMs()));
   Status s = service_.OnMessage(id, plaintext, NowUnix());
   Flush();
   return s;
@@ -197,6 +271,7 @@ Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaint
           out->set_enrolled_unix(u.enrolled_unix);
           out->set_last_seen_unix(u.last_seen_unix);
           out->set_fingerprint(u.fingerprint);
+          out->set_certificate_expires_unix(u.certificate_expires_unix);
         }
       }
       break;
@@ -205,6 +280,9 @@ Status TrackerServer::HandleAdmin(channel::ChannelConnection& c, ByteView plaint
       result = service_.Revoke(request.revoke().name(), request.revoke().reason(), NowUnix());
       if (result.ok())
         spdlog::info("revoked {}: {}", request.revoke().name(), request.revoke().reason());
+      break;
+    case proto::AdminRequest::kRenew:
+      result = service_.Renew(request.renew(), NowUnix());
       break;
     case proto::AdminRequest::BODY_NOT_SET:
       return Status::Corruption("empty admin request");
@@ -242,6 +320,8 @@ void TrackerServer::Flush() {
     if (Connection* connection = Find(id))
       connection->channel->Close();
   }
+  for (uint64_t slot : service_.TakeRelaysToClose())
+    splice_->CloseSlot(slot);
 }
 
 void TrackerServer::OnClosed(channel::ChannelConnection& c, Status status) {
@@ -251,10 +331,17 @@ void TrackerServer::OnClosed(channel::ChannelConnection& c, Status status) {
   const SessionId id = it->second;
   ids_.erase(it);
   handshaking_.erase(id);
-  service_.OnClosed(id, NowUnix());
-  if (!status.ok() && status.code() != Status::Code::kClosed) {
+  if (auto slot = splice_->OnLegClosed(id))
+    service_.OnRelayClosed(*slot);
+  if (const std::string* name = service_.NameOf(id)) {
+    spdlog::info("session {} closed: {} ({})", id, *name,
+                 status.ok() || status.code() == Status::Code::kClosed
+                     ? std::string("closed")
+                     : std::string(status.message()));
+  } else if (!status.ok() && status.code() != Status::Code::kClosed) {
     spdlog::debug("connection {} closed: {}", id, status.ToString());
   }
+  service_.OnClosed(id, NowUnix());
   // Destroyed on the next housekeeping tick, not under its own callback.
   auto node = connections_.extract(id);
   if (!node.empty())
@@ -287,7 +374,17 @@ void TrackerServer::OnTimer() {
       connection->channel->Fail(Status::Unavailable("session timed out"));
     }
   }
+  service_.ExpireRelays(static_cast<uint64_t>(NowMs()), kRelaySlotMaxAgeMs);
+  Flush();
   service_.FlushDurable();
+  if (cluster_) {
+    auto dead = cluster_->Heartbeat(NowUnix(), state_.config().cluster_dead_after.count());
+    if (!dead.ok())
+      spdlog::warn("cluster heartbeat failed: {}", dead.status().ToString());
+    else if (*dead > 0)
+      spdlog::warn("{} tracker(s) of the cluster stopped heartbeating; their members are offline",
+                   *dead);
+  }
   handshake_limiter_.Sweep(now_ms);
 }
 
@@ -337,6 +434,9 @@ std::string TrackerServer::RenderMetrics() {
                "Completed handshakes (joins and sessions).", static_cast<double>(c.handshakes));
   AppendMetric(&out, "confab_tracker_joins_total", "counter", "Members enrolled.",
                static_cast<double>(c.joins));
+  AppendMetric(&out, "confab_tracker_renewals_total", "counter",
+               "Member certificates reissued for the same key (automatic or ops).",
+               static_cast<double>(c.renewals));
   AppendMetric(&out, "confab_tracker_lookups_total", "counter", "Member lookups answered.",
                static_cast<double>(c.lookups));
   AppendMetric(&out, "confab_tracker_presence_updates_total", "counter",
@@ -360,11 +460,27 @@ std::string TrackerServer::RenderMetrics() {
   AppendMetric(&out, "confab_tracker_udp_probes_total", "counter",
                "UDP address probes answered, by tracker port.",
                static_cast<double>(second_port_probes_answered_), "port=\"second\"");
+  AppendRelayMetrics(&out);
   AppendMetric(&out, "confab_tracker_resident_bytes", "gauge", "Resident memory of the tracker.",
                static_cast<double>(ResidentBytes()));
   AppendProcessMetrics(&out);
   AppendBuildInfo(&out);
   return out;
+}
+
+void TrackerServer::AppendRelayMetrics(std::string* out) {
+  const RelayCore& relay = service_.relay();
+  AppendMetric(out, "confab_tracker_relay_pairs", "gauge", "Relayed pairs with both legs joined.",
+               static_cast<double>(relay.active_pairs()));
+  AppendMetric(out, "confab_tracker_relay_pairs_opened_total", "counter", "Relayed pairs opened.",
+               static_cast<double>(relay.metrics().pairs_opened));
+  AppendMetric(out, "confab_tracker_relay_bytes_total", "counter",
+               "Bytes copied between relayed legs.",
+               static_cast<double>(relay.metrics().bytes_relayed));
+  for (const auto& [reason, n] : service_.RelayRefusals()) {
+    AppendMetric(out, "confab_tracker_relay_refusals_total", "counter", "Relay refusals by reason.",
+                 static_cast<double>(n), "reason=\"" + reason + "\"");
+  }
 }
 
 }  // namespace confab::tracker

@@ -38,6 +38,9 @@
 #include "common/net/timer.h"
 #include "common/net/udp_socket.h"
 #include "tracker/metrics.h"
+#include "tracker/pg_listener.h"
+#include "tracker/pg_presence.h"
+#include "tracker/relay_splice.h"
 #include "tracker/service.h"
 #include "tracker/state.h"
 
@@ -51,6 +54,7 @@ class TrackerServer final : private net::TcpListener::Delegate,
                             private channel::ChannelConnection::Delegate,
                             private net::UdpSocket::Delegate,
                             private net::Timer::Delegate,
+                            private PgListener::Delegate,
                             private MetricsSource {
  public:
   // Binds TCP and UDP on config().listen, the second probe port on the
@@ -65,6 +69,9 @@ class TrackerServer final : private net::TcpListener::Delegate,
   uint16_t second_probe_port() const { return second_probe_port_; }
   std::optional<uint16_t> metrics_port() const;
 
+  // The metrics text the metrics port serves (also without one).
+  std::string Metrics() { return RenderMetrics(); }
+
   // Closes the listeners and every connection; the loop then runs dry.
   void Stop();
 
@@ -74,6 +81,7 @@ class TrackerServer final : private net::TcpListener::Delegate,
     uint64_t accepted_ms = 0;
     bool admin = false;
     std::string peer_ip;
+    bool relay = false;  // a relayed leg (RelaySplice)
   };
 
   // Forwards the second probe socket's datagrams (UdpSocket::Delegate has no
@@ -93,16 +101,29 @@ class TrackerServer final : private net::TcpListener::Delegate,
                                                           const channel::Event& hello) override;
   Status OnWelcome(channel::ChannelConnection& c, ByteView payload) override;
   Status OnMessage(channel::ChannelConnection& c, ByteView plaintext) override;
+  void OnWritable(channel::ChannelConnection& c) override;
   void OnClosed(channel::ChannelConnection& c, Status status) override;
   // net::UdpSocket::Delegate
   void OnDatagram(ByteView data, const net::Address& from) override;
   void OnError(Status status) override;
   // net::Timer::Delegate: housekeeping once a second.
   void OnTimer() override;
+  // PgListener::Delegate: presence changes from the cluster.
+  void OnNotification(std::string_view channel, std::string_view payload) override;
+  void OnListening() override;
+  void OnListenLost(const Status& why) override;
+  // With [database] url: this tracker's row, its shared presence and the
+  // listener for the others'.
+  Status JoinClusterPresence();
+
   // MetricsSource
   std::string RenderMetrics() override;
 
   Status HandleAdmin(channel::ChannelConnection& c, ByteView plaintext);
+  Result<channel::ChannelConnection::HelloAnswer> AdmitRelayLeg(SessionId id,
+                                                                channel::ChannelConnection& c,
+                                                                const channel::Event& hello);
+  void AppendRelayMetrics(std::string* out);
   // Answers a UdpProbe with a live session's token from `socket`, the one it
   // came in on; records the observed endpoint only when `main_port`.
   void AnswerProbe(net::UdpSocket& socket, bool main_port, ByteView data, const net::Address& from);
@@ -121,7 +142,10 @@ class TrackerServer final : private net::TcpListener::Delegate,
   std::unique_ptr<net::UdpSocket> second_probe_;
   uint16_t second_probe_port_ = 0;
   std::unique_ptr<net::Timer> housekeeping_;
+  std::unique_ptr<PgPresence> cluster_;
+  std::unique_ptr<PgListener> cluster_listener_;
   std::unique_ptr<MetricsHttp> metrics_;
+  std::unique_ptr<RelaySplice> splice_;
   std::unordered_map<SessionId, Connection> connections_;
   std::unordered_map<const channel::ChannelConnection*, SessionId> ids_;
   std::unordered_set<SessionId> handshaking_;

@@ -1,8 +1,11 @@
 #include "tracker/service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "common/base/proto_bytes.h"
@@ -12,6 +15,7 @@
 #include "common/crypto/sodium.h"
 #include "common/net/address.h"
 #include "common/protocol/presence_names.h"
+#include "common/protocol/tracker_features.h"
 
 namespace confab::tracker {
 namespace {
@@ -43,11 +47,20 @@ bool SameCertificate(const proto::Certificate& presented, const Bytes& stored) {
 TrackerService::TrackerService(TrackerState& state)
     : state_(state),
       presence_(PresenceLimits{.max_subscriptions_per_member = static_cast<size_t>(
-                                   state.config().max_subscriptions_per_member)}) {}
+                                   state.config().max_subscriptions_per_member)}),
+      relay_(state.config().relay,
+             [this](const std::string& name) { return RelayMemberState(name); }) {}
 
 Status TrackerService::Refuse(std::string_view reason, Status status) {
   ++counters_.refusals[std::string(reason)];
+  // Unauthenticated garbage can come at the handshake rate: debug only.
+  spdlog::debug("hello refused ({}): {}", reason, status.ToString());
   return status;
+}
+
+const std::string* TrackerService::NameOf(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : &it->second.name;
 }
 
 Result<TrackerService::HelloReply> TrackerService::OnHello(
@@ -81,6 +94,7 @@ Result<TrackerService::HelloReply> TrackerService::Join(
 
   auto refuse = [&](std::string_view reason, const std::string& text) {
     ++counters_.refusals[std::string(reason)];
+    spdlog::info("join refused from {}: {} ({})", peer_address, text, reason);
     response.set_accepted(false);
     response.set_refusal(text);
     reply.payload = SerializeToBytes(response);
@@ -126,7 +140,8 @@ Result<TrackerService::HelloReply> TrackerService::Join(
   response.set_org_public_key(org.public_key().data(), org.public_key().size());
   response.set_org(state_.config().org);
   reply.payload = SerializeToBytes(response);
-  (void)peer_address;
+  spdlog::info("joined: {} from {} (certificate serial {})", member->name, peer_address,
+               member->serial);
   return reply;
 }
 
@@ -157,6 +172,8 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   proto::SessionWelcome welcome;
   auto refuse = [&](std::string_view reason, std::string text) {
     ++counters_.refusals[std::string(reason)];
+    spdlog::info("session refused for {} from {}: {} ({})",
+                 cert.ok() ? cert->name : std::string("a member"), peer_address, text, reason);
     welcome.set_accepted(false);
     welcome.set_refusal(std::move(text));
     reply.payload = SerializeToBytes(welcome);
@@ -186,6 +203,9 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   session.certificate = member->certificate;
   session.peer_address = peer_address;
   session.last_activity = now;
+  session.protocol_version = hello.protocol_version();
+  session.certificate_expires = cert->expires_unix;
+  session.presented_current = issued_here;
   crypto::RandomBytes(session.udp_token);
   udp_tokens_[TokenKey(session.udp_token)] = id;
   sessions_[id] = std::move(session);
@@ -193,12 +213,17 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   if (auto replaced = presence_.Attach(cert->name, id, now))
     to_close_.push_back(*replaced);
   DeliverPresence();
+  ShareOwn(cert->name, now);
   ++counters_.handshakes;
+  spdlog::info("session {} opened: {} from {}", id, cert->name, peer_address);
 
   welcome.set_accepted(true);
   welcome.set_udp_token(sessions_[id].udp_token.data(), kUdpTokenBytes);
   welcome.set_keepalive_seconds(static_cast<uint32_t>(state_.config().keepalive_interval.count()));
   welcome.set_second_probe_port(second_probe_port_);
+  welcome.set_protocol_version(protocol::kTrackerProtocolVersion);
+  if (state_.config().relay.enabled)
+    welcome.add_features(std::string(protocol::kFeatureRelay));
   reply.payload = SerializeToBytes(welcome);
   return reply;
 }
@@ -216,6 +241,10 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     return Refuse("message_malformed", Status::Corruption("malformed message"));
   }
   s.last_activity = now;
+  if (!s.renewal_checked) {
+    s.renewal_checked = true;
+    CONFAB_RETURN_IF_ERROR(MaybeRenew(id, s, now));
+  }
   Status result;
   switch (message.body_case()) {
     case proto::ToTracker::kAnnounce:
@@ -224,6 +253,8 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     case proto::ToTracker::kSetStatus:
       result = presence_.SetStatus(s.name, message.set_status().status(),
                                    message.set_status().text(), now);
+      if (result.ok())
+        ShareOwn(s.name, now);
       break;
     case proto::ToTracker::kSubscribe:
       result = HandleSubscribe(id, s, message.subscribe());
@@ -240,8 +271,18 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
     case proto::ToTracker::kPunch:
       result = HandlePunch(id, s, message.punch());
       break;
+    case proto::ToTracker::kRelay:
+      result = HandleRelayRequest(id, s, message.relay(), now);
+      break;
     case proto::ToTracker::BODY_NOT_SET:
-      result = Refuse("message_empty", Status::Corruption("empty message"));
+      // Bytes that parse but set no body we know: a newer node's request.
+      // It is told so and the session goes on; an empty message is garbage.
+      result =
+          plaintext.empty()
+              ? Refuse("message_empty", Status::Corruption("empty message"))
+              : Refuse("message_unknown",
+                       Status::InvalidArgument("unknown request: this tracker speaks protocol " +
+                                               std::to_string(protocol::kTrackerProtocolVersion)));
       break;
   }
   // A bad request is answered with an error, not a disconnect, when the
@@ -297,7 +338,60 @@ Status TrackerService::PublishEndpoints(const Session& s) {
   std::vector<proto::Endpoint> endpoints = s.announced;
   if (s.observed_udp)
     endpoints.push_back(*s.observed_udp);
-  return presence_.SetEndpoints(s.name, std::move(endpoints));
+  CONFAB_RETURN_IF_ERROR(presence_.SetEndpoints(s.name, std::move(endpoints)));
+  ShareOwn(s.name, s.last_activity);
+  return Status::Ok();
+}
+
+void TrackerService::ShareOwn(const std::string& name, int64_t now) {
+  if (cluster_ == nullptr)
+    return;
+  PresenceEntry view = presence_.View(name);
+  SharedPresence shared{name, cluster_->tracker_id(), view.status, view.text, {}};
+  if (view.status != proto::PRESENCE_OFFLINE)
+    shared.endpoints = EndpointsOf(name);
+  Status s = cluster_->Publish(shared, now);
+  if (!s.ok()) {
+    ++counters_.refusals["cluster_publish_failed"];
+    spdlog::warn("presence of {} not shared with the cluster: {}", name, s.ToString());
+  }
+}
+
+void TrackerService::OnClusterResync(int64_t now) {
+  if (cluster_ == nullptr)
+    return;
+  auto others = cluster_->ReadOthers();
+  if (!others.ok()) {
+    spdlog::warn("cluster presence unreadable: {}", others.status().ToString());
+    return;
+  }
+  std::unordered_set<std::string> present;
+  for (SharedPresence& p : *others) {
+    present.insert(p.name);
+    presence_.SetRemote(
+        p.name, Presence::RemoteEntry{p.status, std::move(p.text), std::move(p.endpoints)}, now);
+  }
+  for (const std::string& name : presence_.RemoteNames())
+    if (!present.contains(name))
+      presence_.SetRemote(name, std::nullopt, now);
+  DeliverPresence();
+}
+
+void TrackerService::OnClusterPresence(std::string_view name, int64_t now) {
+  if (cluster_ == nullptr)
+    return;
+  auto shared = cluster_->Read(name);
+  if (!shared.ok()) {
+    spdlog::warn("cluster presence of {} unreadable: {}", name, shared.status().ToString());
+    return;
+  }
+  if (*shared && (*shared)->tracker_id == cluster_->tracker_id())
+    return;  // our own change, coming back
+  std::optional<Presence::RemoteEntry> remote;
+  if (*shared)
+    remote = Presence::RemoteEntry{(*shared)->status, (*shared)->text, (*shared)->endpoints};
+  presence_.SetRemote(name, std::move(remote), now);
+  DeliverPresence();
 }
 
 Status TrackerService::HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m) {
@@ -403,6 +497,10 @@ void TrackerService::OnClosed(SessionId id, int64_t now) {
   sessions_.erase(it);
   presence_.Detach(name, id, now);
   DeliverPresence();
+  if (current && cluster_ != nullptr) {
+    if (Status w = cluster_->Withdraw(name); !w.ok())
+      spdlog::warn("presence of {} not withdrawn from the cluster: {}", name, w.ToString());
+  }
   if (current) {
     // Written with the next FlushDurable(), in one transaction with others.
     last_seen_[name] = now;
@@ -416,6 +514,9 @@ Status TrackerService::Revoke(const std::string& name, const std::string& reason
     to_close_.push_back(*session);
     OnClosed(*session, now);
   }
+  // Their relayed streams close at once, pending or active.
+  for (uint64_t slot : relay_.OnRevoked(name))
+    relays_to_close_.push_back(slot);
   proto::FromTracker notice;
   notice.mutable_revoked()->set_name(name);
   notice.mutable_revoked()->set_identity_key(member.identity_key.data(),
@@ -432,6 +533,16 @@ Result<std::vector<UserInfo>> TrackerService::Users() {
       u.last_seen_unix = seen->second;  // left since the last flush
     }
     auto session = presence_.SessionOf(u.name);
+    if (!session && !u.revoked) {
+      // A session on another tracker of the cluster (invisible ones show
+      // offline there too: their tracker publishes what members see).
+      PresenceEntry remote = presence_.View(u.name);
+      if (remote.status != proto::PRESENCE_OFFLINE) {
+        u.online = true;
+        u.status = std::string(protocol::PresenceStatusName(remote.status));
+        u.text = remote.text;
+      }
+    }
     if (!session || u.revoked)
       continue;
     u.online = true;

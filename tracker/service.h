@@ -23,7 +23,9 @@
 #include "proto/channel.pb.h"
 #include "proto/tracker.pb.h"
 #include "tracker/admin.h"
+#include "tracker/cluster_presence.h"
 #include "tracker/presence.h"
+#include "tracker/relay.h"
 #include "tracker/state.h"
 
 namespace confab::tracker {
@@ -35,6 +37,7 @@ inline constexpr size_t kMaxLookupsPerSecond = 50;  // per session
 struct ServiceCounters {
   uint64_t handshakes = 0;  // completed (join or session)
   uint64_t joins = 0;
+  uint64_t renewals = 0;  // certificates reissued (auto or ops)
   uint64_t lookups = 0;
   uint64_t presence_updates_sent = 0;
   std::map<std::string, uint64_t> refusals;  // by reason
@@ -73,12 +76,22 @@ class TrackerService {
   // Revokes `name`: directory first, then their session is closed and every
   // online member is told.
   [[nodiscard]] Status Revoke(const std::string& name, const std::string& reason, int64_t now_unix);
+  // `confab-tracker renew NAME`: a new certificate for NAME's key now
+  // (Directory::Renew's errors), pushed over their session if they are
+  // online with a node that takes it, else at their next session.
+  [[nodiscard]] Status Renew(const std::string& name, int64_t now_unix);
+  // A certificate is renewed automatically once less than this is left
+  // (a third of certificate.lifetime).
+  int64_t renew_window_seconds() const;
 
   // Members with their live presence.
   [[nodiscard]] Result<std::vector<UserInfo>> Users();
 
   // Sessions silent since before `cutoff_unix`; the server closes them.
   std::vector<SessionId> SilentSince(int64_t cutoff_unix) const;
+  // The member a session admitted belongs to; null for none (not admitted,
+  // closed, or a join). Valid until the next call that changes sessions.
+  const std::string* NameOf(SessionId id) const;
 
   // The member a UDP token belongs to, if its session is up.
   std::optional<std::string> NameForUdpToken(ByteView token) const;
@@ -90,10 +103,46 @@ class TrackerService {
   // now on; 0 (the default) = none.
   void set_second_probe_port(uint16_t port) { second_probe_port_ = port; }
 
+  // The presence this tracker shares with the others of its cluster (issue
+  // 16), or null (one tracker). The service publishes its own members'
+  // changes to it, and reads it on OnClusterPresence.
+  void set_cluster(ClusterPresence* cluster) { cluster_ = cluster; }
+  // The cluster says `name`'s shared presence changed: re-read it, and tell
+  // this tracker's followers of `name` as for a local change.
+  void OnClusterPresence(std::string_view name, int64_t now_unix);
+  // Re-reads every other tracker's members (at start, and when the change
+  // channel was lost for a while): what changed is told as above.
+  void OnClusterResync(int64_t now_unix);
+
   // Writes what is buffered for the directory (lookup audit entries, the
   // last-seen times of members who left) in batches; the server calls it
   // once a second and at shutdown.
   void FlushDurable();
+
+  // ---- The relay (issue 15; service_relay.cc) ----
+  // Handshake message 1 of a PURPOSE_RELAY leg (a RelayHello). The member
+  // is the one whose Noise key the handshake proved; it must have a live
+  // session and be the slot's caller or callee. An error: drop the
+  // connection unanswered (an outsider, or garbage). Otherwise a reply to
+  // send (a RelayWelcome), accepted or with the reason.
+  struct RelayAdmission {
+    HelloReply reply;
+    bool accepted = false;
+    uint64_t slot = 0;
+  };
+  [[nodiscard]] Result<RelayAdmission> AdmitRelay(const crypto::noise::PublicKey& remote_static,
+                                                  ByteView payload, uint64_t now_ms);
+  // A leg of `slot` closed: the pair is gone (both legs are closed).
+  void OnRelayClosed(uint64_t slot) { relay_.Close(slot); }
+  // Slots requested `max_age_ms` ago or earlier whose legs have not both
+  // joined: dropped, and handed to the server with TakeRelaysToClose().
+  void ExpireRelays(uint64_t now_ms, uint64_t max_age_ms);
+  // Slots whose legs must close at once: revoked members, expired slots.
+  std::vector<uint64_t> TakeRelaysToClose() { return std::exchange(relays_to_close_, {}); }
+  RelayCore& relay() { return relay_; }
+  // Refusals by reason: RelayCore's and the service's own ("not online",
+  // "no tracker session").
+  std::map<std::string, uint64_t> RelayRefusals() const;
 
   std::vector<Outgoing> TakeOutgoing() { return std::exchange(outgoing_, {}); }
   std::vector<SessionId> TakeToClose() { return std::exchange(to_close_, {}); }
@@ -114,6 +163,10 @@ class TrackerService {
     uint32_t lookups_in_window = 0;
     std::vector<proto::Endpoint> announced;  // validated, plus the observed TCP address
     std::optional<proto::Endpoint> observed_udp;
+    uint32_t protocol_version = 1;    // from SessionHello
+    int64_t certificate_expires = 0;  // of the certificate the member presented
+    bool presented_current = true;    // it is the directory's, byte for byte
+    bool renewal_checked = false;     // MaybeRenew ran (on the first message)
   };
 
   Result<HelloReply> Join(const crypto::noise::PublicKey& remote_static, ByteView payload,
@@ -125,8 +178,19 @@ class TrackerService {
   Status HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m);
   Status HandleLookup(SessionId id, Session& s, const proto::Lookup& m, int64_t now);
   Status HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m);
+  Status HandleRelayRequest(SessionId id, Session& s, const proto::RelayRequest& m, int64_t now);
+  MemberState RelayMemberState(const std::string& name);
   void Send(SessionId to, proto::FromTracker message);
+  // On a session's first message (the node only reads once our welcome is
+  // written): pushes the directory's certificate if the member presented an
+  // older one, or renews one inside the renewal window; a node too old to
+  // take a renewal is told to upgrade instead.
+  Status MaybeRenew(SessionId id, Session& s, int64_t now);
+  Result<Member> IssueRenewal(const std::string& name, int64_t now, std::string_view actor);
   void DeliverPresence();
+  // Publishes what `name` (a member with a session here) shows, to the
+  // cluster; a failure is logged and counted, never refused to the member.
+  void ShareOwn(const std::string& name, int64_t now);
   Status Refuse(std::string_view reason, Status status);
   std::vector<proto::Endpoint> EndpointsOf(const std::string& name) const;
 
@@ -146,6 +210,10 @@ class TrackerService {
   std::unordered_map<std::string, int64_t> last_seen_;  // not yet in the directory
   ServiceCounters counters_;
   uint16_t second_probe_port_ = 0;
+  ClusterPresence* cluster_ = nullptr;
+  RelayCore relay_;
+  std::vector<uint64_t> relays_to_close_;
+  std::map<std::string, uint64_t> relay_refusals_;  // the service's own
 };
 
 }  // namespace confab::tracker

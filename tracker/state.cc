@@ -1,14 +1,18 @@
 #include "tracker/state.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <optional>
 #include <string_view>
 
 #include "common/config/config.h"
 #include "common/crypto/key_file.h"
+#include "tracker/pg_directory.h"
 
 namespace confab::tracker {
 namespace {
@@ -18,7 +22,9 @@ constexpr std::string_view kOrgKeyFile = "org.key";
 constexpr std::string_view kTrackerKeyFile = "tracker.key";
 constexpr std::string_view kDirectoryFile = "directory.db";
 
-constexpr std::array<std::string_view, 19> kKnownKeys = {
+constexpr std::array<std::string_view, 21> kKnownKeys = {
+    "database.url",
+    "cluster.dead_after",
     "org",
     "listen",
     "second_probe_port",
@@ -119,6 +125,12 @@ Result<TrackerConfig> LoadConfig(const std::string& path) {
                                            seconds(1), seconds(3600)));
   CONFAB_ASSIGN_OR_RETURN(c.session_timeout, file.GetDuration("session.timeout", c.session_timeout,
                                                               seconds(2), seconds(3600)));
+  CONFAB_ASSIGN_OR_RETURN(c.database_url, file.GetString("database.url", ""));
+  if (!c.database_url.empty())
+    CONFAB_RETURN_IF_ERROR(CheckPgUrl(c.database_url).WithContext(path + ": [database] url"));
+  CONFAB_ASSIGN_OR_RETURN(
+      c.cluster_dead_after,
+      file.GetDuration("cluster.dead_after", c.cluster_dead_after, seconds(2), seconds(3600)));
   CONFAB_ASSIGN_OR_RETURN(c.relay.enabled, file.GetBool("relay.enabled", c.relay.enabled));
   int64_t max_pairs = 0;
   CONFAB_ASSIGN_OR_RETURN(max_pairs, file.GetInt("relay.max_pairs", 64, 0, 100000));
@@ -154,47 +166,140 @@ std::string DefaultAdvertise(const std::string& listen) {
   return listen;
 }
 
-Status TrackerState::Init(const std::string& dir, const std::string& org,
-                          const std::string& listen) {
-  if (org.empty())
-    return Status::InvalidArgument("--org must not be empty");
-  CONFAB_RETURN_IF_ERROR(CheckHostPort("--listen", listen));
+namespace {
+
+// Checks `--state DIR` for a new tracker and creates it (mode 0700).
+Status PrepareStateDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Status::IoError("cannot create " + dir + ": " + std::strerror(errno));
   }
-  const std::string base = dir + "/";
   for (std::string_view file : {kConfigFile, kOrgKeyFile, kTrackerKeyFile, kDirectoryFile}) {
-    if (Exists(base + std::string(file))) {
+    if (Exists(dir + "/" + std::string(file))) {
       return Status::FailedPrecondition(dir + " already holds a tracker (" + std::string(file) +
                                         " exists); choose another --state directory");
     }
   }
+  return Status::Ok();
+}
+
+// org.key, tracker.key and tracker.toml; on failure none of them is left.
+Status WriteTrackerFiles(const std::string& dir, const std::string& org, const std::string& listen,
+                         const std::string& database_url, const crypto::SigningKey& org_key,
+                         const crypto::SigningKey& tracker_key) {
+  const std::string base = dir + "/";
+  auto written = [&]() -> Status {
+    crypto::KeyFileWriteOptions plain;  // a daemon starts unattended: mode 0600, no passphrase
+    CONFAB_RETURN_IF_ERROR(crypto::WriteKeyFile(base + std::string(kOrgKeyFile),
+                                                crypto::KeyKind::kOrg, org_key, plain));
+    CONFAB_RETURN_IF_ERROR(crypto::WriteKeyFile(base + std::string(kTrackerKeyFile),
+                                                crypto::KeyKind::kTracker, tracker_key, plain));
+    config::Writer writer;
+    writer.SetString("org", org).SetString("listen", listen);
+    writer.SetString("advertise", DefaultAdvertise(listen));
+    writer.SetDuration("invite.ttl", TrackerConfig{}.invite_ttl);
+    writer.SetDuration("certificate.lifetime", TrackerConfig{}.certificate_lifetime);
+    if (!database_url.empty())
+      writer.SetString("database.url", database_url);
+    CONFAB_ASSIGN_OR_RETURN(
+        std::string toml,
+        writer.Render(
+            "confab-tracker settings. 'advertise' is the host:port written into invite\n"
+            "codes: set it to the address workstations reach. Optional keys:\n"
+            "metrics.listen = \"127.0.0.1:9650\" (Prometheus text), log_level,\n"
+            "second_probe_port (UDP, default: listen's port + 1), limits.* and session.*\n"
+            "(see tracker/state.h)."));
+    return config::WriteFileAtomically(base + std::string(kConfigFile), toml, 0600);
+  }();
+  if (!written.ok()) {
+    for (std::string_view file : {kConfigFile, kOrgKeyFile, kTrackerKeyFile})
+      (void)::unlink((base + std::string(file)).c_str());
+  }
+  return written;
+}
+
+Status CheckNewTracker(const std::string& listen, const std::string& database_url) {
+  CONFAB_RETURN_IF_ERROR(CheckHostPort("--listen", listen));
+  if (!database_url.empty())
+    CONFAB_RETURN_IF_ERROR(CheckPgUrl(database_url).WithContext("--database"));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status TrackerState::Init(const std::string& dir, const std::string& org, const std::string& listen,
+                          const std::string& database_url) {
+  if (org.empty())
+    return Status::InvalidArgument("--org must not be empty");
+  CONFAB_RETURN_IF_ERROR(CheckNewTracker(listen, database_url));
+  CONFAB_RETURN_IF_ERROR(PrepareStateDir(dir));
+
+  std::unique_ptr<PgDirectory> shared;
+  if (!database_url.empty()) {
+    // The shared directory first: if it cannot be reached, is from a newer
+    // confab or already holds a cluster, nothing has been written yet.
+    auto opened = PgDirectory::Open(database_url);
+    if (!opened.ok())
+      return opened.status().WithContext("--database");
+    shared = std::move(opened).value();
+    auto existing = shared->GetCluster();
+    if (existing.ok())
+      return Status::FailedPrecondition(
+          "--database already holds the cluster of org '" + existing->org +
+          "'; prepare another tracker for it with `confab-tracker join-cluster`");
+    if (existing.status().code() != Status::Code::kNotFound)
+      return existing.status().WithContext("--database");
+  }
 
   CONFAB_ASSIGN_OR_RETURN(crypto::SigningKey org_key, crypto::SigningKey::Generate());
   CONFAB_ASSIGN_OR_RETURN(crypto::SigningKey tracker_key, crypto::SigningKey::Generate());
-  crypto::KeyFileWriteOptions plain;  // a daemon starts unattended: mode 0600, no passphrase
-  CONFAB_RETURN_IF_ERROR(
-      crypto::WriteKeyFile(base + std::string(kOrgKeyFile), crypto::KeyKind::kOrg, org_key, plain));
-  CONFAB_RETURN_IF_ERROR(crypto::WriteKeyFile(base + std::string(kTrackerKeyFile),
-                                              crypto::KeyKind::kTracker, tracker_key, plain));
+  CONFAB_RETURN_IF_ERROR(WriteTrackerFiles(dir, org, listen, database_url, org_key, tracker_key));
 
-  config::Writer writer;
-  writer.SetString("org", org).SetString("listen", listen);
-  writer.SetString("advertise", DefaultAdvertise(listen));
-  writer.SetDuration("invite.ttl", TrackerConfig{}.invite_ttl);
-  writer.SetDuration("certificate.lifetime", TrackerConfig{}.certificate_lifetime);
-  CONFAB_ASSIGN_OR_RETURN(
-      std::string toml,
-      writer.Render("confab-tracker settings. 'advertise' is the host:port written into invite\n"
-                    "codes: set it to the address workstations reach. Optional keys:\n"
-                    "metrics.listen = \"127.0.0.1:9650\" (Prometheus text), log_level,\n"
-                    "second_probe_port (UDP, default: listen's port + 1), limits.* and session.*\n"
-                    "(see tracker/state.h)."));
-  CONFAB_RETURN_IF_ERROR(config::WriteFileAtomically(base + std::string(kConfigFile), toml, 0600));
-
+  if (shared) {
+    const auto& pub = org_key.public_key();
+    Status claimed = shared->CreateCluster(
+        PgCluster{org, Bytes(pub.begin(), pub.end()), static_cast<int64_t>(std::time(nullptr))});
+    if (!claimed.ok()) {  // another init won the race: leave nothing behind
+      for (std::string_view file : {kConfigFile, kOrgKeyFile, kTrackerKeyFile})
+        (void)::unlink((dir + "/" + std::string(file)).c_str());
+      return claimed.WithContext("--database");
+    }
+    return Status::Ok();
+  }
   // Creates directory.db with its schema.
-  CONFAB_ASSIGN_OR_RETURN(auto directory, Directory::Open(base + std::string(kDirectoryFile)));
+  CONFAB_ASSIGN_OR_RETURN(auto directory, Directory::Open(dir + "/" + std::string(kDirectoryFile)));
   return Status::Ok();
+}
+
+Status TrackerState::JoinCluster(const std::string& keys_dir, const std::string& dir,
+                                 const std::string& listen, const std::string& database_url) {
+  if (database_url.empty())
+    return Status::InvalidArgument("--database is required");
+  CONFAB_RETURN_IF_ERROR(CheckNewTracker(listen, database_url));
+  auto org_key = crypto::ReadKeyFile(keys_dir + "/" + std::string(kOrgKeyFile),
+                                     crypto::KeyKind::kOrg, std::nullopt);
+  if (!org_key.ok())
+    return org_key.status().WithContext("--keys: org key");
+  auto tracker_key = crypto::ReadKeyFile(keys_dir + "/" + std::string(kTrackerKeyFile),
+                                         crypto::KeyKind::kTracker, std::nullopt);
+  if (!tracker_key.ok())
+    return tracker_key.status().WithContext("--keys: tracker key");
+
+  auto shared = PgDirectory::Open(database_url);
+  if (!shared.ok())
+    return shared.status().WithContext("--database");
+  auto cluster = (*shared)->GetCluster();
+  if (!cluster.ok())
+    return cluster.status().WithContext("--database");
+  const auto& pub = org_key->public_key();
+  if (cluster->org_public_key != Bytes(pub.begin(), pub.end()))
+    return Status::PermissionDenied(
+        "--keys: " + keys_dir + "/org.key is not the org key of the cluster of org '" +
+        cluster->org +
+        "' in --database; carry over the org.key and tracker.key of one of its "
+        "trackers");
+
+  CONFAB_RETURN_IF_ERROR(PrepareStateDir(dir));
+  return WriteTrackerFiles(dir, cluster->org, listen, database_url, *org_key, *tracker_key);
 }
 
 Result<std::unique_ptr<TrackerState>> TrackerState::Open(const std::string& dir) {
@@ -221,6 +326,13 @@ Result<std::unique_ptr<TrackerState>> TrackerState::Open(const std::string& dir)
     return tracker_key.status().WithContext("tracker key");
   state->noise_static_ = tracker_key->DeriveX25519();
 
+  if (!state->config_.database_url.empty()) {
+    auto shared = PgDirectory::Open(state->config_.database_url);
+    if (!shared.ok())
+      return shared.status().WithContext(config_path + ": [database] url");
+    state->directory_ = std::move(shared).value();
+    return state;
+  }
   auto directory = Directory::Open(state->Path(std::string(kDirectoryFile)));
   if (!directory.ok())
     return directory.status().WithContext(state->Path(std::string(kDirectoryFile)));

@@ -51,7 +51,13 @@ struct TrackerConfig {
   std::chrono::seconds handshake_timeout{10};
   std::chrono::seconds keepalive_interval{20};  // told to nodes
   std::chrono::seconds session_timeout{60};     // silence before a node is offline
-  // [relay] (issue 15): read and checked; the relay service is not served yet.
+  // [database] url: the shared PostgreSQL directory (PgDirectory; see
+  // CheckPgUrl for the forms). Empty: directory.db in the state directory.
+  std::string database_url;
+  // [cluster] dead_after: a tracker whose heartbeat is older is taken for
+  // dead, and its members offline (with [database] url only).
+  std::chrono::seconds cluster_dead_after{10};
+  // [relay] (issue 15): served by RelayCore, TrackerService and RelaySplice.
   RelayConfig relay;
 };
 
@@ -60,8 +66,24 @@ class TrackerState {
   // Creates `dir` (mode 0700) with fresh keys, tracker.toml and an empty
   // directory. FailedPrecondition if `dir` already holds a tracker;
   // InvalidArgument for an empty org name or a bad listen address.
+  // With a `database_url` the directory is that PostgreSQL database instead
+  // of directory.db: it is reached and migrated (to the current schema)
+  // before any file is written, so a bad url, an unreachable server or a
+  // database from a newer confab leaves `dir` untouched, and tracker.toml
+  // records the url under [database].
   [[nodiscard]] static Status Init(const std::string& dir, const std::string& org,
-                                   const std::string& listen);
+                                   const std::string& listen, const std::string& database_url = "");
+
+  // Prepares another tracker of the cluster in `database_url` (`init
+  // --database` made it): copies org.key and tracker.key from `keys_dir`
+  // (as ops carry them over, like a TLS key) into a new state directory
+  // `dir`, with a tracker.toml for `listen`, the cluster's org name and the
+  // url. PermissionDenied if the org key is not the cluster's; NotFound if
+  // the database holds no cluster; the key files' own errors; and Init's.
+  // Nothing is written unless every check passed.
+  [[nodiscard]] static Status JoinCluster(const std::string& keys_dir, const std::string& dir,
+                                          const std::string& listen,
+                                          const std::string& database_url);
 
   // Loads and checks everything. The messages name the file at fault.
   [[nodiscard]] static Result<std::unique_ptr<TrackerState>> Open(const std::string& dir);
@@ -82,7 +104,7 @@ class TrackerState {
   TrackerConfig config_;
   std::unique_ptr<crypto::OrgKey> org_key_;
   crypto::X25519KeyPair noise_static_;
-  std::unique_ptr<DirectoryStore> directory_;  // SQLite (Directory) today
+  std::unique_ptr<DirectoryStore> directory_;  // Directory, or PgDirectory with [database] url
 };
 
 // "0.0.0.0:7650" -> "127.0.0.1:7650"; other addresses are returned as given.

@@ -34,6 +34,8 @@ std::string_view PurposeName(proto::Purpose purpose) {
       return "file";
     case proto::PURPOSE_ADMIN:
       return "admin";
+    case proto::PURPOSE_RELAY:
+      return "relay";
     default:
       return "";
   }

@@ -158,6 +158,10 @@ class ChatSessions final : public PeerPort::Handler,
   // How `name` is reached now, or why not; nullopt if never tried.
   std::optional<PathReport> PathTo(const std::string& name) const;
 
+  // Our certificate after a renewal (a serialized proto::Certificate),
+  // sent from the next handshake on.
+  void SetCertificate(Bytes certificate) { params_.certificate = std::move(certificate); }
+
   // Closes every connection. Idempotent.
   void Close();
 

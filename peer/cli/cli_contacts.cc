@@ -1,32 +1,23 @@
 // The contact-book commands, over node.sock (proto/control.proto):
 //   confab contacts [add|remove|block|unblock NAME]
 //   confab verify NAME [--mark | --accept-new-key]
-//   confab export [--since UNIX_SECONDS] [--format jsonl]
+//   confab export [--since TIME] [--format jsonl]   (TIME as `history --since`)
 // Each has --json. `contacts add` records the contact and follows their
 // presence; the key is pinned on the first direct session (certificate
 // checked), so `verify` needs one message exchanged first. Exit codes
 // (cli.h): 0 ok, 1 refused or failed (an unknown contact included), 2
 // usage, 3 no node running.
-#include <cinttypes>
 #include <cstdio>
 #include <memory>
 #include <string>
 
+#include "common/base/utc_time.h"
 #include "peer/cli/cli.h"
+#include "peer/cli/cli_json.h"
 #include "peer/cli/cli_util.h"
 
 namespace confab::peer::cli {
 namespace {
-
-const char* Bool(bool b) {
-  return b ? "true" : "false";
-}
-
-std::string ContactJson(const proto::ContactEntry& c) {
-  return "{\"name\": " + Json(c.name()) + ", \"pinned\": " + Bool(c.pinned()) +
-         ", \"verified\": " + Bool(c.verified()) + ", \"blocked\": " + Bool(c.blocked()) +
-         ", \"key_change_pending\": " + Bool(c.key_change_pending()) + "}";
-}
 
 void PrintContact(const proto::ContactEntry& c) {
   std::printf("%-20s %s%s%s%s\n", c.name().c_str(), c.pinned() ? "pinned" : "not yet pinned",
@@ -58,11 +49,10 @@ int RunContacts(const std::string& action, const std::string& name, bool json) {
     return code;
   if (action.empty()) {
     if (json) {
-      std::printf("[");
-      for (int i = 0; i < response->contact_list_size(); ++i) {
-        std::printf("%s%s", i == 0 ? "" : ",\n ", ContactJson(response->contact_list(i)).c_str());
-      }
-      std::printf("]\n");
+      nlohmann::json rows = nlohmann::json::array();
+      for (const proto::ContactEntry& c : response->contact_list())
+        rows.push_back(ContactJson(c));
+      PrintJson(rows);
     } else {
       for (const proto::ContactEntry& c : response->contact_list())
         PrintContact(c);
@@ -71,9 +61,9 @@ int RunContacts(const std::string& action, const std::string& name, bool json) {
   }
   if (json) {
     if (response->contact_list_size() > 0)
-      std::printf("%s\n", ContactJson(response->contact_list(0)).c_str());
+      PrintJson(ContactJson(response->contact_list(0)));
     else
-      std::printf("{\"name\": %s, \"removed\": true}\n", Json(name).c_str());
+      PrintJson({{"name", name}, {"removed", true}});
   } else if (response->contact_list_size() > 0) {
     PrintContact(response->contact_list(0));
   } else {
@@ -94,12 +84,11 @@ int RunVerify(const std::string& name, bool mark, bool accept, bool json) {
   const proto::ContactEntry contact =
       response->contact_list_size() > 0 ? response->contact_list(0) : proto::ContactEntry();
   if (json) {
-    std::printf(
-        "{\"name\": %s, \"safety_number\": %s, \"new_safety_number\": %s, \"verified\": %s, "
-        "\"key_change_pending\": %s}\n",
-        Json(name).c_str(), Json(response->safety_number()).c_str(),
-        Json(response->new_safety_number()).c_str(), Bool(contact.verified()),
-        Bool(contact.key_change_pending()));
+    PrintJson({{"name", name},
+               {"safety_number", response->safety_number()},
+               {"new_safety_number", response->new_safety_number()},
+               {"verified", contact.verified()},
+               {"key_change_pending", contact.key_change_pending()}});
     return kExitOk;
   }
   if (accept) {
@@ -124,19 +113,25 @@ int RunVerify(const std::string& name, bool mark, bool accept, bool json) {
   return kExitOk;
 }
 
-int RunExport(int64_t since_seconds) {
+int RunExport(const std::string& since) {
+  int64_t since_ms = 0;
+  if (!since.empty()) {
+    Result<int64_t> parsed = ParseTimeArgument(since);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "confab export: --since: %s\n",
+                   std::string(parsed.status().message()).c_str());
+      return kExitUsage;
+    }
+    since_ms = *parsed;
+  }
   proto::Request request;
-  request.mutable_export_history()->set_since_unix_ms(since_seconds * 1000);
+  request.mutable_export_history()->set_since_unix_ms(since_ms);
   int code = kExitOk;
   auto response = Call("export", request, &code);
   if (!response)
     return code;
-  for (const proto::HistoryEntry& e : response->history()) {
-    std::printf("{\"id\": %s, \"from\": %s, \"to\": %s, \"text\": %s, \"time\": %" PRId64
-                ", \"state\": %s}\n",
-                Json(e.id()).c_str(), Json(e.from()).c_str(), Json(e.to()).c_str(),
-                Json(e.text()).c_str(), e.time_unix_ms(), Json(e.state()).c_str());
-  }
+  for (const proto::HistoryEntry& e : response->history())
+    PrintJson(MessageJson(e));
   return kExitOk;
 }
 
@@ -144,9 +139,8 @@ int RunExport(int64_t since_seconds) {
 
 void RegisterContacts(CLI::App& app, Runner* runner) {
   struct Options {
-    std::string action, name, format = "jsonl";
+    std::string action, name, format = "jsonl", since;
     bool mark = false, accept = false, json = false;
-    int64_t since_seconds = 0;
   };
   auto o = std::make_shared<Options>();
 
@@ -172,12 +166,13 @@ void RegisterContacts(CLI::App& app, Runner* runner) {
 
   CLI::App* exp =
       app.add_subcommand("export", "Print the decrypted history as JSON lines (for archiving)");
-  exp->add_option("--since", o->since_seconds, "Only messages written since this Unix time (s)")
-      ->check(CLI::NonNegativeNumber);
+  exp->add_option("--since", o->since,
+                  "Only messages written since this time: Unix seconds or ISO-8601 (UTC unless "
+                  "an offset is given)");
   exp->add_option("--format", o->format, "jsonl (the only format)")
       ->check(CLI::IsMember({"jsonl"}));
   exp->add_flag("--json", o->json, "The same JSON lines");
-  exp->callback([o, runner] { *runner = [o] { return RunExport(o->since_seconds); }; });
+  exp->callback([o, runner] { *runner = [o] { return RunExport(o->since); }; });
 }
 
 }  // namespace confab::peer::cli

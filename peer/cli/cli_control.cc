@@ -10,8 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/utc_time.h"
 #include "peer/chat/messenger.h"
 #include "peer/cli/cli.h"
+#include "peer/cli/cli_json.h"
 #include "peer/cli/cli_util.h"
 #include "peer/cli/console_text.h"
 #include "peer/control/control_client.h"
@@ -22,6 +24,12 @@ namespace confab::peer::cli {
 namespace {
 
 int RunMsg(const std::string& to, const std::string& text, bool json) {
+  if (!IsValidUtf8(text)) {
+    std::fprintf(stderr,
+                 "confab msg: TEXT is not valid UTF-8 (check the terminal's locale); nothing "
+                 "was sent\n");
+    return kExitUsage;
+  }
   proto::Request request;
   request.mutable_send()->set_to(to);
   request.mutable_send()->set_text(text);
@@ -30,7 +38,7 @@ int RunMsg(const std::string& to, const std::string& text, bool json) {
   if (!response)
     return code;
   if (json)
-    std::printf("{\"id\": %s, \"state\": \"queued\"}\n", Json(response->message_id()).c_str());
+    PrintJson({{"id", response->message_id()}, {"to", to}, {"state", "queued"}});
   else
     std::printf("%s\n", response->message_id().c_str());
   return kExitOk;
@@ -38,15 +46,41 @@ int RunMsg(const std::string& to, const std::string& text, bool json) {
 
 // `confab msg NAME --stdin`: every non-empty line of stdin is one message,
 // sent in SendBatchRequests of at most kMaxComposeBatch lines and about
-// 768 KiB (under the control socket's 1 MiB). Each request is queued in
-// one commit; prints the ids in order. A refused request stops there: the
-// lines before it are queued, the rest are not.
+// 768 KiB (under the control socket's 1 MiB). All of stdin is read and
+// checked first: a line that is not UTF-8 is named by its number and
+// nothing is sent. Each request is queued in one commit; prints the ids in
+// order. A refused request stops there: the lines before it are queued,
+// the rest are not.
 int RunMsgStdin(const std::string& to, bool json) {
   constexpr size_t kMaxRequestBytes = 768 << 10;
-  std::vector<std::string> lines;
+  std::vector<std::string> all;
   std::string line;
-  size_t queued = 0;
+  size_t line_number = 0;
   int c = 0;
+  bool at_end = false;
+  while (!at_end) {
+    c = std::getchar();
+    if (c != '\n' && c != EOF) {
+      line.push_back(static_cast<char>(c));
+      continue;
+    }
+    at_end = c == EOF;
+    if (at_end && line.empty())
+      break;
+    ++line_number;
+    if (!IsValidUtf8(line)) {
+      std::fprintf(stderr,
+                   "confab msg: line %zu of stdin is not valid UTF-8 (convert it first, e.g. "
+                   "with iconv); nothing was sent\n",
+                   line_number);
+      return kExitFailed;
+    }
+    if (!line.empty())
+      all.push_back(std::move(line));
+    line.clear();
+  }
+  std::vector<std::string> lines;
+  size_t queued = 0;
   auto flush = [&]() -> int {
     if (lines.empty())
       return kExitOk;
@@ -63,7 +97,7 @@ int RunMsgStdin(const std::string& to, bool json) {
     }
     for (const std::string& id : response->message_ids()) {
       if (json)
-        std::printf("{\"id\": %s, \"state\": \"queued\"}\n", Json(id).c_str());
+        PrintJson({{"id", id}, {"to", to}, {"state", "queued"}});
       else
         std::printf("%s\n", id.c_str());
     }
@@ -71,28 +105,29 @@ int RunMsgStdin(const std::string& to, bool json) {
     return kExitOk;
   };
   size_t bytes = 0;
-  while ((c = std::getchar()) != EOF) {
-    if (c != '\n') {
-      line.push_back(static_cast<char>(c));
-      continue;
-    }
-    if (!line.empty()) {
-      bytes += line.size() + 8;
-      lines.push_back(std::move(line));
-      line.clear();
-    }
+  for (std::string& text : all) {
+    bytes += text.size() + 8;
+    lines.push_back(std::move(text));
     if (lines.size() >= kMaxComposeBatch || bytes >= kMaxRequestBytes) {
       if (int code = flush(); code != kExitOk)
         return code;
       bytes = 0;
     }
   }
-  if (!line.empty())
-    lines.push_back(std::move(line));
   return flush();
 }
 
-int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, bool json) {
+int RunHistory(const std::string& contact, const std::string& since, uint32_t limit, bool json) {
+  int64_t since_ms = 0;
+  if (!since.empty()) {
+    Result<int64_t> parsed = ParseTimeArgument(since);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "confab history: --since: %s\n",
+                   std::string(parsed.status().message()).c_str());
+      return kExitUsage;
+    }
+    since_ms = *parsed;
+  }
   proto::Request request;
   request.mutable_history()->set_contact(contact);
   request.mutable_history()->set_since_unix_ms(since_ms);
@@ -102,20 +137,10 @@ int RunHistory(const std::string& contact, int64_t since_ms, uint32_t limit, boo
   if (!response)
     return code;
   if (json) {
-    std::printf("[");
-    for (int i = 0; i < response->history_size(); ++i) {
-      const proto::HistoryEntry& e = response->history(i);
-      std::string delivered_to;
-      for (const std::string& d : e.delivered_to())
-        delivered_to += (delivered_to.empty() ? "" : ", ") + Json(d);
-      std::printf(
-          "%s{\"id\": %s, \"from\": %s, \"to\": %s, \"text\": %s, \"state\": %s, "
-          "\"time\": %" PRId64 ", \"seq\": %" PRIu64 ", \"delivered_to\": [%s]}",
-          i == 0 ? "" : ",\n ", Json(e.id()).c_str(), Json(e.from()).c_str(), Json(e.to()).c_str(),
-          Json(e.text()).c_str(), Json(e.state()).c_str(), e.time_unix_ms(), e.seq(),
-          delivered_to.c_str());
-    }
-    std::printf("]\n");
+    nlohmann::json rows = nlohmann::json::array();
+    for (const proto::HistoryEntry& e : response->history())
+      rows.push_back(MessageJson(e));
+    PrintJson(rows);
     return kExitOk;
   }
   for (const proto::HistoryEntry& e : response->history()) {
@@ -134,23 +159,10 @@ int RunWho(bool json, bool verbose) {
   if (!response)
     return code;
   if (json) {
-    std::printf("[");
-    for (int i = 0; i < response->contacts_size(); ++i) {
-      const proto::ContactPresence& p = response->contacts(i);
-      std::printf(
-          "%s{\"name\": %s, \"online\": %s, \"status\": %s, \"text\": %s, "
-          "\"blocked\": %s, \"key_change_pending\": %s",
-          i == 0 ? "" : ",\n ", Json(p.name()).c_str(), p.online() ? "true" : "false",
-          Json(p.status()).c_str(), Json(p.text()).c_str(), p.blocked() ? "true" : "false",
-          p.key_change_pending() ? "true" : "false");
-      if (verbose) {
-        std::printf(", \"path\": %s, \"path_address\": %s, \"path_reason\": %s",
-                    Json(p.path()).c_str(), Json(p.path_address()).c_str(),
-                    Json(p.path_reason()).c_str());
-      }
-      std::printf("}");
-    }
-    std::printf("]\n");
+    nlohmann::json rows = nlohmann::json::array();
+    for (const proto::ContactPresence& p : response->contacts())
+      rows.push_back(PresenceJson(p, verbose));
+    PrintJson(rows);
     return kExitOk;
   }
   for (const proto::ContactPresence& p : response->contacts()) {
@@ -161,7 +173,8 @@ int RunWho(bool json, bool verbose) {
       if (p.path().empty())
         std::printf("    path: not tried yet\n");
       else
-        std::printf("    path: %s%s%s\n      why: %s\n", p.path().c_str(),
+        std::printf("    path: %s%s%s\n      why: %s\n",
+                    p.path() == "relay" ? "relay (through the tracker)" : p.path().c_str(),
                     p.path_address().empty() ? "" : " ", p.path_address().c_str(),
                     console::Printable(p.path_reason()).c_str());
     }
@@ -178,16 +191,17 @@ int RunNodeStatus(bool json, bool verbose) {
     return code;
   const proto::NodeStatus& n = response->node_status();
   if (json) {
-    std::printf(
-        "{\"name\": %s, \"tracker\": %s, \"peer_address\": %s, \"public_udp\": %s, "
-        "\"nat\": %s, \"path_policy\": %s, \"udp_sessions\": %u}\n",
-        Json(n.name()).c_str(), Json(n.tracker_connected() ? "connected" : "disconnected").c_str(),
-        Json(n.peer_address()).c_str(), Json(n.public_udp()).c_str(), Json(n.nat()).c_str(),
-        Json(n.path_policy()).c_str(), n.udp_sessions());
+    PrintJson(NodeStatusJson(n));
     return kExitOk;
   }
-  std::printf("%s: tracker %s; peers on %s (TCP and UDP)\n", n.name().c_str(),
+  std::printf("%s (%s%s%s): tracker %s; peers on %s (TCP and UDP)\n", n.name().c_str(),
+              n.status().c_str(), n.status_text().empty() ? "" : ", ",
+              console::Printable(n.status_text()).c_str(),
               n.tracker_connected() ? "connected" : "not connected", n.peer_address().c_str());
+  if (n.certificate_expires_unix_ms() > 0) {
+    std::printf("  certificate expires %s\n",
+                UtcIso8601(n.certificate_expires_unix_ms() / 1000).c_str());
+  }
   if (verbose) {
     std::printf("  public UDP address: %s\n",
                 n.public_udp().empty() ? "unknown" : n.public_udp().c_str());
@@ -202,6 +216,10 @@ int RunNodeStatus(bool json, bool verbose) {
 }
 
 int RunStatus(const std::string& status, const std::string& text, bool json) {
+  if (!IsValidUtf8(text)) {
+    std::fprintf(stderr, "confab status: TEXT is not valid UTF-8; nothing was changed\n");
+    return kExitUsage;
+  }
   proto::Request request;
   request.mutable_status()->set_status(status);
   request.mutable_status()->set_text(text);
@@ -210,7 +228,7 @@ int RunStatus(const std::string& status, const std::string& text, bool json) {
   if (!response)
     return code;
   if (json)
-    std::printf("{\"status\": %s, \"text\": %s}\n", Json(status).c_str(), Json(text).c_str());
+    PrintJson({{"status", status}, {"text", text}});
   return kExitOk;
 }
 
@@ -218,8 +236,7 @@ int RunStatus(const std::string& status, const std::string& text, bool json) {
 
 void RegisterControl(CLI::App& app, Runner* runner) {
   struct Options {
-    std::string name, text, status;
-    int64_t since_ms = 0;
+    std::string name, text, status, since;
     uint32_t limit = 100;
     bool json = false;
     bool from_stdin = false;
@@ -244,12 +261,13 @@ void RegisterControl(CLI::App& app, Runner* runner) {
 
   CLI::App* history = app.add_subcommand("history", "Show the conversation with a contact");
   history->add_option("NAME", o->name, "The contact, or '#GROUP'")->required();
-  history->add_option("--since", o->since_ms, "Only messages since this Unix time in ms");
+  history->add_option("--since", o->since,
+                      "Only messages since this time: Unix seconds or ISO-8601 (UTC unless an "
+                      "offset is given)");
   history->add_option("--limit", o->limit, "At most this many (the latest), default 100");
   history->add_flag("--json", o->json, "Print a JSON array");
-  history->callback([o, runner] {
-    *runner = [o] { return RunHistory(o->name, o->since_ms, o->limit, o->json); };
-  });
+  history->callback(
+      [o, runner] { *runner = [o] { return RunHistory(o->name, o->since, o->limit, o->json); }; });
 
   CLI::App* who = app.add_subcommand("who", "Contacts and their presence");
   who->add_flag("--json", o->json, "Print a JSON array");

@@ -5,23 +5,13 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "peer/cli/cli.h"
+#include "peer/cli/cli_json.h"
 #include "peer/cli/cli_util.h"
 #include "peer/cli/console_text.h"
 
 namespace confab::peer::cli {
 namespace {
-
-nlohmann::json ToJson(const proto::HistoryEntry& e) {
-  return {{"id", e.id()},
-          {"to", e.to()},
-          {"text", e.text()},
-          {"state", e.state()},
-          {"time", e.time_unix_ms()},
-          {"seq", e.seq()}};
-}
 
 int RunOutbox(bool json) {
   proto::Request request;
@@ -33,9 +23,8 @@ int RunOutbox(bool json) {
   if (json) {
     nlohmann::json rows = nlohmann::json::array();
     for (const proto::HistoryEntry& e : response->history())
-      rows.push_back(ToJson(e));
-    std::printf("%s\n",
-                rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      rows.push_back(MessageJson(e));
+    PrintJson(rows);
     return kExitOk;
   }
   if (response->history_size() == 0) {
@@ -64,9 +53,9 @@ int RunDrop(const std::string& id, bool json) {
   }
   const proto::HistoryEntry& e = response->history(0);
   if (json) {
-    nlohmann::json row = ToJson(e);
+    nlohmann::json row = MessageJson(e);
     row["state"] = "dropped";
-    std::printf("%s\n", row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    PrintJson(row);
   } else {
     std::printf("Dropped %s to %s: %s\n", e.id().c_str(), e.to().c_str(),
                 console::Printable(e.text()).c_str());

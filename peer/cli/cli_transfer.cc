@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cinttypes>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +18,7 @@
 #include <thread>
 
 #include "peer/cli/cli.h"
+#include "peer/cli/cli_json.h"
 #include "peer/cli/cli_util.h"
 #include "peer/cli/console_text.h"
 
@@ -30,16 +30,9 @@ bool Final(const std::string& state) {
          state == "quarantined";
 }
 
+// One line of JSON (progress lines are compared to skip repeats).
 std::string EntryJson(const proto::TransferEntry& e) {
-  char numbers[160];
-  std::snprintf(numbers, sizeof numbers,
-                "\"size\": %" PRIu64 ", \"bytes_done\": %" PRIu64 ", \"rate\": %.0f", e.size(),
-                e.bytes_done(), e.rate_bytes_per_s());
-  return "{\"id\": " + Json(e.id()) + ", \"peer\": " + Json(e.peer()) +
-         ", \"direction\": " + Json(e.direction()) + ", \"name\": " + Json(e.name()) + ", " +
-         numbers + ", \"type\": " + Json(e.type()) + ", \"state\": " + Json(e.state()) +
-         ", \"path\": " + Json(e.path()) + ", \"error\": " + Json(e.error()) +
-         ", \"digest\": " + Json(e.digest()) + "}";
+  return TransferJson(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void ShowBar(const proto::TransferEntry& e) {
@@ -118,7 +111,7 @@ int RunSend(const std::string& to, const std::string& file, const std::string& a
   if (!response)
     return code;
   if (json)
-    std::printf("{\"id\": %s}\n", Json(response->transfer_id()).c_str());
+    PrintJson({{"id", response->transfer_id()}, {"to", to}});
   else
     std::printf("%s\n", response->transfer_id().c_str());
   std::fflush(stdout);
@@ -135,10 +128,10 @@ int RunTransfers(bool json) {
   if (!response)
     return code;
   if (json) {
-    std::printf("[");
-    for (int i = 0; i < response->transfers_size(); ++i)
-      std::printf("%s%s", i == 0 ? "" : ",\n ", EntryJson(response->transfers(i)).c_str());
-    std::printf("]\n");
+    nlohmann::json rows = nlohmann::json::array();
+    for (const proto::TransferEntry& e : response->transfers())
+      rows.push_back(TransferJson(e));
+    PrintJson(rows);
     return kExitOk;
   }
   for (const proto::TransferEntry& e : response->transfers()) {
@@ -172,7 +165,7 @@ int RunAction(const char* command, proto::TransferActionRequest::Action action,
   if (follow)
     return Follow(id, json);
   if (json && response->transfers_size() == 1)
-    std::printf("%s\n", EntryJson(response->transfers(0)).c_str());
+    PrintJson(TransferJson(response->transfers(0)));
   return kExitOk;
 }
 
@@ -213,7 +206,7 @@ void RegisterTransfer(CLI::App& app, Runner* runner) {
         Action{"resume", "Retry an interrupted transfer now",
                proto::TransferActionRequest::ACTION_RESUME}}) {
     CLI::App* sub = app.add_subcommand(a.name, a.help);
-    sub->add_option("ID", o->id, "The transfer id")->required();
+    sub->add_option("ID", o->id, "The transfer id, or its first digits (at least 4)")->required();
     if (a.action == proto::TransferActionRequest::ACTION_ACCEPT) {
       sub->add_option("--to", o->to_dir, "Release the file into this directory");
       sub->add_flag("--follow", o->follow,

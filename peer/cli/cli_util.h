@@ -3,14 +3,10 @@
 
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include "proto/control.pb.h"
 
 namespace confab::peer::cli {
-
-// `text` as a JSON string literal, quotes included (UTF-8 passes through).
-std::string Json(std::string_view text);
 
 // Sends `request` to this home's node (CONFAB_HOME). On success sets
 // `*exit_code` to kExitOk and returns the Response, which is ok(). Else

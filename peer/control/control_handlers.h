@@ -37,8 +37,9 @@ namespace confab::peer {
 
 struct ControlParts {
   std::string self_name;
-  crypto::Ed25519PublicKey identity_key{};  // ours, for safety numbers
-  PathPolicy paths = PathPolicy::kAuto;     // network.path, for `confab status`
+  crypto::Ed25519PublicKey identity_key{};            // ours, for safety numbers
+  PathPolicy paths = PathPolicy::kAuto;               // network.path, for `confab status`
+  const int64_t* certificate_expires_unix = nullptr;  // ours, for `confab status` (renewals)
   ContactBook& contacts;
   HistoryStore& history;
   Messenger& messenger;
@@ -108,6 +109,12 @@ class TransferHandlers {
   proto::Response Action(const proto::TransferActionRequest& request);
 
  private:
+  // The transfer whose lower-case hex id starts with `text` (4 to 32 hex
+  // digits, either case), as git takes a commit. InvalidArgument for a
+  // malformed prefix or one that starts several ids (they are listed),
+  // NotFound when none.
+  Result<transfer::TransferId> ResolveId(std::string_view text);
+
   const ControlParts& p_;
 };
 

@@ -46,11 +46,17 @@ void FillContact(const Contact& c, proto::ContactEntry* e) {
   e->set_key_change_pending(!c.pending_key.empty());
 }
 
-void FillTransfer(const transfer::TransferView& v, proto::TransferEntry* e) {
+void FillTransfer(const transfer::TransferView& v, const std::string& self,
+                  proto::TransferEntry* e) {
   const transfer::TransferRecord& r = v.record;
+  const bool out = r.direction == transfer::Direction::kOut;
   e->set_id(transfer::IdHex(r.id));
   e->set_peer(r.peer);
-  e->set_direction(r.direction == transfer::Direction::kOut ? "out" : "in");
+  e->set_from(out ? self : r.peer);
+  e->set_to(out ? r.peer : self);
+  e->set_direction(out ? "out" : "in");
+  e->set_created_unix_ms(r.created_ms);
+  e->set_updated_unix_ms(r.updated_ms);
   e->set_name(r.name);
   e->set_size(r.size);
   e->set_type(r.type);

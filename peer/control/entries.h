@@ -19,7 +19,9 @@ proto::HistoryEntry ToEntry(const StoredMessage& m, const std::string& self);
 proto::HistoryEntry ToEntry(const chat::HistoryEntry& h, const chat::ConversationInfo& c,
                             const std::string& self);
 void FillContact(const Contact& c, proto::ContactEntry* e);
-// One row of `confab transfers`, and the transfer events' body.
-void FillTransfer(const transfer::TransferView& v, proto::TransferEntry* e);
+// One row of `confab transfers`, and the transfer events' body; `self` is
+// our name (the `from` of ours, the `to` of theirs).
+void FillTransfer(const transfer::TransferView& v, const std::string& self,
+                  proto::TransferEntry* e);
 
 }  // namespace confab::peer

@@ -201,7 +201,7 @@ void EventFeed::OnTransferEvent(transfer::TransferEventKind kind,
       entry = event.mutable_transfer_stopped();
       break;
   }
-  FillTransfer(view, entry);
+  FillTransfer(view, self_, entry);
   Publish(std::move(event));
 }
 

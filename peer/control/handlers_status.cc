@@ -72,6 +72,13 @@ proto::Response StatusHandlers::NodeStatus() {
   status->set_nat(std::string(udp::NatMappingName(nat.mapping)));
   status->set_path_policy(std::string(PathPolicyName(p_.paths)));
   status->set_udp_sessions(static_cast<uint32_t>(p_.port.udp().stream_count()));
+  const proto::SetStatus own = p_.link.status();
+  status->set_status(own.status() == proto::PRESENCE_UNKNOWN
+                         ? "online"
+                         : std::string(protocol::PresenceStatusName(own.status())));
+  status->set_status_text(own.text());
+  if (p_.certificate_expires_unix != nullptr)
+    status->set_certificate_expires_unix_ms(*p_.certificate_expires_unix * 1000);
   return response;
 }
 

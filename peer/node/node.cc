@@ -7,9 +7,12 @@
 #include <set>
 #include <utility>
 
+#include "common/base/proto_bytes.h"
 #include "common/base/service_notify.h"
+#include "common/base/utc_time.h"
 #include "common/base/wall_clock.h"
 #include "common/config/config.h"
+#include "common/crypto/certificate.h"
 #include "common/crypto/noise_primitives.h"
 #include "common/net/interfaces.h"
 #include "common/protocol/presence_names.h"
@@ -54,6 +57,10 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   node->name_ = enrollment.name;
   node->tracker_ = tracker;
   node->control_path_ = home.Path(kControlSocketFile);
+  node->certificate_path_ = home.Path(kCertificateFile);
+  node->org_public_key_ = enrollment.org_public_key;
+  node->identity_key_ = identity.public_key();
+  node->certificate_expires_unix_ = enrollment.checked.expires_unix;
 
   CONFAB_ASSIGN_OR_RETURN(node->db_, OpenPeerDatabase(home.Path(kDatabaseFile)));
   CONFAB_ASSIGN_OR_RETURN(node->contacts_, ContactBook::Open(node->db_.get()));
@@ -160,23 +167,24 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
             return self->contacts_->Get(who).ok() || self->CachedLookup(who).has_value();
           },
       .lookup = [self](const std::string& who) { return self->link_->Lookup(who); }});
-  node->handlers_ =
-      std::make_unique<ControlHandlers>(ControlParts{.self_name = enrollment.name,
-                                                     .identity_key = identity.public_key(),
-                                                     .paths = options.paths,
-                                                     .contacts = *node->contacts_,
-                                                     .history = *node->history_,
-                                                     .messenger = *node->messenger_,
-                                                     .replicas = *node->replicas_,
-                                                     .port = *node->port_,
-                                                     .sessions = *node->sessions_,
-                                                     .transfers = *node->transfers_,
-                                                     .link = *node->link_,
-                                                     .correspondents = *node->correspondents_,
-                                                     .feed = *node->feed_,
-                                                     .retry = *node->retry_,
-                                                     .access = *node->access_,
-                                                     .members = *node->member_check_});
+  node->handlers_ = std::make_unique<ControlHandlers>(
+      ControlParts{.self_name = enrollment.name,
+                   .identity_key = identity.public_key(),
+                   .paths = options.paths,
+                   .certificate_expires_unix = &node->certificate_expires_unix_,
+                   .contacts = *node->contacts_,
+                   .history = *node->history_,
+                   .messenger = *node->messenger_,
+                   .replicas = *node->replicas_,
+                   .port = *node->port_,
+                   .sessions = *node->sessions_,
+                   .transfers = *node->transfers_,
+                   .link = *node->link_,
+                   .correspondents = *node->correspondents_,
+                   .feed = *node->feed_,
+                   .retry = *node->retry_,
+                   .access = *node->access_,
+                   .members = *node->member_check_});
   node->control_->set_delegate(node->handlers_.get());
 
   node->signal_hook_.node = node.get();
@@ -314,6 +322,36 @@ void Node::OnLookupResult(const proto::LookupResult& result) {
 void Node::OnRevoked(const proto::Revoked& revoked) {
   access_->Revoke(revoked);
   feed_->OnRevoked(revoked.name());
+}
+
+void Node::OnCertificateRenewed(const proto::Certificate& certificate) {
+  Result<crypto::CheckedCertificate> checked =
+      crypto::VerifyCertificate(certificate, org_public_key_, NowUnix(), name_);
+  if (!checked.ok()) {
+    spdlog::warn("the tracker's renewed certificate does not check out ({}); keeping ours",
+                 checked.status().ToString());
+    return;
+  }
+  if (checked->identity_key != identity_key_) {
+    spdlog::warn("the tracker's renewed certificate is for another key; keeping ours");
+    return;
+  }
+  if (checked->expires_unix <= certificate_expires_unix_)
+    return;  // not newer than ours: nothing to do
+  Bytes bytes = SerializeToBytes(certificate);
+  // On disk first: if that fails we keep presenting the old one, which
+  // is what certificate.pb holds for the next start.
+  if (Status s = config::WriteFileAtomically(certificate_path_, AsChars(bytes), 0600); !s.ok()) {
+    spdlog::error("cannot keep the renewed certificate in {}: {}", certificate_path_, s.ToString());
+    return;
+  }
+  link_->SetCertificate(bytes);
+  port_->udp().SetCertificate(bytes);
+  sessions_->SetCertificate(bytes);
+  transfers_->SetCertificate(std::move(bytes));
+  certificate_expires_unix_ = checked->expires_unix;
+  spdlog::info("certificate renewed by the tracker: serial {}, valid until {}", checked->serial,
+               UtcIso8601(checked->expires_unix));
 }
 
 void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {

@@ -61,6 +61,7 @@ class Node final : private TrackerLink::Delegate,
   void OnPresence(const proto::PresenceDelta& delta) override;
   void OnLookupResult(const proto::LookupResult& result) override;
   void OnRevoked(const proto::Revoked& revoked) override;
+  void OnCertificateRenewed(const proto::Certificate& certificate) override;
   void OnPunch(const proto::PunchNotice& notice) override;
   void OnDisconnected(const TrackerLink::Disconnect& disconnect) override;
   void OnRefused(const Status& reason) override;
@@ -103,6 +104,10 @@ class Node final : private TrackerLink::Delegate,
   std::string name_;
   std::optional<net::Address> tracker_;  // its TCP port is also its first UDP probe port
   std::string control_path_;
+  std::string certificate_path_;  // certificate.pb, rewritten on a renewal
+  crypto::Ed25519PublicKey org_public_key_{};
+  crypto::Ed25519PublicKey identity_key_{};
+  int64_t certificate_expires_unix_ = 0;  // of the certificate we present
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<ContactBook> contacts_;
   std::optional<crypto::SigningKey> identity_;  // signs our entries

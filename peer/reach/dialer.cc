@@ -7,41 +7,9 @@
 
 #include "common/base/wall_clock.h"
 #include "common/net/timer.h"
+#include "peer/reach/dialer_attempt.h"
 
 namespace confab::peer {
-
-// One path being tried: its next state, the dial in flight and its timer.
-struct Dialer::Lane {
-  State next = State::kNone;
-  bool waiting = false;  // for the dial (or, UDP, for the head start)
-  std::unique_ptr<Transports::Pending> dial;
-  std::unique_ptr<Clock::Alarm> alarm;
-  Result<std::unique_ptr<channel::ChannelConnection>> result = Status::Unavailable("not dialed");
-  bool ended() const { return next == State::kNone && !waiting; }
-};
-
-struct Dialer::Attempt {
-  Key key;
-  Request request;
-  Requester* requester = nullptr;
-  Lane tcp;  // the lookup, then the TCP endpoints
-  Lane udp;
-  proto::LookupResult answer;
-  bool fresh = false;  // the answer came from the tracker just now
-  ContactRoute route;
-  size_t next_endpoint = 0;
-  std::string tcp_address;  // dialing or won
-  std::string udp_address;
-  udp::SessionId session = 0;
-  std::vector<std::string> failures;  // what was tried, and how it ended
-  // The end, once known.
-  Transport won = Transport::kNone;
-  std::unique_ptr<channel::ChannelConnection> connection;
-  std::optional<Status> stopped;  // ended before any path was tried, or crossed
-  std::optional<PathReport> stopped_path;
-  bool udp_started = false;
-  bool punch_requested = false;
-};
 
 Dialer::Dialer(DialerParams params, Clock& clock, Transports& transports, Directory& directory,
                ContactBook& contacts, const std::set<std::string>& revoked_keys)
@@ -163,6 +131,12 @@ Dialer::Rv Dialer::DoLoop(Attempt& a, Lane& lane, Rv rv) {
       case State::kDialUdpComplete:
         rv = DoDialUdpComplete(a, rv);
         break;
+      case State::kDialRelay:
+        rv = DoDialRelay(a);
+        break;
+      case State::kDialRelayComplete:
+        rv = DoDialRelayComplete(a, rv);
+        break;
       case State::kDone:
       case State::kNone:
         return rv;
@@ -220,11 +194,12 @@ Dialer::Rv Dialer::DoLookupComplete(Attempt& a) {
   }
   a.route = std::move(*route);
   a.request.initiator.remote_static = a.route.remote_static;
-  if (params_.paths == PathPolicy::kUdpOnly ||
+  if (params_.paths == PathPolicy::kUdpOnly || params_.paths == PathPolicy::kRelayOnly ||
       (a.request.prefer_udp && !a.route.udp_candidates.empty()))
     a.route.endpoints.clear();
-  if (params_.paths == PathPolicy::kTcpOnly)
+  if (params_.paths == PathPolicy::kTcpOnly || params_.paths == PathPolicy::kRelayOnly)
     a.route.udp_candidates.clear();
+  ArmRelay(a);
   if (a.fresh)
     directory_.OnLookupVerified(name, a.answer);
   if (!a.route.udp_candidates.empty()) {
@@ -373,7 +348,14 @@ void Dialer::Settle(Attempt& a) {
     Run(a, a.udp, Rv::kOk);  // no TCP endpoint: UDP at once
     return;
   }
-  if (a.tcp.ended() && a.udp.ended())
+  if (a.tcp.ended() && a.udp.ended() && a.relay.next == State::kDialRelay && !a.relay_started) {
+    // Both direct lanes failed before relay_after_ms: the relay now.
+    a.relay.alarm.reset();
+    a.relay.waiting = false;
+    Run(a, a.relay, Rv::kOk);
+    return;
+  }
+  if (a.tcp.ended() && a.udp.ended() && a.relay.ended())
     Finish(a);
 }
 
@@ -388,10 +370,27 @@ void Dialer::Finish(Attempt& a) {
   const bool tcp_was_dialing = mine->tcp.waiting && mine->tcp.dial != nullptr;
   mine->tcp.dial.reset();
   mine->udp.dial.reset();
+  mine->relay.dial.reset();
   mine->tcp.alarm.reset();
   mine->udp.alarm.reset();
+  mine->relay.alarm.reset();
   const std::string name = mine->request.name;
   Requester* requester = mine->requester;
+  if (mine->won == Transport::kRelay) {
+    const std::string tried = Tried(*mine);
+    std::string reason = "relay (through the tracker)";
+    if (!tried.empty())
+      reason += " after: " + tried;
+    else if (params_.paths == PathPolicy::kRelayOnly)
+      reason += " (network.path = relay)";
+    else
+      reason += " (no direct path to try)";
+    spdlog::info("reached {} for {} through the tracker's relay ({})", name,
+                 proto::Purpose_Name(mine->request.initiator.purpose), reason);
+    requester->OnReached(name, std::move(mine->connection),
+                         PathReport{Transport::kRelay, "tracker", reason}, 0);
+    return;
+  }
   if (mine->won != Transport::kNone) {
     const bool udp = mine->won == Transport::kUdp;
     const std::string tried = Tried(*mine);
@@ -431,156 +430,6 @@ void Dialer::Finish(Attempt& a) {
   const std::string reason = "no direct path (" + tried + ")";
   requester->OnNotReached(name, Status::Unavailable(reason),
                           PathReport{Transport::kNone, "", reason});
-}
-
-// ---- the real clock and transports -------------------------------------------
-
-namespace {
-
-class TimerAlarm final : public Dialer::Clock::Alarm, private net::Timer::Delegate {
- public:
-  explicit TimerAlarm(std::function<void()> fire) : fire_(std::move(fire)) {}
-  Status Init(net::Loop& loop) {
-    CONFAB_ASSIGN_OR_RETURN(timer_, net::Timer::Create(loop, this));
-    return Status::Ok();
-  }
-  void Start(uint64_t timeout_ms) override {
-    if (timer_)
-      (void)timer_->Start(timeout_ms);
-  }
-
- private:
-  void OnTimer() override {
-    std::function<void()> fire = fire_;  // `fire` may destroy us
-    fire();
-  }
-  std::function<void()> fire_;
-  std::unique_ptr<net::Timer> timer_;
-};
-
-}  // namespace
-
-int64_t LoopClock::NowMs() {
-  return confab::NowMs();
-}
-
-int64_t LoopClock::NowUnix() {
-  return confab::NowUnix();
-}
-
-std::unique_ptr<Dialer::Clock::Alarm> LoopClock::NewAlarm(std::function<void()> fire) {
-  auto alarm = std::make_unique<TimerAlarm>(std::move(fire));
-  if (Status s = alarm->Init(loop_); !s.ok())
-    spdlog::warn("dialer timer: {}", s.ToString());  // the loop is closing: nothing fires
-  return alarm;
-}
-
-// One dial: the connection's delegate until it is established (handed over)
-// or closed. Abandoned (its Token destroyed), it closes the connection and
-// frees itself from OnClosed, reporting nothing.
-class ChannelTransports::Job final : public channel::ChannelConnection::Delegate {
- public:
-  Job(ChannelTransports& owner, Dialer::DialDone done) : owner_(owner), done_(std::move(done)) {}
-
-  ChannelTransports& owner_;
-  Dialer::DialDone done_;
-  std::unique_ptr<channel::ChannelConnection> conn;
-  Token* token = nullptr;
-
-  void Abandon() {
-    token = nullptr;
-    done_ = nullptr;
-    if (conn)
-      conn->Close();  // OnClosed frees the job
-  }
-
- private:
-  Result<channel::ChannelConnection::HelloAnswer> OnHello(channel::ChannelConnection&,
-                                                          const channel::Event&) override {
-    return Status::FailedPrecondition("an initiator gets no hello");
-  }
-  Status OnWelcome(channel::ChannelConnection&, ByteView) override;
-  Status OnMessage(channel::ChannelConnection&, ByteView) override {
-    return Status::FailedPrecondition("a message before the channel was handed over");
-  }
-  void OnClosed(channel::ChannelConnection&, Status status) override;
-};
-
-class ChannelTransports::Token final : public Dialer::Transports::Pending {
- public:
-  explicit Token(Job* job) : job_(job) { job_->token = this; }
-  ~Token() override {
-    if (job_ != nullptr)
-      job_->Abandon();
-  }
-  void Detach() { job_ = nullptr; }
-
- private:
-  Job* job_;
-};
-
-Status ChannelTransports::Job::OnWelcome(channel::ChannelConnection&, ByteView) {
-  // Established: the connection goes to the dialer's requester, which sets
-  // its own delegate before this returns; the job is done.
-  std::unique_ptr<Job> self = std::move(owner_.jobs_[this]);
-  owner_.jobs_.erase(this);
-  if (token != nullptr)
-    token->Detach();
-  Dialer::DialDone done = std::move(done_);
-  if (done)
-    done(std::move(conn));
-  return Status::Ok();  // `self` goes here; the channel no longer calls it
-}
-
-void ChannelTransports::Job::OnClosed(channel::ChannelConnection&, Status status) {
-  if (token != nullptr)
-    token->Detach();
-  Dialer::DialDone done = std::move(done_);
-  std::unique_ptr<channel::ChannelConnection> dead = std::move(conn);
-  std::unique_ptr<Job> self = std::move(owner_.jobs_[this]);
-  owner_.jobs_.erase(this);
-  if (done)
-    done(status.ok() ? Status::Unavailable("closed before the channel was established")
-                     : std::move(status));
-  // `dead` and `self` go here: destroying the connection from its OnClosed
-  // is allowed.
-}
-
-ChannelTransports::ChannelTransports(net::Loop& loop, UdpPaths* udp) : loop_(loop), udp_(udp) {}
-
-ChannelTransports::~ChannelTransports() {
-  for (auto& [raw, job] : jobs_) {
-    job->done_ = nullptr;
-    if (job->token != nullptr)
-      job->token->Detach();
-  }
-}
-
-Result<std::unique_ptr<Dialer::Transports::Pending>> ChannelTransports::DialTcp(
-    const net::Address& to, channel::InitiatorParams params,
-    const net::TcpConnectionOptions& options, Dialer::DialDone done) {
-  auto job = std::make_unique<Job>(*this, std::move(done));
-  CONFAB_ASSIGN_OR_RETURN(job->conn, channel::ChannelConnection::Connect(
-                                         loop_, to, std::move(params), job.get(), options));
-  return Start(std::move(job));
-}
-
-Result<std::unique_ptr<Dialer::Transports::Pending>> ChannelTransports::DialUdp(
-    std::vector<net::Address> candidates, channel::InitiatorParams params, udp::SessionId* session,
-    Dialer::DialDone done) {
-  if (udp_ == nullptr)
-    return Status::Unavailable("no UDP side");
-  auto job = std::make_unique<Job>(*this, std::move(done));
-  CONFAB_ASSIGN_OR_RETURN(
-      job->conn, udp_->DialChannel(std::move(candidates), std::move(params), job.get(), session));
-  return Start(std::move(job));
-}
-
-Result<std::unique_ptr<Dialer::Transports::Pending>> ChannelTransports::Start(
-    std::unique_ptr<Job> job) {
-  Job* raw = job.get();
-  jobs_.emplace(raw, std::move(job));
-  return std::unique_ptr<Pending>(std::make_unique<Token>(raw));
 }
 
 }  // namespace confab::peer

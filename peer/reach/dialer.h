@@ -60,6 +60,7 @@
 #include "common/channel/channel_connection.h"
 #include "common/crypto/identity.h"
 #include "common/net/address.h"
+#include "common/net/byte_stream.h"
 #include "common/net/tcp_connection.h"
 #include "common/udp/endpoint.h"
 #include "peer/contacts/contact_book.h"
@@ -83,6 +84,13 @@ struct DialerParams {
   uint64_t udp_dial_timeout_ms = 20000;
   // After "no direct path", a held request is refused this long.
   uint64_t no_path_retry_ms = 30000;
+  // The relay through the tracker (issue 15), the third lane: tried once
+  // both direct lanes failed, or this long after the route was known while
+  // they still try, whichever comes first. Off: "no direct path" as before.
+  bool relay = false;
+  uint64_t relay_after_ms = 2000;
+  // A relayed channel not established after this fails.
+  uint64_t relay_dial_timeout_ms = 20000;
 };
 
 class Dialer {
@@ -125,6 +133,13 @@ class Dialer {
     virtual Result<std::unique_ptr<Pending>> DialUdp(std::vector<net::Address> candidates,
                                                      channel::InitiatorParams params,
                                                      udp::SessionId* session, DialDone done) = 0;
+    // The channel to `name` inside a stream relayed through the tracker.
+    // Unavailable by default (no relay side).
+    virtual Result<std::unique_ptr<Pending>> DialRelay(const std::string& /*name*/,
+                                                       channel::InitiatorParams /*params*/,
+                                                       DialDone /*done*/) {
+      return Status::Unavailable("no relay side");
+    }
   };
 
   // The tracker and the directory cache (the node: TrackerLink and
@@ -211,7 +226,9 @@ class Dialer {
     kDialTcpComplete,  // established, failed or timed out
     kPunchUdp,         // the punch request (unless made already), the UDP dial
     kDialUdpComplete,  // established, failed, crossed or timed out
-    kDone,             // this lane won
+    kDialRelay,        // the relay through the tracker (dialer_relay.cc)
+    kDialRelayComplete,
+    kDone,  // this lane won
   };
   // What a state function returns: go on, wait, or stop the lane.
   enum class Rv { kOk, kPending, kError };
@@ -229,6 +246,11 @@ class Dialer {
   Rv DoDialTcpComplete(Attempt& a, Rv rv);
   Rv DoPunchUdp(Attempt& a);
   Rv DoDialUdpComplete(Attempt& a, Rv rv);
+  Rv DoDialRelay(Attempt& a);
+  Rv DoDialRelayComplete(Attempt& a, Rv rv);
+  // With the route known: the relay lane waits relay_after_ms (or for the
+  // direct lanes to fail).
+  void ArmRelay(Attempt& a);
   void RequestPunch(Attempt& a);  // once per attempt
   // Hands a winner over, or ends a lost attempt, or starts UDP early when
   // TCP ran out before the head start.
@@ -264,18 +286,34 @@ class LoopClock final : public Dialer::Clock {
   net::Loop& loop_;
 };
 
+// Opens the caller's leg of a relay (the node: TrackerLink's RelayRequest,
+// then peer/tracker_link/relay_stream.h). The stream is returned at once, not
+// yet connected: OnConnected once the tracker took the leg, OnClosed with
+// the refusal otherwise. An error: the relay cannot be asked at all (no
+// tracker session, a tracker that does not relay).
+class RelayOpener {
+ public:
+  virtual ~RelayOpener() = default;
+  virtual Result<std::unique_ptr<net::ByteStream>> OpenRelay(const std::string& name) = 0;
+};
+
 class ChannelTransports final : public Dialer::Transports {
  public:
   // `udp` may be null (no UDP side: UDP dials fail) and must outlive this.
   ChannelTransports(net::Loop& loop, UdpPaths* udp);
   ~ChannelTransports() override;
   void set_udp(UdpPaths* udp) { udp_ = udp; }
+  // `relay` may be null (no relay: relay dials fail) and must outlive this.
+  void set_relay(RelayOpener* relay) { relay_ = relay; }
   Result<std::unique_ptr<Pending>> DialTcp(const net::Address& to, channel::InitiatorParams params,
                                            const net::TcpConnectionOptions& options,
                                            Dialer::DialDone done) override;
   Result<std::unique_ptr<Pending>> DialUdp(std::vector<net::Address> candidates,
                                            channel::InitiatorParams params, udp::SessionId* session,
                                            Dialer::DialDone done) override;
+  Result<std::unique_ptr<Pending>> DialRelay(const std::string& name,
+                                             channel::InitiatorParams params,
+                                             Dialer::DialDone done) override;
   // Dials not yet finished or closed (abandoned ones until their close).
   size_t jobs() const { return jobs_.size(); }
 
@@ -286,6 +324,7 @@ class ChannelTransports final : public Dialer::Transports {
 
   net::Loop& loop_;
   UdpPaths* udp_;
+  RelayOpener* relay_ = nullptr;
   std::map<Job*, std::unique_ptr<Job>> jobs_;
 };
 

@@ -8,15 +8,20 @@
 
 namespace confab::peer {
 
-enum class Transport { kNone, kTcp, kUdp };  // kNone: no direct path found
+// kNone: no path found. kRelay: a stream relayed through the tracker
+// (issue 15; peer/tracker_link/relay_stream.h), the channel inside it.
+enum class Transport { kNone, kTcp, kUdp, kRelay };
 
-// "none", "tcp", "udp": the words of `confab who --verbose` and its JSON.
+// "none", "tcp", "udp", "relay": the words of `confab who --verbose` and its
+// JSON `path`.
 constexpr std::string_view TransportName(Transport transport) {
   switch (transport) {
     case Transport::kTcp:
       return "tcp";
     case Transport::kUdp:
       return "udp";
+    case Transport::kRelay:
+      return "relay";
     case Transport::kNone:
       break;
   }

@@ -162,6 +162,23 @@ void PeerPort::OnIncoming(Status status) {
   Track(std::move(*conn), Transport::kTcp, 0, /*refused=*/!admitted.ok());
 }
 
+void PeerPort::AcceptRelayed(std::unique_ptr<net::ByteStream> stream) {
+  if (closed_)
+    return;  // destroying the open stream closes it
+  Result<std::unique_ptr<channel::ChannelConnection>> conn =
+      channel::ChannelConnection::AcceptOver(std::move(stream), std::nullopt, Responder(), this);
+  if (!conn.ok()) {
+    spdlog::warn("relayed stream: {}", conn.status().ToString());
+    return;
+  }
+  // Every relayed stream comes from the tracker: one bucket for them all,
+  // under a key no IP address can be.
+  const Status admitted = Admit("relay");
+  if (!admitted.ok())
+    spdlog::debug("peer port: refused a relayed stream: {}", admitted.ToString());
+  Track(std::move(*conn), Transport::kRelay, 0, /*refused=*/!admitted.ok());
+}
+
 Status PeerPort::CheckUdpHello(proto::Purpose purpose, ByteView certificate,
                                const crypto::X25519PublicKey& remote_static,
                                const net::Address& from) {

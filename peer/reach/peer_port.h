@@ -57,6 +57,7 @@
 #include "common/channel/channel_connection.h"
 #include "common/crypto/identity.h"
 #include "common/net/address.h"
+#include "common/net/byte_stream.h"
 #include "common/net/loop.h"
 #include "common/net/tcp_listener.h"
 #include "common/net/timer.h"
@@ -144,6 +145,13 @@ class PeerPort final : private net::TcpListener::Delegate,
   ~PeerPort() override;
   PeerPort(const PeerPort&) = delete;
   PeerPort& operator=(const PeerPort&) = delete;
+
+  // A stream relayed through the tracker (issue 15), open: the callee's leg
+  // (peer/tracker_link/relay_stream.h). The channel inside it runs the
+  // responder and the same hello check as over TCP and UDP, and is handed
+  // over marked Transport::kRelay. The capacity cap applies, and one token
+  // bucket for all relayed streams (their source is the tracker).
+  void AcceptRelayed(std::unique_ptr<net::ByteStream> stream);
 
   // `handler` serves `purpose` from now on (null: nobody; refused).
   void SetHandler(proto::Purpose purpose, Handler* handler);

@@ -48,6 +48,8 @@ std::string_view PathPolicyName(PathPolicy policy) {
       return "tcp";
     case PathPolicy::kUdpOnly:
       return "udp";
+    case PathPolicy::kRelayOnly:
+      return "relay";
   }
   return "auto";
 }

@@ -44,9 +44,10 @@ namespace confab::peer {
 
 // Which paths a node dials (config.toml [network] path).
 enum class PathPolicy {
-  kAuto,     // LAN TCP, then public TCP, then UDP through hole punching
-  kTcpOnly,  // "tcp"
-  kUdpOnly,  // "udp": no TCP attempts (a lab and benchmark setting)
+  kAuto,       // LAN TCP, then public TCP, then UDP through hole punching
+  kTcpOnly,    // "tcp"
+  kUdpOnly,    // "udp": no TCP attempts (a lab and benchmark setting)
+  kRelayOnly,  // "relay": only the relay through the tracker (tests and labs)
 };
 // "auto", "tcp", "udp"; InvalidArgument naming the choices otherwise.
 Result<PathPolicy> ParsePathPolicy(std::string_view text);
@@ -126,6 +127,10 @@ class UdpPaths final : private udp::Endpoint::Delegate, private net::Timer::Dele
   size_t stream_count() const { return table_->streams.size(); }
   // What the session under `stream` is doing; nullopt once it is gone.
   std::optional<UdpSessionView> View(udp::SessionId session) const;
+
+  // Our certificate after a renewal (a serialized proto::Certificate),
+  // sent from the next handshake on.
+  void SetCertificate(Bytes certificate) { params_.certificate = std::move(certificate); }
 
   // Closes the endpoint; open streams report Closed. Idempotent.
   void Close();

@@ -10,13 +10,15 @@
 #include <utility>
 
 #include "common/base/proto_bytes.h"
+#include "common/protocol/tracker_features.h"
 #include "proto/channel.pb.h"
 #include "proto/identity.pb.h"
 
 namespace confab::peer {
 namespace {
 
-constexpr uint32_t kProtocolVersion = 1;
+// 2: takes FromTracker.renewed (a renewed certificate).
+constexpr uint32_t kProtocolVersion = 2;
 
 }  // namespace
 
@@ -96,6 +98,12 @@ Result<channel::ChannelConnection::HelloAnswer> TrackerLink::OnHello(channel::Ch
   return Status::FailedPrecondition("the tracker link is an initiator");
 }
 
+Status TrackerLink::RelayOffered() const {
+  if (!connected_)
+    return Status::Unavailable("relay: no session with the tracker");
+  return protocol::RelayOffered(welcome_);
+}
+
 Status TrackerLink::OnWelcome(channel::ChannelConnection& c, ByteView payload) {
   handshake_timer_->Stop();
   proto::SessionWelcome welcome;
@@ -114,6 +122,7 @@ Status TrackerLink::OnWelcome(channel::ChannelConnection& c, ByteView payload) {
   connected_ = true;
   attempts_ = 0;
   udp_token_ = welcome.udp_token();
+  welcome_ = welcome;
   // A port number the tracker cannot have bound means "none".
   second_probe_port_ =
       welcome.second_probe_port() <= 65535 ? static_cast<uint16_t>(welcome.second_probe_port()) : 0;
@@ -163,8 +172,17 @@ Status TrackerLink::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
     case proto::FromTracker::kPunch:
       delegate_->OnPunch(m.punch());
       break;
+    case proto::FromTracker::kRelayOffer:
+      delegate_->OnRelayOffer(m.relay_offer());
+      break;
+    case proto::FromTracker::kRelayNotice:
+      delegate_->OnRelayNotice(m.relay_notice());
+      break;
     case proto::FromTracker::kError:
       delegate_->OnTrackerError(m.error().message());
+      break;
+    case proto::FromTracker::kRenewed:
+      delegate_->OnCertificateRenewed(m.renewed().certificate());
       break;
     case proto::FromTracker::BODY_NOT_SET:
       break;  // a newer tracker's message: ignore it
@@ -303,6 +321,16 @@ Result<uint64_t> TrackerLink::Punch(const std::string& name) {
   proto::ToTracker m;
   m.mutable_punch()->set_request_id(id);
   m.mutable_punch()->set_name(name);
+  CONFAB_RETURN_IF_ERROR(SendToTracker(m));
+  return id;
+}
+
+Result<uint64_t> TrackerLink::RequestRelay(const std::string& name) {
+  CONFAB_RETURN_IF_ERROR(RelayOffered());
+  const uint64_t id = next_request_id_++;
+  proto::ToTracker m;
+  m.mutable_relay()->set_request_id(id);
+  m.mutable_relay()->set_name(name);
   CONFAB_RETURN_IF_ERROR(SendToTracker(m));
   return id;
 }

@@ -71,8 +71,15 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
     // Another member was revoked: drop their pins and sessions.
     virtual void OnRevoked(const proto::Revoked& revoked) = 0;
     virtual void OnPunch(const proto::PunchNotice& /*notice*/) {}
+    // The answer to RequestRelay (a slot, or the tracker's refusal).
+    virtual void OnRelayOffer(const proto::RelayOffer& /*offer*/) {}
+    // A member wants a relay to us: dial the relay with the slot.
+    virtual void OnRelayNotice(const proto::RelayNotice& /*notice*/) {}
     // The tracker refused one request (the session goes on).
     virtual void OnTrackerError(std::string_view /*message*/) {}
+    // The tracker renewed our certificate (CertificateRenewed); not yet
+    // checked: the delegate verifies it before using it.
+    virtual void OnCertificateRenewed(const proto::Certificate& /*certificate*/) {}
     // A session ended or an attempt failed; a reconnect is scheduled.
     virtual void OnDisconnected(const Disconnect& disconnect) = 0;
     // The tracker refused the session itself (membership revoked, unknown
@@ -92,6 +99,10 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
 
   // Dials the tracker (at once); reconnects on its own from then on.
   void Start();
+  // Our certificate after a renewal (a serialized proto::Certificate),
+  // presented from the next session on.
+  void SetCertificate(Bytes certificate) { params_.certificate = std::move(certificate); }
+
   // Stops for good: closes the session and the timers. No upcall follows.
   // Idempotent.
   void Close();
@@ -100,6 +111,8 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // Each call replaces the previous value of its kind.
   void Announce(std::vector<proto::Endpoint> endpoints);
   void SetStatus(proto::PresenceStatus status, std::string text);
+  // The presence last given to SetStatus; online with no text before any.
+  proto::SetStatus status() const { return status_.value_or(proto::SetStatus()); }
   void Subscribe(std::vector<std::string> names);
 
   // Asks for `name`'s certificate and endpoints; the answer arrives in
@@ -108,6 +121,14 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   [[nodiscard]] Result<uint64_t> Lookup(const std::string& name);
   // Relays a hole-punch request to `name` (answers arrive in OnPunch).
   [[nodiscard]] Result<uint64_t> Punch(const std::string& name);
+  // Asks the tracker for a relay to `name` (the answer arrives in
+  // OnRelayOffer with the returned request id). RelayOffered()'s error
+  // when the tracker does not relay: nothing is sent.
+  [[nodiscard]] Result<uint64_t> RequestRelay(const std::string& name);
+  // The tracker to dial, and as whom, for a relayed leg (relay_stream.h).
+  const net::Address& tracker_address() const { return params_.tracker; }
+  const crypto::X25519PublicKey& tracker_static_key() const { return params_.tracker_static_key; }
+  const crypto::X25519KeyPair& local_static() const { return params_.local_static; }
 
   bool connected() const { return connected_; }
   // The token for the tracker's UDP port; empty while disconnected.
@@ -116,6 +137,12 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // telling a cone NAT from a symmetric one; 0 while disconnected or when the
   // tracker has none.
   uint16_t second_probe_port() const { return second_probe_port_; }
+  // Whether the tracker of the current session relays (issue 15): OK, or
+  // Unavailable with no session, or FailedPrecondition "relay: the tracker
+  // is too old" / "relay: disabled on the tracker" (protocol::RelayOffered).
+  [[nodiscard]] Status RelayOffered() const;
+  // The welcome of the current (or last) session.
+  const proto::SessionWelcome& welcome() const { return welcome_; }
 
  private:
   // Forwards one timer to a member function (Timer has one OnTimer()).
@@ -162,6 +189,7 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   uint64_t next_request_id_ = 1;
   std::string udp_token_;
   uint16_t second_probe_port_ = 0;
+  proto::SessionWelcome welcome_;
   std::map<uint64_t, std::string> pending_lookups_;  // request id -> name
 
   std::optional<proto::Announce> announce_;

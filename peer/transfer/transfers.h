@@ -110,6 +110,10 @@ class Transfers final : public Host, public PeerPort::Handler, private net::Time
   // `observer` (null: none) must outlive the Transfers or be reset first.
   void set_observer(Observer* observer);
 
+  // Our certificate after a renewal (a serialized proto::Certificate),
+  // sent from the next handshake on.
+  void SetCertificate(Bytes certificate) { params_.certificate = std::move(certificate); }
+
   // Closes every connection and the timers. Idempotent.
   void Close();
 

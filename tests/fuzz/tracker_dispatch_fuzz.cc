@@ -6,6 +6,8 @@
 //   0  OnMessage on an admitted session (a ToTracker, usually garbage)
 //   1  OnHello(PURPOSE_TRACKER) with the bytes as SessionHello
 //   2  OnHello(PURPOSE_JOIN) with the bytes as JoinRequest
+//   3  AdmitRelay (PURPOSE_RELAY) with the bytes as RelayHello, from alice
+//      (alone in the directory, so no slot can exist for her: never admitted)
 // Invariants: nothing crashes; a message error never leaves a session that
 // the service no longer knows; garbage never admits a session.
 #include <stdlib.h>
@@ -103,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   World& w = TheWorld();
   ByteView payload(data + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0: {
       Status s = w.service->OnMessage(World::kSession, payload, kNow);
       FUZZ_CHECK(w.service->sessions() == 1);
@@ -135,7 +137,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)reply;
       break;
     }
+    case 3: {
+      auto admission = w.service->AdmitRelay(w.x.public_key, payload, 1'000'000);
+      FUZZ_CHECK(!admission.ok() || !admission->accepted);
+      break;
+    }
   }
+  w.service->TakeRelaysToClose();
   w.service->TakeOutgoing();
   w.service->TakeToClose();
   w.service->FlushDurable();

@@ -57,7 +57,7 @@ class GroupsTest(OrgTest):
         self.assertEqual(first["from"], "alice")
         self.assertEqual(first["state"], "queued")
         self.assertEqual(first["delivered_to"], [])
-        self.assertIsInstance(first["time"], int)
+        self.assertIsInstance(first["time_unix_ms"], int)
 
         # Membership changes are entries too; the group shows them.
         r = self.alice.cli("group", "add", "team", "dave")
@@ -75,7 +75,7 @@ class GroupsTest(OrgTest):
         # The direct contract is unchanged, with delivered_to beside it.
         r = self.alice.cli("msg", "bob", "direct still works")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertRegex(r.stdout.strip(), r"^[0-9a-f]{32}$")
+        self.assertRegex(r.stdout.strip(), r"^[0-9a-f]{64}$")
         direct = self.alice.history("bob")
         self.assertEqual(direct[-1]["text"], "direct still works")
         self.assertEqual(direct[-1]["state"], "queued")

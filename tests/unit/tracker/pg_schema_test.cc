@@ -141,3 +141,44 @@ TEST_CASE("Migrating PostgreSQL with the server unreachable fails with a clear e
   CHECK(ran.status().code() == confab::Status::Code::kUnavailable);
   CHECK_THAT(ran.status().ToString(), Catch::Contains("postgresql"));
 }
+
+TEST_CASE("A version 1 PostgreSQL directory migrates to the presence schema with nothing lost") {
+  const std::string bin = PgServer::FindBinaries();
+  if (bin.empty())
+    CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
+  std::string error;
+  auto pg = PgServer::Start(bin, &error);
+  INFO(error);
+  REQUIRE(pg);
+  PgConn conn = pg->Connect();
+  // A database as the first stage left it: version 1 and some members.
+  REQUIRE(Run(conn.get(),
+              "CREATE TABLE confab_schema_version (version INTEGER NOT NULL); "
+              "INSERT INTO confab_schema_version VALUES (1)") == "");
+  REQUIRE(Run(conn.get(), std::string(PgDirectorySchema()[0])) == "");
+  REQUIRE(Run(conn.get(),
+              "INSERT INTO members(name, identity_key, certificate, serial, enrolled_at) VALUES "
+              "('alice', decode(repeat('01', 32), 'hex'), '\\x01', 1, 10);"
+              "INSERT INTO audit(time, actor, action, subject, detail) "
+              "VALUES (10, 'alice', 'join', 'alice', 'serial 1')") == "");
+
+  auto ran = MigratePgDirectory(conn.get());
+  INFO(ran.status().ToString());
+  REQUIRE(ran.ok());
+  CHECK(*ran == static_cast<int>(PgDirectorySchema().size()) - 1);
+  CHECK(One(conn.get(), "SELECT version FROM confab_schema_version") ==
+        std::to_string(PgDirectorySchema().size()));
+  CHECK(One(conn.get(), "SELECT name || ':' || serial FROM members") == "alice:1");
+  CHECK(One(conn.get(), "SELECT count(*) FROM audit") == "1");
+  // The new tables work, and presence rows follow their member and tracker.
+  REQUIRE(Run(conn.get(),
+              "INSERT INTO trackers VALUES ('t1', '127.0.0.1:7650', 1, 1); "
+              "INSERT INTO presence(name, tracker_id, status, updated_at) "
+              "VALUES ('alice', 't1', 1, 1)") == "");
+  CHECK_THAT(Run(conn.get(),
+                 "INSERT INTO presence(name, tracker_id, status, updated_at) "
+                 "VALUES ('nobody', 't1', 1, 1)"),
+             Catch::Contains("foreign key"));
+  REQUIRE(Run(conn.get(), "DELETE FROM trackers") == "");
+  CHECK(One(conn.get(), "SELECT count(*) FROM presence") == "0");
+}

@@ -69,12 +69,9 @@ std::unique_ptr<PgServer> PgServer::Start(const std::string& bin_dir, std::strin
     *error = "initdb failed (see " + s->dir_ + "/initdb.log)";
     return nullptr;
   }
-  std::string opts = "-c listen_addresses='' -c unix_socket_directories=" + s->dir_ +
-                     " -c fsync=off -c max_connections=50";
-  std::string start = prefix + Quote(bin_dir + "/pg_ctl") + " -D " + Quote(data) + " -w -t 60 -l " +
-                      Quote(s->dir_ + "/server.log") + " -o " + Quote(opts) +
-                      " start > /dev/null 2>&1";
-  if (std::system(start.c_str()) != 0) {
+  s->opts_ = "-c listen_addresses='' -c unix_socket_directories=" + s->dir_ +
+             " -c fsync=off -c max_connections=50";
+  if (!s->RunPgCtl("start")) {
     *error = "pg_ctl start failed (see " + s->dir_ + "/server.log)";
     return nullptr;
   }
@@ -83,13 +80,38 @@ std::unique_ptr<PgServer> PgServer::Start(const std::string& bin_dir, std::strin
   return s;
 }
 
+std::string PgServer::ConninfoFor(const std::string& dbname) const {
+  return "host=" + dir_ + " dbname=" + dbname + " user=confab";
+}
+
+std::string PgServer::Prefix() const {
+  return run_as_.empty() ? "" : "runuser -u " + run_as_ + " -- ";
+}
+
+bool PgServer::RunPgCtl(const std::string& action) {
+  std::string cmd = Prefix() + Quote(bin_dir_ + "/pg_ctl") + " -D " + Quote(dir_ + "/data");
+  if (action == "start")
+    cmd += " -w -t 60 -l " + Quote(dir_ + "/server.log") + " -o " + Quote(opts_) + " start";
+  else
+    cmd += " -m " + action + " -w stop";
+  return std::system((cmd + " > /dev/null 2>&1").c_str()) == 0;
+}
+
+bool PgServer::Stop() {
+  if (!started_)
+    return true;
+  started_ = !RunPgCtl("fast");
+  return !started_;
+}
+
+bool PgServer::StartAgain() {
+  started_ = RunPgCtl("start");
+  return started_;
+}
+
 PgServer::~PgServer() {
-  if (started_) {
-    std::string prefix = run_as_.empty() ? "" : "runuser -u " + run_as_ + " -- ";
-    std::string stop = prefix + Quote(bin_dir_ + "/pg_ctl") + " -D " + Quote(dir_ + "/data") +
-                       " -m immediate -w stop > /dev/null 2>&1";
-    (void)std::system(stop.c_str());
-  }
+  if (started_)
+    (void)RunPgCtl("immediate");
   if (!dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);

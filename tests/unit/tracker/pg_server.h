@@ -31,15 +31,27 @@ class PgServer {
 
   // A libpq connection string for database "postgres" as the superuser.
   const std::string& conninfo() const { return conninfo_; }
+  // The same for database `dbname`.
+  std::string ConninfoFor(const std::string& dbname) const;
   // A new connection (check PQstatus).
   PgConn Connect() const { return PgConn(PQconnectdb(conninfo_.c_str())); }
+
+  // Stops the server (every connection is closed) and starts it again on
+  // the same data and socket: what a restart looks like to a tracker.
+  // False if either step failed.
+  bool Stop();
+  bool StartAgain();
 
  private:
   PgServer() = default;
   std::string bin_dir_;
   std::string dir_;
   std::string run_as_;  // "" or "postgres"
+  std::string Prefix() const;
+  bool RunPgCtl(const std::string& action);
+
   std::string conninfo_;
+  std::string opts_;
   bool started_ = false;
 };
 

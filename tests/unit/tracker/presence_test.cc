@@ -139,5 +139,52 @@ TEST_CASE("A status change reaches every online follower once", "[presence]") {
   CHECK(std::unique(names.begin(), names.end()) == names.end());
 }
 
+TEST_CASE("A member on another tracker shows to followers here, and a local session wins",
+          "[presence]") {
+  Presence p;
+  p.Attach("bob", 2, 100);
+  REQUIRE(p.Subscribe("bob", {"alice"}).ok());
+  proto::Endpoint e;
+  e.set_address("10.1.2.3");
+  e.set_port(7651);
+  p.SetRemote("alice", Presence::RemoteEntry{proto::PRESENCE_AWAY, "lunch", {e}}, 101);
+  auto notes = p.TakeNotifications();
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].subscriber == 2);
+  CHECK(notes[0].entry.status == proto::PRESENCE_AWAY);
+  CHECK(notes[0].entry.text == "lunch");
+  CHECK(p.Endpoints("alice").size() == 1);
+  CHECK_FALSE(p.SessionOf("alice"));  // no punch through this tracker
+  CHECK(p.RemoteNames() == std::vector<std::string>{"alice"});
+
+  // The same view again is no news.
+  p.SetRemote("alice", Presence::RemoteEntry{proto::PRESENCE_AWAY, "lunch", {e}}, 102);
+  CHECK(p.TakeNotifications().empty());
+
+  // alice connects here too: the local session is what followers see.
+  p.Attach("alice", 3, 103);
+  notes = p.TakeNotifications();
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].entry.status == proto::PRESENCE_ONLINE);
+  p.Detach("alice", 3, 104);
+  notes = p.TakeNotifications();
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].entry.status == proto::PRESENCE_AWAY);  // still there, remotely
+
+  // An offline or invisible remote entry shows offline, without endpoints.
+  p.SetRemote("alice", Presence::RemoteEntry{proto::PRESENCE_INVISIBLE, "x", {e}}, 105);
+  CHECK(p.View("alice").status == proto::PRESENCE_OFFLINE);
+  CHECK(p.View("alice").text.empty());
+  CHECK(p.Endpoints("alice").empty());
+  p.TakeNotifications();
+  p.SetRemote("alice", Presence::RemoteEntry{proto::PRESENCE_ONLINE, "", {}}, 106);
+  p.SetRemote("alice", std::nullopt, 107);
+  notes = p.TakeNotifications();
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[1].entry.status == proto::PRESENCE_OFFLINE);
+  CHECK(notes[1].entry.last_seen_unix == 107);
+  CHECK(p.RemoteNames().empty());
+}
+
 }  // namespace
 }  // namespace confab::tracker

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -153,6 +154,45 @@ TEST_CASE("tracker.toml's relay keys are read with defaults and checked", "[rela
       CHECK(state.status().ToString().find("relay.") != std::string::npos);
     }
   }
+}
+
+TEST_CASE("Only the caller attaches its own leg to a slot, once", "[relay]") {
+  Members m;
+  RelayCore relay(Config(), m.Lookup());
+  auto req = relay.Request("alice", "bob", 0);
+  REQUIRE(req.ok());
+  CHECK(relay.IsCaller(req.slot, "alice"));
+  CHECK_FALSE(relay.IsCaller(req.slot, "bob"));
+  CHECK(relay.JoinCaller(req.slot, "bob").refusal == RelayRefusal::kWrongSlot);
+  CHECK(relay.JoinCaller(req.slot, "carol").refusal == RelayRefusal::kWrongSlot);
+  REQUIRE(relay.JoinCaller(req.slot, "alice").ok());
+  CHECK(relay.JoinCaller(req.slot, "alice").refusal == RelayRefusal::kWrongSlot);
+  CHECK(relay.metrics().refusals.at("wrong slot") == 3);
+  m.states["alice"] = MemberState::kRevoked;
+  auto second = relay.Request("bob", "alice", 0);
+  CHECK(second.refusal == RelayRefusal::kRevoked);
+}
+
+TEST_CASE("A slot whose two legs have not joined in time expires; a complete pair stays",
+          "[relay]") {
+  Members m;
+  RelayCore relay(Config(), m.Lookup());
+  auto lonely = relay.Request("alice", "bob", 1000);
+  auto complete = relay.Request("carol", "alice", 1000);
+  REQUIRE(relay.Join(lonely.slot, "bob", 1000).ok());  // the caller never comes
+  REQUIRE(relay.Join(complete.slot, "alice", 1000).ok());
+  REQUIRE(relay.JoinCaller(complete.slot, "carol").ok());
+  CHECK(relay.ExpireIncomplete(5000, 10000).empty());
+  CHECK(relay.ExpireIncomplete(11000, 10000) == std::vector<uint64_t>{lonely.slot});
+  CHECK(relay.active_pairs() == 1);
+  CHECK(relay.Allow(complete.slot, 10, 11000) == 10);
+}
+
+TEST_CASE("A byte bucket whose clock goes back waits as if no time had passed", "[relay]") {
+  ByteBucket bucket(1000, 10, 5000);
+  CHECK(bucket.Take(10, 5000) == 10);
+  CHECK(bucket.Take(10, 1000) == 0);  // the clock went back 4 s
+  CHECK(bucket.Take(10, 1005) == 5);  // and refills from there
 }
 
 }  // namespace

@@ -1,0 +1,29 @@
+// What a tracker serves, as its SessionWelcome says (design.md "Versions"):
+// the tracker's protocol version and feature names, in one place for the
+// tracker that sets them and the node that checks them before it asks.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/base/status.h"
+#include "proto/tracker.pb.h"
+
+namespace confab::protocol {
+
+// 0: a tracker from before the field (it answers an unknown ToTracker body
+// as corrupt and closes the session). 2: relay messages understood.
+inline constexpr uint32_t kTrackerProtocolVersion = 2;
+inline constexpr uint32_t kTrackerRelayVersion = 2;
+inline constexpr std::string_view kFeatureRelay = "relay";
+
+// Whether `welcome` lists `feature`.
+bool HasFeature(const proto::SessionWelcome& welcome, std::string_view feature);
+
+// OK when the tracker that sent `welcome` will relay. Otherwise
+// FailedPrecondition "relay: the tracker is too old" (protocol version
+// below kTrackerRelayVersion: asking would close the session) or
+// "relay: disabled on the tracker" ([relay] enabled = false).
+[[nodiscard]] Status RelayOffered(const proto::SessionWelcome& welcome);
+
+}  // namespace confab::protocol
