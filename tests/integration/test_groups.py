@@ -1,7 +1,8 @@
 """Groups on one node, with the real binaries (issue 12): `confab group
 create|add|remove|leave|show`, `confab groups`, `confab msg '#NAME'` and
-`confab history '#NAME' --json` with the state queued (the reconcile wire
-that sends group entries is not built yet), across a restart; and the
+`confab history '#NAME' --json` with the state queued (no other member's
+node runs here; test_group_delivery.py has the replication), across a
+restart; and the
 refusals (unknown group, bad names, a taken name, too many members, not a
 member any more), each a clear error on stderr, exit 1 and nothing changed.
 Real tracker and node on 127.0.0.1."""
