@@ -3,7 +3,8 @@
 # job on loopback: a tracker for a demo organisation, three workstations
 # (alice, bob and carol, each with its own CONFAB_HOME) enrolled with one-time
 # invite codes, their nodes up, messages both ways directly between them,
-# presence changing (away, back online, offline once revoked), ops' view of it
+# a group (#lunch) whose message reaches bob from carol's node while its
+# author alice is offline, presence changing (away, back online, offline once revoked), ops' view of it
 # all and the revocation of carol.
 #
 # At the end the tracker and alice's and bob's nodes keep running, so you can
@@ -54,16 +55,27 @@ for who in alice bob carol; do
 done
 
 step "alice, bob and carol start their nodes (confab up): direct, end-to-end encrypted chat"
-for who in alice bob carol; do
+# pids: 0 the tracker, 1 alice, 2 bob, 3 carol.
+start_node() {
+  local who="$1" slot="$2"
   # setsid: the nodes outlive this script (see the end) and ignore its Ctrl-C.
   CONFAB_HOME="$work/$who" setsid "$confab" up --listen 127.0.0.1:0 </dev/null \
     >/dev/null 2>"$work/$who.log" &
-  pids+=($!)
-done
-for who in alice bob carol; do
-  for _ in $(seq 100); do grep -q "node up as" "$work/$who.log" && break; sleep 0.1; done
-  grep "node up as" "$work/$who.log" | sed 's/^/  /'
-done
+  pids[$slot]=$!
+}
+await_node() {
+  for _ in $(seq 100); do grep -q "node up as" "$work/$1.log" && break; sleep 0.1; done
+  grep "node up as" "$work/$1.log" | sed 's/^/  /'
+}
+stop_node() {
+  kill "${pids[$2]}" 2>/dev/null || true
+  wait "${pids[$2]}" 2>/dev/null || true
+  echo "  $1's node stopped"
+}
+start_node alice 1
+start_node bob 2
+start_node carol 3
+for who in alice bob carol; do await_node "$who"; done
 as() { local who="$1"; shift; CONFAB_HOME="$work/$who" "$confab" "$@"; }
 
 # Waits until alice's `confab who` shows NAME with STATUS.
@@ -102,6 +114,30 @@ as bob history alice | sed 's/^/  /'
 echo "how alice reaches bob, and her node's view of the network (here: loopback, no NAT):"
 as alice who --verbose | sed 's/^/  /'
 as alice status --verbose | sed 's/^/  /'
+
+step "a group: every member's node keeps it, and any member passes it on"
+as alice group create lunch bob carol
+for who in bob carol; do
+  for _ in $(seq 100); do as "$who" groups | grep -q lunch && break; sleep 0.2; done
+done
+echo "bob's view of the group:"
+as bob group show '#lunch' | sed 's/^/  /'
+echo "bob goes offline; alice writes to the group, then goes offline too:"
+stop_node bob 2
+as alice msg '#lunch' "Table for three at noon, by the window." >/dev/null
+for _ in $(seq 100); do as carol history '#lunch' | grep -q "by the window" && break; sleep 0.2; done
+echo "  carol has it:"
+as carol history '#lunch' | sed 's/^/    /'
+stop_node alice 1
+echo "bob comes back while alice is away; carol's node passes alice's message on:"
+start_node bob 2
+await_node bob
+for _ in $(seq 150); do as bob history '#lunch' | grep -q "by the window" && break; sleep 0.2; done
+as bob history '#lunch' | sed 's/^/  /'
+as bob history '#lunch' | grep -q "by the window" || { echo "demo: bob never got the group message" >&2; exit 1; }
+start_node alice 1
+await_node alice
+await_who bob online
 
 step "ops: who is enrolled and online"
 "$tracker" users --state "$work/tracker"
