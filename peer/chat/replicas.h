@@ -122,6 +122,10 @@ class Replicas final : public ReplicaView {
   // The members that lack entries we hold and may be sent, by the last
   // vector each told us: whom the node should reach (issue 12, item 5).
   [[nodiscard]] Result<std::set<std::string>> MembersLacking();
+  // Every conversation we hold (ConversationStore's order).
+  [[nodiscard]] Result<std::vector<ConversationInfo>> Conversations() {
+    return store_->Conversations();
+  }
   // The conversation's id, kind and name. NotFound if we do not hold it.
   [[nodiscard]] Result<ConversationInfo> Info(ByteView conversation);
   // Deletes our queued entry whose hex id starts with `id_prefix` (4 to 64

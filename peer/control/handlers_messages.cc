@@ -1,4 +1,5 @@
 // MessageHandlers: `confab msg`, `confab history`, `confab export`, `confab outbox`.
+#include <algorithm>
 #include <utility>
 
 #include "common/base/member_name.h"
@@ -91,13 +92,25 @@ proto::Response MessageHandlers::History(const proto::HistoryRequest& request) {
 }
 
 proto::Response MessageHandlers::Export(const proto::ExportRequest& request) {
+  // Every conversation, direct and group, migrated and signed entries alike.
+  Result<std::vector<chat::ConversationInfo>> all = p_.replicas.Conversations();
+  if (!all.ok())
+    return Failure(all.status());
+  std::vector<std::pair<int64_t, proto::HistoryEntry>> rows;
+  for (const chat::ConversationInfo& c : *all) {
+    Result<std::vector<chat::HistoryEntry>> h = p_.replicas.History(c.id);
+    if (!h.ok())
+      return Failure(h.status());
+    for (const chat::HistoryEntry& e : *h) {
+      if (e.entry.kind == proto::ENTRY_TEXT && e.entry.received_ms >= request.since_unix_ms())
+        rows.emplace_back(e.entry.received_ms, ToEntry(e, c, p_.self_name));
+    }
+  }
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   proto::Response response;
-  Status done = p_.history.Export(request.since_unix_ms(), [&](const StoredMessage& m) {
-    *response.add_history() = ToEntry(m, p_.self_name);
-    return Status::Ok();
-  });
-  if (!done.ok())
-    return Failure(done);
+  for (auto& [at, e] : rows)
+    *response.add_history() = std::move(e);
   response.set_ok(true);
   if (response.ByteSizeLong() + 64 > kMaxControlMessageBytes) {
     return Failure(Status::ResourceExhausted(
