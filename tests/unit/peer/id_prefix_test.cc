@@ -46,7 +46,7 @@ TEST_CASE("An ambiguous prefix over many ids lists the first 8 and counts the re
   CHECK(Message(r).find(many[8]) == std::string::npos);
 }
 
-TEST_CASE("A short, long or non-hex id prefix is refused; an unknown one is not found",
+TEST_CASE("A short, long or non-hex id prefix is refused, and an unknown one is not found",
           "[peer][id_prefix][error]") {
   for (const char* bad : {"", "3f9", "3f9g", "3f9a001122330", "-3f9a"}) {
     INFO(bad);

@@ -173,7 +173,7 @@ TEST_CASE("Only the caller attaches its own leg to a slot, once", "[relay]") {
   CHECK(second.refusal == RelayRefusal::kRevoked);
 }
 
-TEST_CASE("A slot whose two legs have not joined in time expires; a complete pair stays",
+TEST_CASE("A slot whose two legs have not joined in time expires while a complete pair stays",
           "[relay]") {
   Members m;
   RelayCore relay(Config(), m.Lookup());
