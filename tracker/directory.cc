@@ -256,9 +256,7 @@ Result<Member> Directory::Renew(std::string_view name, int64_t now, std::string_
                                 const IssueFn& issue) {
   CONFAB_ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(Member m, GetMember(name));
-  if (m.revoked)
-    return Status::PermissionDenied(QuoteName(name) +
-                                    " is revoked; a revoked member is not renewed");
+  CONFAB_RETURN_IF_ERROR(CheckRenewable(m));
   const uint64_t old_serial = m.serial;
   CONFAB_ASSIGN_OR_RETURN(m.serial, AllocateSerial());
   Result<Bytes> cert = issue(Issuance{m.name, m.identity_key, m.serial, now});
@@ -271,8 +269,7 @@ Result<Member> Directory::Renew(std::string_view name, int64_t now, std::string_
   update.BindBlob(1, m.certificate).BindInt64(2, static_cast<int64_t>(m.serial)).BindText(3, name);
   CONFAB_RETURN_IF_ERROR(update.Run().WithContext("record the new certificate"));
   CONFAB_RETURN_IF_ERROR(
-      InsertAudit(now, actor, AuditAction::kRenew, m.name,
-                  "serial " + std::to_string(old_serial) + " -> " + std::to_string(m.serial)));
+      InsertAudit(now, actor, AuditAction::kRenew, m.name, RenewDetail(old_serial, m.serial)));
   CONFAB_RETURN_IF_ERROR(tx.Commit());
   return m;
 }

@@ -87,4 +87,15 @@ Status EnrolledNameRefusal(std::string_view name, bool revoked) {
                                     std::string(name) + "` before inviting it again");
 }
 
+Status CheckRenewable(const Member& m) {
+  if (m.revoked)
+    return Status::PermissionDenied(QuoteName(m.name) +
+                                    " is revoked; a revoked member is not renewed");
+  return Status::Ok();
+}
+
+std::string RenewDetail(uint64_t old_serial, uint64_t new_serial) {
+  return "serial " + std::to_string(old_serial) + " -> " + std::to_string(new_serial);
+}
+
 }  // namespace confab::tracker

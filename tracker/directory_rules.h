@@ -41,4 +41,8 @@ Status CheckInvite(std::string_view name, ByteView secret_hash, int64_t ttl_seco
 // The refusals for inviting a name that has a member row (revoked_at set or not).
 Status EnrolledNameRefusal(std::string_view name, bool revoked);
 
+// Renew's refusal of a revoked member, and its audit detail.
+Status CheckRenewable(const Member& m);
+std::string RenewDetail(uint64_t old_serial, uint64_t new_serial);
+
 }  // namespace confab::tracker

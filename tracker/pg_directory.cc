@@ -459,10 +459,7 @@ Result<Member> PgDirectory::Renew(std::string_view name, int64_t now, std::strin
     CONFAB_RETURN_IF_ERROR(tx.Begin());
     CONFAB_ASSIGN_OR_RETURN(
         Member m, OneMember(Stmt::kMemberByNameForUpdate, PgParams().Text(name), QuoteName(name)));
-    if (m.revoked) {
-      return Status::PermissionDenied(QuoteName(name) +
-                                      " is revoked; a revoked member is not renewed");
-    }
+    CONFAB_RETURN_IF_ERROR(CheckRenewable(m));
     const uint64_t old_serial = m.serial;
     CONFAB_ASSIGN_OR_RETURN(PgResult serial, Exec(Stmt::kNextSerial, PgParams()));
     m.serial = static_cast<uint64_t>(IntAt(serial.get(), 0, 0));
@@ -476,8 +473,7 @@ Result<Member> PgDirectory::Renew(std::string_view name, int64_t now, std::strin
             .status()
             .WithContext("record the new certificate"));
     CONFAB_RETURN_IF_ERROR(
-        InsertAudit(now, actor, AuditAction::kRenew, m.name,
-                    "serial " + std::to_string(old_serial) + " -> " + std::to_string(m.serial)));
+        InsertAudit(now, actor, AuditAction::kRenew, m.name, RenewDetail(old_serial, m.serial)));
     CONFAB_RETURN_IF_ERROR(tx.Commit());
     return m;
   });

@@ -111,6 +111,10 @@ class LogsTest(TempDirTest):
                                 confab_env(home), node_log, lambda t: "node up as bob" in t)
         wait_until(lambda: "joined: bob" in read(tracker_log), 10, what="the join logged")
         for path in (tracker_log, node_log):
+            # "node up as" is printed outside the logger, so the node's first
+            # logged line (e.g. "connected to the tracker") may come after it.
+            wait_until(lambda: [l for l in read(path).splitlines() if JOURNAL_LINE.match(l)],
+                       10, what=f"a logged line in {path}")
             lines = [line for line in read(path).splitlines() if line]
             self.assertTrue([line for line in lines if JOURNAL_LINE.match(line)], path)
             for line in lines:

@@ -11,6 +11,24 @@
 #include "common/crypto/identity.h"
 
 namespace confab::testing {
+
+Bytes Key(uint8_t fill) {
+  auto key = crypto::SigningKey::FromSeed(Bytes(32, fill));
+  REQUIRE(key.ok());
+  return Bytes(key->public_key().begin(), key->public_key().end());
+}
+
+Bytes Hash(std::string_view secret) {
+  Bytes h(tracker::kInviteHashBytes, 0xee);
+  std::copy_n(secret.begin(), std::min(secret.size(), h.size()), h.begin());
+  return h;
+}
+
+Result<Bytes> FakeIssue(const tracker::Issuance& in) {
+  std::string cert = in.name + "/" + std::to_string(in.serial) + "/" + std::to_string(in.issued_at);
+  return ToBytes(AsBytes(cert));
+}
+
 namespace {
 
 using tracker::AuditAction;
@@ -26,33 +44,12 @@ using Code = Status::Code;
 constexpr int64_t kNow = 1'800'000'000;
 constexpr int64_t kWeek = 7 * 86400;
 
-// A real Ed25519 public key (the store also keeps its X25519 form, so it
-// must be a valid point), different for each `fill`.
-Bytes Key(uint8_t fill) {
-  auto key = crypto::SigningKey::FromSeed(Bytes(32, fill));
-  REQUIRE(key.ok());
-  return Bytes(key->public_key().begin(), key->public_key().end());
-}
-
 Bytes NoiseKey(const Bytes& identity_key) {
   auto key = crypto::Ed25519PublicKeyFromBytes(identity_key);
   REQUIRE(key.ok());
   auto noise = crypto::X25519FromEd25519(*key);
   REQUIRE(noise.ok());
   return Bytes(noise->begin(), noise->end());
-}
-
-// Stands in for crypto::HashInviteSecret: distinct 32-byte values.
-Bytes Hash(std::string_view secret) {
-  Bytes h(kInviteHashBytes, 0xee);
-  std::copy_n(secret.begin(), std::min(secret.size(), h.size()), h.begin());
-  return h;
-}
-
-// A fake issuer: the "certificate" spells out what it was asked to sign.
-Result<Bytes> FakeIssue(const Issuance& in) {
-  std::string cert = in.name + "/" + std::to_string(in.serial) + "/" + std::to_string(in.issued_at);
-  return ToBytes(AsBytes(cert));
 }
 
 struct Suite {

@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "common/base/bytes.h"
+#include "common/base/result.h"
 #include "common/base/status.h"
 #include "tracker/directory_store.h"
 
@@ -27,6 +30,17 @@ class DirectoryBackend {
   virtual int64_t Count(const std::string& sql) = 0;
   virtual Status Exec(const std::string& sql) = 0;
 };
+
+// Fakes both the suite and the backend-only tests build members with.
+//
+// A real Ed25519 public key (the store also keeps its X25519 form, so it
+// must be a valid point), different for each `fill`.
+Bytes Key(uint8_t fill);
+// Stands in for crypto::HashInviteSecret: the store only needs distinct
+// 32-byte values, and must not care how they were made.
+Bytes Hash(std::string_view secret);
+// A fake issuer: the "certificate" spells out what it was asked to sign.
+Result<Bytes> FakeIssue(const tracker::Issuance& in);
 
 // Runs every shared case, each in its own SECTION (so call it from a
 // TEST_CASE body; Catch runs the body once per section).

@@ -40,27 +40,9 @@ class TempDir {
   std::string path_;
 };
 
-// A real Ed25519 public key (the directory also stores its X25519 form, so
-// it must be a valid point), different for each `fill`.
-Bytes Key(uint8_t fill) {
-  auto key = crypto::SigningKey::FromSeed(Bytes(32, fill));
-  REQUIRE(key.ok());
-  return Bytes(key->public_key().begin(), key->public_key().end());
-}
-
-// Stands in for crypto::HashInviteSecret: the directory only needs distinct
-// 32-byte values, and must not care how they were made.
-Bytes Hash(std::string_view secret) {
-  Bytes h(kInviteHashBytes, 0xee);
-  std::copy_n(secret.begin(), std::min(secret.size(), h.size()), h.begin());
-  return h;
-}
-
-// A fake issuer: the "certificate" spells out what it was asked to sign.
-Result<Bytes> FakeIssue(const Issuance& in) {
-  std::string cert = in.name + "/" + std::to_string(in.serial) + "/" + std::to_string(in.issued_at);
-  return ToBytes(AsBytes(cert));
-}
+using testing::FakeIssue;
+using testing::Hash;
+using testing::Key;
 
 struct Fixture {
   Fixture() { Reopen(); }
