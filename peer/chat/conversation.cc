@@ -373,7 +373,9 @@ std::vector<const VerifiedEntry*> Conversation::MissingFor(const std::string& pe
     uint64_t have = it == theirs.end() ? 0 : it->second;
     if (b.seq() <= have || blocked.count(b.author()))
       continue;
-    if (!f.may_see[i] || !f.valid[i]) {
+    // A purged entry cannot be passed on, and what follows it by the same
+    // author would only wait for it at the peer.
+    if (!f.may_see[i] || !f.valid[i] || order[i]->purged) {
       blocked.insert(b.author());
       continue;
     }

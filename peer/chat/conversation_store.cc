@@ -334,8 +334,14 @@ Result<StoredEntry> ConversationStore::ReadEntry(const store::Statement& st,
     CONFAB_ASSIGN_OR_RETURN(e.text, cipher_.Open(mid, peer, st.ColumnBlob(11)));
     return e;
   }
-  CONFAB_ASSIGN_OR_RETURN(e.signed_bytes, cipher_.OpenEntry(e.id, conversation, st.ColumnBlob(11)));
   e.signature = st.ColumnBlob(12);
+  if (st.ColumnInt64(14) == 1) {
+    if (e.id.size() != kEntryIdBytes || e.kind != proto::ENTRY_TEXT)
+      return Status::Corruption("stored purged entry is not a signed text entry");
+    e.purged = true;
+    return e;
+  }
+  CONFAB_ASSIGN_OR_RETURN(e.signed_bytes, cipher_.OpenEntry(e.id, conversation, st.ColumnBlob(11)));
   proto::EntryBody body;
   if (!body.ParseFromArray(e.signed_bytes.data(), static_cast<int>(e.signed_bytes.size())))
     return Status::Corruption("stored entry does not parse");
@@ -354,7 +360,7 @@ Result<std::vector<StoredEntry>> ConversationStore::Entries(ByteView conversatio
       store::Statement st,
       db_->Prepare("SELECT e.id, e.author, e.direction, e.seq, e.lamport, e.kind, e.sent_ms, "
                    "e.received_ms, e.state, e.state_ms, e.legacy, e.sealed, e.signature, "
-                   "coalesce(c.peer, '') FROM entries e JOIN conv c ON c.row = e.conv "
+                   "coalesce(c.peer, ''), e.purged FROM entries e JOIN conv c ON c.row = e.conv "
                    "WHERE e.conv = ?1 ORDER BY e.lamport, e.author, e.seq, e.row"));
   st.BindInt64(1, row);
   const Bytes conv(conversation.begin(), conversation.end());
@@ -366,6 +372,27 @@ Result<std::vector<StoredEntry>> ConversationStore::Entries(ByteView conversatio
     CONFAB_ASSIGN_OR_RETURN(StoredEntry e, ReadEntry(st, conv));
     out.push_back(std::move(e));
   }
+}
+
+Result<int64_t> ConversationStore::PurgeOlderThan(int64_t cutoff_ms) {
+  CONFAB_ASSIGN_OR_RETURN(std::optional<store::Transaction> tx, Own());
+  // States 0 (received) and 3 (delivered): what is still on its way stays.
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement del,
+      db_->Prepare(
+          "DELETE FROM entries WHERE legacy = 1 AND received_ms < ?1 AND state IN (0, 3)"));
+  del.BindInt64(1, cutoff_ms);
+  CONFAB_RETURN_IF_ERROR(del.Run());
+  int64_t purged = db_->changes();
+  CONFAB_ASSIGN_OR_RETURN(
+      store::Statement forget,
+      db_->Prepare("UPDATE entries SET sealed = X'', purged = 1 WHERE legacy = 0 AND purged = 0 "
+                   "AND kind = ?2 AND received_ms < ?1 AND state IN (0, 3)"));
+  forget.BindInt64(1, cutoff_ms).BindInt64(2, proto::ENTRY_TEXT);
+  CONFAB_RETURN_IF_ERROR(forget.Run());
+  purged += db_->changes();
+  CONFAB_RETURN_IF_ERROR(Finish(tx));
+  return purged;
 }
 
 Status ConversationStore::SaveVector(std::string_view peer, ByteView conversation,

@@ -63,7 +63,9 @@ struct StoredEntry {
   // Migrated from a version 1-3 message: no signed bytes, no signature;
   // shown, never passed on.
   bool legacy = false;
-  Bytes signed_bytes;  // the author's exact bytes (empty for legacy)
+  // Retention forgot the body (PurgeOlderThan): no signed bytes, no text.
+  bool purged = false;
+  Bytes signed_bytes;  // the author's exact bytes (empty for legacy and purged)
   Bytes signature;     // 64 bytes (empty for legacy)
   std::string text;    // the text of a text entry
 };
@@ -126,6 +128,12 @@ class ConversationStore {
   // still queued (never on another node); joins a batch. Returns how many.
   [[nodiscard]] Result<int64_t> DeleteQueuedOwn(ByteView conversation, std::span<const Bytes> ids);
   [[nodiscard]] Result<store::Transaction> BeginBatch();
+  // history.retain_days: text entries received or delivered before
+  // `cutoff_ms` (our clock) lose their body. A signed one keeps its row as
+  // a purged entry (see StoredEntry::purged); a legacy one is deleted, as
+  // before version 7. Queued and sent entries and membership changes are
+  // kept. One transaction; returns how many entries lost their body.
+  [[nodiscard]] Result<int64_t> PurgeOlderThan(int64_t cutoff_ms);
   [[nodiscard]] Status CommitBatch(store::Transaction& tx);
 
   // The conversations `person` is a member of (conv_members), direct ones

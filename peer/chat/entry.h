@@ -50,6 +50,11 @@ struct VerifiedEntry {
   Bytes signed_bytes;
   Bytes signature;
   EntryId id{};
+  // Retention (history.retain_days) forgot this text entry's signed bytes:
+  // only its place (conversation, author, seq, lamport, kind) and id are
+  // left, checked when it arrived. It counts as held and keeps the order,
+  // but is never shown or passed on.
+  bool purged = false;
   crypto::Ed25519PublicKey author_key() const;
 };
 

@@ -6,9 +6,10 @@
 
 namespace confab::peer {
 
-Result<std::unique_ptr<HistoryPurge>> HistoryPurge::Create(net::Loop& loop, HistoryStore& history,
+Result<std::unique_ptr<HistoryPurge>> HistoryPurge::Create(net::Loop& loop,
+                                                           chat::Replicas& replicas,
                                                            int64_t retain_days, uint64_t every_ms) {
-  std::unique_ptr<HistoryPurge> purge(new HistoryPurge(history, retain_days));
+  std::unique_ptr<HistoryPurge> purge(new HistoryPurge(replicas, retain_days));
   purge->OnTimer();
   CONFAB_ASSIGN_OR_RETURN(purge->timer_, net::Timer::Create(loop, purge.get()));
   if (retain_days > 0)
@@ -29,7 +30,7 @@ void HistoryPurge::OnTimer() {
   if (retain_days_ <= 0)
     return;
   const int64_t cutoff_ms = NowMs() - retain_days_ * 24 * 3600 * 1000;
-  Result<int64_t> purged = history_.PurgeOlderThan(cutoff_ms);
+  Result<int64_t> purged = replicas_.PurgeOlderThan(cutoff_ms);
   if (!purged.ok()) {
     spdlog::warn("purging history older than {} days: {}", retain_days_,
                  purged.status().ToString());

@@ -452,8 +452,11 @@ Result<std::vector<StoredMessage>> HistoryStore::Conversation(std::string_view c
 Result<std::map<std::string, int64_t>> HistoryStore::UnreadCounts() {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,
-      db_->Prepare("SELECT c.peer, count(*) FROM" CONFAB_MESSAGES "LEFT JOIN conv_read r ON "
-                   "r.conv = e.conv WHERE e.direction = 0 AND e.row > "
+      // Legacy and signed entries alike (chat protocol 2 writes the
+      // latter): received text not yet read, purged bodies aside.
+      db_->Prepare("SELECT c.peer, count(*) FROM entries e JOIN conv c ON c.row = e.conv "
+                   "LEFT JOIN conv_read r ON r.conv = e.conv WHERE c.peer IS NOT NULL AND "
+                   "e.direction = 0 AND e.kind = 1 AND e.purged = 0 AND e.row > "
                    "coalesce(r.read_row, 0) GROUP BY c.peer"));
   std::map<std::string, int64_t> counts;
   while (true) {

@@ -33,6 +33,19 @@ std::string Tag(const ConversationInfo& info) {
   return info.label();
 }
 
+// What a purged row still says: its place, for the vector and the order.
+VerifiedEntry PurgedPlace(const ConversationInfo& info, const StoredEntry& s) {
+  VerifiedEntry e;
+  e.body.set_conversation(std::string(AsChars(info.id)));
+  e.body.set_author(s.author);
+  e.body.set_seq(s.seq);
+  e.body.set_lamport(s.lamport);
+  e.body.set_kind(s.kind);
+  std::copy(s.id.begin(), s.id.end(), e.id.begin());
+  e.purged = true;
+  return e;
+}
+
 }  // namespace
 
 Replicas::Replicas(ConversationStore* store, const crypto::SigningKey* key, KeyLookup keys)
@@ -64,6 +77,13 @@ Result<Replicas::Replica*> Replicas::Load(ByteView id) {
   return out;
 }
 
+Result<int64_t> Replicas::PurgeOlderThan(int64_t cutoff_ms) {
+  CONFAB_ASSIGN_OR_RETURN(int64_t purged, store_->PurgeOlderThan(cutoff_ms));
+  if (purged > 0)
+    cache_.clear();
+  return purged;
+}
+
 Result<std::unique_ptr<Replicas::Replica>> Replicas::Read(const ConversationInfo& info) {
   CONFAB_ASSIGN_OR_RETURN(std::vector<StoredEntry> stored, store_->Entries(info.id));
   std::vector<VerifiedEntry> entries;
@@ -71,6 +91,10 @@ Result<std::unique_ptr<Replicas::Replica>> Replicas::Read(const ConversationInfo
   for (const StoredEntry& s : stored) {
     if (s.legacy)
       continue;
+    if (s.purged) {
+      entries.push_back(PurgedPlace(info, s));
+      continue;
+    }
     proto::Entry wire;
     wire.set_signed_(std::string(AsChars(s.signed_bytes)));
     wire.set_signature(std::string(AsChars(s.signature)));
@@ -450,7 +474,7 @@ Result<std::vector<HistoryEntry>> Replicas::History(ByteView conversation) {
     if (s.id.size() != id.size())
       continue;
     std::copy(s.id.begin(), s.id.end(), id.begin());
-    if (!shown.count(id))
+    if (s.purged || !shown.count(id))
       continue;
     h.delivered_to = Holders(*r, s.author, s.seq);
     h.entry = std::move(s);

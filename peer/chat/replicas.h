@@ -140,6 +140,10 @@ class Replicas final : public ReplicaView {
   // entries, deleting the legacy ones in the same commit. Returns how many.
   // Messages the old protocol already sent stay as they are.
   [[nodiscard]] Result<size_t> AdoptLegacyOutbox(int64_t now_ms);
+  // history.retain_days: ConversationStore::PurgeOlderThan, then every
+  // conversation is read again, so a purged body is neither shown nor
+  // passed on from memory. Returns how many entries lost their body.
+  [[nodiscard]] Result<int64_t> PurgeOlderThan(int64_t cutoff_ms);
   // Every other person of every conversation we hold: whom to follow.
   [[nodiscard]] Result<std::set<std::string>> People();
 

@@ -91,7 +91,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   // Before anything is shown or sent.
   CONFAB_ASSIGN_OR_RETURN(
       node->purge_,
-      HistoryPurge::Create(loop, *node->history_, options.retain_days, options.purge_every_ms));
+      HistoryPurge::Create(loop, *node->replicas_, options.retain_days, options.purge_every_ms));
 
   const crypto::X25519KeyPair local_static = identity.DeriveX25519();
   PeerPortParams port;

@@ -254,6 +254,15 @@ DROP TABLE messages;
 DROP TABLE conversations;
 CREATE INDEX entries_by_time ON entries (conv, received_ms);
 )sql",
+    // Version 7: retention of signed entries. A purged entry keeps its row
+    // (id, author, seq, lamport, kind, times, state, signature) with
+    // `sealed` emptied: the body is gone, but the place it held in its
+    // author's gapless seqs and in the total order stays, so the version
+    // vector, the membership fold and what peers hold are unchanged.
+    // Legacy entries are still deleted whole.
+    R"sql(
+ALTER TABLE entries ADD COLUMN purged INTEGER NOT NULL DEFAULT 0 CHECK (purged IN (0, 1));
+)sql",
 };
 
 }  // namespace

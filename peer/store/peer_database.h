@@ -17,7 +17,7 @@
 namespace confab::peer {
 
 // The schema version OpenPeerDatabase migrates to (docs/design.md, "confab.db").
-inline constexpr int kPeerSchemaVersion = 6;
+inline constexpr int kPeerSchemaVersion = 7;
 
 // Opens (creating if missing, mode 0600) and migrates confab.db at `path`.
 // Errors are those of store::Database::Open and store::Migrate

@@ -37,7 +37,7 @@ class RetentionTest(OrgTest):
             db = sqlite3.connect(os.path.join(node.home, "confab.db"))
             with db:
                 db.execute("UPDATE entries SET received_ms = received_ms - ? "
-                           "WHERE seq = 1 AND legacy = 1",
+                           "WHERE seq = 1 AND author = 'alice' AND kind = 1",
                            (3 * DAY_MS,))
             db.close()
             with open(os.path.join(node.home, "config.toml"), "w") as f:
@@ -48,6 +48,18 @@ class RetentionTest(OrgTest):
         self.assertEqual(self.texts(self.bob, "alice"), ["new one"])
         self.assertEqual(self.texts(self.alice, "bob"), ["new one"])
         self.assertIn("purged 1 message(s) older than 2 days", self.bob.log())
+        # The signed entry keeps its place (so both nodes still agree on what
+        # they hold) without its body.
+        db = sqlite3.connect(f"file:{os.path.join(self.bob.home, 'confab.db')}?mode=ro", uri=True)
+        rows = db.execute("SELECT seq, purged, length(sealed) FROM entries "
+                          "WHERE author = 'alice' AND kind = 1 ORDER BY seq").fetchall()
+        db.close()
+        self.assertEqual([(s, p) for s, p, _ in rows], [(1, 1), (2, 0)])
+        self.assertEqual(rows[0][2], 0)
+        # Nothing is sent again: alice's next message lands as seq 3.
+        self.assertEqual(self.alice.cli("msg", "bob", "third").returncode, 0)
+        wait_until(lambda: self.texts(self.bob, "alice") == ["new one", "third"], 15,
+                   what="the next message after the purge")
 
     def test_unknown_key_in_config_toml_is_refused(self):
         with open(os.path.join(self.alice.home, "config.toml"), "w") as f:

@@ -170,7 +170,10 @@ TEST_CASE("A version 5 confab.db moves onto entries with every message, state, o
   auto db = OpenPeerDatabase(dir.db());
   REQUIRE(db.ok());
   store::Database& d = **db;
-  CHECK(*d.QueryInt64("PRAGMA user_version") == 6);
+  CHECK(*d.QueryInt64("PRAGMA user_version") == kPeerSchemaVersion);
+  // Through version 7 too: nothing is purged by the migration.
+  CHECK(*d.QueryInt64("SELECT count(*) FROM entries WHERE purged = 0") ==
+        *d.QueryInt64("SELECT count(*) FROM entries"));
   for (const char* gone : {"messages", "conversations", "read_markers"}) {
     INFO(gone);
     CHECK(*d.QueryInt64(std::string("SELECT count(*) FROM sqlite_master WHERE name = '") + gone +

@@ -465,5 +465,63 @@ TEST_CASE("A long conversation loads and accepts in order without refolding per 
   CHECK(bob.r().VectorOf("alice", *team)->at("alice") == 501);
 }
 
+TEST_CASE("Retention forgets old bodies but keeps their place, so members still converge") {
+  Dir dir;
+  People people;
+  Node alice(dir, people, "alice");
+  Node bob(dir, people, "bob");
+  Node carol(dir, people, "carol");
+  auto team = alice.r().CreateGroup("team", {"bob", "carol"}, 1000);
+  REQUIRE(team.ok());
+  REQUIRE(alice.r().Compose(*team, "old", 1000).ok());
+  CHECK(Sync(alice, bob, 1000) == 0);
+  REQUIRE(alice.r().Compose(*team, "new", 3000).ok());
+  CHECK(Sync(alice, bob, 3000) == 0);
+  // Never sent: a queued message is kept however old.
+  auto to_dave = alice.r().EnsureDirect("dave");
+  REQUIRE(to_dave.ok());
+  REQUIRE(alice.r().Compose(*to_dave, "still queued", 1000).ok());
+
+  auto purged = bob.r().PurgeOlderThan(2000);
+  REQUIRE(purged.ok());
+  CHECK(*purged == 1);
+  CHECK(*bob.r().PurgeOlderThan(2000) == 0);
+  CHECK(Texts(*bob.r().History(*team)) == std::vector<std::string>{"alice: new"});
+  bob.Restart();
+  CHECK(Texts(*bob.r().History(*team)) == std::vector<std::string>{"alice: new"});
+  CHECK(bob.r().GroupNamed("team")->membership.members ==
+        std::set<std::string>{"alice", "bob", "carol"});
+  // The purged place still counts as held: Alice sends nothing again, and
+  // Bob's vector is what it was.
+  auto missing = alice.r().MissingFor("bob", *team, *bob.r().VectorOf("alice", *team), 256);
+  REQUIRE(missing.ok());
+  CHECK(missing->empty());
+  CHECK(bob.r().VectorOf("alice", *team)->at("alice") == 3);
+  // Bob writes after the purge, and Alice takes it.
+  REQUIRE(bob.r().Compose(*team, "after", 4000).ok());
+  CHECK(Sync(bob, alice, 4000) == 0);
+  CHECK(Texts(*alice.r().History(*team)) ==
+        std::vector<std::string>{"alice: old", "alice: new", "bob: after"});
+
+  // Carol, new to it all, gets from Bob what he can still prove: the
+  // group, and Bob's own message, but not Alice's purged one nor what
+  // follows it by Alice. From Alice she gets the rest.
+  CHECK(Sync(bob, carol, 5000) == 0);
+  CHECK(Texts(*carol.r().History(*team)) == std::vector<std::string>{"bob: after"});
+  CHECK(Sync(alice, carol, 5000) == 0);
+  CHECK(Texts(*carol.r().History(*team)) ==
+        std::vector<std::string>{"alice: old", "alice: new", "bob: after"});
+
+  // Alice's own delivered message goes at her node too (once she knows
+  // Carol holds it); her queued one stays.
+  REQUIRE(alice.r().OnPeerVector("carol", *team, *carol.r().VectorOf("alice", *team)).ok());
+  CHECK(*alice.r().PurgeOlderThan(2000) == 1);
+  CHECK(Texts(*alice.r().History(*team)) == std::vector<std::string>{"alice: new", "bob: after"});
+  CHECK(Texts(*alice.r().History(*to_dave)) == std::vector<std::string>{"alice: still queued"});
+  // Carol holds the entry Bob purged, and sends nothing: his place counts.
+  CHECK(Sync(carol, bob, 6000) == 0);
+  CHECK(Texts(*bob.r().History(*team)) == std::vector<std::string>{"alice: new", "bob: after"});
+}
+
 }  // namespace
 }  // namespace confab::peer::chat
