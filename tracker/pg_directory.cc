@@ -71,6 +71,7 @@ const std::vector<StatementText>& Statements() {
       {"list_audit",
        "SELECT id, time, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT $1"},
       {"update_certificate", "UPDATE members SET certificate = $1, serial = $2 WHERE name = $3"},
+      {"notify_revoked", "SELECT pg_notify('" + std::string(kPgRevocationChannel) + "', $1)"},
   };
   return kStatements;
 }

@@ -68,6 +68,7 @@ enum class PgDirectory::Stmt : int {
   kCreateCluster,
   kListAudit,
   kUpdateCertificate,
+  kNotifyRevoked,
 };
 
 // BEGIN now; ROLLBACK unless Commit() ran.

@@ -142,6 +142,8 @@ Status PgDirectory::Revoke(std::string_view name, int64_t now, std::string_view 
     CONFAB_RETURN_IF_ERROR(
         InsertAudit(now, kOpsActor, AuditAction::kRevoke, name,
                     "serial " + std::to_string(m.serial) + ": " + std::string(reason)));
+    // Delivered at COMMIT to every tracker listening (kPgRevocationChannel).
+    CONFAB_RETURN_IF_ERROR(Exec(Stmt::kNotifyRevoked, PgParams().Text(name)).status());
     return tx.Commit();
   });
 }

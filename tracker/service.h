@@ -111,8 +111,15 @@ class TrackerService {
   // this tracker's followers of `name` as for a local change.
   void OnClusterPresence(std::string_view name, int64_t now_unix);
   // Re-reads every other tracker's members (at start, and when the change
-  // channel was lost for a while): what changed is told as above.
+  // channel was lost for a while): what changed is told as above. Members
+  // with a session here who were revoked meanwhile are closed as on
+  // OnClusterRevoked.
   void OnClusterResync(int64_t now_unix);
+  // The cluster says `name` was revoked (on any tracker, this one included):
+  // re-read the member and, if still revoked, close their session and relay
+  // legs here and tell this tracker's sessions, as Revoke does. Once per
+  // revocation: the revoking tracker hears its own announcement and skips it.
+  void OnClusterRevoked(std::string_view name, int64_t now_unix);
 
   // Writes what is buffered for the directory (lookup audit entries, the
   // last-seen times of members who left) in batches; the server calls it
@@ -152,6 +159,10 @@ class TrackerService {
   size_t sessions() const { return sessions_.size(); }
 
  private:
+  // Closes `member`'s session and relay legs here and tells every session
+  // (Revoke, OnClusterRevoked); nothing if already applied for this
+  // revocation (member.revoked_at). Whether it did anything.
+  bool ApplyRevocation(const Member& member, int64_t now_unix);
   struct Session {
     std::string name;
     Bytes identity_key;
@@ -208,6 +219,8 @@ class TrackerService {
   };
   std::vector<PendingAudit> audit_;
   std::unordered_map<std::string, int64_t> last_seen_;  // not yet in the directory
+  // Revocations already applied here: name -> revoked_at (ApplyRevocation).
+  std::unordered_map<std::string, int64_t> revocations_applied_;
   ServiceCounters counters_;
   uint16_t second_probe_port_ = 0;
   ClusterPresence* cluster_ = nullptr;

@@ -2,10 +2,14 @@
 member on tracker A sees a member on tracker B come online, change status
 and go offline, and the other way round; a lookup on A returns what B's
 member announced; kill -9 of B takes its members offline for A's
-subscribers within cluster.dead_after. Real binaries, a real PostgreSQL."""
+subscribers within cluster.dead_after; a member revoked through A loses
+their session on B at once, everyone on either tracker is told, and B
+refuses them and answers lookups for them as revoked. Real binaries, a real
+PostgreSQL."""
 import os
 import shutil
 import signal
+import time
 import unittest
 
 from harness import Probe, TempDirTest, TrackerProcess, confab_join, run
@@ -23,7 +27,11 @@ class PgClusterTest(TempDirTest):
         self.url = self.pg.url("cluster")
         self.trackers, self.probes = [], []
 
-        self.a = TrackerProcess(os.path.join(self.tmp, "a"))
+        # Each tracker's state in its own folder, so each has its own log
+        # (TrackerProcess writes it beside the state directory).
+        for d in ("a", "b"):
+            os.mkdir(os.path.join(self.tmp, d))
+        self.a = TrackerProcess(os.path.join(self.tmp, "a", "state"))
         r = run([self.a.exe, "init", "--org", "Demo", "--state", self.a.state, "--listen",
                  "127.0.0.1:0", "--database", self.url])
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -31,7 +39,7 @@ class PgClusterTest(TempDirTest):
         os.mkdir(keys, 0o700)
         for f in ("org.key", "tracker.key"):
             shutil.copy2(os.path.join(self.a.state, f), os.path.join(keys, f))
-        self.b = TrackerProcess(os.path.join(self.tmp, "b"))
+        self.b = TrackerProcess(os.path.join(self.tmp, "b", "state"))
         r = run([self.b.exe, "join-cluster", "--database", self.url, "--keys", keys, "--state",
                  self.b.state, "--listen", "127.0.0.1:0"])
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -103,6 +111,42 @@ class PgClusterTest(TempDirTest):
                            after=mark)
             self.assertIn("stopped heartbeating", self.a.log())
             del carol
+
+    def test_a_revocation_through_one_tracker_closes_the_session_on_the_other(self):
+        alice = self.member(self.a, "alice")  # on a
+        bob = self.member(self.b, "bob")      # on b: revoked through a
+        carol = self.member(self.b, "carol")  # on b
+        marks = {p: len(p.snapshot()) for p in (alice, bob, carol)}
+        started = time.monotonic()
+        r = self.a.cmd("revoke", "bob", "--reason", "left")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Revoked bob", r.stdout)
+        bob.wait_for(timeout=5, event="disconnected", after=marks[bob])
+        took = time.monotonic() - started
+        print(f"bob's session on b closed {took * 1000:.0f} ms after `revoke` on a started")
+        carol.wait_for(timeout=5, event="revoked", name="bob", after=marks[carol])
+        alice.wait_for(timeout=5, event="revoked", name="bob", after=marks[alice])
+        self.assertIn("bob was revoked on another tracker of the cluster: left", self.b.log())
+        self.assertNotIn("on another tracker", self.a.log())  # a's own, applied once
+
+        with self.subTest("b refuses bob's next session"):
+            bob.wait_for(timeout=15, event="refused", after=marks[bob])
+            self.assertRegex(self.b.log(), r"session refused for bob .*membership revoked")
+
+        with self.subTest("a lookup on b sees the revocation"):
+            mark = len(carol.snapshot())
+            carol.send("lookup bob")
+            _, e = carol.wait_for(event="lookup", after=mark)
+            self.assertFalse(e["found"])
+            self.assertEqual(e["error"], "revoked")
+
+        with self.subTest("the revocation was heard once on each tracker"):
+            mark = len(alice.snapshot())
+            carol.send("status away")
+            alice.send("subscribe carol")
+            alice.wait_for(event="presence", name="carol", after=mark)
+            revoked = [e for e in alice.snapshot() if e.get("event") == "revoked"]
+            self.assertEqual(len(revoked), 1, revoked)
 
 
 if __name__ == "__main__":
