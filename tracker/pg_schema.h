@@ -32,6 +32,10 @@ inline constexpr std::string_view kPgPresenceChannel = "confab_presence";
 // it re-reads the member and closes their session and relay legs.
 inline constexpr std::string_view kPgRevocationChannel = "confab_revoked";
 
+// The channel on which a punch request for a member on another tracker is
+// announced (PgPresence::RequestPunch; the payload is cluster_punch.h's).
+inline constexpr std::string_view kPgPunchChannel = "confab_punch";
+
 // The key of the advisory lock under which migrations run ("confab" in ASCII
 // and a 1: the directory's schema).
 inline constexpr int64_t kPgMigrationLockKey = 0x636f6e666162'0001;

@@ -410,9 +410,11 @@ std::vector<proto::Endpoint> TrackerService::EndpointsOf(const std::string& name
 
 Status TrackerService::HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m) {
   auto target = presence_.SessionOf(m.name());
-  if (!target || presence_.View(m.name()).status == proto::PRESENCE_OFFLINE) {
+  if (presence_.View(m.name()).status == proto::PRESENCE_OFFLINE) {
     return Status::Unavailable(m.name().substr(0, 64) + " is not online");
   }
+  if (!target)  // online on another tracker of the cluster
+    return PunchAcrossCluster(id, s, m);
   proto::FromTracker to_target;
   proto::PunchNotice* notice = to_target.mutable_punch();
   notice->set_request_id(m.request_id());

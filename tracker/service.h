@@ -120,6 +120,11 @@ class TrackerService {
   // legs here and tell this tracker's sessions, as Revoke does. Once per
   // revocation: the revoking tracker hears its own announcement and skips it.
   void OnClusterRevoked(std::string_view name, int64_t now_unix);
+  // Another tracker announced a punch request (cluster_punch.h): if the
+  // target's session is here, tell them whom to punch to, with the
+  // requester's endpoints from the shared presence. A payload that does not
+  // parse is counted (refusals["cluster_punch_invalid"]) and logged.
+  void OnClusterPunch(std::string_view payload);
 
   // Writes what is buffered for the directory (lookup audit entries, the
   // last-seen times of members who left) in batches; the server calls it
@@ -188,6 +193,8 @@ class TrackerService {
   Status PublishEndpoints(const Session& s);
   Status HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m);
   Status HandleLookup(SessionId id, Session& s, const proto::Lookup& m, int64_t now);
+  // HandlePunch for a target whose session is on another tracker.
+  Status PunchAcrossCluster(SessionId id, const Session& s, const proto::PunchRequest& m);
   Status HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m);
   Status HandleRelayRequest(SessionId id, Session& s, const proto::RelayRequest& m, int64_t now);
   MemberState RelayMemberState(const std::string& name);

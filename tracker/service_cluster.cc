@@ -2,6 +2,7 @@
 // trackers share, and revocations made on any tracker of the cluster.
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -99,6 +100,46 @@ bool TrackerService::ApplyRevocation(const Member& member, int64_t now) {
   for (const auto& [id, session] : sessions_)
     Send(id, notice);
   return true;
+}
+
+Status TrackerService::PunchAcrossCluster(SessionId id, const Session& s,
+                                          const proto::PunchRequest& m) {
+  if (cluster_ == nullptr)  // a remote entry without a cluster: cannot happen
+    return Status::Unavailable(m.name().substr(0, 64) + " is not online");
+  ClusterPunch punch{m.name(), m.request_id(), s.name};
+  if (Status sent = cluster_->RequestPunch(punch); !sent.ok()) {
+    ++counters_.refusals["cluster_punch_failed"];
+    spdlog::warn("punch from {} to {} not passed to the cluster: {}", s.name, m.name(),
+                 sent.ToString());
+    return Status::Unavailable("cannot reach " + m.name() + "'s tracker now; try again");
+  }
+  proto::FromTracker to_requester;
+  proto::PunchNotice* notice = to_requester.mutable_punch();
+  notice->set_request_id(m.request_id());
+  notice->set_name(m.name());
+  for (proto::Endpoint& e : EndpointsOf(m.name()))
+    *notice->add_endpoints() = std::move(e);
+  Send(id, std::move(to_requester));
+  return Status::Ok();
+}
+
+void TrackerService::OnClusterPunch(std::string_view payload) {
+  std::optional<ClusterPunch> punch = ParsePunchPayload(payload);
+  if (!punch) {
+    ++counters_.refusals["cluster_punch_invalid"];
+    spdlog::warn("ignored a punch announcement that does not parse ({} bytes)", payload.size());
+    return;
+  }
+  auto target = presence_.SessionOf(punch->target);
+  if (!target)
+    return;  // not here (every tracker hears every announcement)
+  proto::FromTracker to_target;
+  proto::PunchNotice* notice = to_target.mutable_punch();
+  notice->set_request_id(punch->request_id);
+  notice->set_name(punch->requester);
+  for (proto::Endpoint& e : EndpointsOf(punch->requester))
+    *notice->add_endpoints() = std::move(e);
+  Send(*target, std::move(to_target));
 }
 
 }  // namespace confab::tracker

@@ -4,8 +4,9 @@ and go offline, and the other way round; a lookup on A returns what B's
 member announced; kill -9 of B takes its members offline for A's
 subscribers within cluster.dead_after; a member revoked through A loses
 their session on B at once, everyone on either tracker is told, and B
-refuses them and answers lookups for them as revoked. Real binaries, a real
-PostgreSQL."""
+refuses them and answers lookups for them as revoked; a punch request from
+a member on A to one on B reaches both, as on one tracker. Real binaries, a
+real PostgreSQL."""
 import os
 import shutil
 import signal
@@ -147,6 +148,46 @@ class PgClusterTest(TempDirTest):
             alice.wait_for(event="presence", name="carol", after=mark)
             revoked = [e for e in alice.snapshot() if e.get("event") == "revoked"]
             self.assertEqual(len(revoked), 1, revoked)
+
+    def test_a_punch_request_reaches_a_member_on_the_other_tracker(self):
+        alice = self.member(self.a, "alice")  # on a
+        bob = self.member(self.b, "bob")      # on b
+        alice.send("announce 10.0.0.1:7001")
+        bob.send("announce 10.0.0.2:7002")
+        alice.send("subscribe bob")
+        bob.send("subscribe alice")
+        alice.wait_for(event="presence", name="bob", status="online")
+        bob.wait_for(event="presence", name="alice", status="online")
+        bob_ep = {"address": "10.0.0.2", "port": 7002, "kind": "lan", "udp": False}
+        alice_ep = {"address": "10.0.0.1", "port": 7001, "kind": "lan", "udp": False}
+
+        def bob_endpoints_on_a():
+            alice.send("lookup bob")
+            _, e = alice.wait_for(event="lookup", after=len(alice.snapshot()) - 1)
+            return bob_ep in e.get("endpoints", [])
+        import harness
+        harness.wait_until(bob_endpoints_on_a, 10, what="bob's endpoints on a")
+
+        for requester, target, ep_of_target, ep_of_requester, names in (
+                (alice, bob, bob_ep, alice_ep, ("alice", "bob")),
+                (bob, alice, alice_ep, bob_ep, ("bob", "alice"))):
+            with self.subTest(f"{names[0]} punches {names[1]} across trackers"):
+                marks = (len(requester.snapshot()), len(target.snapshot()))
+                requester.send(f"punch {names[1]}")
+                _, to_requester = requester.wait_for(event="punch", name=names[1],
+                                                     after=marks[0])
+                self.assertIn(ep_of_target, to_requester["endpoints"])
+                _, to_target = target.wait_for(event="punch", name=names[0], after=marks[1])
+                self.assertIn(ep_of_requester, to_target["endpoints"])
+                self.assertEqual(to_target["request_id"], to_requester["request_id"])
+
+        with self.subTest("a punch to a member offline everywhere is refused"):
+            mark = len(alice.snapshot())
+            bob.stop()
+            alice.wait_for(event="presence", name="bob", status="offline", after=mark)
+            alice.send("punch bob")
+            _, e = alice.wait_for(event="error", after=mark)
+            self.assertIn("bob is not online", e["message"])
 
 
 if __name__ == "__main__":
