@@ -5,15 +5,19 @@ member announced; kill -9 of B takes its members offline for A's
 subscribers within cluster.dead_after; a member revoked through A loses
 their session on B at once, everyone on either tracker is told, and B
 refuses them and answers lookups for them as revoked; a punch request from
-a member on A to one on B reaches both, as on one tracker. Real binaries, a
-real PostgreSQL."""
+a member on A to one on B reaches both, as on one tracker; a node whose
+enrollment names both trackers moves to B when A is killed with -9, and
+its messages still go through. Real binaries, a real PostgreSQL."""
+import json
 import os
 import shutil
 import signal
 import time
 import unittest
 
-from harness import Probe, TempDirTest, TrackerProcess, confab_join, run
+import re
+
+from harness import NodeProcess, Probe, TempDirTest, TrackerProcess, confab_join, run, wait_until
 from pg import PgServer
 
 DEAD_AFTER_TOML = '[cluster]\ndead_after = "3s"\n'
@@ -188,6 +192,65 @@ class PgClusterTest(TempDirTest):
             alice.send("punch bob")
             _, e = alice.wait_for(event="error", after=mark)
             self.assertIn("bob is not online", e["message"])
+
+    def node(self, tracker, name):
+        home = os.path.join(self.tmp, "home-" + name)
+        r = confab_join(home, tracker.invite(name))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        node = NodeProcess(home, name)
+        self.addCleanup(node.stop, timeout=10)
+        return node
+
+    def test_a_node_fails_over_to_another_tracker_when_its_own_is_killed(self):
+        alice = self.node(self.a, "alice")
+        bob = self.node(self.b, "bob")
+        at_a, at_b = f"127.0.0.1:{self.a.port}", f"127.0.0.1:{self.b.port}"
+        # Both trackers of the cluster, a's (where alice joined) first.
+        enrollment = os.path.join(alice.home, "enrollment.toml")
+        with open(enrollment) as f:
+            text = f.read()
+        text, n = re.subn(r'^address = .*$', f'address = "{at_a}, {at_b}"', text, flags=re.M)
+        self.assertEqual(n, 1, text)
+        with open(enrollment, "w") as f:
+            f.write(text)
+        alice.start()
+        bob.start()
+
+        def delivered(text):
+            def done():
+                found = [m for m in alice.history("bob") if m["text"] == text]
+                return found and found[-1]["state"] == "delivered"
+            wait_until(done, 20, what=f"{text!r} delivered\nalice:\n{alice.log()}")
+            self.assertTrue(any(m["text"] == text for m in bob.history("alice")))
+
+        status = alice.cli_json("status")
+        self.assertEqual(status["tracker"], "connected")
+        self.assertEqual(status["tracker_address"], at_a)
+        self.assertEqual(alice.cli("msg", "bob", "before").returncode, 0)
+        delivered("before")
+
+        started = time.monotonic()
+        self.a.stop(sig=signal.SIGKILL)
+        self.trackers.remove(self.a)
+
+        def on_b():
+            s = alice.cli_json("status")
+            return s if s["tracker"] == "connected" and s["tracker_address"] == at_b else None
+        wait_until(on_b, 15, what=f"alice on tracker b\n{alice.log()}")
+        print(f"alice was on tracker b {time.monotonic() - started:.1f} s after kill -9 of a")
+        r = alice.cli("status", "--verbose")
+        self.assertIn(f"tracker: {at_b}", r.stdout)
+        # presence: b has alice's session now
+        def alice_online():
+            users = json.loads(run([self.b.exe, "users", "--json", "--state",
+                                    self.b.state]).stdout)
+            return any(u["name"] == "alice" and u["online"] for u in users)
+        wait_until(alice_online, 15, what="alice online in b's users")
+        self.assertEqual(alice.cli("msg", "bob", "after failover").returncode, 0)
+        delivered("after failover")
+        self.assertEqual(bob.cli("msg", "alice", "and back").returncode, 0)
+        wait_until(lambda: any(m["text"] == "and back" for m in alice.history("bob")), 20,
+                   what="bob's reply at alice")
 
 
 if __name__ == "__main__":
