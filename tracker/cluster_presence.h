@@ -13,6 +13,7 @@
 #include "common/base/result.h"
 #include "common/base/status.h"
 #include "proto/tracker.pb.h"
+#include "tracker/cluster_punch.h"
 
 namespace confab::tracker {
 
@@ -38,6 +39,9 @@ class ClusterPresence {
   // Every member another tracker holds (at start, and after missed
   // notifications).
   [[nodiscard]] virtual Result<std::vector<SharedPresence>> ReadOthers() = 0;
+  // Announces a punch request to every tracker; the one holding
+  // `p.target`'s session tells them (TrackerService::OnClusterPunch).
+  [[nodiscard]] virtual Status RequestPunch(const ClusterPunch& p) = 0;
 };
 
 }  // namespace confab::tracker

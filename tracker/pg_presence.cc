@@ -37,6 +37,7 @@ constexpr StatementText kStatements[] = {
      "tracker_id = EXCLUDED.tracker_id, status = EXCLUDED.status, text = EXCLUDED.text, "
      "endpoints = EXCLUDED.endpoints, updated_at = EXCLUDED.updated_at"},
     {"withdraw", "DELETE FROM presence WHERE name = $1 AND tracker_id = $2"},
+    {"punch", "SELECT pg_notify('confab_punch', $1)"},  // kPgPunchChannel
     {"read",
      "SELECT tracker_id, status, text, encode(endpoints, 'hex'), name FROM presence "
      "WHERE name = $1"},
@@ -136,6 +137,10 @@ Status PgPresence::Publish(const SharedPresence& p, int64_t now) {
 
 Status PgPresence::Withdraw(std::string_view name) {
   return Exec("withdraw", {std::string(name), id_});
+}
+
+Status PgPresence::RequestPunch(const ClusterPunch& p) {
+  return Exec("punch", {PunchPayload(p)});
 }
 
 namespace {

@@ -37,6 +37,8 @@ class PgPresence final : public ClusterPresence {
   [[nodiscard]] Status Withdraw(std::string_view name) override;
   [[nodiscard]] Result<std::optional<SharedPresence>> Read(std::string_view name) override;
   [[nodiscard]] Result<std::vector<SharedPresence>> ReadOthers() override;
+  // NOTIFY on kPgPunchChannel with PunchPayload(p).
+  [[nodiscard]] Status RequestPunch(const ClusterPunch& p) override;
 
   [[nodiscard]] Status Register(int64_t now);
   // Refreshes this tracker's row (re-adding it if a peer removed it while

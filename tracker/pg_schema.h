@@ -25,6 +25,17 @@ std::span<const std::string_view> PgDirectorySchema();
 // 2) is announced; the payload is the member's name.
 inline constexpr std::string_view kPgPresenceChannel = "confab_presence";
 
+// The channel on which a revocation is announced, sent by PgDirectory::Revoke
+// in the revoking transaction (so it is heard at commit, and never for a
+// revocation that rolled back); the payload is the member's name, which fits
+// NOTIFY's 8000-byte limit (names are at most 64 bytes). A tracker that hears
+// it re-reads the member and closes their session and relay legs.
+inline constexpr std::string_view kPgRevocationChannel = "confab_revoked";
+
+// The channel on which a punch request for a member on another tracker is
+// announced (PgPresence::RequestPunch; the payload is cluster_punch.h's).
+inline constexpr std::string_view kPgPunchChannel = "confab_punch";
+
 // The key of the advisory lock under which migrations run ("confab" in ASCII
 // and a 1: the directory's schema).
 inline constexpr int64_t kPgMigrationLockKey = 0x636f6e666162'0001;

@@ -88,16 +88,24 @@ Status TrackerServer::JoinClusterPresence() {
   CONFAB_ASSIGN_OR_RETURN(net::Address bound, net::Address::FromIp(listen.ip(), port()));
   CONFAB_ASSIGN_OR_RETURN(cluster_, PgPresence::Open(url, bound.ToString()));
   CONFAB_RETURN_IF_ERROR(cluster_->Register(NowUnix()));
-  CONFAB_ASSIGN_OR_RETURN(cluster_listener_,
-                          PgListener::Start(loop_, url, {std::string(kPgPresenceChannel)}, this));
+  CONFAB_ASSIGN_OR_RETURN(cluster_listener_, PgListener::Start(loop_, url,
+                                                               {std::string(kPgPresenceChannel),
+                                                                std::string(kPgRevocationChannel),
+                                                                std::string(kPgPunchChannel)},
+                                                               this));
   service_.set_cluster(cluster_.get());
   service_.OnClusterResync(NowUnix());  // after LISTEN: nothing falls in between
   spdlog::info("sharing presence with the cluster as tracker {}", cluster_->tracker_id());
   return Status::Ok();
 }
 
-void TrackerServer::OnNotification(std::string_view /*channel*/, std::string_view payload) {
-  service_.OnClusterPresence(payload, NowUnix());
+void TrackerServer::OnNotification(std::string_view channel, std::string_view payload) {
+  if (channel == kPgRevocationChannel)
+    service_.OnClusterRevoked(payload, NowUnix());
+  else if (channel == kPgPunchChannel)
+    service_.OnClusterPunch(payload);
+  else
+    service_.OnClusterPresence(payload, NowUnix());
   Flush();
 }
 

@@ -357,43 +357,6 @@ void TrackerService::ShareOwn(const std::string& name, int64_t now) {
   }
 }
 
-void TrackerService::OnClusterResync(int64_t now) {
-  if (cluster_ == nullptr)
-    return;
-  auto others = cluster_->ReadOthers();
-  if (!others.ok()) {
-    spdlog::warn("cluster presence unreadable: {}", others.status().ToString());
-    return;
-  }
-  std::unordered_set<std::string> present;
-  for (SharedPresence& p : *others) {
-    present.insert(p.name);
-    presence_.SetRemote(
-        p.name, Presence::RemoteEntry{p.status, std::move(p.text), std::move(p.endpoints)}, now);
-  }
-  for (const std::string& name : presence_.RemoteNames())
-    if (!present.contains(name))
-      presence_.SetRemote(name, std::nullopt, now);
-  DeliverPresence();
-}
-
-void TrackerService::OnClusterPresence(std::string_view name, int64_t now) {
-  if (cluster_ == nullptr)
-    return;
-  auto shared = cluster_->Read(name);
-  if (!shared.ok()) {
-    spdlog::warn("cluster presence of {} unreadable: {}", name, shared.status().ToString());
-    return;
-  }
-  if (*shared && (*shared)->tracker_id == cluster_->tracker_id())
-    return;  // our own change, coming back
-  std::optional<Presence::RemoteEntry> remote;
-  if (*shared)
-    remote = Presence::RemoteEntry{(*shared)->status, (*shared)->text, (*shared)->endpoints};
-  presence_.SetRemote(name, std::move(remote), now);
-  DeliverPresence();
-}
-
 Status TrackerService::HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m) {
   std::vector<std::string> names(m.names().begin(), m.names().end());
   CONFAB_ASSIGN_OR_RETURN(std::vector<PresenceEntry> initial, presence_.Subscribe(s.name, names));
@@ -447,9 +410,11 @@ std::vector<proto::Endpoint> TrackerService::EndpointsOf(const std::string& name
 
 Status TrackerService::HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m) {
   auto target = presence_.SessionOf(m.name());
-  if (!target || presence_.View(m.name()).status == proto::PRESENCE_OFFLINE) {
+  if (presence_.View(m.name()).status == proto::PRESENCE_OFFLINE) {
     return Status::Unavailable(m.name().substr(0, 64) + " is not online");
   }
+  if (!target)  // online on another tracker of the cluster
+    return PunchAcrossCluster(id, s, m);
   proto::FromTracker to_target;
   proto::PunchNotice* notice = to_target.mutable_punch();
   notice->set_request_id(m.request_id());
@@ -505,25 +470,6 @@ void TrackerService::OnClosed(SessionId id, int64_t now) {
     // Written with the next FlushDurable(), in one transaction with others.
     last_seen_[name] = now;
   }
-}
-
-Status TrackerService::Revoke(const std::string& name, const std::string& reason, int64_t now) {
-  CONFAB_ASSIGN_OR_RETURN(Member member, state_.directory().GetMember(name));
-  CONFAB_RETURN_IF_ERROR(state_.directory().Revoke(name, now, reason));
-  if (auto session = presence_.SessionOf(name)) {
-    to_close_.push_back(*session);
-    OnClosed(*session, now);
-  }
-  // Their relayed streams close at once, pending or active.
-  for (uint64_t slot : relay_.OnRevoked(name))
-    relays_to_close_.push_back(slot);
-  proto::FromTracker notice;
-  notice.mutable_revoked()->set_name(name);
-  notice.mutable_revoked()->set_identity_key(member.identity_key.data(),
-                                             member.identity_key.size());
-  for (const auto& [id, session] : sessions_)
-    Send(id, notice);
-  return Status::Ok();
 }
 
 Result<std::vector<UserInfo>> TrackerService::Users() {

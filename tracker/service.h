@@ -111,8 +111,20 @@ class TrackerService {
   // this tracker's followers of `name` as for a local change.
   void OnClusterPresence(std::string_view name, int64_t now_unix);
   // Re-reads every other tracker's members (at start, and when the change
-  // channel was lost for a while): what changed is told as above.
+  // channel was lost for a while): what changed is told as above. Members
+  // with a session here who were revoked meanwhile are closed as on
+  // OnClusterRevoked.
   void OnClusterResync(int64_t now_unix);
+  // The cluster says `name` was revoked (on any tracker, this one included):
+  // re-read the member and, if still revoked, close their session and relay
+  // legs here and tell this tracker's sessions, as Revoke does. Once per
+  // revocation: the revoking tracker hears its own announcement and skips it.
+  void OnClusterRevoked(std::string_view name, int64_t now_unix);
+  // Another tracker announced a punch request (cluster_punch.h): if the
+  // target's session is here, tell them whom to punch to, with the
+  // requester's endpoints from the shared presence. A payload that does not
+  // parse is counted (refusals["cluster_punch_invalid"]) and logged.
+  void OnClusterPunch(std::string_view payload);
 
   // Writes what is buffered for the directory (lookup audit entries, the
   // last-seen times of members who left) in batches; the server calls it
@@ -152,6 +164,10 @@ class TrackerService {
   size_t sessions() const { return sessions_.size(); }
 
  private:
+  // Closes `member`'s session and relay legs here and tells every session
+  // (Revoke, OnClusterRevoked); nothing if already applied for this
+  // revocation (member.revoked_at). Whether it did anything.
+  bool ApplyRevocation(const Member& member, int64_t now_unix);
   struct Session {
     std::string name;
     Bytes identity_key;
@@ -177,6 +193,8 @@ class TrackerService {
   Status PublishEndpoints(const Session& s);
   Status HandleSubscribe(SessionId id, Session& s, const proto::Subscribe& m);
   Status HandleLookup(SessionId id, Session& s, const proto::Lookup& m, int64_t now);
+  // HandlePunch for a target whose session is on another tracker.
+  Status PunchAcrossCluster(SessionId id, const Session& s, const proto::PunchRequest& m);
   Status HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m);
   Status HandleRelayRequest(SessionId id, Session& s, const proto::RelayRequest& m, int64_t now);
   MemberState RelayMemberState(const std::string& name);
@@ -208,6 +226,8 @@ class TrackerService {
   };
   std::vector<PendingAudit> audit_;
   std::unordered_map<std::string, int64_t> last_seen_;  // not yet in the directory
+  // Revocations already applied here: name -> revoked_at (ApplyRevocation).
+  std::unordered_map<std::string, int64_t> revocations_applied_;
   ServiceCounters counters_;
   uint16_t second_probe_port_ = 0;
   ClusterPresence* cluster_ = nullptr;

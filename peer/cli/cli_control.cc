@@ -203,6 +203,7 @@ int RunNodeStatus(bool json, bool verbose) {
                 UtcIso8601(n.certificate_expires_unix_ms() / 1000).c_str());
   }
   if (verbose) {
+    std::printf("  tracker: %s\n", n.tracker_address().c_str());
     std::printf("  public UDP address: %s\n",
                 n.public_udp().empty() ? "unknown" : n.public_udp().c_str());
     std::printf("  NAT mapping: %s%s\n", n.nat().c_str(),

@@ -74,6 +74,7 @@ nlohmann::json NodeStatusJson(const proto::NodeStatus& n) {
                       {"status", n.status()},
                       {"text", n.status_text()},
                       {"tracker", n.tracker_connected() ? "connected" : "disconnected"},
+                      {"tracker_address", n.tracker_address()},
                       {"peer_address", n.peer_address()},
                       {"public_udp", n.public_udp()},
                       {"nat", n.nat()},

@@ -65,6 +65,7 @@ proto::Response StatusHandlers::NodeStatus() {
   proto::NodeStatus* status = response.mutable_node_status();
   status->set_name(p_.self_name);
   status->set_tracker_connected(p_.link.connected());
+  status->set_tracker_address(p_.link.tracker_address().ToString());
   status->set_peer_address(p_.port.local_address().ToString());
   const udp::NatReport nat = p_.port.udp().nat();
   if (nat.public_address)

@@ -51,7 +51,16 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   if (enrollment.checked.identity_key != identity.public_key())
     return Status::AuthFailed("the identity key does not match the stored certificate");
   CONFAB_ASSIGN_OR_RETURN(net::Address listen, ResolveHostPort(options.listen));
-  CONFAB_ASSIGN_OR_RETURN(net::Address tracker, ResolveHostPort(enrollment.tracker_address));
+  // tracker.address: one host:port, or several of one cluster separated by
+  // commas (issue 16: the node fails over between them).
+  std::vector<net::Address> trackers;
+  for (const std::string& one : SplitTrackerAddresses(enrollment.tracker_address)) {
+    CONFAB_ASSIGN_OR_RETURN(net::Address a, ResolveHostPort(one));
+    trackers.push_back(a);
+  }
+  if (trackers.empty())
+    return Status::InvalidArgument("enrollment.toml: tracker.address names no tracker");
+  const net::Address tracker = trackers.front();
 
   std::unique_ptr<Node> node(new Node(loop, options));
   node->name_ = enrollment.name;
@@ -144,6 +153,7 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
                          .tracker_static_key = enrollment.tracker_static_key,
                          .local_static = local_static,
                          .certificate = enrollment.certificate};
+  link.other_trackers.assign(trackers.begin() + 1, trackers.end());
   CONFAB_RETURN_IF_ERROR(node->LoadRevocations());
   CONFAB_ASSIGN_OR_RETURN(node->link_, TrackerLink::Create(loop, std::move(link), node.get()));
 
@@ -267,6 +277,8 @@ void Node::OnConnected(const proto::SessionWelcome& welcome) {
   feed_->OnTrackerUp();
   // Our public UDP address and NAT mapping, from the tracker's probe ports,
   // through the very socket peers will reach.
+  tracker_ = link_->tracker_address();  // the one this session is on
+  spdlog::info("tracker session on {}", tracker_->ToString());
   std::vector<net::Address> probes = {*tracker_};
   if (Result<net::Address> second = net::Address::FromIp(tracker_->ip(), SecondProbePort(welcome));
       second.ok() && second->port() != 0)

@@ -145,6 +145,23 @@ class JoinAttempt final : public channel::ChannelConnection::Delegate, public ne
 
 }  // namespace
 
+std::vector<std::string> SplitTrackerAddresses(std::string_view addresses) {
+  std::vector<std::string> out;
+  while (true) {
+    const size_t comma = addresses.find(',');
+    std::string_view part = addresses.substr(0, comma);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t'))
+      part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t'))
+      part.remove_suffix(1);
+    if (!part.empty())
+      out.emplace_back(part);
+    if (comma == std::string_view::npos)
+      return out;
+    addresses.remove_prefix(comma + 1);
+  }
+}
+
 Result<net::Address> ResolveHostPort(std::string_view host_port) {
   auto numeric = net::Address::Parse(host_port);
   if (numeric.ok())

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/base/bytes.h"
 #include "common/base/result.h"
@@ -21,6 +22,11 @@ namespace confab::peer {
 // accept the stall). InvalidArgument for text that is not host:port;
 // Unavailable when the name does not resolve.
 [[nodiscard]] Result<net::Address> ResolveHostPort(std::string_view host_port);
+
+// enrollment.toml's tracker.address: one "host:port", or several trackers of
+// one cluster separated by commas ("a:7650, b:7650"; issue 16). The parts,
+// spaces trimmed, empty ones dropped, in order.
+std::vector<std::string> SplitTrackerAddresses(std::string_view addresses);
 
 struct JoinOptions {
   std::string hostname;         // informational, for the tracker's audit log

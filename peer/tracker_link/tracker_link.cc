@@ -82,7 +82,7 @@ void TrackerLink::Dial() {
   init.remote_static = params_.tracker_static_key;
   init.payload = SerializeToBytes(hello);
   auto connection =
-      channel::ChannelConnection::Connect(loop_, params_.tracker, std::move(init), this);
+      channel::ChannelConnection::Connect(loop_, tracker_address(), std::move(init), this);
   if (!connection.ok()) {
     if (loop_.closing())
       return;
@@ -224,6 +224,8 @@ void TrackerLink::ScheduleReconnect(Status reason, bool was_connected) {
   std::uniform_real_distribution<double> spread(1.0 - b.jitter, 1.0 + b.jitter);
   const uint64_t delay = static_cast<uint64_t>(std::max(1.0, base * spread(rng_)));
   ++attempts_;
+  if (!params_.other_trackers.empty())  // the next tracker of the cluster
+    current_ = (current_ + 1) % (params_.other_trackers.size() + 1);
   (void)reconnect_timer_->Start(delay);
   delegate_->OnDisconnected(Disconnect{std::move(reason), was_connected, delay});  // last
 }

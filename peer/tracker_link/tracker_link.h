@@ -34,6 +34,10 @@ namespace confab::peer {
 
 struct TrackerLinkParams {
   net::Address tracker;  // see ResolveHostPort (join.h)
+  // Other trackers of the same cluster (issue 16; the same static key): on
+  // each failure to connect or lost session the link moves on to the next
+  // address, in order, wrapping round, with the usual backoff.
+  std::vector<net::Address> other_trackers{};
   crypto::X25519PublicKey tracker_static_key{};
   crypto::X25519KeyPair local_static{};  // the identity key's X25519 form
   Bytes certificate{};                   // a serialized proto::Certificate
@@ -126,7 +130,10 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // when the tracker does not relay: nothing is sent.
   [[nodiscard]] Result<uint64_t> RequestRelay(const std::string& name);
   // The tracker to dial, and as whom, for a relayed leg (relay_stream.h).
-  const net::Address& tracker_address() const { return params_.tracker; }
+  // The one dialled now (or next), of params.tracker and other_trackers.
+  const net::Address& tracker_address() const {
+    return current_ == 0 ? params_.tracker : params_.other_trackers[current_ - 1];
+  }
   const crypto::X25519PublicKey& tracker_static_key() const { return params_.tracker_static_key; }
   const crypto::X25519KeyPair& local_static() const { return params_.local_static; }
 
@@ -183,6 +190,7 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   bool refused_ = false;   // set when a welcome refused the session
   Status refusal_;         // the tracker's reason, for OnRefused
   uint32_t attempts_ = 0;  // consecutive failures, for the backoff
+  size_t current_ = 0;     // 0: params_.tracker; i: other_trackers[i - 1]
   uint64_t keepalive_ms_ = 0;
   uint64_t last_heard_ms_ = 0;
   uint64_t keepalive_sequence_ = 0;

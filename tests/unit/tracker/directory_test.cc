@@ -187,54 +187,6 @@ TEST_CASE("directory.db is created private to its owner", "[directory]") {
   CHECK((st.st_mode & 0777) == 0600);
 }
 
-TEST_CASE("Renew reissues a member's certificate for the same key with a new serial, audited",
-          "[directory][issue-18]") {
-  Fixture f;
-  const Member before = f.MustJoin("alice", "a", 1);
-  f.MustJoin("bob", "b", 2);
-  auto renewed = f.dir->Renew("alice", kNow + 500, "auto", FakeIssue);
-  REQUIRE(renewed.ok());
-  CHECK(renewed->serial == 3);
-  CHECK(renewed->identity_key == Key(1));
-  CHECK(renewed->certificate ==
-        ToBytes(AsBytes(std::string("alice/3/") + std::to_string(kNow + 500))));
-  CHECK(renewed->certificate != before.certificate);
-  f.Reopen();  // durable
-  auto stored = f.dir->GetMember("alice");
-  REQUIRE(stored.ok());
-  CHECK(stored->serial == 3);
-  CHECK(stored->certificate == renewed->certificate);
-  CHECK(stored->enrolled_at == before.enrolled_at);
-  CHECK(f.dir->GetMemberByKey(Key(1))->serial == 3);
-  std::vector<AuditEntry> renewals;
-  for (const AuditEntry& e : f.Audit()) {
-    if (e.action == AuditAction::kRenew)
-      renewals.push_back(e);
-  }
-  REQUIRE(renewals.size() == 1);
-  const AuditEntry& last = renewals.front();
-  CHECK(last.time == kNow + 500);
-  CHECK(last.actor == "auto");
-  CHECK(last.subject == "alice");
-  CHECK(last.detail == "serial 1 -> 3");
-}
-
-TEST_CASE("Renew refuses an unknown or revoked member and a failing issuer, changing nothing",
-          "[directory][issue-18][error]") {
-  Fixture f;
-  CHECK(f.dir->Renew("nobody", kNow, "ops", FakeIssue).status().code() == Code::kNotFound);
-  const Member alice = f.MustJoin("alice", "a", 1);
-  auto failing = [](const Issuance&) -> Result<Bytes> {
-    return Status::InvalidArgument("no signing today");
-  };
-  CHECK(f.dir->Renew("alice", kNow + 1, "ops", failing).status().code() == Code::kInvalidArgument);
-  CHECK(f.dir->GetMember("alice")->certificate == alice.certificate);
-  REQUIRE(f.dir->Revoke("alice", kNow + 2, "left").ok());
-  CHECK(f.dir->Renew("alice", kNow + 3, "ops", FakeIssue).status().code() ==
-        Code::kPermissionDenied);
-  CHECK(f.dir->GetMember("alice")->serial == alice.serial);
-}
-
 }  // namespace
 }  // namespace confab::tracker
 

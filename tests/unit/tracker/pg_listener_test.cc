@@ -137,5 +137,47 @@ TEST_CASE("PgListener refuses a bad channel name and an unreachable server", "[p
   CloseLoop(*loop);
 }
 
+TEST_CASE(
+    "A revocation through PgDirectory is announced on the revocation channel when it commits, "
+    "and a refused one is not",
+    "[pg][issue-16]") {
+  const std::string bin = PgServer::FindBinaries();
+  if (bin.empty())
+    CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
+  std::string error;
+  auto pg = PgServer::Start(bin, &error);
+  INFO(error);
+  REQUIRE(pg);
+  const std::string url = pg->conninfo() + " connect_timeout=5";
+  auto dir = PgDirectory::Open(url);
+  REQUIRE(dir.ok());
+  REQUIRE((*dir)->CreateInvite("alice", Bytes(32, 1), 1000, 3600).ok());
+  auto key = crypto::SigningKey::FromSeed(Bytes(32, 1));
+  REQUIRE(key.ok());
+  Bytes identity(key->public_key().begin(), key->public_key().end());
+  REQUIRE((*dir)
+              ->Enroll(Bytes(32, 1), identity, 1001,
+                       [](const Issuance&) -> Result<Bytes> { return Bytes{1}; })
+              .ok());
+  auto loop = MakeLoop();
+  Recorder rec;
+  auto started = PgListener::Start(*loop, url, {std::string(kPgRevocationChannel)}, &rec);
+  REQUIRE(started.ok());
+  rec.listener = std::move(started).value();
+
+  REQUIRE((*dir)->Revoke("alice", 1002, "left").ok());
+  REQUIRE(RunUntil(*loop, [&] { return rec.notes.size() == 1; }));
+  CHECK(rec.notes[0] == std::make_pair(std::string("confab_revoked"), std::string("alice")));
+
+  // Refused (already revoked; no such member): rolled back, nothing announced.
+  CHECK((*dir)->Revoke("alice", 1003, "again").code() == Status::Code::kFailedPrecondition);
+  CHECK((*dir)->Revoke("nobody", 1003, "left").code() == Status::Code::kNotFound);
+  RunUntil(
+      *loop, [] { return false; }, 300);
+  CHECK(rec.notes.size() == 1);
+  rec.listener.reset();
+  CloseLoop(*loop);
+}
+
 }  // namespace
 }  // namespace confab::tracker
