@@ -356,6 +356,16 @@ class Console final : private net::FdPoller::Delegate,
     ShowHistory(open_, limit);
   }
 
+  void OpenFirstUnread(bool say_if_none) {
+    std::vector<proto::ContactPresence> unread = Unread();
+    if (unread.empty()) {
+      if (say_if_none)
+        Print("  nothing unread");
+      return;
+    }
+    OpenConversation(unread.front().name(), std::max<uint32_t>(10, unread.front().unread()));
+  }
+
   void ShowWho() {
     proto::Request request;
     request.mutable_who();
@@ -388,6 +398,11 @@ class Console final : private net::FdPoller::Delegate,
   void Execute(const Command& command) {
     switch (command.kind) {
       case CommandKind::kNothing:
+        // Enter on an empty line, with no conversation open: the unread
+        // messages one keystroke away. With one open it does nothing, so
+        // a plain line never goes somewhere the person did not choose.
+        if (open_.empty())
+          OpenFirstUnread(/*say_if_none=*/false);
         return;
       case CommandKind::kError:
         Print(command.error);
@@ -407,15 +422,9 @@ class Console final : private net::FdPoller::Delegate,
       case CommandKind::kOpen:
         OpenConversation(command.name, 10);
         return;
-      case CommandKind::kUnread: {
-        std::vector<proto::ContactPresence> unread = Unread();
-        if (unread.empty()) {
-          Print("  nothing unread");
-          return;
-        }
-        OpenConversation(unread.front().name(), std::max<uint32_t>(10, unread.front().unread()));
+      case CommandKind::kUnread:
+        OpenFirstUnread(/*say_if_none=*/true);
         return;
-      }
       case CommandKind::kClose:
         open_.clear();
         return;
@@ -537,7 +546,8 @@ class Console final : private net::FdPoller::Delegate,
       uint32_t total = 0;
       for (const proto::ContactPresence& p : unread)
         total += p.unread();
-      Print(std::to_string(total) + " unread (arrived while no console was open): /unread opens " +
+      Print(std::to_string(total) +
+            " unread (arrived while no console was open): Enter (or /unread) opens " +
             unread.front().name() + "'s");
     }
   }

@@ -210,6 +210,7 @@ std::string HelpText() {
          "  /reject ID           refuse an offered file\n"
          "  /send NAME FILE      offer FILE to NAME; progress follows here\n"
          "  /unread              open the first conversation with unread messages\n"
+         "                       (Enter on an empty line too, when none is open)\n"
          "  /groups              your groups and their members (`confab group` changes them)\n"
          "  /help                this list\n"
          "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"

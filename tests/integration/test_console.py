@@ -344,7 +344,8 @@ class ConsoleTest(OrgTest):
 
         c = self.console(self.alice)
         c.wait_for("bob is online [2 unread]")
-        c.wait_for("2 unread (arrived while no console was open): /unread opens bob's")
+        c.wait_for("2 unread (arrived while no console was open): Enter (or /unread) opens "
+                   "bob's")
         at = c.mark()
         c.type("/unread\r")
         c.wait_for("talking to bob", at)
@@ -367,6 +368,30 @@ class ConsoleTest(OrgTest):
         c2 = self.console(self.alice)
         c2.wait_for("bob is online [1 unread]")
         c2.wait_for("1 unread")
+        c2.wait_for("confab> ")
+        # Enter on the empty line opens it: the unread message one keystroke away.
+        at = c2.mark()
+        c2.type("\r")
+        c2.wait_for("talking to bob", at)
+        c2.wait_for("bob: later", at)
+        c2.wait_for("bob> ", at)
+        # With a conversation open, an empty Enter stays put (a live message
+        # is read once shown, so nothing is unread here); with none open and
+        # nothing unread, it says nothing.
+        carol = self.member("carol")
+        carol.start()
+        self.assertEqual(carol.cli("msg", "alice", "from carol").returncode, 0)
+        c2.wait_for("carol: from carol", at)
+        wait_until(lambda: len(self.alice.history("carol")) == 1, 15, what="carol's at alice")
+        at = c2.mark()
+        c2.type("\r/who\r")
+        c2.wait_for("carol is online", at)
+        self.assertNotIn("talking to", c2.text()[at:])
+        at = c2.mark()
+        c2.type("/close\r\r/who\r")
+        c2.wait_for("carol is online", at)
+        self.assertNotIn("talking to", c2.text()[at:])
+        self.assertNotIn("nothing unread", c2.text()[at:])
 
     def restart_tracker(self):
         port = self.tracker.port
