@@ -375,6 +375,7 @@ Tone ToneOf(const proto::Event& event, const std::string& self) {
       return Tone::kOutgoing;
     case proto::Event::kKeyChange:
     case proto::Event::kRevoked:
+    case proto::Event::kPeerOutdated:
     case proto::Event::kTransferQuarantined:
     case proto::Event::kTransferFailed:
       return Tone::kAlarm;
@@ -473,6 +474,15 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
       return at + "*** tracker link down (" + Printable(link.reason()) + "); retrying in " +
              std::to_string((link.retry_in_ms() + 999) / 1000) +
              " s. Contacts already met are still reached";
+    }
+    case proto::Event::kPeerOutdated: {
+      const proto::PeerOutdatedEvent& old = event.peer_outdated();
+      std::string line = at + "!!! " + old.name() +
+                         " runs an older confab: messages to and from them wait until they "
+                         "upgrade (they were told)";
+      if (!old.detail().empty())
+        line += " (" + Printable(old.detail()) + ")";
+      return line;
     }
     case proto::Event::kRevoked:
       if (event.revoked().self())

@@ -226,6 +226,23 @@ TEST_CASE("Groups: /msg #GROUP and /open #GROUP parse, /groups lists, /send refu
   CHECK(FormatGroup(g) == "#team (admin): alice, bob^[[2J");
 }
 
+TEST_CASE("A peer on an older protocol reads as an alarm naming them and what to do",
+          "[peer][console]") {
+  SentMessages sent;
+  proto::Event e;
+  e.set_time_unix_ms(0);
+  e.mutable_peer_outdated()->set_name("bob");
+  e.mutable_peer_outdated()->set_detail("chat protocol 1\x1b[2J");
+  const std::string line = FormatEvent(e, "alice", sent);
+  CHECK(line.substr(line.find(' ') + 1) ==
+        "!!! bob runs an older confab: messages to and from them wait until they upgrade (they "
+        "were told) (chat protocol 1^[[2J)");
+  CHECK(ToneOf(e, "alice") == Tone::kAlarm);
+  e.mutable_peer_outdated()->clear_detail();
+  const std::string bare = FormatEvent(e, "alice", sent);
+  CHECK(bare.substr(bare.size() - 16) == "(they were told)");
+}
+
 TEST_CASE("A group's message reads with the group and its author", "[peer][console][groups]") {
   SentMessages sent;
   proto::Event in;
