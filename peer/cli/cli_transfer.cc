@@ -97,6 +97,15 @@ int Follow(const std::string& id, bool json) {
 
 int RunSend(const std::string& to, const std::string& file, const std::string& as, bool detach,
             bool json) {
+  if (!to.empty() && to.front() == '#') {
+    // A group offer would be one offer per member, reported per member; the
+    // transfer layer has one peer per transfer, so that is not built yet.
+    std::fprintf(stderr,
+                 "confab send: files go to one member at a time, not to a group (%s): send to "
+                 "each member with `confab send NAME FILE`\n",
+                 to.c_str());
+    return kExitFailed;
+  }
   char absolute[PATH_MAX];
   if (realpath(file.c_str(), absolute) == nullptr) {
     std::fprintf(stderr, "confab send: cannot find %s\n", file.c_str());

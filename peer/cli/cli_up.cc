@@ -1,12 +1,15 @@
 // `confab up [--listen HOST:PORT]`: runs the node in the foreground until
 // SIGINT or SIGTERM (see peer/node.h), with the settings of
-// $CONFAB_HOME/config.toml (peer/node_config.h). On start it prints one line to
-// stderr that scripts can wait for:
+// $CONFAB_HOME/config.toml (peer/node_config.h). Everything it says goes
+// through the logger (common/base/log.h), so under systemd every line carries
+// a journald priority: failures at error, the rest at info. On start it logs
+// one line that scripts can wait for (at --log-level info or lower; services
+// wait for sd_notify's READY=1 instead):
 //   confab: node up as NAME; peers on HOST:PORT; control socket PATH
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +28,7 @@ namespace confab::peer::cli {
 namespace {
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "confab up: %s\n", message.c_str());
+  spdlog::error("{}", message);
   return kExitFailed;
 }
 
@@ -85,10 +88,9 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
     if (!node.ok()) {
       code = Fail(std::string(node.status().message()));
     } else {
-      std::fprintf(stderr, "confab: node up as %s; peers on %s; control socket %s\n",
-                   (*node)->name().c_str(), (*node)->peer_address().ToString().c_str(),
-                   (*node)->control_path().c_str());
-      std::fflush(stderr);
+      spdlog::info("node up as {}; peers on {}; control socket {}", (*node)->name(),
+                   (*node)->peer_address().ToString(), (*node)->control_path());
+      spdlog::default_logger()->flush();
       NotifyReady("node up as " + (*node)->name());  // STOPPING=1: Node's signal hook
       Status ran = (*loop)->Run();
       (*node)->Shutdown();
@@ -101,7 +103,7 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
   if (Status closed = (*loop)->Close(); !closed.ok())
     return Fail("shutdown left handles open: " + std::string(closed.message()));
   if (code == kExitOk)
-    std::fprintf(stderr, "confab: node stopped\n");
+    spdlog::info("node stopped");
   return code;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/base/proto_bytes.h"
+#include "common/base/wall_clock.h"
 #include "common/net/fd_poller.h"
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
@@ -244,7 +245,7 @@ class Console final : private net::FdPoller::Delegate,
       const Tone tone = ToneOf(event, params_.self);
       Print(Paint(FormatEvent(event, params_.self, sent_), tone, colour_));
       if (tone == Tone::kIncoming)
-        MarkRead(event.message().from());
+        MarkRead(IsGroupName(event.message().to()) ? event.message().to() : event.message().from());
       if (tone == Tone::kIncoming && params_.bell && tty_) {
         std::fputs("\a", stdout);
         std::fflush(stdout);
@@ -355,6 +356,16 @@ class Console final : private net::FdPoller::Delegate,
     ShowHistory(open_, limit);
   }
 
+  void OpenFirstUnread(bool say_if_none) {
+    std::vector<proto::ContactPresence> unread = Unread();
+    if (unread.empty()) {
+      if (say_if_none)
+        Print("  nothing unread");
+      return;
+    }
+    OpenConversation(unread.front().name(), std::max<uint32_t>(10, unread.front().unread()));
+  }
+
   void ShowWho() {
     proto::Request request;
     request.mutable_who();
@@ -369,9 +380,29 @@ class Console final : private net::FdPoller::Delegate,
     }
   }
 
+  // Lists the groups we are in (learning their names for completion);
+  // false when there are none (or the node could not say).
+  bool ShowGroups() {
+    proto::Request request;
+    request.mutable_group()->set_action(proto::GroupRequest::ACTION_LIST);
+    auto response = Call(request);
+    if (!response || response->groups_size() == 0)
+      return false;
+    for (const proto::GroupEntry& g : response->groups()) {
+      names_.insert("#" + g.name());
+      Print("  " + FormatGroup(g));
+    }
+    return true;
+  }
+
   void Execute(const Command& command) {
     switch (command.kind) {
       case CommandKind::kNothing:
+        // Enter on an empty line, with no conversation open: the unread
+        // messages one keystroke away. With one open it does nothing, so
+        // a plain line never goes somewhere the person did not choose.
+        if (open_.empty())
+          OpenFirstUnread(/*say_if_none=*/false);
         return;
       case CommandKind::kError:
         Print(command.error);
@@ -380,26 +411,29 @@ class Console final : private net::FdPoller::Delegate,
         proto::Request request;
         request.mutable_send()->set_to(command.name);
         request.mutable_send()->set_text(command.text);
-        (void)Call(request);  // the node's "queued" event shows it
+        // A direct message: the node's "queued" event shows it. A group's
+        // entry has no event (yet), so the console says it here.
+        if (Call(request) && IsGroupName(command.name))
+          Print(Paint(ClockTime(NowMs()) + " you -> " + command.name + ": " +
+                          Printable(command.text) + "  [queued]",
+                      Tone::kOutgoing, colour_));
         return;
       }
       case CommandKind::kOpen:
         OpenConversation(command.name, 10);
         return;
-      case CommandKind::kUnread: {
-        std::vector<proto::ContactPresence> unread = Unread();
-        if (unread.empty()) {
-          Print("  nothing unread");
-          return;
-        }
-        OpenConversation(unread.front().name(), std::max<uint32_t>(10, unread.front().unread()));
+      case CommandKind::kUnread:
+        OpenFirstUnread(/*say_if_none=*/true);
         return;
-      }
       case CommandKind::kClose:
         open_.clear();
         return;
       case CommandKind::kWho:
         ShowWho();
+        return;
+      case CommandKind::kGroups:
+        if (!ShowGroups())
+          Print("  no groups; `confab group create NAME MEMBER...` makes one");
         return;
       case CommandKind::kStatus: {
         proto::Request request;
@@ -506,12 +540,14 @@ class Console final : private net::FdPoller::Delegate,
     Print("confab console" + (params_.self.empty() ? "" : " for " + params_.self) +
           " (the node for " + params_.home_dir + "). /help lists commands, /quit leaves.");
     ShowWho();
+    (void)ShowGroups();
     std::vector<proto::ContactPresence> unread = Unread();
     if (!unread.empty()) {
       uint32_t total = 0;
       for (const proto::ContactPresence& p : unread)
         total += p.unread();
-      Print(std::to_string(total) + " unread (arrived while no console was open): /unread opens " +
+      Print(std::to_string(total) +
+            " unread (arrived while no console was open): Enter (or /unread) opens " +
             unread.front().name() + "'s");
     }
   }

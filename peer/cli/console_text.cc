@@ -79,7 +79,7 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
   if (verb == "msg" || verb == "m") {
     const std::string_view name = NextWord(&rest);
     if (name.empty() || Trim(rest).empty())
-      return Error("usage: /msg NAME TEXT");
+      return Error("usage: /msg NAME|#GROUP TEXT");
     Command c;
     c.kind = CommandKind::kMessage;
     c.name = std::string(name);
@@ -87,7 +87,7 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     return c;
   }
   if (verb == "open" || verb == "o")
-    return WithName(CommandKind::kOpen, rest, "/open NAME");
+    return WithName(CommandKind::kOpen, rest, "/open NAME|#GROUP");
   if (verb == "close")
     return Simple(CommandKind::kClose, rest, "/close");
   if (verb == "who" || verb == "w")
@@ -95,7 +95,7 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
   if (verb == "history" || verb == "h") {
     if (open.empty() && Trim(rest).empty())
       return Error("no conversation is open: /history NAME, or /open NAME first");
-    return WithName(CommandKind::kHistory, rest, "/history [NAME]", open);
+    return WithName(CommandKind::kHistory, rest, "/history [NAME|#GROUP]", open);
   }
   if (verb == "contacts") {
     const std::string_view action = NextWord(&rest);
@@ -122,6 +122,8 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
   }
   if (verb == "unread" || verb == "u")
     return Simple(CommandKind::kUnread, rest, "/unread");
+  if (verb == "groups" || verb == "g")
+    return Simple(CommandKind::kGroups, rest, "/groups");
   if (verb == "reject")
     return WithName(CommandKind::kReject, rest, "/reject ID");
   if (verb == "send") {
@@ -129,6 +131,8 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     const std::string_view file = Trim(rest);
     if (name.empty() || file.empty())
       return Error("usage: /send NAME FILE");
+    if (IsGroupName(name))
+      return Error("files go to one member at a time: /send NAME FILE (not to a group yet)");
     Command c;
     c.kind = CommandKind::kSend;
     c.name = std::string(name);
@@ -155,10 +159,11 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
 std::vector<std::string> Completions(std::string_view before, std::string_view word,
                                      const std::set<std::string>& names) {
   static constexpr std::string_view kCommands[] = {
-      "/msg",    "/open",   "/close",  "/who",    "/status", "/history", "/contacts",
-      "/verify", "/accept", "/reject", "/unread", "/send",   "/help",    "/quit"};
+      "/msg",    "/open",   "/close",  "/who",    "/status", "/history", "/contacts", "/verify",
+      "/accept", "/reject", "/unread", "/groups", "/send",   "/help",    "/quit"};
   static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",   "/o",
                                                     "/history", "/h", "/verify", "/send"};
+  static constexpr std::string_view kMembersOnly[] = {"/verify", "/send"};
   std::vector<std::string> out;
   const std::string_view head = Trim(before);
   if (head.empty()) {
@@ -175,7 +180,12 @@ std::vector<std::string> Completions(std::string_view before, std::string_view w
     takes_name = takes_name || head == c;
   if (!takes_name)
     return out;
+  bool members_only = false;
+  for (std::string_view c : kMembersOnly)
+    members_only = members_only || head == c;
   for (const std::string& name : names) {
+    if (members_only && IsGroupName(name))
+      continue;
     if (std::string_view(name).substr(0, word.size()) == word)
       out.push_back(name);
   }
@@ -184,10 +194,13 @@ std::vector<std::string> Completions(std::string_view before, std::string_view w
 
 std::string HelpText() {
   return "  /msg NAME TEXT       send TEXT to NAME\n"
+         "  /msg #GROUP TEXT     send TEXT to a group's members\n"
          "  /open NAME           talk to NAME: plain lines go to them (/close to stop)\n"
+         "  /open #GROUP         talk to a group: its messages, each with its author\n"
          "  /who                 contacts and their presence\n"
          "  /status WORD [TEXT]  online, away, busy or invisible, with a note\n"
-         "  /history [NAME]      the conversation (default: the open one), with states\n"
+         "  /history [NAME]      the conversation (default: the open one; or #GROUP),\n"
+         "                       with states\n"
          "                       queued/sent/delivered\n"
          "  /contacts            contacts, pins and blocks\n"
          "  /contacts add|remove|block|unblock NAME\n"
@@ -197,6 +210,8 @@ std::string HelpText() {
          "  /reject ID           refuse an offered file\n"
          "  /send NAME FILE      offer FILE to NAME; progress follows here\n"
          "  /unread              open the first conversation with unread messages\n"
+         "                       (Enter on an empty line too, when none is open)\n"
+         "  /groups              your groups and their members (`confab group` changes them)\n"
          "  /help                this list\n"
          "  /quit                leave the console (the node keeps running; Ctrl-D too)\n"
          "  Tab completes commands and contact names. Start a line with // to send a\n"
@@ -294,6 +309,17 @@ std::string FormatPresence(const proto::ContactPresence& p) {
   return line;
 }
 
+bool IsGroupName(std::string_view name) {
+  return !name.empty() && name.front() == '#';
+}
+
+std::string FormatGroup(const proto::GroupEntry& g) {
+  std::string line = "#" + Printable(g.name()) + " (" + g.role() + "):";
+  for (int i = 0; i < g.members_size(); ++i)
+    line += (i == 0 ? " " : ", ") + Printable(g.members(i));
+  return line;
+}
+
 std::string HumanSize(double bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
@@ -349,6 +375,7 @@ Tone ToneOf(const proto::Event& event, const std::string& self) {
       return Tone::kOutgoing;
     case proto::Event::kKeyChange:
     case proto::Event::kRevoked:
+    case proto::Event::kPeerOutdated:
     case proto::Event::kTransferQuarantined:
     case proto::Event::kTransferFailed:
       return Tone::kAlarm;
@@ -411,6 +438,8 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
         sent.Remember(m);
         return at + "you -> " + m.to() + ": " + Printable(m.text()) + "  [" + m.state() + "]";
       }
+      if (IsGroupName(m.to()))
+        return at + m.to() + " " + m.from() + ": " + Printable(m.text());
       return at + m.from() + ": " + Printable(m.text());
     }
     case proto::Event::kMessageState:
@@ -445,6 +474,15 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
       return at + "*** tracker link down (" + Printable(link.reason()) + "); retrying in " +
              std::to_string((link.retry_in_ms() + 999) / 1000) +
              " s. Contacts already met are still reached";
+    }
+    case proto::Event::kPeerOutdated: {
+      const proto::PeerOutdatedEvent& old = event.peer_outdated();
+      std::string line = at + "!!! " + old.name() +
+                         " runs an older confab: messages to and from them wait until they "
+                         "upgrade (they were told)";
+      if (!old.detail().empty())
+        line += " (" + Printable(old.detail()) + ")";
+      return line;
     }
     case proto::Event::kRevoked:
       if (event.revoked().self())

@@ -29,6 +29,7 @@ enum class CommandKind {
   kReject,    // /reject ID: refuse an offered file (name: the id)
   kSend,      // /send NAME FILE: offer a file (text: the path as typed, may hold spaces)
   kUnread,    // /unread: open the first conversation with unread messages
+  kGroups,    // /groups: your groups and their members
   kHelp,      // /help
   kQuit,      // /quit (or end of input)
   kError,     // anything else: `error` says what was wrong
@@ -36,7 +37,7 @@ enum class CommandKind {
 
 struct Command {
   CommandKind kind = CommandKind::kNothing;
-  std::string name;   // the contact
+  std::string name;   // the contact, or "#GROUP" for a group
   std::string text;   // the message, or the status note
   std::string word;   // /status's word, or /contacts' action ("" to list)
   std::string error;  // kError: a sentence for the person
@@ -48,7 +49,8 @@ Command ParseConsoleLine(std::string_view line, const std::string& open);
 // Tab completion: the words that may replace `word`, given the text of the
 // line before it (`before`) and the contact names known so far. A command
 // for the first word ("/ms" -> "/msg"), a name for the one after /msg,
-// /open, /history, /verify or /send; nothing elsewhere (message text).
+// /open, /history, /verify or /send (`names` may hold "#GROUP"s; /verify and
+// /send take only members); nothing elsewhere (message text).
 std::vector<std::string> Completions(std::string_view before, std::string_view word,
                                      const std::set<std::string>& names);
 
@@ -123,5 +125,9 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
 std::string FormatEntry(const proto::HistoryEntry& entry);
 // One contact's presence as /who shows it.
 std::string FormatPresence(const proto::ContactPresence& presence);
+// One group as /groups shows it: "#team (admin): alice, bob, carol".
+std::string FormatGroup(const proto::GroupEntry& group);
+// Whether `name` names a group ("#team") rather than a member.
+bool IsGroupName(std::string_view name);
 
 }  // namespace confab::peer::console

@@ -122,6 +122,13 @@ void EventFeed::OnTrackerRefused(const Status& reason) {
   Publish(std::move(event));
 }
 
+void EventFeed::OnPeerOutdated(const std::string& name, const std::string& why) {
+  proto::Event event;
+  event.mutable_peer_outdated()->set_name(name);
+  event.mutable_peer_outdated()->set_detail(why);
+  Publish(std::move(event));
+}
+
 void EventFeed::OnRevoked(const std::string& name) {
   proto::Event event;
   event.mutable_revoked()->set_name(name);

@@ -64,6 +64,9 @@ class EventFeed final : public transfer::Transfers::Observer, private net::Timer
   void OnTrackerRefused(const Status& reason);
   // `name` was revoked (us, when it is self's name).
   void OnRevoked(const std::string& name);
+  // `name`'s node runs an older chat protocol and was told to upgrade;
+  // `why` is the node's sentence for it.
+  void OnPeerOutdated(const std::string& name, const std::string& why);
   // A presence push: recorded, and published if it differs from what was known.
   void OnPresence(const proto::PresenceEntry& entry);
   // `name`'s presence as last pushed (offline if never), with `contact`'s

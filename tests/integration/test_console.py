@@ -344,7 +344,8 @@ class ConsoleTest(OrgTest):
 
         c = self.console(self.alice)
         c.wait_for("bob is online [2 unread]")
-        c.wait_for("2 unread (arrived while no console was open): /unread opens bob's")
+        c.wait_for("2 unread (arrived while no console was open): Enter (or /unread) opens "
+                   "bob's")
         at = c.mark()
         c.type("/unread\r")
         c.wait_for("talking to bob", at)
@@ -367,6 +368,30 @@ class ConsoleTest(OrgTest):
         c2 = self.console(self.alice)
         c2.wait_for("bob is online [1 unread]")
         c2.wait_for("1 unread")
+        c2.wait_for("confab> ")
+        # Enter on the empty line opens it: the unread message one keystroke away.
+        at = c2.mark()
+        c2.type("\r")
+        c2.wait_for("talking to bob", at)
+        c2.wait_for("bob: later", at)
+        c2.wait_for("bob> ", at)
+        # With a conversation open, an empty Enter stays put (a live message
+        # is read once shown, so nothing is unread here); with none open and
+        # nothing unread, it says nothing.
+        carol = self.member("carol")
+        carol.start()
+        self.assertEqual(carol.cli("msg", "alice", "from carol").returncode, 0)
+        c2.wait_for("carol: from carol", at)
+        wait_until(lambda: len(self.alice.history("carol")) == 1, 15, what="carol's at alice")
+        at = c2.mark()
+        c2.type("\r/who\r")
+        c2.wait_for("carol is online", at)
+        self.assertNotIn("talking to", c2.text()[at:])
+        at = c2.mark()
+        c2.type("/close\r\r/who\r")
+        c2.wait_for("carol is online", at)
+        self.assertNotIn("talking to", c2.text()[at:])
+        self.assertNotIn("nothing unread", c2.text()[at:])
 
     def restart_tracker(self):
         port = self.tracker.port
@@ -446,6 +471,51 @@ class ConsoleTest(OrgTest):
         self.assertEqual(c.wait_exit(), 0, c.text())
 
 
+    def test_groups_in_the_console_listed_opened_and_written_to(self):
+        self.alice.start()
+        r = self.alice.cli("group", "create", "team", "bob")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.alice.cli("msg", "#team", "from the cli").returncode, 0)
+        # `confab send '#team' FILE`: refused plainly, nothing offered.
+        f = os.path.join(self.tmp, "f.txt")
+        with open(f, "w") as out:
+            out.write("x")
+        r = self.alice.cli("send", "#team", f)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("one member at a time, not to a group (#team)", r.stderr)
+        self.assertEqual(self.alice.cli_json("transfers"), [])
+
+        c = self.console(self.alice)
+        c.wait_for("#team (admin): alice, bob")  # on opening, beside the contacts
+        c.wait_for("confab> ")
+        at = c.mark()
+        c.type("/groups\r")
+        c.wait_for("#team (admin): alice, bob", at)
+        at = c.mark()
+        c.type("/msg #team hello team\r")
+        c.wait_for("you -> #team: hello team  [queued]", at)
+        at = c.mark()
+        c.type("/open #team\r")
+        c.wait_for("talking to #team", at)
+        c.wait_for("alice: from the cli  [queued]", at)  # each entry with its author
+        c.wait_for("alice: hello team  [queued]", at)
+        c.wait_for("#team> ", at)
+        at = c.mark()
+        c.type("plain line to the group\r")
+        c.wait_for("you -> #team: plain line to the group  [queued]", at)
+        at = c.mark()
+        c.type(f"/send #team {f}\r")
+        c.wait_for("files go to one member at a time", at)
+        at = c.mark()
+        c.type("/help\r")
+        c.wait_for("/groups ", at)
+        c.wait_for("/open #GROUP ", at)
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0)
+        self.assertEqual([m["text"] for m in self.alice.history("#team")],
+                         ["from the cli", "hello team", "plain line to the group"])
+        self.assertEqual([m["from"] for m in self.alice.history("#team")], ["alice"] * 3)
+
 class ConsoleTransferTest(PairTest):
     def setUp(self):
         super().setUp()
@@ -513,6 +583,7 @@ class ConsoleTransferTest(PairTest):
         b.type("/reject 00000000000000000000000000000000\r")
         b.wait_for("confab: ", at_b)  # the node's refusal, shown
         self.assertFalse(os.path.exists(os.path.join(self.downloads, "other.txt")))
+
 
 
 if __name__ == "__main__":

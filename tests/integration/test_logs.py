@@ -107,25 +107,35 @@ class LogsTest(TempDirTest):
         code = self.tracker.invite("bob")
         self.assertEqual(confab_join(home, code).returncode, 0)
         node_log = os.path.join(self.tmp, "node-journal.log")
-        self.start_with_journal([binary("CONFAB"), "up", "--listen", "127.0.0.1:0"],
-                                confab_env(home), node_log, lambda t: "node up as bob" in t)
+        node = self.start_with_journal([binary("CONFAB"), "up", "--listen", "127.0.0.1:0"],
+                                       confab_env(home), node_log, lambda t: "node up as bob" in t)
         wait_until(lambda: "joined: bob" in read(tracker_log), 10, what="the join logged")
         for path in (tracker_log, node_log):
-            # "node up as" is printed outside the logger, so the node's first
-            # logged line (e.g. "connected to the tracker") may come after it.
-            wait_until(lambda: [l for l in read(path).splitlines() if JOURNAL_LINE.match(l)],
-                       10, what=f"a logged line in {path}")
             lines = [line for line in read(path).splitlines() if line]
-            self.assertTrue([line for line in lines if JOURNAL_LINE.match(line)], path)
+            self.assertTrue(lines, path)
             for line in lines:
-                # `confab up` also prints its own announcements ("confab: node up
-                # as ...") outside the logger; journald files those at info.
-                if not line.startswith(("confab: ", "confab up: ")):
-                    self.assertRegex(line, JOURNAL_LINE, path)
+                self.assertRegex(line, JOURNAL_LINE, path)
                 self.assertNotRegex(line, TIMESTAMP, path)
                 self.assertNotIn("\x1b[", line, path)  # no colour codes in the journal
+        # `confab up`'s own lines go through the logger too, at info.
+        self.assertRegex(read(node_log), r"(?m)^<6>confab: node up as bob; peers on ")
+        node.send_signal(signal.SIGTERM)
+        self.assertEqual(node.wait(15), 0)
+        self.assertRegex(read(node_log), r"(?m)^<6>confab: node stopped$")
         self.assertRegex(read(tracker_log), r"(?m)^<6>confab-tracker: org 'Demo' serving on")
         self.assertRegex(read(tracker_log), r"(?m)^<6>confab-tracker: joined: bob")
+
+    def test_confab_up_failing_under_the_journal_logs_at_error_priority(self):
+        home = os.path.join(self.tmp, "nobody")
+        os.makedirs(home)
+        log_path = os.path.join(self.tmp, "up-fail.log")
+        with open(log_path, "w") as log:
+            r = subprocess.run([binary("CONFAB"), "up", "--listen", "127.0.0.1:0"],
+                               env=dict(confab_env(home), JOURNAL_STREAM=journal_stream(log_path)),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                               timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(read(log_path), r"(?m)^<3>confab: .* is not enrolled; run `confab join CODE` first$")
 
     def test_journal_stream_naming_another_file_keeps_the_utc_format(self):
         other = os.path.join(self.tmp, "other")

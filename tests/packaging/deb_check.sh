@@ -8,18 +8,31 @@
 #    postinst makes the system user `confab` and /var/lib/confab-tracker
 #    (owned by it, 0700), a reinstall keeps one user, and removing the
 #    package leaves the state directory.
-# Usage: deb_check.sh BUILD_DIR
+# Usage: deb_check.sh BUILD_DIR [DEBS_DIR]
+#   With DEBS_DIR (scripts/build-debs.sh passes its output), the .debs there
+#   are checked as built, instead of new ones made with CPack from BUILD_DIR
+#   (whose CMakeCache.txt still gives the install prefix).
 set -euo pipefail
 build="$1"
+debs="${2:-}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 prefix="$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")"
 fail=0
 bad() { echo "FAIL: $*" >&2; fail=1; }
 
-(cd "$build" && cpack -G DEB -B "$work/debs" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log" >&2; exit 1; }
-peer_deb="$(ls "$work"/debs/confab_*.deb)"
-tracker_deb="$(ls "$work"/debs/confab-tracker_*.deb)"
+if [[ -z "$debs" ]]; then
+  debs="$work/debs"
+  (cd "$build" && cpack -G DEB -B "$debs" >"$work/cpack.log" 2>&1) || { cat "$work/cpack.log" >&2; exit 1; }
+fi
+one_deb() {  # one_deb GLOB: the single .deb in $debs matching it
+  local found=("$debs"/$1)
+  [[ ${#found[@]} == 1 && -f "${found[0]}" ]] || { echo "FAIL: want one $1 in $debs, found: ${found[*]}" >&2; exit 1; }
+  echo "${found[0]}"
+}
+peer_deb="$(one_deb 'confab_*.deb')"
+tracker_deb="$(one_deb 'confab-tracker_*.deb')"
+echo "checking $(basename "$peer_deb") and $(basename "$tracker_deb")"
 [[ "$(dpkg-deb -f "$peer_deb" Package)" == confab ]] || bad "confab .deb named $(dpkg-deb -f "$peer_deb" Package)"
 [[ "$(dpkg-deb -f "$tracker_deb" Package)" == confab-tracker ]] || bad "tracker .deb misnamed"
 dpkg-deb -I "$tracker_deb" postinst >/dev/null || bad "tracker .deb has no postinst"

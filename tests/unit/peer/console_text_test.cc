@@ -84,15 +84,15 @@ TEST_CASE("Console lines that are wrong say what to type", "[peer][console][erro
     const char* says;
   } cases[] = {
       {"hello", "", "/open NAME"},
-      {"/msg bob", "", "usage: /msg NAME TEXT"},
-      {"/msg", "", "usage: /msg NAME TEXT"},
+      {"/msg bob", "", "usage: /msg NAME|#GROUP TEXT"},
+      {"/msg", "", "usage: /msg NAME|#GROUP TEXT"},
       {"/open", "", "usage: /open NAME"},
       {"/open bob carol", "", "usage: /open NAME"},
       {"/who now", "", "usage: /who"},
       {"/status sleepy", "", "usage: /status"},
       {"/status", "", "usage: /status"},
       {"/history", "", "no conversation is open: /history NAME"},
-      {"/history bob carol", "", "usage: /history [NAME]"},
+      {"/history bob carol", "", "usage: /history [NAME|#GROUP]"},
       {"/contacts frob carol", "", "usage: /contacts [add|remove|block|unblock NAME]"},
       {"/contacts add", "", "usage: /contacts add|remove|block|unblock NAME"},
       {"/contacts add carol dave", "", "usage: /contacts add|remove|block|unblock NAME"},
@@ -187,6 +187,76 @@ TEST_CASE("Tab completes commands first, then contact names, never message text"
   CHECK(Completions("", "bo", names).empty());           // a plain line is text
   CHECK(Completions("/msg bob ", "bo", names).empty());  // the message itself
   CHECK(Completions("/who ", "b", names).empty());
+}
+
+TEST_CASE("Groups: /msg #GROUP and /open #GROUP parse, /groups lists, /send refuses a group",
+          "[peer][console][groups]") {
+  Command m = ParseConsoleLine("/msg #team hello all", "");
+  CHECK(m.kind == CommandKind::kMessage);
+  CHECK(m.name == "#team");
+  CHECK(m.text == "hello all");
+  Command o = ParseConsoleLine("/open #team", "");
+  CHECK(o.kind == CommandKind::kOpen);
+  CHECK(o.name == "#team");
+  Command plain = ParseConsoleLine("to the group", "#team");
+  CHECK(plain.kind == CommandKind::kMessage);
+  CHECK(plain.name == "#team");
+  CHECK(ParseConsoleLine("/groups", "").kind == CommandKind::kGroups);
+  CHECK(ParseConsoleLine("/g", "").kind == CommandKind::kGroups);
+  CHECK(ParseConsoleLine("/groups x", "").error == "usage: /groups");
+  Command send = ParseConsoleLine("/send #team /tmp/a file", "");
+  CHECK(send.kind == CommandKind::kError);
+  CHECK(send.error.find("one member at a time") != std::string::npos);
+  CHECK(HelpText().find("/groups ") != std::string::npos);
+  CHECK(IsGroupName("#team"));
+  CHECK_FALSE(IsGroupName("team"));
+  CHECK_FALSE(IsGroupName(""));
+
+  const std::set<std::string> names = {"#team", "bob", "tom"};
+  CHECK(Completions("/open ", "#", names) == std::vector<std::string>{"#team"});
+  CHECK(Completions("/msg ", "", names) == std::vector<std::string>{"#team", "bob", "tom"});
+  CHECK(Completions("/send ", "", names) == std::vector<std::string>{"bob", "tom"});
+  CHECK(Completions("", "/gr", names) == std::vector<std::string>{"/groups"});
+
+  proto::GroupEntry g;
+  g.set_name("team");
+  g.set_role("admin");
+  g.add_members("alice");
+  g.add_members("bob\x1b[2J");
+  CHECK(FormatGroup(g) == "#team (admin): alice, bob^[[2J");
+}
+
+TEST_CASE("A peer on an older protocol reads as an alarm naming them and what to do",
+          "[peer][console]") {
+  SentMessages sent;
+  proto::Event e;
+  e.set_time_unix_ms(0);
+  e.mutable_peer_outdated()->set_name("bob");
+  e.mutable_peer_outdated()->set_detail("chat protocol 1\x1b[2J");
+  const std::string line = FormatEvent(e, "alice", sent);
+  CHECK(line.substr(line.find(' ') + 1) ==
+        "!!! bob runs an older confab: messages to and from them wait until they upgrade (they "
+        "were told) (chat protocol 1^[[2J)");
+  CHECK(ToneOf(e, "alice") == Tone::kAlarm);
+  e.mutable_peer_outdated()->clear_detail();
+  const std::string bare = FormatEvent(e, "alice", sent);
+  CHECK(bare.substr(bare.size() - 16) == "(they were told)");
+}
+
+TEST_CASE("A group's message reads with the group and its author", "[peer][console][groups]") {
+  SentMessages sent;
+  proto::Event in;
+  in.set_time_unix_ms(0);
+  in.mutable_message()->set_from("bob");
+  in.mutable_message()->set_to("#team");
+  in.mutable_message()->set_text("hi all");
+  const std::string line = FormatEvent(in, "alice", sent);
+  CHECK(line.substr(line.find(' ') + 1) == "#team bob: hi all");
+  proto::Event out = in;
+  out.mutable_message()->set_from("alice");
+  out.mutable_message()->set_state("queued");
+  const std::string mine = FormatEvent(out, "alice", sent);
+  CHECK(mine.substr(mine.find(' ') + 1) == "you -> #team: hi all  [queued]");
 }
 
 TEST_CASE("/accept takes an offered file's id and an optional directory", "[peer][console]") {
@@ -329,10 +399,10 @@ TEST_CASE("Local times are written in the format asked for, and one too long say
 // (optional ones both left out and given, alternatives each), must parse.
 TEST_CASE("Every /help entry parses as /help shows it", "[peer][console]") {
   const std::map<std::string, std::vector<std::string>> fill = {
-      {"NAME", {"carol"}},       {"[NAME]", {"", "carol"}},
-      {"TEXT", {"hi there"}},    {"[TEXT]", {"", "back soon"}},
-      {"WORD", {"away"}},        {"ID", {"00112233445566778899aabbccddeeff"}},
-      {"[DIR]", {"", "/tmp/in"}}};
+      {"NAME", {"carol"}},        {"[NAME]", {"", "carol"}},
+      {"TEXT", {"hi there"}},     {"[TEXT]", {"", "back soon"}},
+      {"WORD", {"away"}},         {"ID", {"00112233445566778899aabbccddeeff"}},
+      {"[DIR]", {"", "/tmp/in"}}, {"#GROUP", {"#team"}}};
   const std::string help = HelpText();
   int entries = 0;
   size_t start = 0;
@@ -380,7 +450,7 @@ TEST_CASE("Every /help entry parses as /help shows it", "[peer][console]") {
       CHECK(c.kind != CommandKind::kNothing);
     }
   }
-  CHECK(entries >= 11);
+  CHECK(entries >= 14);
 }
 
 TEST_CASE("A date line comes before the first message and whenever the day changes",

@@ -379,6 +379,13 @@ TEST_CASE(
   REQUIRE(progress.has_transfer_progress());
   CHECK(progress.transfer_progress().bytes_done() == 40);
   CHECK(progress.transfer_progress().rate_bytes_per_s() == 10);
+
+  // A peer on an older chat protocol, told to upgrade: its own event.
+  feed.OnPeerOutdated("bob", "bob runs chat protocol 1; ask them to upgrade");
+  const auto outdated = Parse<proto::Event>(WaitFrame(*f.loop, console));
+  REQUIRE(outdated.has_peer_outdated());
+  CHECK(outdated.peer_outdated().name() == "bob");
+  CHECK(outdated.peer_outdated().detail() == "bob runs chat protocol 1; ask them to upgrade");
   f.Finish();
 }
 
