@@ -428,7 +428,7 @@ void Node::OnStatesMoved(const chat::ConversationInfo& conversation,
 
 void Node::OnPeerOutdated(const std::string& name, const std::string& why) {
   spdlog::warn("{}", why);
-  (void)name;
+  feed_->OnPeerOutdated(name, why);
 }
 
 std::optional<crypto::Ed25519PublicKey> Node::AuthorKey(const std::string& person) {
