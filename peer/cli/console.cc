@@ -1,9 +1,7 @@
 #include "peer/cli/console.h"
 
-#include <fcntl.h>
 #include <readline/history.h>
 #include <readline/readline.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -29,6 +26,7 @@
 #include "common/net/signal_watcher.h"
 #include "common/net/timer.h"
 #include "peer/cli/cli.h"
+#include "peer/cli/console_history.h"
 #include "peer/cli/console_text.h"
 #include "peer/control/control_client.h"
 #include "peer/control/control_frame.h"
@@ -180,49 +178,16 @@ class Console final : private net::FdPoller::Delegate,
   // ---- history -------------------------------------------------------------
 
   void LoadHistory() {
-    std::vector<std::string> lines;
-    std::ifstream in(params_.history_path);
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty())
-        lines.push_back(line);
-    }
-    in.close();
-    if (lines.size() > kMaxHistoryLines) {
-      lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(kMaxHistoryLines));
-      RewriteHistory(lines);
-    }
-    for (const std::string& line : lines)
+    for (const std::string& line : LoadHistoryFile(params_.history_path, kMaxHistoryLines))
       add_history(line.c_str());
-  }
-
-  void RewriteHistory(const std::vector<std::string>& lines) {
-    const int fd =
-        open(params_.history_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return;
-    std::string all;
-    for (const std::string& line : lines)
-      all += line + "\n";
-    (void)!write(fd, all.data(), all.size());
-    (void)fchmod(fd, 0600);
-    close(fd);
   }
 
   void Remember(const char* line) {
     if (line[0] == '\0')
       return;
     add_history(line);  // this session recalls everything typed
-    std::optional<std::string> keep = PersistableLine(line);
-    if (!keep)
-      return;
-    const int fd =
-        open(params_.history_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return;
-    (void)fchmod(fd, 0600);  // also when an older file was more open
-    const std::string entry = *keep + "\n";
-    (void)!write(fd, entry.data(), entry.size());
-    close(fd);
+    if (std::optional<std::string> keep = PersistableLine(line))
+      AppendHistoryLine(params_.history_path, *keep);
   }
 
   // ---- events from the node ------------------------------------------------
