@@ -153,7 +153,9 @@ void ChatSessions::OnReached(const std::string& name,
 
 void ChatSessions::OnNotReached(const std::string& name, const Status& why,
                                 const std::optional<PathReport>& path) {
-  if (path)
+  // A dial that failed beside a session they opened to us does not hide
+  // that session's path.
+  if (path && EstablishedLinkTo(name) == nullptr)
     paths_[name] = *path;
   spdlog::info("cannot reach {} now ({}); messages stay queued", name, why.ToString());
 }
@@ -207,12 +209,15 @@ void ChatSessions::SendPending(Link& link) {
 Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
   if (closed_)
     return Status::Unavailable("shutting down");
+  // Asked before the new link counts as established: a path we dialed
+  // ourselves says more than "they reached us", and stays.
+  const bool dialed_already = EstablishedLinkTo(channel.peer) != nullptr;
   Link& link = *AddLink(channel.peer);
   link.transport = channel.transport;
   link.udp_session = channel.udp_session;
   link.conn = std::move(channel.connection);
   link.conn->set_delegate(&link);
-  if (EstablishedLinkTo(link.peer) == nullptr) {
+  if (!dialed_already) {
     paths_[link.peer] =
         PathReport{link.transport, channel.from ? channel.from->ToString() : "",
                    "they reached us (inbound " + std::string(TransportName(link.transport)) + ")"};

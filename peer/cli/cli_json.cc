@@ -62,9 +62,12 @@ nlohmann::json PresenceJson(const proto::ContactPresence& p, bool verbose) {
                       {"blocked", p.blocked()}, {"key_change_pending", p.key_change_pending()},
                       {"unread", p.unread()}};
   if (verbose) {
-    j["path"] = p.path();
+    // The contract: one of tcp, udp, relay, none (a contact never tried
+    // has no report on the node).
+    const bool tried = !p.path().empty();
+    j["path"] = tried ? p.path() : "none";
     j["path_address"] = p.path_address();
-    j["path_reason"] = p.path_reason();
+    j["path_reason"] = tried ? p.path_reason() : "not tried yet";
   }
   return j;
 }

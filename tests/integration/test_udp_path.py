@@ -118,7 +118,9 @@ class UdpPathTest(PairTest):
             self.alice.stop()
             self.alice.start()
             self.assertEqual(self.alice.cli("msg", "bob", "queued meanwhile").returncode, 0)
-            path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" else None)(
+            # "none" with "not tried yet" first, then "none" with what was tried.
+            path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" and
+                                       p["path_reason"] != "not tried yet" else None)(
                 self.who(self.alice, "bob")), 40, interval=0.5, what="no direct path")
             self.assertIn("no direct path", path["path_reason"])
             sent = [m["state"] for m in self.alice.history("bob")

@@ -108,6 +108,31 @@ TEST_CASE(
   CHECK(bob_view.refused == 0);
 }
 
+TEST_CASE("The node that was dialed reports the path it was reached on",
+          "[peer][sessions][reconcile]") {
+  People people;
+  MemoryReplicas alice_view(people, "alice"), bob_view(people, "bob");
+  Bytes id = alice_view.AddDirect("bob");
+  bob_view.AddDirect("alice");
+  Fixture f;
+  f.alice.replicas = &alice_view;
+  f.bob.replicas = &bob_view;
+  f.Start(f.alice);
+  f.Start(f.bob);
+  CHECK(!f.bob.sessions->PathTo("alice").has_value());
+  chat::VerifiedEntry hi = alice_view.Write(id, "hi bob");
+  f.alice.sessions->Deliver("bob");
+  Bytes hi_id(hi.id.begin(), hi.id.end());
+  REQUIRE(f.Run([&] { return alice_view.acked_by["bob"].count(hi_id) > 0; }));
+  std::optional<PathReport> inbound = f.bob.sessions->PathTo("alice");
+  REQUIRE(inbound.has_value());
+  CHECK(inbound->transport == Transport::kTcp);
+  CHECK(inbound->reason == "they reached us (inbound tcp)");
+  std::optional<PathReport> outbound = f.alice.sessions->PathTo("bob");
+  REQUIRE(outbound.has_value());
+  CHECK(outbound->transport == Transport::kTcp);
+}
+
 TEST_CASE("A protocol 2 node dials only members it shares a conversation with",
           "[peer][sessions][reconcile]") {
   People people;
