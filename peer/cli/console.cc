@@ -376,12 +376,8 @@ class Console final : private net::FdPoller::Delegate,
         proto::Request request;
         request.mutable_send()->set_to(command.name);
         request.mutable_send()->set_text(command.text);
-        // A direct message: the node's "queued" event shows it. A group's
-        // entry has no event (yet), so the console says it here.
-        if (Call(request) && IsGroupName(command.name))
-          Print(Paint(ClockTime(NowMs()) + " you -> " + command.name + ": " +
-                          Printable(command.text) + "  [queued]",
-                      Tone::kOutgoing, colour_));
+        // The node's "queued" event shows it, direct or group alike.
+        (void)Call(request);
         return;
       }
       case CommandKind::kOpen:

@@ -494,6 +494,11 @@ class ConsoleTest(OrgTest):
         at = c.mark()
         c.type("/msg #team hello team\r")
         c.wait_for("you -> #team: hello team  [queued]", at)
+        # Shown once: the node's event for our entry is the only line (a
+        # command answered after it proves the event had its chance).
+        c.type("/groups\r")
+        c.wait_for("#team (admin)", c.wait_for("you -> #team: hello team", at))
+        self.assertEqual(c.text()[at:].count("you -> #team: hello team"), 1, c.text()[at:])
         at = c.mark()
         c.type("/open #team\r")
         c.wait_for("talking to #team", at)
