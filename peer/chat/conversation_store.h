@@ -132,7 +132,10 @@ class ConversationStore {
   // `cutoff_ms` (our clock) lose their body. A signed one keeps its row as
   // a purged entry (see StoredEntry::purged); a legacy one is deleted, as
   // before version 7. Queued and sent entries and membership changes are
-  // kept. One transaction; returns how many entries lost their body.
+  // kept. One transaction; returns how many entries lost their body. A
+  // deleted legacy message that its sender retries would be stored again;
+  // senders retry only until acked, so that needs an ack lost for the
+  // whole retention period.
   [[nodiscard]] Result<int64_t> PurgeOlderThan(int64_t cutoff_ms);
   [[nodiscard]] Status CommitBatch(store::Transaction& tx);
 

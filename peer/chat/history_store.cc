@@ -289,20 +289,6 @@ Result<std::vector<StoredMessage>> HistoryStore::OutboxAll(size_t limit) {
   return ReadAll(st);
 }
 
-Result<std::vector<StoredMessage>> HistoryStore::OutboxByIdPrefix(std::string_view hex_prefix) {
-  const bool hex = !hex_prefix.empty() && hex_prefix.size() <= 2 * sizeof(MessageId) &&
-                   hex_prefix.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-  if (!hex)
-    return Status::InvalidArgument("a message id is 1 to 32 lower-case hex digits");
-  // LIKE sees only hex digits here, so no character of the prefix is a wildcard.
-  CONFAB_ASSIGN_OR_RETURN(store::Statement st,
-                          db_->Prepare("SELECT " CONFAB_MESSAGE_COLUMNS " FROM" CONFAB_MESSAGES
-                                       "WHERE e.direction = 1 AND e.state IN (1, 2) "
-                                       "AND lower(hex(e.id)) LIKE ?1 || '%' LIMIT 2"));
-  st.BindText(1, hex_prefix);
-  return ReadAll(st);
-}
-
 Result<bool> HistoryStore::DeleteQueued(std::string_view conversation, const MessageId& id) {
   CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
   CONFAB_ASSIGN_OR_RETURN(
@@ -491,20 +477,6 @@ Status HistoryStore::Export(int64_t since_ms,
     CONFAB_ASSIGN_OR_RETURN(StoredMessage m, ReadRow(st));
     CONFAB_RETURN_IF_ERROR(visit(m));
   }
-}
-
-Result<int64_t> HistoryStore::PurgeOlderThan(int64_t cutoff_ms) {
-  CONFAB_ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(*db_));
-  CONFAB_ASSIGN_OR_RETURN(
-      store::Statement del,
-      db_->Prepare(
-          "DELETE FROM entries WHERE legacy = 1 AND received_ms < ?1 AND state IN (0, 3)"));
-  del.BindInt64(1, cutoff_ms);
-  CONFAB_RETURN_IF_ERROR(del.Run());
-  int64_t deleted = db_->changes();
-  BeforeCommit();
-  CONFAB_RETURN_IF_ERROR(tx.Commit());
-  return deleted;
 }
 
 }  // namespace confab::peer

@@ -120,10 +120,6 @@ class HistoryStore {
   // Every outgoing message in the outbox (kQueued or kSent) of every
   // conversation, oldest first, at most `limit`: `confab outbox`.
   [[nodiscard]] Result<std::vector<StoredMessage>> OutboxAll(size_t limit);
-  // The outbox messages whose id in lower-case hex starts with `hex_prefix`
-  // (lower-case hex digits only, else InvalidArgument), at most two: enough
-  // to tell a unique prefix from an ambiguous one.
-  [[nodiscard]] Result<std::vector<StoredMessage>> OutboxByIdPrefix(std::string_view hex_prefix);
   // Deletes the outgoing message `id` of `conversation` if it is still
   // kQueued, in one transaction. Returns whether it did.
   [[nodiscard]] Result<bool> DeleteQueued(std::string_view conversation, const MessageId& id);
@@ -170,12 +166,8 @@ class HistoryStore {
   // Everything in `conversation` so far is read (the console showed it).
   [[nodiscard]] Status MarkRead(std::string_view conversation);
 
-  // Deletes incoming and delivered messages written before `cutoff_ms`
-  // (`history.retain_days`). Queued and sent outgoing messages are kept
-  // however old: they are promises not yet kept. Returns how many went.
-  // A retry of a purged incoming message would be stored again; senders
-  // retry only until acked, so this needs an ack lost for the whole period.
-  [[nodiscard]] Result<int64_t> PurgeOlderThan(int64_t cutoff_ms);
+  // Retention is ConversationStore::PurgeOlderThan: it holds these rows as
+  // legacy entries.
 
  private:
   HistoryStore(store::Database* db, BodyCipher cipher, Options options)

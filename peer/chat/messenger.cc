@@ -1,7 +1,6 @@
 #include "peer/chat/messenger.h"
 
 #include <algorithm>
-#include <cctype>
 #include <limits>
 #include <set>
 #include <string>
@@ -122,33 +121,6 @@ Result<int64_t> Messenger::MarkSent(std::string_view contact, std::span<const Me
   // stores it once (ids), so nothing is lost or shown twice.
   return history_.UpdateOutgoingState(contact, ids, from, MessageState::kSent, now_ms,
                                       HistoryStore::Sync::kLazy);
-}
-
-Result<StoredMessage> Messenger::DropQueued(std::string_view id_prefix) {
-  std::string prefix(id_prefix);
-  for (char& c : prefix)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (prefix.size() < 4)
-    return Status::InvalidArgument("give at least 4 hex digits of the message id");
-  CONFAB_ASSIGN_OR_RETURN(std::vector<StoredMessage> matches, history_.OutboxByIdPrefix(prefix));
-  if (matches.empty()) {
-    return Status::NotFound("no message in the outbox has an id starting with " + prefix +
-                            " (see `confab outbox`)");
-  }
-  if (matches.size() > 1) {
-    return Status::InvalidArgument(prefix +
-                                   " starts more than one id in the outbox; give more of it");
-  }
-  const StoredMessage& m = matches.front();
-  if (m.state != MessageState::kQueued) {
-    return Status::FailedPrecondition("that message was already sent to " + m.conversation +
-                                      " and may be on their node; it stays until they "
-                                      "acknowledge it");
-  }
-  CONFAB_ASSIGN_OR_RETURN(bool deleted, history_.DeleteQueued(m.conversation, m.id));
-  if (!deleted)
-    return Status::FailedPrecondition("that message left the outbox meanwhile; try again");
-  return m;
 }
 
 Result<int64_t> Messenger::MarkSentThrough(std::string_view contact, uint64_t after_seq,

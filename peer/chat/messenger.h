@@ -100,14 +100,6 @@ class Messenger {
   [[nodiscard]] Result<std::vector<StoredMessage>> Outbox(size_t limit) {
     return history_.OutboxAll(limit);
   }
-  // Deletes the outbox message whose hex id starts with `id_prefix` (4 to
-  // 32 hex digits) and returns it: `confab outbox drop`. Only while it is
-  // queued: once sent it may already be on the receiver's node, so it stays
-  // until acknowledged (FailedPrecondition). NotFound for no match,
-  // InvalidArgument for a malformed or ambiguous prefix. The dropped
-  // message leaves a gap in the conversation's seq; receivers order by seq
-  // and acknowledge by id, so a gap costs nothing.
-  [[nodiscard]] Result<StoredMessage> DropQueued(std::string_view id_prefix);
 
   // Notes that these messages went out on a connection (queued -> sent).
   // Unknown ids and messages already sent or delivered are left alone.

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "peer/chat/conversation_store.h"
+
 #include "node_fixture.h"
 
 namespace confab::peer {
@@ -192,8 +194,9 @@ TEST_CASE("Conversation gives the latest messages since a time, oldest first",
   CHECK(n.history->Conversation("dave", 0, 100)->empty());
 }
 
-TEST_CASE("PurgeOlderThan deletes old received and delivered messages, never undelivered ones",
-          "[messaging][history][retention]") {
+TEST_CASE(
+    "Retention deletes old received and delivered protocol 1 messages, never undelivered ones",
+    "[messaging][history][retention]") {
   Node n;
   auto queued = n.history->AppendOutgoing("bob", "old queued", kNow);
   auto sent = n.history->AppendOutgoing("bob", "old sent", kNow);
@@ -212,7 +215,11 @@ TEST_CASE("PurgeOlderThan deletes old received and delivered messages, never und
   REQUIRE(*n.history->UpdateOutgoingState("bob", done, from_queued, MessageState::kDelivered,
                                           kNow + 200) == 2);
 
-  auto purged = n.history->PurgeOlderThan(kNow + 50);
+  // Retention runs through the ConversationStore over the same database,
+  // which holds these rows as legacy entries.
+  auto store = chat::ConversationStore::Open(n.db.get(), CipherFor(n.seed), "alice");
+  REQUIRE(store.ok());
+  auto purged = (*store)->PurgeOlderThan(kNow + 50);
   REQUIRE(purged.ok());
   CHECK(*purged == 2);
   auto left = n.history->Conversation("bob", 0, 100);
