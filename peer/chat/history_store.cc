@@ -440,10 +440,12 @@ Result<std::map<std::string, int64_t>> HistoryStore::UnreadCounts() {
       store::Statement st,
       // Legacy and signed entries alike (chat protocol 2 writes the
       // latter): received text not yet read, purged bodies aside.
-      db_->Prepare("SELECT c.peer, count(*) FROM entries e JOIN conv c ON c.row = e.conv "
-                   "LEFT JOIN conv_read r ON r.conv = e.conv WHERE c.peer IS NOT NULL AND "
-                   "e.direction = 0 AND e.kind = 1 AND e.purged = 0 AND e.row > "
-                   "coalesce(r.read_row, 0) GROUP BY c.peer"));
+      // A group counts under "#name" (names are unique on a node).
+      db_->Prepare("SELECT coalesce(c.peer, '#' || c.name) AS label, count(*) FROM entries e "
+                   "JOIN conv c ON c.row = e.conv LEFT JOIN conv_read r ON r.conv = e.conv "
+                   "WHERE (c.peer IS NOT NULL OR c.kind = 1) AND e.direction = 0 AND "
+                   "e.kind = 1 AND e.purged = 0 AND e.row > coalesce(r.read_row, 0) "
+                   "GROUP BY label"));
   std::map<std::string, int64_t> counts;
   while (true) {
     CONFAB_ASSIGN_OR_RETURN(store::StepResult step, st.Step());
@@ -456,10 +458,11 @@ Result<std::map<std::string, int64_t>> HistoryStore::UnreadCounts() {
 Status HistoryStore::MarkRead(std::string_view conversation) {
   CONFAB_ASSIGN_OR_RETURN(
       store::Statement st,
-      db_->Prepare("INSERT INTO conv_read (conv, read_row) SELECT c.row, (SELECT "
-                   "coalesce(max(row), 0) FROM entries WHERE conv = c.row) FROM conv c WHERE "
-                   "c.peer = ?1 ON CONFLICT (conv) DO UPDATE SET "
-                   "read_row = max(read_row, excluded.read_row)"));
+      db_->Prepare(
+          "INSERT INTO conv_read (conv, read_row) SELECT c.row, (SELECT "
+          "coalesce(max(row), 0) FROM entries WHERE conv = c.row) FROM conv c WHERE "
+          "(c.peer = ?1 OR (c.kind = 1 AND '#' || c.name = ?1)) ON CONFLICT (conv) DO UPDATE SET "
+          "read_row = max(read_row, excluded.read_row)"));
   st.BindText(1, conversation);
   return st.Run();
 }

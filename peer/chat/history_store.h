@@ -161,9 +161,11 @@ class HistoryStore {
                               const std::function<Status(const StoredMessage&)>& visit);
 
   // Incoming messages after each conversation's read marker, for the
-  // conversations that have any (the console's unread counts).
+  // conversations that have any (the console's unread counts): a direct
+  // conversation under the peer's name, a group under "#name".
   [[nodiscard]] Result<std::map<std::string, int64_t>> UnreadCounts();
-  // Everything in `conversation` so far is read (the console showed it).
+  // Everything in `conversation` (a peer's name, or "#name" for a group) so
+  // far is read (the console showed it).
   [[nodiscard]] Status MarkRead(std::string_view conversation);
 
   // Retention is ConversationStore::PurgeOlderThan: it holds these rows as

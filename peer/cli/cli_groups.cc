@@ -21,7 +21,8 @@ nlohmann::json ToJson(const proto::GroupEntry& g) {
           {"id", g.id()},
           {"members", std::vector<std::string>(g.members().begin(), g.members().end())},
           {"admins", std::vector<std::string>(g.admins().begin(), g.admins().end())},
-          {"role", g.role()}};
+          {"role", g.role()},
+          {"unread", g.unread()}};
 }
 
 std::string Joined(const google::protobuf::RepeatedPtrField<std::string>& names) {

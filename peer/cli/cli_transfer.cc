@@ -95,17 +95,34 @@ int Follow(const std::string& id, bool json) {
   }
 }
 
+// A group's offers, one per member: listed, then (unless detached) followed
+// one after the other; they run side by side on the node meanwhile. Exits 0
+// only when every one completed.
+int FollowGroupOffers(const proto::Response& response, bool detach, bool json) {
+  if (json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const proto::TransferEntry& e : response.transfers())
+      rows.push_back({{"id", e.id()}, {"to", e.peer()}});
+    PrintJson(rows);
+  } else {
+    for (const proto::TransferEntry& e : response.transfers())
+      std::printf("%s  %s\n", e.id().c_str(), e.peer().c_str());
+  }
+  std::fflush(stdout);
+  if (detach)
+    return kExitOk;
+  int worst = kExitOk;
+  for (const proto::TransferEntry& e : response.transfers()) {
+    if (!json)
+      std::printf("%s:\n", e.peer().c_str());
+    if (int code = Follow(e.id(), json); code != kExitOk)
+      worst = code;
+  }
+  return worst;
+}
+
 int RunSend(const std::string& to, const std::string& file, const std::string& as, bool detach,
             bool json) {
-  if (!to.empty() && to.front() == '#') {
-    // A group offer would be one offer per member, reported per member; the
-    // transfer layer has one peer per transfer, so that is not built yet.
-    std::fprintf(stderr,
-                 "confab send: files go to one member at a time, not to a group (%s): send to "
-                 "each member with `confab send NAME FILE`\n",
-                 to.c_str());
-    return kExitFailed;
-  }
   char absolute[PATH_MAX];
   if (realpath(file.c_str(), absolute) == nullptr) {
     std::fprintf(stderr, "confab send: cannot find %s\n", file.c_str());
@@ -119,6 +136,8 @@ int RunSend(const std::string& to, const std::string& file, const std::string& a
   auto response = Call("send", request, &code);
   if (!response)
     return code;
+  if (!to.empty() && to.front() == '#')
+    return FollowGroupOffers(*response, detach, json);
   if (json)
     PrintJson({{"id", response->transfer_id()}, {"to", to}});
   else
@@ -189,8 +208,9 @@ void RegisterTransfer(CLI::App& app, Runner* runner) {
   };
   auto o = std::make_shared<Options>();
 
-  CLI::App* send = app.add_subcommand("send", "Offer a file to a contact");
-  send->add_option("NAME", o->name, "The contact")->required();
+  CLI::App* send =
+      app.add_subcommand("send", "Offer a file to a contact, or to every member of a group");
+  send->add_option("NAME", o->name, "The contact, or #GROUP (one offer per member)")->required();
   send->add_option("FILE", o->file, "The file")->required();
   send->add_option("--name", o->as, "Offer it under this name (default: its own)");
   send->add_flag("--detach", o->detach, "Return once offered (the node carries on)");

@@ -297,19 +297,37 @@ class Console final : private net::FdPoller::Delegate,
     auto response = Call(request);
     if (!response)
       return;
-    Print("  sending " + Printable(absolute) + " to " + to + " as " + response->transfer_id() +
-          "; progress follows here");
+    if (!response->transfer_id().empty()) {
+      Print("  sending " + Printable(absolute) + " to " + to + " as " + response->transfer_id() +
+            "; progress follows here");
+      return;
+    }
+    for (const proto::TransferEntry& t : response->transfers())  // a group: one offer each
+      Print("  sending " + Printable(absolute) + " to " + t.peer() + " (" + to + ") as " + t.id() +
+            "; progress follows here");
+    if (!response->notice().empty())
+      Print("  " + response->notice());
   }
 
   // The conversations with unread messages, per /who (unread > 0).
-  std::vector<proto::ContactPresence> Unread() {
-    std::vector<proto::ContactPresence> out;
+  // The conversations with unread messages: contacts (per /who), then
+  // groups ("#name", per /groups).
+  std::vector<std::pair<std::string, uint32_t>> Unread() {
+    std::vector<std::pair<std::string, uint32_t>> out;
     proto::Request request;
     request.mutable_who();
     if (auto response = Call(request)) {
       for (const proto::ContactPresence& p : response->contacts()) {
         if (p.unread() > 0)
-          out.push_back(p);
+          out.emplace_back(p.name(), p.unread());
+      }
+    }
+    proto::Request groups;
+    groups.mutable_group()->set_action(proto::GroupRequest::ACTION_LIST);
+    if (auto response = Call(groups)) {
+      for (const proto::GroupEntry& g : response->groups()) {
+        if (g.unread() > 0)
+          out.emplace_back("#" + g.name(), g.unread());
       }
     }
     return out;
@@ -322,13 +340,13 @@ class Console final : private net::FdPoller::Delegate,
   }
 
   void OpenFirstUnread(bool say_if_none) {
-    std::vector<proto::ContactPresence> unread = Unread();
+    std::vector<std::pair<std::string, uint32_t>> unread = Unread();
     if (unread.empty()) {
       if (say_if_none)
         Print("  nothing unread");
       return;
     }
-    OpenConversation(unread.front().name(), std::max<uint32_t>(10, unread.front().unread()));
+    OpenConversation(unread.front().first, std::max<uint32_t>(10, unread.front().second));
   }
 
   void ShowWho() {
@@ -502,14 +520,14 @@ class Console final : private net::FdPoller::Delegate,
           " (the node for " + params_.home_dir + "). /help lists commands, /quit leaves.");
     ShowWho();
     (void)ShowGroups();
-    std::vector<proto::ContactPresence> unread = Unread();
+    std::vector<std::pair<std::string, uint32_t>> unread = Unread();
     if (!unread.empty()) {
       uint32_t total = 0;
-      for (const proto::ContactPresence& p : unread)
-        total += p.unread();
+      for (const auto& [name, count] : unread)
+        total += count;
       Print(std::to_string(total) +
             " unread (arrived while no console was open): Enter (or /unread) opens " +
-            unread.front().name() + "'s");
+            unread.front().first + "'s");
     }
   }
 

@@ -130,9 +130,7 @@ Command ParseConsoleLine(std::string_view line, const std::string& open) {
     const std::string_view name = NextWord(&rest);
     const std::string_view file = Trim(rest);
     if (name.empty() || file.empty())
-      return Error("usage: /send NAME FILE");
-    if (IsGroupName(name))
-      return Error("files go to one member at a time: /send NAME FILE (not to a group yet)");
+      return Error("usage: /send NAME|#GROUP FILE");
     Command c;
     c.kind = CommandKind::kSend;
     c.name = std::string(name);
@@ -163,7 +161,7 @@ std::vector<std::string> Completions(std::string_view before, std::string_view w
       "/accept", "/reject", "/unread", "/groups", "/send",   "/help",    "/quit"};
   static constexpr std::string_view kTakesName[] = {"/msg",     "/m", "/open",   "/o",
                                                     "/history", "/h", "/verify", "/send"};
-  static constexpr std::string_view kMembersOnly[] = {"/verify", "/send"};
+  static constexpr std::string_view kMembersOnly[] = {"/verify"};
   std::vector<std::string> out;
   const std::string_view head = Trim(before);
   if (head.empty()) {
@@ -209,6 +207,7 @@ std::string HelpText() {
          "  /accept ID [DIR]     take an offered file (to DIR, absolute; default downloads)\n"
          "  /reject ID           refuse an offered file\n"
          "  /send NAME FILE      offer FILE to NAME; progress follows here\n"
+         "  /send #GROUP FILE    offer FILE to each member of the group\n"
          "  /unread              open the first conversation with unread messages\n"
          "                       (Enter on an empty line too, when none is open)\n"
          "  /groups              your groups and their members (`confab group` changes them)\n"
@@ -317,6 +316,8 @@ std::string FormatGroup(const proto::GroupEntry& g) {
   std::string line = "#" + Printable(g.name()) + " (" + g.role() + "):";
   for (int i = 0; i < g.members_size(); ++i)
     line += (i == 0 ? " " : ", ") + Printable(g.members(i));
+  if (g.unread() > 0)
+    line += "  (" + std::to_string(g.unread()) + " unread)";
   return line;
 }
 

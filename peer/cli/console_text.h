@@ -125,7 +125,8 @@ std::string FormatEvent(const proto::Event& event, const std::string& self, Sent
 std::string FormatEntry(const proto::HistoryEntry& entry);
 // One contact's presence as /who shows it.
 std::string FormatPresence(const proto::ContactPresence& presence);
-// One group as /groups shows it: "#team (admin): alice, bob, carol".
+// One group as /groups shows it: "#team (admin): alice, bob, carol", with
+// "  (3 unread)" after it when some are.
 std::string FormatGroup(const proto::GroupEntry& group);
 // Whether `name` names a group ("#team") rather than a member.
 bool IsGroupName(std::string_view name);

@@ -114,6 +114,8 @@ class TransferHandlers {
   // malformed prefix or one that starts several ids (they are listed),
   // NotFound when none.
   Result<transfer::TransferId> ResolveId(std::string_view text);
+  // `confab send '#GROUP' FILE`: one offer to each other member.
+  proto::Response SendToGroup(const proto::TransferSendRequest& request);
 
   const ControlParts& p_;
 };

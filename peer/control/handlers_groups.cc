@@ -74,9 +74,16 @@ proto::Response GroupHandlers::Group(const proto::GroupRequest& request) {
     Result<std::vector<chat::GroupInfo>> all = p_.replicas.Groups();
     if (!all.ok())
       return Failure(all.status());
+    Result<std::map<std::string, int64_t>> unread = p_.history.UnreadCounts();
+    if (!unread.ok())
+      return Failure(unread.status());
     response.set_ok(true);
-    for (const chat::GroupInfo& g : *all)
-      Fill(g, p_.self_name, response.add_groups());
+    for (const chat::GroupInfo& g : *all) {
+      proto::GroupEntry* e = response.add_groups();
+      Fill(g, p_.self_name, e);
+      if (auto n = unread->find("#" + g.name); n != unread->end())
+        e->set_unread(static_cast<uint32_t>(n->second));
+    }
     return response;
   }
   if (request.action() == proto::GroupRequest::ACTION_CREATE) {
@@ -158,6 +165,10 @@ proto::Response GroupHandlers::History(const proto::HistoryRequest& request) {
   const size_t limit = request.limit() == 0 ? 100 : request.limit();
   if (shown.size() > limit)
     shown.erase(shown.begin(), shown.end() - static_cast<std::ptrdiff_t>(limit));
+  if (request.mark_read()) {
+    if (Status marked = p_.history.MarkRead("#" + g->name); !marked.ok())
+      return Failure(marked);
+  }
   proto::Response response;
   response.set_ok(true);
   for (const chat::HistoryEntry* h : shown) {

@@ -23,6 +23,8 @@ Result<transfer::TransferId> TransferHandlers::ResolveId(std::string_view text) 
 }
 
 proto::Response TransferHandlers::Send(const proto::TransferSendRequest& request) {
+  if (request.to().starts_with('#'))
+    return SendToGroup(request);
   Result<transfer::TransferId> id = p_.transfers.Send(request.to(), request.path(), request.name());
   if (!id.ok())
     return Failure(id.status());
@@ -30,6 +32,42 @@ proto::Response TransferHandlers::Send(const proto::TransferSendRequest& request
   proto::Response response;
   response.set_ok(true);
   response.set_transfer_id(transfer::IdHex(*id));
+  return response;
+}
+
+// One offer per member but us, each its own transfer (the transfer layer has
+// one peer per transfer): Response.transfers lists them. A refusal for the
+// first member (the file cannot be read, say) refuses the whole request; a
+// later one is named in the notice, and the offers made stand.
+proto::Response TransferHandlers::SendToGroup(const proto::TransferSendRequest& request) {
+  std::string_view typed = request.to();
+  typed.remove_prefix(1);
+  Result<chat::GroupInfo> g = p_.replicas.GroupNamed(typed);
+  if (!g.ok())
+    return Failure(g.status());
+  proto::Response response;
+  std::string refused;
+  for (const std::string& member : g->membership.members) {
+    if (member == p_.self_name)
+      continue;
+    Result<transfer::TransferId> id = p_.transfers.Send(member, request.path(), request.name());
+    if (!id.ok()) {
+      if (response.transfers_size() == 0 && refused.empty())
+        return Failure(id.status());
+      refused += (refused.empty() ? "" : "; ") + member + ": " + std::string(id.status().message());
+      continue;
+    }
+    p_.correspondents.Follow(member);
+    Result<std::vector<transfer::TransferView>> view = p_.transfers.List(*id);
+    if (view.ok() && view->size() == 1)
+      FillTransfer(view->front(), p_.self_name, response.add_transfers());
+  }
+  if (response.transfers_size() == 0 && refused.empty())
+    return Failure(
+        Status::FailedPrecondition("#" + g->name + " has no other member to offer it to"));
+  response.set_ok(true);
+  if (!refused.empty())
+    response.set_notice("not offered to " + refused);
   return response;
 }
 

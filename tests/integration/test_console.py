@@ -335,6 +335,37 @@ class ConsoleTest(OrgTest):
         b.wait_for("!!! you were revoked", at_b)  # the tracker refuses bob's session
         self.assertNotIn("bob was revoked", b.text()[at_b:])
 
+    def test_a_group_counts_its_unread_messages_and_enter_opens_it(self):
+        self.alice.start()
+        self.bob.start()
+        r = self.bob.cli("group", "create", "team", "alice")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for text in ("team news", "more news"):
+            self.assertEqual(self.bob.cli("msg", "#team", text).returncode, 0)
+        wait_until(lambda: len(self.alice.history("#team")) == 2, 20, what="both at alice")
+        self.assertEqual([g["unread"] for g in self.alice.cli_json("groups")], [2])
+        self.assertEqual(self.bob.cli_json("groups")[0]["unread"], 0)  # ours are read
+
+        c = self.console(self.alice)
+        c.wait_for("#team (member): alice, bob  (2 unread)")
+        c.wait_for("2 unread (arrived while no console was open): Enter (or /unread) opens "
+                   "#team's")
+        c.wait_for("confab> ")
+        at = c.mark()
+        c.type("\r")
+        c.wait_for("talking to #team", at)
+        c.wait_for("bob: more news", c.wait_for("bob: team news", at))
+        c.wait_for("#team> ", at)
+        wait_until(lambda: self.alice.cli_json("groups")[0]["unread"] == 0, 10,
+                   what="read once shown")
+        # A group message shown live is read too.
+        self.assertEqual(self.bob.cli("msg", "#team", "live").returncode, 0)
+        c.wait_for("bob: live", at)
+        wait_until(lambda: len(self.alice.history("#team")) == 3, 10, what="live at alice")
+        c.type("/quit\r")
+        self.assertEqual(c.wait_exit(), 0)
+        self.assertEqual(self.alice.cli_json("groups")[0]["unread"], 0)
+
     def test_unread_counts_on_opening_and_unread_one_command_away(self):
         self.alice.start()
         self.bob.start()
@@ -476,14 +507,9 @@ class ConsoleTest(OrgTest):
         r = self.alice.cli("group", "create", "team", "bob")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.alice.cli("msg", "#team", "from the cli").returncode, 0)
-        # `confab send '#team' FILE`: refused plainly, nothing offered.
         f = os.path.join(self.tmp, "f.txt")
         with open(f, "w") as out:
             out.write("x")
-        r = self.alice.cli("send", "#team", f)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("one member at a time, not to a group (#team)", r.stderr)
-        self.assertEqual(self.alice.cli_json("transfers"), [])
 
         c = self.console(self.alice)
         c.wait_for("#team (admin): alice, bob")  # on opening, beside the contacts
@@ -509,8 +535,10 @@ class ConsoleTest(OrgTest):
         c.type("plain line to the group\r")
         c.wait_for("you -> #team: plain line to the group  [queued]", at)
         at = c.mark()
-        c.type(f"/send #team {f}\r")
-        c.wait_for("files go to one member at a time", at)
+        c.type(f"/send #team {f}\r")  # one offer per other member: bob
+        c.wait_for("to bob (#team) as ", at)
+        self.assertEqual([(t["peer"], t["name"]) for t in self.alice.cli_json("transfers")],
+                         [("bob", "f.txt")])
         at = c.mark()
         c.type("/help\r")
         c.wait_for("/groups ", at)
@@ -552,7 +580,7 @@ class ConsoleTransferTest(PairTest):
         a.type(f"/send bob {self.tmp}/nothing-here.bin\r")
         a.wait_for("cannot find " + self.tmp + "/nothing-here.bin", at)
         a.type("/send bob\r")
-        a.wait_for("usage: /send NAME FILE", at)
+        a.wait_for("usage: /send NAME|#GROUP FILE", at)
         self.assertEqual(self.alice.cli_json("transfers"), [])
 
         # /send: the id, then the offer and progress lines on both consoles.

@@ -66,6 +66,26 @@ class TransferTest(PairTest):
     def quarantine(self):
         return sorted(os.listdir(os.path.join(self.bob.home, "quarantine")))
 
+    def test_a_file_sent_to_a_group_is_offered_to_each_other_member(self):
+        self.start_both()
+        r = self.alice.cli("group", "create", "team", "bob")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        src = make_file(os.path.join(self.tmp, "minutes.bin"), 3 * MIB)
+        r = self.alice.cli("send", "#team", src, "--detach", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr + self.logs())
+        offers = json.loads(r.stdout)
+        self.assertEqual([o["to"] for o in offers], ["bob"])  # not to alice herself
+        tid = offers[0]["id"]
+        self.assertEqual(self.wait_state(self.bob, tid, "offered")["peer"], "alice")
+        self.accept(tid)
+        check_digest(self, self.wait_state(self.bob, tid, "completed"), src)
+        # A group that does not exist: refused plainly, nothing offered.
+        before = len(self.alice.cli_json("transfers"))
+        r = self.alice.cli("send", "#nosuch", src, "--detach")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("nosuch", r.stderr)
+        self.assertEqual(len(self.alice.cli_json("transfers")), before)
+
     def test_a_256_mib_file_arrives_with_its_digest_while_chat_flows(self):
         self.start_both()
         src = make_file(os.path.join(self.tmp, "big.bin"), 256 * MIB)

@@ -205,8 +205,10 @@ TEST_CASE("Groups: /msg #GROUP and /open #GROUP parse, /groups lists, /send refu
   CHECK(ParseConsoleLine("/g", "").kind == CommandKind::kGroups);
   CHECK(ParseConsoleLine("/groups x", "").error == "usage: /groups");
   Command send = ParseConsoleLine("/send #team /tmp/a file", "");
-  CHECK(send.kind == CommandKind::kError);
-  CHECK(send.error.find("one member at a time") != std::string::npos);
+  CHECK(send.kind == CommandKind::kSend);
+  CHECK(send.name == "#team");
+  CHECK(send.text == "/tmp/a file");
+  CHECK(HelpText().find("/send #GROUP FILE") != std::string::npos);
   CHECK(HelpText().find("/groups ") != std::string::npos);
   CHECK(IsGroupName("#team"));
   CHECK_FALSE(IsGroupName("team"));
@@ -215,7 +217,8 @@ TEST_CASE("Groups: /msg #GROUP and /open #GROUP parse, /groups lists, /send refu
   const std::set<std::string> names = {"#team", "bob", "tom"};
   CHECK(Completions("/open ", "#", names) == std::vector<std::string>{"#team"});
   CHECK(Completions("/msg ", "", names) == std::vector<std::string>{"#team", "bob", "tom"});
-  CHECK(Completions("/send ", "", names) == std::vector<std::string>{"bob", "tom"});
+  CHECK(Completions("/send ", "", names) == std::vector<std::string>{"#team", "bob", "tom"});
+  CHECK(Completions("/verify ", "", names) == std::vector<std::string>{"bob", "tom"});
   CHECK(Completions("", "/gr", names) == std::vector<std::string>{"/groups"});
 
   proto::GroupEntry g;
@@ -296,8 +299,8 @@ TEST_CASE("/reject takes an offer's id and /send a name and a file that may hold
   CHECK(c.kind == CommandKind::kSend);
   CHECK(c.name == "bob");
   CHECK(c.text == "~/My Report.pdf");
-  CHECK(ParseConsoleLine("/send bob", "").error == "usage: /send NAME FILE");
-  CHECK(ParseConsoleLine("/send", "bob").error == "usage: /send NAME FILE");
+  CHECK(ParseConsoleLine("/send bob", "").error == "usage: /send NAME|#GROUP FILE");
+  CHECK(ParseConsoleLine("/send", "bob").error == "usage: /send NAME|#GROUP FILE");
 
   CHECK(Completions("", "/re", {}) == std::vector<std::string>{"/reject"});
   CHECK(Completions("/send ", "b", {"bob", "carol"}) == std::vector<std::string>{"bob"});
