@@ -62,6 +62,13 @@ bool ChatSessions::HasSession(const std::string& name) const {
   return EstablishedLinkTo(name) != nullptr;
 }
 
+size_t ChatSessions::SessionsOver(Transport transport) const {
+  size_t n = 0;
+  for (const auto& [raw, link] : links_)
+    n += link->conn && link->transport == transport ? 1 : 0;
+  return n;
+}
+
 ChatSessions::Link* ChatSessions::EstablishedLinkTo(const std::string& name) const {
   for (const auto& [raw, link] : links_) {
     if (link->peer == name && link->conn)
@@ -207,12 +214,14 @@ void ChatSessions::SendPending(Link& link) {
 Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
   if (closed_)
     return Status::Unavailable("shutting down");
+  // Asked before the new link holds its connection, or it would find itself.
+  const bool first = EstablishedLinkTo(channel.peer) == nullptr;
   Link& link = *AddLink(channel.peer);
   link.transport = channel.transport;
   link.udp_session = channel.udp_session;
   link.conn = std::move(channel.connection);
   link.conn->set_delegate(&link);
-  if (EstablishedLinkTo(link.peer) == nullptr) {
+  if (first) {
     paths_[link.peer] =
         PathReport{link.transport, channel.from ? channel.from->ToString() : "",
                    "they reached us (inbound " + std::string(TransportName(link.transport)) + ")"};

@@ -155,6 +155,8 @@ class ChatSessions final : public PeerPort::Handler,
   void DropSessions(const std::string& name, const Status& reason);
 
   bool HasSession(const std::string& name) const;
+  // Open sessions (with anyone) over `transport`: `confab status --verbose`.
+  size_t SessionsOver(Transport transport) const;
   // How `name` is reached now, or why not; nullopt if never tried.
   std::optional<PathReport> PathTo(const std::string& name) const;
 
