@@ -132,7 +132,9 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   chat.self_name = enrollment.name;
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
-  chat.replicas = node->replicas_.get();  // chat protocol 2: reconcile
+  chat.replicas = node->replicas_.get();   // chat protocol 2: reconcile
+  if (options.paths == PathPolicy::kAuto)  // only "auto" has direct paths and the relay
+    chat.direct_retry_ms = options.direct_retry_s * 1000;
   CONFAB_ASSIGN_OR_RETURN(node->sessions_,
                           ChatSessions::Create(loop, std::move(chat), *node->messenger_,
                                                *node->dialer_, node->port_->udp(), node.get()));

@@ -189,6 +189,9 @@ class Dialer {
     // After no direct path, refuse this request for no_path_retry_ms (chat;
     // file transfers keep a backoff of their own).
     bool hold_after_no_path = true;
+    // Direct lanes only, never the relay: the background retry while a
+    // contact is reached through the relay (ChatSessions, direct_retry_ms).
+    bool direct_only = false;
   };
 
   Dialer(DialerParams params, Clock& clock, Transports& transports, Directory& directory,

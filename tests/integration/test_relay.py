@@ -117,6 +117,41 @@ class RelayTest(RelayBase):
         self.assertGreaterEqual(metric(port, "confab_tracker_relay_pairs_opened_total"), 2)
 
 
+class RelayUpgradeTest(RelayBase):
+    tracker_toml = METRICS
+
+    def test_a_relayed_chat_moves_to_a_direct_path_without_losing_or_repeating_a_message(self):
+        # bob dials only the relay; alice (auto) took his session inbound, so
+        # she is reached only through the relay and her direct retry (every
+        # second) finds his TCP port open.
+        self.write_config(self.bob, '[network]\npath = "relay"\n')
+        self.write_config(self.alice, '[network]\ndirect_retry_s = 1\n')
+        self.alice.start()
+        self.bob.start()
+        self.assertEqual(self.bob.cli("msg", "alice", "first, relayed").returncode, 0)
+        wait_until(self.delivered(self.bob, "alice", 1), 30, interval=0.2,
+                   what="bob's first message through the relay")
+        self.assertIn("chat session to alice over relay", self.bob.log())
+        path = wait_until(lambda: (lambda p: p if p and p["path"] == "tcp" else None)(
+            self.who(self.alice, "bob")), 30, interval=0.2, what="alice moves to direct TCP")
+        self.assertIn("direct TCP", path["path_reason"])
+        wait_until(lambda: self.alice.cli_json("status")["relayed_sessions"] == 0 and
+                   self.bob.cli_json("status")["relayed_sessions"] == 0, 20, interval=0.2,
+                   what="the relayed sessions closed on both sides")
+        self.assertIn("moves off the relay to a direct path", self.alice.log())
+        self.assertEqual(self.who(self.bob, "alice")["path"], "tcp")
+        for i in range(5):
+            self.assertEqual(self.bob.cli("msg", "alice", f"after {i}").returncode, 0)
+            self.assertEqual(self.alice.cli("msg", "bob", f"back {i}").returncode, 0)
+        wait_until(self.delivered(self.bob, "alice", 6), 30, interval=0.2, what="bob's messages")
+        wait_until(self.delivered(self.alice, "bob", 5), 30, interval=0.2, what="alice's messages")
+        got = [m["text"] for m in self.alice.history("bob") if m["from"] == "bob"]
+        self.assertEqual(got, ["first, relayed"] + [f"after {i}" for i in range(5)])
+        got = [m["text"] for m in self.bob.history("alice") if m["from"] == "alice"]
+        self.assertEqual(got, [f"back {i}" for i in range(5)])
+        self.assertEqual(self.alice.cli_json("status")["relayed_sessions"], 0)
+
+
 class RelayDisabledTest(RelayBase):
     tracker_toml = METRICS + "[relay]\nenabled = false\n"
 
