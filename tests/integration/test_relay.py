@@ -152,6 +152,27 @@ class RelayUpgradeTest(RelayBase):
         self.assertEqual(self.alice.cli_json("status")["relayed_sessions"], 0)
 
 
+class RelayRefusedTest(RelayBase):
+    tracker_toml = METRICS + "[relay]\nmax_pairs = 0\n"
+
+    def test_the_trackers_refusal_is_shown_and_the_message_stays_queued(self):
+        # The tracker offers the relay but refuses the request (RelayOffer
+        # accepted = false): alice shows its reason.
+        self.relay_only()
+        port = self.metrics_port()
+        self.alice.start()
+        self.bob.start()
+        self.assertEqual(self.alice.cli("msg", "bob", "for later").returncode, 0)
+        path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" else None)(
+            self.who(self.alice, "bob")), 30, interval=0.3, what="the relay refused")
+        self.assertIn("no direct path", path["path_reason"])
+        self.assertIn("too many relayed pairs", path["path_reason"])
+        self.assertEqual([m["state"] for m in self.alice.history("bob")], ["queued"])
+        self.assertEqual(self.bob.history("alice"), [])
+        self.assertGreaterEqual(metric(port, "confab_tracker_relay_refusals_total"), 1)
+        self.assertEqual(metric(port, "confab_tracker_relay_pairs_opened_total"), 0)
+
+
 class RelayDisabledTest(RelayBase):
     tracker_toml = METRICS + "[relay]\nenabled = false\n"
 
