@@ -35,6 +35,12 @@ Result<std::unique_ptr<ChatSessions>> ChatSessions::Create(net::Loop& loop,
   std::unique_ptr<ChatSessions> sessions(
       new ChatSessions(loop, std::move(params), messenger, dialer, udp, delegate));
   CONFAB_ASSIGN_OR_RETURN(sessions->soon_timer_, net::Timer::Create(loop, sessions.get()));
+  if (const uint64_t every = sessions->params_.direct_retry_ms; every > 0) {
+    sessions->direct_hook_.sessions = sessions.get();
+    CONFAB_ASSIGN_OR_RETURN(sessions->direct_timer_,
+                            net::Timer::Create(loop, &sessions->direct_hook_));
+    CONFAB_RETURN_IF_ERROR(sessions->direct_timer_->Start(every, every));
+  }
   return sessions;
 }
 
@@ -43,6 +49,8 @@ void ChatSessions::Close() {
   dialer_.Cancel(this);
   if (soon_timer_)
     soon_timer_->Close();
+  if (direct_timer_)
+    direct_timer_->Close();
   for (auto& [raw, link] : links_) {
     if (link->conn)
       link->conn->Close();
@@ -62,12 +70,23 @@ bool ChatSessions::HasSession(const std::string& name) const {
   return EstablishedLinkTo(name) != nullptr;
 }
 
+size_t ChatSessions::SessionsOver(Transport transport) const {
+  size_t n = 0;
+  for (const auto& [raw, link] : links_)
+    n += link->conn && link->transport == transport ? 1 : 0;
+  return n;
+}
+
 ChatSessions::Link* ChatSessions::EstablishedLinkTo(const std::string& name) const {
+  Link* relayed = nullptr;
   for (const auto& [raw, link] : links_) {
-    if (link->peer == name && link->conn)
+    if (link->peer != name || !link->conn)
+      continue;
+    if (link->transport != Transport::kRelay)
       return raw;
+    relayed = raw;
   }
-  return nullptr;
+  return relayed;
 }
 
 ChatSessions::Link* ChatSessions::AddLink(std::string peer) {
@@ -131,6 +150,8 @@ void ChatSessions::OnReached(const std::string& name,
     link->conn->Close();  // OnLinkClosed frees it
     return;
   }
+  if (path.transport != Transport::kRelay)
+    ShutRelayedLinks(name);
   if (params_.replicas != nullptr) {
     // Protocol 2: our hello (with the notice an old node would show); the
     // round starts when theirs is in.
@@ -153,9 +174,12 @@ void ChatSessions::OnReached(const std::string& name,
 
 void ChatSessions::OnNotReached(const std::string& name, const Status& why,
                                 const std::optional<PathReport>& path) {
-  // A dial that failed beside a session they opened to us does not hide
-  // that session's path.
-  if (path && EstablishedLinkTo(name) == nullptr)
+  if (EstablishedLinkTo(name) != nullptr) {
+    // The direct retry while relayed: the relayed session goes on.
+    spdlog::info("still no direct path to {} ({}); staying on the relay", name, why.ToString());
+    return;
+  }
+  if (path)
     paths_[name] = *path;
   spdlog::info("cannot reach {} now ({}); messages stay queued", name, why.ToString());
 }
@@ -209,15 +233,16 @@ void ChatSessions::SendPending(Link& link) {
 Status ChatSessions::OnPeerChannel(PeerChannel& channel, ByteView first_message) {
   if (closed_)
     return Status::Unavailable("shutting down");
-  // Asked before the new link counts as established: a path we dialed
-  // ourselves says more than "they reached us", and stays.
-  const bool dialed_already = EstablishedLinkTo(channel.peer) != nullptr;
+  // Asked before the new link holds its connection, or it would find itself.
+  // A direct channel while we had only relayed ones is a move to it.
+  const bool first = EstablishedLinkTo(channel.peer) == nullptr ||
+                     (channel.transport != Transport::kRelay && OnlyRelayed(channel.peer));
   Link& link = *AddLink(channel.peer);
   link.transport = channel.transport;
   link.udp_session = channel.udp_session;
   link.conn = std::move(channel.connection);
   link.conn->set_delegate(&link);
-  if (!dialed_already) {
+  if (first) {
     paths_[link.peer] =
         PathReport{link.transport, channel.from ? channel.from->ToString() : "",
                    "they reached us (inbound " + std::string(TransportName(link.transport)) + ")"};

@@ -81,6 +81,10 @@ struct ChatSessionsParams {
   // The version our hello names, and the one we speak: a protocol 2 build
   // speaks 2. (The tests set 3 to play a newer node.)
   uint32_t protocol_version = kChatProtocolVersion;
+  // While a contact is reached only through the relay, the direct lanes are
+  // tried again this often (0: never); a direct channel that opens takes
+  // over and the relayed one is shut down (sessions_udp.cc).
+  uint64_t direct_retry_ms = 0;
 };
 
 class ChatSessions final : public PeerPort::Handler,
@@ -155,6 +159,8 @@ class ChatSessions final : public PeerPort::Handler,
   void DropSessions(const std::string& name, const Status& reason);
 
   bool HasSession(const std::string& name) const;
+  // Open sessions (with anyone) over `transport`: `confab status --verbose`.
+  size_t SessionsOver(Transport transport) const;
   // How `name` is reached now, or why not; nullopt if never tried.
   std::optional<PathReport> PathTo(const std::string& name) const;
 
@@ -165,8 +171,16 @@ class ChatSessions final : public PeerPort::Handler,
   // Closes every connection. Idempotent.
   void Close();
 
+  // For every contact reached only through the relay, one direct-only
+  // attempt (its own timer calls this every direct_retry_ms).
+  void RetryDirect();
+
  private:
   class Link;
+  struct DirectRetryHook final : net::Timer::Delegate {
+    ChatSessions* sessions = nullptr;
+    void OnTimer() override { sessions->RetryDirect(); }
+  };
   ChatSessions(net::Loop& loop, ChatSessionsParams params, Messenger& messenger, Dialer& dialer,
                UdpPaths& udp, Delegate* delegate);
 
@@ -200,7 +214,13 @@ class ChatSessions final : public PeerPort::Handler,
   Link* AddLink(std::string peer);
   // Our side of a chat channel's handshake (the Dialer adds their key).
   channel::InitiatorParams ChatInitiator() const;
+  // A direct link when there is one, else a relayed one, else null.
   Link* EstablishedLinkTo(const std::string& name) const;
+  // `name` has an established link, and every one is relayed.
+  bool OnlyRelayed(const std::string& name) const;
+  // A direct link to `name` is up: the relayed ones go, after what they
+  // already queued (protocol 2 reconciles on the direct one).
+  void ShutRelayedLinks(const std::string& name);
 
   net::Loop& loop_;
   ChatSessionsParams params_;
@@ -211,9 +231,11 @@ class ChatSessions final : public PeerPort::Handler,
   std::map<std::string, PathReport> paths_;  // the last outcome per contact
   std::map<Link*, std::unique_ptr<Link>> links_;
   std::unique_ptr<net::Timer> soon_timer_;
-  std::set<std::string> kick_;         // contacts whose session just came up inbound
-  std::set<std::string> sessions_up_;  // inbound sessions to tell the delegate of
-  std::set<Link*> flush_;              // links with messages to store and acknowledge
+  DirectRetryHook direct_hook_;
+  std::unique_ptr<net::Timer> direct_timer_;  // set when direct_retry_ms > 0
+  std::set<std::string> kick_;                // contacts whose session just came up inbound
+  std::set<std::string> sessions_up_;         // inbound sessions to tell the delegate of
+  std::set<Link*> flush_;                     // links with messages to store and acknowledge
   bool closed_ = false;
   std::set<std::string> outdated_told_;  // names the delegate heard OnPeerOutdated for
 };

@@ -210,8 +210,8 @@ int RunNodeStatus(bool json, bool verbose) {
                 n.nat() == "endpoint-dependent"
                     ? " (peers behind such NATs too cannot be reached directly)"
                     : "");
-    std::printf("  network.path: %s; UDP sessions: %u\n", n.path_policy().c_str(),
-                n.udp_sessions());
+    std::printf("  network.path: %s; UDP sessions: %u; relayed sessions: %u\n",
+                n.path_policy().c_str(), n.udp_sessions(), n.relayed_sessions());
   }
   return kExitOk;
 }

@@ -82,7 +82,8 @@ nlohmann::json NodeStatusJson(const proto::NodeStatus& n) {
                       {"public_udp", n.public_udp()},
                       {"nat", n.nat()},
                       {"path_policy", n.path_policy()},
-                      {"udp_sessions", n.udp_sessions()}};
+                      {"udp_sessions", n.udp_sessions()},
+                      {"relayed_sessions", n.relayed_sessions()}};
   PutTime(j, "certificate_expires", n.certificate_expires_unix_ms());
   return j;
 }

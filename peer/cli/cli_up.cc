@@ -81,6 +81,8 @@ int RunUp(const std::string& listen, const std::string& passphrase_file,
   options.retain_days = config->retain_days;
   options.paths = *ParsePathPolicy(config->path);  // checked by LoadNodeConfig
   options.udp_head_start_ms = static_cast<uint64_t>(config->udp_head_start_ms);
+  options.relay_after_ms = static_cast<uint64_t>(config->relay_after_ms);
+  options.direct_retry_s = static_cast<uint64_t>(config->direct_retry_s);
   options.presence_grace_ms = static_cast<uint64_t>(config->presence_grace_ms);
   int code = kExitOk;
   {

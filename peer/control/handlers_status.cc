@@ -73,6 +73,7 @@ proto::Response StatusHandlers::NodeStatus() {
   status->set_nat(std::string(udp::NatMappingName(nat.mapping)));
   status->set_path_policy(std::string(PathPolicyName(p_.paths)));
   status->set_udp_sessions(static_cast<uint32_t>(p_.port.udp().stream_count()));
+  status->set_relayed_sessions(static_cast<uint32_t>(p_.sessions.SessionsOver(Transport::kRelay)));
   const proto::SetStatus own = p_.link.status();
   status->set_status(own.status() == proto::PRESENCE_UNKNOWN
                          ? "online"

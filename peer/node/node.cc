@@ -118,6 +118,10 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   dial.paths = options.paths;
   dial.udp_head_start_ms = options.udp_head_start_ms;
   dial.udp_dial_timeout_ms = node->port_->udp().handshake_give_up_ms() + 10'000;
+  // The relay lane: on once a tracker's welcome offers it (OnConnected);
+  // network.path = relay keeps it on, so a refusal is shown.
+  dial.relay = options.paths == PathPolicy::kRelayOnly;
+  dial.relay_after_ms = options.relay_after_ms;
   node->clock_ = std::make_unique<LoopClock>(loop);
   node->transports_ = std::make_unique<ChannelTransports>(loop, &node->port_->udp());
   Dialer::Directory& directory = *node;  // a private base: converted here
@@ -128,7 +132,9 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   chat.self_name = enrollment.name;
   chat.local_static = local_static;
   chat.certificate = enrollment.certificate;
-  chat.replicas = node->replicas_.get();  // chat protocol 2: reconcile
+  chat.replicas = node->replicas_.get();   // chat protocol 2: reconcile
+  if (options.paths == PathPolicy::kAuto)  // only "auto" has direct paths and the relay
+    chat.direct_retry_ms = options.direct_retry_s * 1000;
   CONFAB_ASSIGN_OR_RETURN(node->sessions_,
                           ChatSessions::Create(loop, std::move(chat), *node->messenger_,
                                                *node->dialer_, node->port_->udp(), node.get()));
@@ -156,6 +162,8 @@ Result<std::unique_ptr<Node>> Node::Create(net::Loop& loop, const Home& home,
   link.other_trackers.assign(trackers.begin() + 1, trackers.end());
   CONFAB_RETURN_IF_ERROR(node->LoadRevocations());
   CONFAB_ASSIGN_OR_RETURN(node->link_, TrackerLink::Create(loop, std::move(link), node.get()));
+  node->relay_ =
+      std::make_unique<RelayWiring>(loop, *node->link_, *node->port_, *node->transports_);
 
   CONFAB_ASSIGN_OR_RETURN(node->retry_,
                           OutboxRetry::Create(
@@ -221,6 +229,7 @@ void Node::Shutdown() {
     return;
   shut_down_ = true;
   link_->Close();
+  relay_->Close();
   port_->Close();  // nothing new comes in
   transfers_->Close();
   sessions_->Close();
@@ -285,6 +294,9 @@ void Node::OnConnected(const proto::SessionWelcome& welcome) {
     probes.push_back(*second);
   const ByteView token = AsBytes(welcome.udp_token());
   port_->udp().Discover(Bytes(token.begin(), token.end()), std::move(probes));
+  const Status relay = link_->RelayOffered();
+  dialer_->set_relay(relay.ok() || options_.paths == PathPolicy::kRelayOnly);
+  spdlog::info("relay through the tracker: {}", relay.ok() ? "offered" : relay.message());
   sessions_->DeliverAll(correspondents_->names());
 }
 
@@ -370,6 +382,7 @@ void Node::OnDisconnected(const TrackerLink::Disconnect& disconnect) {
   spdlog::info("tracker link down ({}); retrying in {} ms", disconnect.reason.ToString(),
                disconnect.retry_in_ms);
   feed_->OnTrackerDown(disconnect.reason, disconnect.was_connected, disconnect.retry_in_ms);
+  relay_->OnTrackerDown();
 }
 
 void Node::OnRefused(const Status& reason) {

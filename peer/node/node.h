@@ -21,6 +21,7 @@
 #include "peer/control/control_handlers.h"
 #include "peer/node/home.h"
 #include "peer/node/node_options.h"
+#include "peer/node/relay_wiring.h"
 #include "peer/reach/dialer.h"
 #include "peer/reach/peer_port.h"
 
@@ -63,6 +64,8 @@ class Node final : private TrackerLink::Delegate,
   void OnRevoked(const proto::Revoked& revoked) override;
   void OnCertificateRenewed(const proto::Certificate& certificate) override;
   void OnPunch(const proto::PunchNotice& notice) override;
+  void OnRelayOffer(const proto::RelayOffer& offer) override { relay_->OnRelayOffer(offer); }
+  void OnRelayNotice(const proto::RelayNotice& notice) override { relay_->OnRelayNotice(notice); }
   void OnDisconnected(const TrackerLink::Disconnect& disconnect) override;
   void OnRefused(const Status& reason) override;
   // Dialer::Directory (and OnKeyChange, CachedLookup, OnLookupVerified below)
@@ -126,6 +129,7 @@ class Node final : private TrackerLink::Delegate,
   std::unique_ptr<ChatSessions> sessions_;
   std::unique_ptr<transfer::Transfers> transfers_;
   std::unique_ptr<TrackerLink> link_;
+  std::unique_ptr<RelayWiring> relay_;  // after link_, transports_ and port_: it borrows them
   std::unique_ptr<OutboxRetry> retry_;
   std::unique_ptr<Correspondents> correspondents_;
   std::unique_ptr<PeerAccess> access_;

@@ -13,8 +13,12 @@ namespace {
 // read by the node from the same file).
 const std::vector<std::string_view>& KnownKeys() {
   static const std::vector<std::string_view> keys = [] {
-    std::vector<std::string_view> all = {"history.retain_days", "network.path",
-                                         "network.udp_head_start_ms", "network.presence_grace_ms",
+    std::vector<std::string_view> all = {"history.retain_days",
+                                         "network.path",
+                                         "network.udp_head_start_ms",
+                                         "network.presence_grace_ms",
+                                         "network.relay_after_ms",
+                                         "network.direct_retry_s",
                                          "console.bell"};
     all.insert(all.end(), std::begin(transfer::kPolicyKeys), std::end(transfer::kPolicyKeys));
     return all;
@@ -44,6 +48,12 @@ Result<NodeConfig> LoadNodeConfig(const std::string& path) {
   CONFAB_ASSIGN_OR_RETURN(
       config.udp_head_start_ms,
       file->GetInt("network.udp_head_start_ms", config.udp_head_start_ms, 0, kMaxUdpHeadStartMs));
+  CONFAB_ASSIGN_OR_RETURN(
+      config.relay_after_ms,
+      file->GetInt("network.relay_after_ms", config.relay_after_ms, 0, kMaxRelayAfterMs));
+  CONFAB_ASSIGN_OR_RETURN(
+      config.direct_retry_s,
+      file->GetInt("network.direct_retry_s", config.direct_retry_s, 1, kMaxDirectRetryS));
   CONFAB_ASSIGN_OR_RETURN(
       config.presence_grace_ms,
       file->GetInt("network.presence_grace_ms", config.presence_grace_ms, 0, kMaxPresenceGraceMs));

@@ -33,6 +33,8 @@ struct NodeOptions {
   int64_t retain_days = 0;               // history.retain_days; 0 = keep all
   PathPolicy paths = PathPolicy::kAuto;  // network.path
   uint64_t udp_head_start_ms = 300;      // network.udp_head_start_ms
+  uint64_t relay_after_ms = kDefaultRelayAfterMs;        // network.relay_after_ms
+  uint64_t direct_retry_s = kDefaultDirectRetryS;        // network.direct_retry_s
   uint64_t presence_grace_ms = kDefaultPresenceGraceMs;  // network.presence_grace_ms (EventFeed)
   uint64_t purge_every_ms = 24 * 3600 * 1000;
   ControlServerOptions control{};

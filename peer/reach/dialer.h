@@ -189,6 +189,9 @@ class Dialer {
     // After no direct path, refuse this request for no_path_retry_ms (chat;
     // file transfers keep a backoff of their own).
     bool hold_after_no_path = true;
+    // Direct lanes only, never the relay: the background retry while a
+    // contact is reached through the relay (ChatSessions, direct_retry_ms).
+    bool direct_only = false;
   };
 
   Dialer(DialerParams params, Clock& clock, Transports& transports, Directory& directory,
@@ -215,6 +218,9 @@ class Dialer {
   void Close();
 
   const DialerParams& params() const { return params_; }
+  // Turns the relay lane on or off (the node: as the tracker's welcome
+  // offers it) for attempts whose route is known from now on.
+  void set_relay(bool on) { params_.relay = on; }
   size_t attempts_in_flight() const { return attempts_.size(); }
 
  private:
@@ -261,7 +267,7 @@ class Dialer {
                   Result<std::unique_ptr<channel::ChannelConnection>> result);
   std::string Tried(const Attempt& a) const;
 
-  const DialerParams params_;
+  DialerParams params_;  // const but for set_relay
   Clock& clock_;
   Transports& transports_;
   Directory& directory_;

@@ -12,7 +12,7 @@
 namespace confab::peer {
 
 void Dialer::ArmRelay(Attempt& a) {
-  if (!params_.relay)
+  if (!params_.relay || a.request.direct_only)
     return;
   a.relay.next = State::kDialRelay;
   if (a.route.endpoints.empty() && a.route.udp_candidates.empty())

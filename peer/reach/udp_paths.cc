@@ -36,8 +36,11 @@ Result<PathPolicy> ParsePathPolicy(std::string_view text) {
     return PathPolicy::kTcpOnly;
   if (text == "udp")
     return PathPolicy::kUdpOnly;
-  return Status::InvalidArgument("network.path must be \"auto\", \"tcp\" or \"udp\", not \"" +
-                                 std::string(text.substr(0, 32)) + "\"");
+  if (text == "relay")
+    return PathPolicy::kRelayOnly;
+  return Status::InvalidArgument(
+      "network.path must be \"auto\", \"tcp\", \"udp\" or \"relay\", not \"" +
+      std::string(text.substr(0, 32)) + "\"");
 }
 
 std::string_view PathPolicyName(PathPolicy policy) {

@@ -380,13 +380,16 @@ class NodeProcess:
 
 class OrgTest(TempDirTest):
     """A running tracker on 127.0.0.1 and helpers to enrol members whose
-    nodes (`confab up`) the test starts; every process is stopped afterwards."""
+    nodes (`confab up`) the test starts; every process is stopped afterwards.
+    A subclass sets `tracker_toml` to add tables to tracker.toml."""
+
+    tracker_toml = ""
 
     def setUp(self):
         super().setUp()
         self.nodes = []
         self.tracker = TrackerProcess(os.path.join(self.tmp, "state"))
-        self.tracker.init()
+        self.tracker.init(self.tracker_toml)
         self.tracker.start()
 
     def tearDown(self):

@@ -18,10 +18,15 @@ all four):
   degraded   cone/cone with `netlab degrade` 50 ms and 2% loss on both NAT
              links: a message and NODE_LAB_DEGRADED_BYTES (default 64 MiB)
              arrive intact over udp.
-  symmetric  symmetric/symmetric: a message stays "queued", bob's path on
-             alice becomes "none" with "no direct path" in its reason within
-             NODE_LAB_GIVEUP_S (default 90 s), and the tracker's counters grow
-             by less than the message's size (it is not relayed).
+  symmetric  symmetric/symmetric with the tracker's [relay] enabled = false:
+             a message stays "queued", bob's path on alice becomes "none" with
+             "no direct path" in its reason within NODE_LAB_GIVEUP_S (default
+             90 s), and the tracker's counters grow by less than the message's
+             size (it is not relayed).
+  relayed    symmetric/symmetric with the relay (issue 15): messages both ways
+             through the tracker, bob's path on alice is "relay", a 16 MiB
+             file arrives intact and the tracker's counters grow by at least
+             its size.
   public     cone at a, no NAT at b: messages both ways and a 4 MiB file
              (prints which path carried them).
   plain      (not in the default) no NAT on either side: messages and a
@@ -46,7 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nodelab  # noqa: E402
 from nodelab import MIB, Lab, Node, Skip, Tracker, make_file, sha256_file, tail, wait_until  # noqa: E402
 
-CASES_DEFAULT = "cone,degraded,symmetric,public"
+CASES_DEFAULT = "cone,degraded,symmetric,relayed,public"
 
 
 class Run:
@@ -90,9 +95,9 @@ class Run:
 
     # ---- org ----------------------------------------------------------------
 
-    def setup_lab(self, *up_args, degrade=None, nat=None):
+    def setup_lab(self, *up_args, degrade=None, nat=None, relay=True):
         """Builds the lab, starts the tracker (enrolling alice and bob on the
-        first call) and both nodes."""
+        first call; its [relay] enabled = `relay`) and both nodes."""
         self.stop_nodes()
         self.lab.up(*up_args)
         if degrade:
@@ -103,6 +108,7 @@ class Run:
             self.tracker = Tracker(self.tracker_exe, os.path.join(self.dir, "tracker-state"),
                                    self.lab)
             self.tracker.init(self.lab.vars.get("NETLAB_TRACKER_IP", "198.18.0.2"))
+        self.tracker.set_relay(relay)
         self.tracker.start()
         if first:
             self.alice = Node(self.confab_exe, os.path.join(self.dir, "alice"), "alice",
@@ -207,7 +213,9 @@ class Run:
         mbs = size / MIB / dt
         # Which transport the file connection took (alice's log says so).
         with open(self.alice.log_path, errors="replace") as f:
-            over = "udp" if f"transfer {tid}: connected to bob over udp" in f.read() else "tcp"
+            log = f.read()
+        over = next((t for t in ("udp", "relay")
+                     if f"transfer {tid}: connected to bob over {t}" in log), "tcp")
         self.check(same, f"{label}: {size / MIB:.0f} MiB alice -> bob over {over} in {dt:.1f} s "
                    f"({mbs:.1f} MiB/s), state {rec.get('state')!r}"
                    f"{', sha256 matches' if same else ''}"
@@ -241,8 +249,8 @@ class Run:
         self.file("degraded cone/cone", self.degraded_bytes, 240)
 
     def case_symmetric(self):
-        print("== symmetric / symmetric", flush=True)
-        self.setup_lab("--nat", "symmetric", nat=("endpoint-dependent",) * 2)
+        print("== symmetric / symmetric, the tracker's relay disabled", flush=True)
+        self.setup_lab("--nat", "symmetric", nat=("endpoint-dependent",) * 2, relay=False)
         before = self.lab.counters("tracker")
         # A large message: were it relayed, the tracker's counters would show it.
         text = self.text("must not be relayed") + " " + "x" * 60000
@@ -278,6 +286,28 @@ class Run:
         time.sleep(3)
         state = self.alice.message_state("bob", text)
         self.check(state == "queued", f"symmetric: still {state!r} 3 s later")
+
+    def case_relayed(self):
+        print("== symmetric / symmetric through the tracker's relay", flush=True)
+        self.setup_lab("--nat", "symmetric", nat=("endpoint-dependent",) * 2)
+        # No direct path: the relay starts once both direct lanes failed, or
+        # relay_after_ms (2 s) after the route was known.
+        self.message(self.alice, self.bob, "relayed", timeout=90)
+        self.message(self.bob, self.alice, "relayed", timeout=90)
+        self.check_path("relayed", ("relay",))
+        before = self.lab.counters("tracker")
+        size = 16 * MIB
+        self.file("relayed", size, 240)
+        grew = self.lab.counters("tracker") - before
+        # Each byte crosses the tracker's interface twice (in, then out).
+        self.check(grew >= 2 * size,
+                   f"relayed: the tracker's interfaces moved {grew / MIB:.1f} MiB over the "
+                   f"{size / MIB:.0f} MiB file (want at least {2 * size / MIB:.0f} MiB)")
+        self.check_path("relayed after the file", ("relay",))
+        st = self.alice.status() or {}
+        self.check(st.get("relayed_sessions", 0) >= 1,
+                   f"relayed: alice's status counts {st.get('relayed_sessions')!r} relayed "
+                   "sessions")
 
     def case_public(self):
         print("== cone at a, no NAT at b", flush=True)

@@ -148,6 +148,15 @@ class Tracker:
         if r.returncode != 0:
             raise RuntimeError(f"confab-tracker init: {r.stderr}")
 
+    def set_relay(self, enabled):
+        """tracker.toml's [relay] enabled (the table is rewritten; read at start)."""
+        path = os.path.join(self.state, "tracker.toml")
+        with open(path) as f:
+            text = f.read()
+        text = re.sub(r"\n# node_lab relay\n\[relay\]\nenabled = \w+\n", "\n", text)
+        with open(path, "w") as f:
+            f.write(text + f"\n# node_lab relay\n[relay]\nenabled = {str(enabled).lower()}\n")
+
     def start(self, timeout=20):
         addr = os.path.join(self.state, "tracker.addr")
         if os.path.exists(addr):

@@ -35,6 +35,19 @@ TEST_CASE("NodeConfig: no config.toml means every default", "[peer][config]") {
   CHECK(config->udp_head_start_ms == 300);
   CHECK(config->console_bell);
   CHECK(config->presence_grace_ms == 30000);
+  CHECK(config->path == "auto");
+  CHECK(config->relay_after_ms == 2000);
+  CHECK(config->direct_retry_s == 60);
+}
+
+TEST_CASE("NodeConfig reads the relay keys and network.path = relay", "[peer][config]") {
+  TempHome home;
+  Result<NodeConfig> config = LoadNodeConfig(
+      home.Write("[network]\npath = \"relay\"\nrelay_after_ms = 0\ndirect_retry_s = 5\n"));
+  REQUIRE(config.ok());
+  CHECK(config->path == "relay");
+  CHECK(config->relay_after_ms == 0);
+  CHECK(config->direct_retry_s == 5);
 }
 
 TEST_CASE("NodeConfig reads network.presence_grace_ms", "[peer][config]") {
@@ -80,6 +93,9 @@ TEST_CASE("NodeConfig refuses unknown keys and bad values, naming the place",
       {"[network]\nudp_head_start_ms = 10001\n", "network.udp_head_start_ms"},
       {"[network]\nudp_head_start_ms = -1\n", "network.udp_head_start_ms"},
       {"[network]\npresence_grace_ms = 300001\n", "network.presence_grace_ms"},
+      {"[network]\nrelay_after_ms = 60001\n", "network.relay_after_ms"},
+      {"[network]\ndirect_retry_s = 0\n", "network.direct_retry_s"},
+      {"[network]\npath = \"derp\"\n", "\"relay\""},
       {"[console]\nbell = \"yes\"\n", "console.bell"},
       {"[console]\nbel = true\n", "unknown key 'console.bel'"},
       {"[history\n", "config.toml:1"},

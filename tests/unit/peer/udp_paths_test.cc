@@ -56,14 +56,15 @@ struct Side final : UdpPaths::Delegate {
 };
 
 TEST_CASE("network.path words parse and print back", "[peer][udp]") {
-  for (PathPolicy p : {PathPolicy::kAuto, PathPolicy::kTcpOnly, PathPolicy::kUdpOnly}) {
+  for (PathPolicy p :
+       {PathPolicy::kAuto, PathPolicy::kTcpOnly, PathPolicy::kUdpOnly, PathPolicy::kRelayOnly}) {
     Result<PathPolicy> parsed = ParsePathPolicy(PathPolicyName(p));
     REQUIRE(parsed.ok());
     CHECK(*parsed == p);
   }
   Result<PathPolicy> bad = ParsePathPolicy("quic");
   CHECK(bad.status().code() == Status::Code::kInvalidArgument);
-  CHECK(std::string(bad.status().message()).find("\"auto\", \"tcp\" or \"udp\"") !=
+  CHECK(std::string(bad.status().message()).find("\"auto\", \"tcp\", \"udp\" or \"relay\"") !=
         std::string::npos);
 }
 

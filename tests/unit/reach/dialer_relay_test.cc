@@ -103,6 +103,29 @@ TEST_CASE("A relay that fails too leaves no direct path, saying what the relay s
   }
 }
 
+TEST_CASE("A direct-only request never tries the relay, not even after relay_after_ms",
+          "[reach][dialer][relay]") {
+  Fixture f(PathPolicy::kAuto, 300, /*relay=*/true);
+  Dialer::Request request;
+  request.name = "bob";
+  request.initiator.purpose = proto::PURPOSE_CHAT;
+  request.direct_only = true;
+  request.hold_after_no_path = false;
+  REQUIRE(f.dialer->Reach(std::move(request), &f.requester).ok());
+  REQUIRE(f.directory.lookups.size() == 1);
+  f.dialer->OnLookupResult(f.Answer(f.directory.next_id - 1, f.bob_key, /*tcp=*/false, true));
+  REQUIRE(f.transports.dials.size() == 1);  // UDP at once
+  f.clock.Advance(5000);                    // well past relay_after_ms
+  CHECK(f.transports.Count(Transport::kRelay) == 0);
+  f.transports.Fail(0, "no answer from any address");
+  REQUIRE(f.requester.failed == std::vector<std::string>{"bob"});
+  CHECK(f.transports.Count(Transport::kRelay) == 0);
+  REQUIRE(f.requester.last);
+  CHECK_FALSE(Contains_(f.requester.last->reason, "relay"));
+  // No hold: the next direct try may start at once.
+  CHECK(f.Reach().ok());
+}
+
 TEST_CASE("network.path = relay dials only the relay, at once", "[reach][dialer][relay]") {
   Fixture f(PathPolicy::kRelayOnly, 300, /*relay=*/true);
   f.ReachAndAnswer();
