@@ -3,6 +3,7 @@
 // tracker that sets them and the node that checks them before it asks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -16,6 +17,11 @@ namespace confab::protocol {
 inline constexpr uint32_t kTrackerProtocolVersion = 2;
 inline constexpr uint32_t kTrackerRelayVersion = 2;
 inline constexpr std::string_view kFeatureRelay = "relay";
+
+// Mailbox bounds both ends know: an envelope (so that a deposit and a
+// fetched envelope each fit one frame), and the ids in one MailboxAck.
+inline constexpr size_t kMaxMailboxEnvelopeBytes = 65'000;
+inline constexpr size_t kMaxMailboxAckIds = 256;
 
 // Whether `welcome` lists `feature`.
 bool HasFeature(const proto::SessionWelcome& welcome, std::string_view feature);
