@@ -13,10 +13,13 @@
 namespace confab::protocol {
 
 // 0: a tracker from before the field (it answers an unknown ToTracker body
-// as corrupt and closes the session). 2: relay messages understood.
-inline constexpr uint32_t kTrackerProtocolVersion = 2;
+// as corrupt and closes the session). 2: relay messages understood. 3: the
+// mailbox's (a version 2 tracker answers them with an Error).
+inline constexpr uint32_t kTrackerProtocolVersion = 3;
 inline constexpr uint32_t kTrackerRelayVersion = 2;
+inline constexpr uint32_t kTrackerMailboxVersion = 3;
 inline constexpr std::string_view kFeatureRelay = "relay";
+inline constexpr std::string_view kFeatureMailbox = "mailbox";
 
 // Mailbox bounds both ends know: an envelope (so that a deposit and a
 // fetched envelope each fit one frame), and the ids in one MailboxAck.
@@ -31,5 +34,11 @@ bool HasFeature(const proto::SessionWelcome& welcome, std::string_view feature);
 // below kTrackerRelayVersion: asking would close the session) or
 // "relay: disabled on the tracker" ([relay] enabled = false).
 [[nodiscard]] Status RelayOffered(const proto::SessionWelcome& welcome);
+
+// OK when the tracker that sent `welcome` keeps envelopes. Otherwise
+// FailedPrecondition "mailbox: the tracker is too old" (protocol version
+// below kTrackerMailboxVersion) or "mailbox: disabled on the tracker"
+// ([mailbox] enabled = false, or a directory store without a mailbox).
+[[nodiscard]] Status MailboxOffered(const proto::SessionWelcome& welcome);
 
 }  // namespace confab::protocol

@@ -184,6 +184,10 @@ Status TrackerLink::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
     case proto::FromTracker::kRenewed:
       delegate_->OnCertificateRenewed(m.renewed().certificate());
       break;
+    case proto::FromTracker::kMailboxDeposited:
+    case proto::FromTracker::kMailboxEnvelopes:
+    case proto::FromTracker::kMailboxNotice:
+      break;  // the mailbox (issue 14): not asked for yet
     case proto::FromTracker::BODY_NOT_SET:
       break;  // a newer tracker's message: ignore it
   }
