@@ -246,6 +246,11 @@ Status Directory::Reinstate(std::string_view name, int64_t now) {
   CONFAB_ASSIGN_OR_RETURN(Statement drop, db_->Prepare("DELETE FROM members WHERE name = ?1"));
   drop.BindText(1, name);
   CONFAB_RETURN_IF_ERROR(drop.Run());
+  // Envelopes still held for the name were sealed to the revoked key: the
+  // next holder of the name could not open them.
+  CONFAB_ASSIGN_OR_RETURN(Statement mail, db_->Prepare("DELETE FROM mailbox WHERE recipient = ?1"));
+  mail.BindText(1, name);
+  CONFAB_RETURN_IF_ERROR(mail.Run());
   CONFAB_RETURN_IF_ERROR(
       InsertAudit(now, kOpsActor, AuditAction::kReinstate, name,
                   "name freed; serial " + std::to_string(m.serial) + " stays revoked"));

@@ -53,8 +53,9 @@ class Statement;
 
 namespace confab::tracker {
 
-// The SQLite DirectoryStore (the embedded default: one tracker, one file).
-class Directory final : public DirectoryStore {
+// The SQLite DirectoryStore (the embedded default: one tracker, one file),
+// and its MailboxStore (table `mailbox`, directory_mailbox.cc).
+class Directory final : public DirectoryStore, public MailboxStore {
  public:
   // Opens or creates the directory at `path` (synchronous=FULL: a join that
   // was acknowledged survives power loss) and brings its schema up to date.
@@ -134,6 +135,21 @@ class Directory final : public DirectoryStore {
   // The most recent `limit` entries, newest first.
   [[nodiscard]] Result<std::vector<AuditEntry>> ListAudit(size_t limit) override;
 
+  // ---- MailboxStore (directory_mailbox.cc) ----
+  MailboxStore* mailbox() override { return this; }
+  [[nodiscard]] Result<uint64_t> Deposit(std::string_view recipient, std::string_view author,
+                                         ByteView envelope, int64_t now, int64_t expires_at,
+                                         const MailboxQuota& quota) override;
+  [[nodiscard]] Result<MailboxPage> Fetch(std::string_view recipient, uint64_t after_id,
+                                          size_t max_count, size_t max_bytes) override;
+  [[nodiscard]] Result<MailboxTotals> Acknowledge(std::string_view recipient,
+                                                  std::span<const uint64_t> ids) override;
+  [[nodiscard]] Result<MailboxTotals> Expire(int64_t now) override;
+  [[nodiscard]] Result<MailboxTotals> Totals() override;
+  [[nodiscard]] Result<MailboxTotals> TotalsFor(std::string_view recipient) override;
+  [[nodiscard]] Result<std::vector<std::pair<std::string, MailboxTotals>>> TopRecipients(
+      size_t limit) override;
+
  private:
   explicit Directory(std::unique_ptr<store::Database> db);
 
@@ -148,6 +164,8 @@ class Directory final : public DirectoryStore {
   // lookup reads a member; lookups are audited): compiling SQL costs more
   // than running it.
   Result<store::Statement*> Cached(std::unique_ptr<store::Statement>* slot, std::string_view sql);
+  // COUNT and SUM(size) of the rows `sql` selects with ?1 bound to `key`.
+  Result<MailboxTotals> Count(std::string_view sql, std::string_view key);
 
   std::unique_ptr<store::Database> db_;
   // Declared after db_ so that they are finalized before it closes.

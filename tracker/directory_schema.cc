@@ -74,7 +74,26 @@ ALTER TABLE members ADD COLUMN noise_key BLOB CHECK (noise_key IS NULL OR length
 CREATE UNIQUE INDEX members_by_noise_key ON members(noise_key) WHERE noise_key IS NOT NULL;
 )sql";
 
-constexpr std::string_view kScripts[] = {kVersion1, kVersion2, kVersion3};
+// Version 4: the mailbox (issue 14): envelopes held for a recipient until
+// they acknowledge them or they expire. AUTOINCREMENT so that an id is never
+// reused: a fetch "after id N" must not skip a later envelope that took a
+// deleted one's number. The index by recipient carries the size, so a
+// quota check counts and sums without reading the envelopes.
+constexpr std::string_view kVersion4 = R"sql(
+CREATE TABLE mailbox (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  recipient    TEXT NOT NULL CHECK (length(recipient) BETWEEN 1 AND 64),
+  author       TEXT NOT NULL CHECK (length(author) BETWEEN 1 AND 64),
+  size         INTEGER NOT NULL CHECK (size > 0),
+  deposited_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL CHECK (expires_at > deposited_at),
+  envelope     BLOB NOT NULL CHECK (length(envelope) = size)
+);
+CREATE INDEX mailbox_by_recipient ON mailbox(recipient, id, size);
+CREATE INDEX mailbox_by_expiry ON mailbox(expires_at);
+)sql";
+
+constexpr std::string_view kScripts[] = {kVersion1, kVersion2, kVersion3, kVersion4};
 
 }  // namespace
 

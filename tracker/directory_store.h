@@ -22,6 +22,7 @@
 #include "common/base/bytes.h"
 #include "common/base/result.h"
 #include "common/base/status.h"
+#include "tracker/mailbox_store.h"
 
 namespace confab::tracker {
 
@@ -104,6 +105,11 @@ class DirectoryStore {
   [[nodiscard]] virtual Status AppendAudit(int64_t now, std::string_view actor, AuditAction action,
                                            std::string_view subject, std::string_view detail) = 0;
   [[nodiscard]] virtual Result<std::vector<AuditEntry>> ListAudit(size_t limit) = 0;
+
+  // The mailbox kept in the same store (issue 14), or null for a store that
+  // has none yet (PostgreSQL): the tracker then does not offer it. Owned by
+  // the store, and valid while it is.
+  virtual MailboxStore* mailbox() { return nullptr; }
 };
 
 }  // namespace confab::tracker

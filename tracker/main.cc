@@ -266,6 +266,45 @@ int RunUsers(const std::string& dir, bool json) {
   return 0;
 }
 
+// `confab-tracker mailbox`: what the mailbox holds, read from the directory
+// (beside a running serve: SQLite's WAL lets it read while serve writes).
+int RunMailbox(const std::string& dir, bool json) {
+  constexpr size_t kTop = 10;
+  auto state = TrackerState::Open(dir);
+  if (!state.ok())
+    return Fail(state.status());
+  MailboxStore* mailbox = (*state)->directory().mailbox();
+  if (mailbox == nullptr)
+    return Fail(Status::FailedPrecondition("this tracker's directory keeps no mailbox yet"));
+  auto totals = mailbox->Totals();
+  if (!totals.ok())
+    return Fail(totals.status());
+  auto top = mailbox->TopRecipients(kTop);
+  if (!top.ok())
+    return Fail(top.status());
+  if (json) {
+    nlohmann::json out = {{"envelopes", totals->envelopes},
+                          {"bytes", totals->bytes},
+                          {"enabled", (*state)->config().mailbox.enabled},
+                          {"top", nlohmann::json::array()}};
+    for (const auto& [name, t] : *top)
+      out["top"].push_back({{"name", name}, {"envelopes", t.envelopes}, {"bytes", t.bytes}});
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  std::printf("mailbox %s: %llu envelope(s), %llu bytes\n",
+              (*state)->config().mailbox.enabled ? "enabled" : "disabled",
+              static_cast<unsigned long long>(totals->envelopes),
+              static_cast<unsigned long long>(totals->bytes));
+  if (!top->empty())
+    std::printf("%-20s %10s %12s\n", "RECIPIENT", "ENVELOPES", "BYTES");
+  for (const auto& [name, t] : *top) {
+    std::printf("%-20s %10llu %12llu\n", name.c_str(), static_cast<unsigned long long>(t.envelopes),
+                static_cast<unsigned long long>(t.bytes));
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace confab::tracker
 
@@ -336,6 +375,11 @@ int main(int argc, char** argv) {
   add_state(users);
   users->add_flag("--json", json, "Print a JSON array");
 
+  CLI::App* mailbox =
+      app.add_subcommand("mailbox", "What the mailbox holds: totals and the top recipients");
+  add_state(mailbox);
+  mailbox->add_flag("--json", json, "Print a JSON object");
+
   if (!KnownSubcommand(app, argc, argv))
     return kExitUsage;
   try {
@@ -366,5 +410,7 @@ int main(int argc, char** argv) {
     return RunRenew(state_dir, name);
   if (*users)
     return RunUsers(state_dir, json);
+  if (*mailbox)
+    return RunMailbox(state_dir, json);
   return 2;
 }

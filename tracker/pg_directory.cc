@@ -72,6 +72,26 @@ const std::vector<StatementText>& Statements() {
        "SELECT id, time, actor, action, subject, detail FROM audit ORDER BY id DESC LIMIT $1"},
       {"update_certificate", "UPDATE members SET certificate = $1, serial = $2 WHERE name = $3"},
       {"notify_revoked", "SELECT pg_notify('" + std::string(kPgRevocationChannel) + "', $1)"},
+      // The mailbox (pg_directory_mailbox.cc). Deposits for one recipient
+      // serialize on a transaction lock named after them, so the quota
+      // holds across trackers (READ COMMITTED alone would let two fit).
+      {"lock_recipient", "SELECT pg_advisory_xact_lock(hashtext('confab mailbox ' || $1::text))"},
+      {"mailbox_held", "SELECT count(*), COALESCE(sum(size), 0) FROM mailbox WHERE recipient = $1"},
+      {"insert_envelope",
+       "INSERT INTO mailbox(recipient, author, size, deposited_at, expires_at, envelope) "
+       "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"},
+      {"fetch_envelopes",
+       "SELECT id, author, deposited_at, expires_at, envelope FROM mailbox "
+       "WHERE recipient = $1 AND id > $2 ORDER BY id LIMIT $3"},
+      {"ack_envelope", "DELETE FROM mailbox WHERE id = $1 AND recipient = $2 RETURNING size"},
+      {"expire_envelopes",
+       "WITH gone AS (DELETE FROM mailbox WHERE expires_at <= $1 RETURNING size) "
+       "SELECT count(*), COALESCE(sum(size), 0) FROM gone"},
+      {"mailbox_totals", "SELECT count(*), COALESCE(sum(size), 0) FROM mailbox"},
+      {"mailbox_top",
+       "SELECT recipient, count(*), sum(size) AS bytes FROM mailbox GROUP BY recipient "
+       "ORDER BY bytes DESC, recipient COLLATE \"C\" LIMIT $1"},
+      {"drop_mailbox", "DELETE FROM mailbox WHERE recipient = $1"},
   };
   return kStatements;
 }

@@ -56,7 +56,7 @@ struct PgCluster {
   int64_t created_at = 0;
 };
 
-class PgDirectory final : public DirectoryStore {
+class PgDirectory final : public DirectoryStore, public MailboxStore {
  public:
   // Connects to `url` (a postgresql:// URI or libpq key=value form), brings
   // the schema up to date (MigratePgDirectory) and prepares the statements.
@@ -89,6 +89,21 @@ class PgDirectory final : public DirectoryStore {
   [[nodiscard]] Status AppendAudit(int64_t now, std::string_view actor, AuditAction action,
                                    std::string_view subject, std::string_view detail) override;
   [[nodiscard]] Result<std::vector<AuditEntry>> ListAudit(size_t limit) override;
+
+  // ---- MailboxStore (pg_directory_mailbox.cc; schema version 3) ----
+  MailboxStore* mailbox() override { return this; }
+  [[nodiscard]] Result<uint64_t> Deposit(std::string_view recipient, std::string_view author,
+                                         ByteView envelope, int64_t now, int64_t expires_at,
+                                         const MailboxQuota& quota) override;
+  [[nodiscard]] Result<MailboxPage> Fetch(std::string_view recipient, uint64_t after_id,
+                                          size_t max_count, size_t max_bytes) override;
+  [[nodiscard]] Result<MailboxTotals> Acknowledge(std::string_view recipient,
+                                                  std::span<const uint64_t> ids) override;
+  [[nodiscard]] Result<MailboxTotals> Expire(int64_t now) override;
+  [[nodiscard]] Result<MailboxTotals> Totals() override;
+  [[nodiscard]] Result<MailboxTotals> TotalsFor(std::string_view recipient) override;
+  [[nodiscard]] Result<std::vector<std::pair<std::string, MailboxTotals>>> TopRecipients(
+      size_t limit) override;
 
   // The cluster this database belongs to; NotFound before CreateCluster.
   [[nodiscard]] Result<PgCluster> GetCluster();

@@ -69,6 +69,15 @@ enum class PgDirectory::Stmt : int {
   kListAudit,
   kUpdateCertificate,
   kNotifyRevoked,
+  kLockRecipient,
+  kMailboxHeld,
+  kInsertEnvelope,
+  kFetchEnvelopes,
+  kAckEnvelope,
+  kExpireEnvelopes,
+  kMailboxTotals,
+  kMailboxTop,
+  kDropMailbox,
 };
 
 // BEGIN now; ROLLBACK unless Commit() ran.

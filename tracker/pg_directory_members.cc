@@ -157,6 +157,8 @@ Status PgDirectory::Reinstate(std::string_view name, int64_t now) {
     if (!m.revoked)
       return Status::FailedPrecondition(QuoteName(name) + " is not revoked");
     CONFAB_RETURN_IF_ERROR(Exec(Stmt::kDeleteMember, PgParams().Text(name)).status());
+    // Sealed to the revoked key: the name's next holder could not open them.
+    CONFAB_RETURN_IF_ERROR(Exec(Stmt::kDropMailbox, PgParams().Text(name)).status());
     CONFAB_RETURN_IF_ERROR(
         InsertAudit(now, kOpsActor, AuditAction::kReinstate, name,
                     "name freed; serial " + std::to_string(m.serial) + " stays revoked"));

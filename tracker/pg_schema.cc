@@ -108,7 +108,24 @@ CREATE TRIGGER presence_changed AFTER INSERT OR UPDATE OR DELETE ON presence
   FOR EACH ROW EXECUTE FUNCTION presence_notify();
 )sql";
 
-constexpr std::string_view kScripts[] = {kVersion1, kVersion2};
+// Version 3: the mailbox (issue 14), as directory.db version 4. BIGSERIAL
+// ids are never reused; the index by recipient carries the size for the
+// quota check.
+constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE mailbox (
+  id           BIGSERIAL PRIMARY KEY,
+  recipient    TEXT NOT NULL CHECK (length(recipient) BETWEEN 1 AND 64),
+  author       TEXT NOT NULL CHECK (length(author) BETWEEN 1 AND 64),
+  size         BIGINT NOT NULL CHECK (size > 0),
+  deposited_at BIGINT NOT NULL,
+  expires_at   BIGINT NOT NULL CHECK (expires_at > deposited_at),
+  envelope     BYTEA NOT NULL CHECK (length(envelope) = size)
+);
+CREATE INDEX mailbox_by_recipient ON mailbox(recipient, id) INCLUDE (size);
+CREATE INDEX mailbox_by_expiry ON mailbox(expires_at);
+)sql";
+
+constexpr std::string_view kScripts[] = {kVersion1, kVersion2, kVersion3};
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }

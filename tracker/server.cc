@@ -163,8 +163,8 @@ void TrackerServer::OnIncoming(Status status) {
   params.local_static_public = state_.noise_static().public_key;
   params.purposes = {proto::PURPOSE_JOIN, proto::PURPOSE_TRACKER, proto::PURPOSE_ADMIN,
                      proto::PURPOSE_RELAY};
-  // Nothing a node sends the tracker comes near this; it bounds what one
-  // connection can make us buffer.
+  // A frame, at most: only a mailbox deposit comes near it (the service
+  // bounds every other message at 16 KiB).
   params.max_frame_payload = kMaxInboundFrameBytes;
   auto accepted = channel::ChannelConnection::Accept(*listener_, std::move(params), this);
   if (!accepted.ok())
@@ -383,6 +383,7 @@ void TrackerServer::OnTimer() {
     }
   }
   service_.ExpireRelays(static_cast<uint64_t>(NowMs()), kRelaySlotMaxAgeMs);
+  service_.ExpireMailbox(NowUnix());
   Flush();
   service_.FlushDurable();
   if (cluster_) {
@@ -469,6 +470,7 @@ std::string TrackerServer::RenderMetrics() {
                "UDP address probes answered, by tracker port.",
                static_cast<double>(second_port_probes_answered_), "port=\"second\"");
   AppendRelayMetrics(&out);
+  AppendMailboxMetrics(&out);
   AppendMetric(&out, "confab_tracker_resident_bytes", "gauge", "Resident memory of the tracker.",
                static_cast<double>(ResidentBytes()));
   AppendProcessMetrics(&out);
@@ -488,6 +490,29 @@ void TrackerServer::AppendRelayMetrics(std::string* out) {
   for (const auto& [reason, n] : service_.RelayRefusals()) {
     AppendMetric(out, "confab_tracker_relay_refusals_total", "counter", "Relay refusals by reason.",
                  static_cast<double>(n), "reason=\"" + reason + "\"");
+  }
+}
+
+void TrackerServer::AppendMailboxMetrics(std::string* out) {
+  const MailboxCounters& m = service_.mailbox_counters();
+  AppendMetric(out, "confab_tracker_mailbox_envelopes", "gauge", "Envelopes held in the mailbox.",
+               static_cast<double>(m.envelopes));
+  AppendMetric(out, "confab_tracker_mailbox_bytes", "gauge", "Bytes of envelopes held.",
+               static_cast<double>(m.bytes));
+  AppendMetric(out, "confab_tracker_mailbox_deposits_total", "counter", "Envelopes stored.",
+               static_cast<double>(m.deposits));
+  AppendMetric(out, "confab_tracker_mailbox_fetches_total", "counter", "Mailbox fetches answered.",
+               static_cast<double>(m.fetches));
+  AppendMetric(out, "confab_tracker_mailbox_acked_total", "counter",
+               "Envelopes deleted as their recipient acknowledged them.",
+               static_cast<double>(m.acked));
+  AppendMetric(out, "confab_tracker_mailbox_expired_total", "counter",
+               "Envelopes deleted unfetched after mailbox.retain_days.",
+               static_cast<double>(m.expired));
+  for (const auto& [reason, n] : m.refusals) {
+    AppendMetric(out, "confab_tracker_mailbox_refusals_total", "counter",
+                 "Mailbox requests refused, by reason.", static_cast<double>(n),
+                 "reason=\"" + reason + "\"");
   }
 }
 

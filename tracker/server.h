@@ -37,6 +37,7 @@
 #include "common/net/tcp_listener.h"
 #include "common/net/timer.h"
 #include "common/net/udp_socket.h"
+#include "common/wire/frame.h"
 #include "tracker/metrics.h"
 #include "tracker/pg_listener.h"
 #include "tracker/pg_presence.h"
@@ -47,8 +48,9 @@
 namespace confab::tracker {
 
 inline constexpr size_t kMaxQueuedBytesPerSession = 4 << 20;
-// Largest frame a node may send the tracker (messages are at most 16 KiB).
-inline constexpr size_t kMaxInboundFrameBytes = 17 * 1024;
+// Largest frame a node may send the tracker: a mailbox deposit may fill a
+// frame; every other message is at most 16 KiB (TrackerService checks).
+inline constexpr size_t kMaxInboundFrameBytes = wire::kMaxFramePayloadBytes;
 
 class TrackerServer final : private net::TcpListener::Delegate,
                             private channel::ChannelConnection::Delegate,
@@ -124,6 +126,7 @@ class TrackerServer final : private net::TcpListener::Delegate,
                                                                 channel::ChannelConnection& c,
                                                                 const channel::Event& hello);
   void AppendRelayMetrics(std::string* out);
+  void AppendMailboxMetrics(std::string* out);
   // Answers a UdpProbe with a live session's token from `socket`, the one it
   // came in on; records the observed endpoint only when `main_port`.
   void AnswerProbe(net::UdpSocket& socket, bool main_port, ByteView data, const net::Address& from);

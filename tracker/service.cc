@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/base/proto_bytes.h"
+#include "common/channel/secure_channel.h"
 #include "common/crypto/certificate.h"
 #include "common/crypto/identity.h"
 #include "common/crypto/invite.h"
@@ -21,6 +22,7 @@ namespace confab::tracker {
 namespace {
 
 constexpr size_t kMaxTrackerMessageBytes = 16 * 1024;
+constexpr size_t kMaxDepositMessageBytes = channel::kMaxPlaintextBytes;
 
 std::string TokenKey(ByteView token) {
   return std::string(AsChars(token));
@@ -49,7 +51,9 @@ TrackerService::TrackerService(TrackerState& state)
       presence_(PresenceLimits{.max_subscriptions_per_member = static_cast<size_t>(
                                    state.config().max_subscriptions_per_member)}),
       relay_(state.config().relay,
-             [this](const std::string& name) { return RelayMemberState(name); }) {}
+             [this](const std::string& name) { return RelayMemberState(name); }) {
+  CountMailboxTotals();
+}
 
 Status TrackerService::Refuse(std::string_view reason, Status status) {
   ++counters_.refusals[std::string(reason)];
@@ -224,6 +228,8 @@ Result<TrackerService::HelloReply> TrackerService::Admit(
   welcome.set_protocol_version(protocol::kTrackerProtocolVersion);
   if (state_.config().relay.enabled)
     welcome.add_features(std::string(protocol::kFeatureRelay));
+  if (mailbox_served())
+    welcome.add_features(std::string(protocol::kFeatureMailbox));
   reply.payload = SerializeToBytes(welcome);
   return reply;
 }
@@ -233,12 +239,18 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
   if (it == sessions_.end())
     return Status::FailedPrecondition("no such session");
   Session& s = it->second;
-  if (plaintext.size() > kMaxTrackerMessageBytes) {
+  // A deposit may fill a frame (an envelope is up to kMaxEnvelopeBytes);
+  // every other message is small.
+  if (plaintext.size() > kMaxDepositMessageBytes) {
     return Refuse("message_too_large", Status::ResourceExhausted("message too large"));
   }
   proto::ToTracker message;
   if (!ParseFromBytes(plaintext, &message)) {
     return Refuse("message_malformed", Status::Corruption("malformed message"));
+  }
+  if (plaintext.size() > kMaxTrackerMessageBytes &&
+      message.body_case() != proto::ToTracker::kMailboxDeposit) {
+    return Refuse("message_too_large", Status::ResourceExhausted("message too large"));
   }
   s.last_activity = now;
   if (!s.renewal_checked) {
@@ -273,6 +285,15 @@ Status TrackerService::OnMessage(SessionId id, ByteView plaintext, int64_t now) 
       break;
     case proto::ToTracker::kRelay:
       result = HandleRelayRequest(id, s, message.relay(), now);
+      break;
+    case proto::ToTracker::kMailboxDeposit:
+      result = HandleDeposit(id, s, message.mailbox_deposit(), now);
+      break;
+    case proto::ToTracker::kMailboxFetch:
+      result = HandleFetch(id, s, message.mailbox_fetch());
+      break;
+    case proto::ToTracker::kMailboxAck:
+      result = HandleMailboxAck(s, message.mailbox_ack());
       break;
     case proto::ToTracker::BODY_NOT_SET:
       // Bytes that parse but set no body we know: a newer node's request.

@@ -20,6 +20,7 @@
 #include "common/base/bytes.h"
 #include "common/base/result.h"
 #include "common/crypto/noise_primitives.h"
+#include "common/protocol/tracker_features.h"
 #include "proto/channel.pb.h"
 #include "proto/tracker.pb.h"
 #include "tracker/admin.h"
@@ -42,6 +43,27 @@ struct ServiceCounters {
   uint64_t presence_updates_sent = 0;
   std::map<std::string, uint64_t> refusals;  // by reason
 };
+
+// The mailbox's figures (issue 14); `envelopes` and `bytes` are what the
+// store held at the last count, kept up to date by this service's own
+// deposits, acknowledgements and expiries.
+struct MailboxCounters {
+  uint64_t envelopes = 0;
+  uint64_t bytes = 0;
+  uint64_t deposits = 0;
+  uint64_t fetches = 0;
+  uint64_t acked = 0;
+  uint64_t expired = 0;
+  std::map<std::string, uint64_t> refusals;  // by reason, as the node is told
+};
+
+// Deposits per author (a token bucket): a message to a group of 256 offline
+// members goes at once; a flood does not.
+inline constexpr double kMailboxDepositBurst = 512;
+inline constexpr double kMailboxDepositsPerSecond = 64;
+inline constexpr size_t kMaxMailboxAckIds = protocol::kMaxMailboxAckIds;
+// Expired envelopes are deleted at most this often.
+inline constexpr int64_t kMailboxExpirySeconds = 60;
 
 struct Outgoing {
   SessionId to = 0;
@@ -156,6 +178,16 @@ class TrackerService {
   // "no tracker session").
   std::map<std::string, uint64_t> RelayRefusals() const;
 
+  // ---- The mailbox (issue 14; service_mailbox.cc) ----
+  // Whether sessions are offered the mailbox: [mailbox] enabled and a
+  // directory store that keeps envelopes.
+  bool mailbox_served() const;
+  // Deletes envelopes past their time, at most once per
+  // kMailboxExpirySeconds (the server calls it every tick); counted and
+  // logged. A failing store is logged and tried again next time.
+  void ExpireMailbox(int64_t now_unix);
+  const MailboxCounters& mailbox_counters() const { return mailbox_; }
+
   std::vector<Outgoing> TakeOutgoing() { return std::exchange(outgoing_, {}); }
   std::vector<SessionId> TakeToClose() { return std::exchange(to_close_, {}); }
 
@@ -198,6 +230,14 @@ class TrackerService {
   Status HandlePunch(SessionId id, Session& s, const proto::PunchRequest& m);
   Status HandleRelayRequest(SessionId id, Session& s, const proto::RelayRequest& m, int64_t now);
   MemberState RelayMemberState(const std::string& name);
+  Status HandleDeposit(SessionId id, Session& s, const proto::MailboxDeposit& m, int64_t now);
+  Status HandleFetch(SessionId id, Session& s, const proto::MailboxFetch& m);
+  Status HandleMailboxAck(Session& s, const proto::MailboxAck& m);
+  // The refusal for a deposit, before it reaches the store; empty if none.
+  std::string DepositRefusal(const Session& s, const proto::MailboxDeposit& m, int64_t now);
+  // Takes one token from `author`'s bucket; false when it is empty.
+  bool TakeDepositToken(const std::string& author, int64_t now);
+  void CountMailboxTotals();
   void Send(SessionId to, proto::FromTracker message);
   // On a session's first message (the node only reads once our welcome is
   // written): pushes the directory's certificate if the member presented an
@@ -234,6 +274,14 @@ class TrackerService {
   RelayCore relay_;
   std::vector<uint64_t> relays_to_close_;
   std::map<std::string, uint64_t> relay_refusals_;  // the service's own
+  MailboxCounters mailbox_;
+  bool mailbox_counted_ = false;  // mailbox_.envelopes and bytes were read from the store
+  int64_t mailbox_expired_at_ = 0;
+  struct DepositBucket {
+    double tokens = kMailboxDepositBurst;
+    int64_t at = 0;
+  };
+  std::unordered_map<std::string, DepositBucket> deposit_buckets_;  // by author
 };
 
 }  // namespace confab::tracker

@@ -22,7 +22,7 @@ constexpr std::string_view kOrgKeyFile = "org.key";
 constexpr std::string_view kTrackerKeyFile = "tracker.key";
 constexpr std::string_view kDirectoryFile = "directory.db";
 
-constexpr std::array<std::string_view, 21> kKnownKeys = {
+constexpr std::array<std::string_view, 25> kKnownKeys = {
     "database.url",
     "cluster.dead_after",
     "org",
@@ -44,6 +44,10 @@ constexpr std::array<std::string_view, 21> kKnownKeys = {
     "relay.max_pairs",
     "relay.max_rate_per_pair",
     "relay.max_rate_total",
+    "mailbox.enabled",
+    "mailbox.max_bytes_per_recipient",
+    "mailbox.max_envelopes_per_recipient",
+    "mailbox.retain_days",
 };
 
 // "host:port" or "[v6]:port" with a numeric port. The listener checks the
@@ -143,6 +147,22 @@ Result<TrackerConfig> LoadConfig(const std::string& path) {
   CONFAB_ASSIGN_OR_RETURN(total, file.GetInt("relay.max_rate_total", 32 * 1024 * 1024, 1024,
                                              int64_t{100} * 1024 * 1024 * 1024));
   c.relay.max_rate_total = static_cast<double>(total);
+  CONFAB_ASSIGN_OR_RETURN(c.mailbox.enabled, file.GetBool("mailbox.enabled", c.mailbox.enabled));
+  int64_t mailbox_bytes = 0;
+  CONFAB_ASSIGN_OR_RETURN(
+      mailbox_bytes,
+      file.GetInt("mailbox.max_bytes_per_recipient",
+                  static_cast<int64_t>(c.mailbox.max_bytes_per_recipient),
+                  static_cast<int64_t>(kMaxEnvelopeBytes), int64_t{1024} * 1024 * 1024 * 1024));
+  c.mailbox.max_bytes_per_recipient = static_cast<uint64_t>(mailbox_bytes);
+  int64_t mailbox_envelopes = 0;
+  CONFAB_ASSIGN_OR_RETURN(
+      mailbox_envelopes,
+      file.GetInt("mailbox.max_envelopes_per_recipient",
+                  static_cast<int64_t>(c.mailbox.max_envelopes_per_recipient), 1, 100'000'000));
+  c.mailbox.max_envelopes_per_recipient = static_cast<uint64_t>(mailbox_envelopes);
+  CONFAB_ASSIGN_OR_RETURN(c.mailbox.retain_days,
+                          file.GetInt("mailbox.retain_days", c.mailbox.retain_days, 1, 3650));
   if (c.session_timeout <= c.keepalive_interval) {
     return Status::InvalidArgument(path +
                                    ": session.timeout must be longer than "
@@ -202,12 +222,11 @@ Status WriteTrackerFiles(const std::string& dir, const std::string& org, const s
       writer.SetString("database.url", database_url);
     CONFAB_ASSIGN_OR_RETURN(
         std::string toml,
-        writer.Render(
-            "confab-tracker settings. 'advertise' is the host:port written into invite\n"
-            "codes: set it to the address workstations reach. Optional keys:\n"
-            "metrics.listen = \"127.0.0.1:9650\" (Prometheus text), log_level,\n"
-            "second_probe_port (UDP, default: listen's port + 1), limits.* and session.*\n"
-            "(see tracker/state.h)."));
+        writer.Render("confab-tracker settings. 'advertise' is the host:port written into invite\n"
+                      "codes: set it to the address workstations reach. Optional keys:\n"
+                      "metrics.listen = \"127.0.0.1:9650\" (Prometheus text), log_level,\n"
+                      "second_probe_port (UDP, default: listen's port + 1), limits.*, session.*,\n"
+                      "relay.* and mailbox.* (see tracker/state.h)."));
     return config::WriteFileAtomically(base + std::string(kConfigFile), toml, 0600);
   }();
   if (!written.ok()) {

@@ -59,6 +59,13 @@ struct TrackerConfig {
   std::chrono::seconds cluster_dead_after{10};
   // [relay] (issue 15): served by RelayCore, TrackerService and RelaySplice.
   RelayConfig relay;
+  // [mailbox] (issue 14): envelopes kept for members who are offline.
+  struct Mailbox {
+    bool enabled = true;
+    uint64_t max_bytes_per_recipient = 64ull << 20;
+    uint64_t max_envelopes_per_recipient = 10'000;
+    int64_t retain_days = 30;
+  } mailbox;
 };
 
 class TrackerState {

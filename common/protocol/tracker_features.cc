@@ -18,4 +18,12 @@ Status RelayOffered(const proto::SessionWelcome& welcome) {
   return Status::Ok();
 }
 
+Status MailboxOffered(const proto::SessionWelcome& welcome) {
+  if (welcome.protocol_version() < kTrackerMailboxVersion)
+    return Status::FailedPrecondition("mailbox: the tracker is too old");
+  if (!HasFeature(welcome, kFeatureMailbox))
+    return Status::FailedPrecondition("mailbox: disabled on the tracker");
+  return Status::Ok();
+}
+
 }  // namespace confab::protocol

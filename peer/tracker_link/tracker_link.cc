@@ -184,6 +184,18 @@ Status TrackerLink::OnMessage(channel::ChannelConnection&, ByteView plaintext) {
     case proto::FromTracker::kRenewed:
       delegate_->OnCertificateRenewed(m.renewed().certificate());
       break;
+    case proto::FromTracker::kMailboxDeposited:
+      // An answer to no deposit of this session (one failed when the last
+      // session ended) is not passed on: it was answered already.
+      if (pending_deposits_.erase(m.mailbox_deposited().request_id()) > 0)
+        delegate_->OnMailboxDeposited(m.mailbox_deposited());
+      break;
+    case proto::FromTracker::kMailboxEnvelopes:
+      delegate_->OnMailboxEnvelopes(m.mailbox_envelopes());
+      break;
+    case proto::FromTracker::kMailboxNotice:
+      delegate_->OnMailboxNotice(m.mailbox_notice());
+      break;
     case proto::FromTracker::BODY_NOT_SET:
       break;  // a newer tracker's message: ignore it
   }
@@ -204,6 +216,9 @@ void TrackerLink::OnClosed(channel::ChannelConnection&, Status status) {
   FailPendingLookups("the tracker connection was lost");
   if (closed_)
     return;  // the delegate closed the link from OnLookupResult
+  FailPendingDeposits();
+  if (closed_)
+    return;
   if (refused_) {
     reconnect_timer_->Stop();
     delegate_->OnRefused(refusal_);  // last
@@ -258,6 +273,19 @@ void TrackerLink::FailPendingLookups(const std::string& why) {
     r.set_found(false);
     r.set_error(why);
     delegate_->OnLookupResult(r);
+    if (closed_)
+      return;
+  }
+}
+
+void TrackerLink::FailPendingDeposits() {
+  std::set<uint64_t> pending = std::exchange(pending_deposits_, {});
+  for (uint64_t id : pending) {
+    proto::MailboxDepositAnswer a;
+    a.set_request_id(id);
+    a.set_stored(false);
+    a.set_refusal("no answer: the tracker session ended");
+    delegate_->OnMailboxDeposited(a);
     if (closed_)
       return;
   }
@@ -335,6 +363,48 @@ Result<uint64_t> TrackerLink::RequestRelay(const std::string& name) {
   m.mutable_relay()->set_name(name);
   CONFAB_RETURN_IF_ERROR(SendToTracker(m));
   return id;
+}
+
+Status TrackerLink::MailboxOffered() const {
+  if (!connected_)
+    return Status::Unavailable("mailbox: no session with the tracker");
+  return protocol::MailboxOffered(welcome_);
+}
+
+Result<uint64_t> TrackerLink::DepositMailbox(const std::string& recipient, const Bytes& envelope) {
+  CONFAB_RETURN_IF_ERROR(MailboxOffered());
+  if (envelope.empty() || envelope.size() > protocol::kMaxMailboxEnvelopeBytes) {
+    return Status::InvalidArgument("mailbox: an envelope is 1 to " +
+                                   std::to_string(protocol::kMaxMailboxEnvelopeBytes) +
+                                   " bytes, not " + std::to_string(envelope.size()));
+  }
+  const uint64_t id = next_request_id_++;
+  proto::ToTracker m;
+  m.mutable_mailbox_deposit()->set_request_id(id);
+  m.mutable_mailbox_deposit()->set_recipient(recipient);
+  m.mutable_mailbox_deposit()->set_envelope(std::string(AsChars(envelope)));
+  CONFAB_RETURN_IF_ERROR(SendToTracker(m));
+  pending_deposits_.insert(id);
+  return id;
+}
+
+Status TrackerLink::FetchMailbox(uint64_t after_id) {
+  CONFAB_RETURN_IF_ERROR(MailboxOffered());
+  proto::ToTracker m;
+  m.mutable_mailbox_fetch()->set_after_id(after_id);
+  return SendToTracker(m);
+}
+
+Status TrackerLink::AckMailbox(const std::vector<uint64_t>& ids) {
+  CONFAB_RETURN_IF_ERROR(MailboxOffered());
+  if (ids.empty() || ids.size() > protocol::kMaxMailboxAckIds) {
+    return Status::InvalidArgument("mailbox: an ack names 1 to " +
+                                   std::to_string(protocol::kMaxMailboxAckIds) + " envelopes");
+  }
+  proto::ToTracker m;
+  for (uint64_t id : ids)
+    m.mutable_mailbox_ack()->add_ids(id);
+  return SendToTracker(m);
 }
 
 }  // namespace confab::peer

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,15 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
     // The tracker renewed our certificate (CertificateRenewed); not yet
     // checked: the delegate verifies it before using it.
     virtual void OnCertificateRenewed(const proto::Certificate& /*certificate*/) {}
+    // The answer to DepositMailbox, matched by request_id: stored durably
+    // on the tracker, or its refusal. Deposits pending when the session
+    // drops are answered here with stored=false and "no answer: the
+    // tracker session ended" (the envelope may or may not be stored).
+    virtual void OnMailboxDeposited(const proto::MailboxDepositAnswer& /*answer*/) {}
+    // A page of our envelopes, the answer to FetchMailbox.
+    virtual void OnMailboxEnvelopes(const proto::MailboxEnvelopes& /*page*/) {}
+    // An envelope was just stored for us: fetch.
+    virtual void OnMailboxNotice(const proto::MailboxNotice& /*notice*/) {}
     // A session ended or an attempt failed; a reconnect is scheduled.
     virtual void OnDisconnected(const Disconnect& disconnect) = 0;
     // The tracker refused the session itself (membership revoked, unknown
@@ -129,6 +139,20 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // OnRelayOffer with the returned request id). RelayOffered()'s error
   // when the tracker does not relay: nothing is sent.
   [[nodiscard]] Result<uint64_t> RequestRelay(const std::string& name);
+  // The mailbox (issue 14). Each returns MailboxOffered()'s error when the
+  // tracker keeps no envelopes (nothing is sent), and InvalidArgument for
+  // a request the tracker would refuse anyway.
+  // Deposits `envelope` (sealed by the caller; 1 to
+  // protocol::kMaxMailboxEnvelopeBytes) for `recipient`; the answer comes
+  // in OnMailboxDeposited with the returned request id.
+  [[nodiscard]] Result<uint64_t> DepositMailbox(const std::string& recipient,
+                                                const Bytes& envelope);
+  // Asks for our envelopes with an id above `after_id` (OnMailboxEnvelopes).
+  [[nodiscard]] Status FetchMailbox(uint64_t after_id);
+  // Tells the tracker these envelopes are stored durably here, so it
+  // deletes them; at most protocol::kMaxMailboxAckIds.
+  [[nodiscard]] Status AckMailbox(const std::vector<uint64_t>& ids);
+
   // The tracker to dial, and as whom, for a relayed leg (relay_stream.h).
   // The one dialled now (or next), of params.tracker and other_trackers.
   const net::Address& tracker_address() const {
@@ -148,6 +172,10 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   // Unavailable with no session, or FailedPrecondition "relay: the tracker
   // is too old" / "relay: disabled on the tracker" (protocol::RelayOffered).
   [[nodiscard]] Status RelayOffered() const;
+  // Whether it keeps envelopes: OK, Unavailable with no session, or
+  // FailedPrecondition "mailbox: the tracker is too old" / "mailbox:
+  // disabled on the tracker" (protocol::MailboxOffered).
+  [[nodiscard]] Status MailboxOffered() const;
   // The welcome of the current (or last) session.
   const proto::SessionWelcome& welcome() const { return welcome_; }
 
@@ -175,6 +203,7 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   Status SendToTracker(const proto::ToTracker& message);
   void Replay();  // announced state after a (re)connect
   void FailPendingLookups(const std::string& why);
+  void FailPendingDeposits();
 
   net::Loop& loop_;
   TrackerLinkParams params_;
@@ -199,6 +228,7 @@ class TrackerLink final : private channel::ChannelConnection::Delegate {
   uint16_t second_probe_port_ = 0;
   proto::SessionWelcome welcome_;
   std::map<uint64_t, std::string> pending_lookups_;  // request id -> name
+  std::set<uint64_t> pending_deposits_;              // request ids
 
   std::optional<proto::Announce> announce_;
   std::optional<proto::SetStatus> status_;

@@ -9,7 +9,9 @@
 //   3  AdmitRelay (PURPOSE_RELAY) with the bytes as RelayHello, from alice
 //      (alone in the directory, so no slot can exist for her: never admitted)
 // Invariants: nothing crashes; a message error never leaves a session that
-// the service no longer knows; garbage never admits a session.
+// the service no longer knows; garbage never admits a session; a mailbox
+// deposit answered "stored" is held for its recipient (bob, a member with
+// no session), and alice's fetches never return anyone else's envelopes.
 #include <stdlib.h>
 
 #include <cstddef>
@@ -77,6 +79,20 @@ struct World {
                                     AsBytes(hello_bytes), "10.0.0.1", kNow);
     FUZZ_CHECK(welcome.ok());
     FUZZ_CHECK(service->sessions() == 1);
+
+    // A second member without a session, whom alice's deposits may reach.
+    auto bob_secret = crypto::NewInviteSecret();
+    const auto bob_hash = crypto::HashInviteSecret(bob_secret.view());
+    FUZZ_CHECK(state->directory().CreateInvite("bob", bob_hash, kNow, 3600).ok());
+    auto bob_key = crypto::SigningKey::Generate();
+    FUZZ_CHECK(bob_key.ok());
+    FUZZ_CHECK(state->directory()
+                   .Enroll(bob_hash, bob_key->public_key(), kNow,
+                           [&](const Issuance& in) {
+                             return state->org_key().Issue(in.name, bob_key->public_key(),
+                                                           in.serial, in.issued_at, 3600);
+                           })
+                   .ok());
   }
   ~World() {
     service.reset();
@@ -144,7 +160,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   w.service->TakeRelaysToClose();
-  w.service->TakeOutgoing();
+  for (const Outgoing& out : w.service->TakeOutgoing()) {
+    if (out.message.has_mailbox_deposited() && out.message.mailbox_deposited().stored()) {
+      const uint64_t id = out.message.mailbox_deposited().id();
+      auto held = w.state->directory().mailbox()->Fetch("bob", id - 1, 1, 1 << 20);
+      FUZZ_CHECK(held.ok() && held->envelopes.size() == 1 && held->envelopes[0].id == id);
+    }
+    if (out.message.has_mailbox_envelopes()) {
+      // Alice's own mailbox: nothing can be deposited for her (to self).
+      FUZZ_CHECK(out.message.mailbox_envelopes().envelopes_size() == 0);
+    }
+  }
   w.service->TakeToClose();
   w.service->FlushDurable();
   return 0;

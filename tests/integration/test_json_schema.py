@@ -134,6 +134,13 @@ class JsonSchemaTest(PairTest):
         self.assertIsNone(users["carol"]["last_seen"])
         self.assertIsNotNone(users["alice"]["enrolled"])
 
+        # the tracker's mailbox (issue 14): nothing deposited yet
+        r = self.tracker.cmd("mailbox", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        mailbox = self.check(json.loads(r.stdout), "tracker-mailbox.schema.json")
+        self.assertEqual((mailbox["envelopes"], mailbox["bytes"], mailbox["top"]), (0, 0, []))
+        self.assertTrue(mailbox["enabled"])
+
     def test_transfer_commands_match_their_schema_and_take_id_prefixes(self):
         os.makedirs(self.downloads)
         src = make_file(os.path.join(self.tmp, "report.bin"), 300_000)

@@ -3,7 +3,9 @@
 //
 //   stdout: one JSON object per line, one per event (see Emit* below):
 //     ready, connected, presence (one line per entry), lookup, revoked,
-//     refused, punch, nat, error, disconnected, command_error, bye
+//     refused, punch, nat, error, disconnected, command_error, bye,
+//     deposited, mailbox_notice, envelope (one per envelope fetched),
+//     envelopes (after them: count, more)
 //   stdin: one command per line
 //     status online|away|busy|invisible [TEXT...]
 //     subscribe NAME...          (replaces the list)
@@ -12,6 +14,11 @@
 //     punch NAME
 //     nat                        (NatDiscovery against the tracker's two UDP
 //                                 probe ports, from a fresh UDP socket)
+//     deposit NAME TEXT...       (looks NAME up, seals TEXT to their key with
+//                                 crypto::Seal and deposits it in the mailbox)
+//     deposit-unsealed NAME TEXT...  (deposits TEXT as it is: a forgery)
+//     fetch [AFTER_ID]           (our envelopes, each opened with our key)
+//     ack ID...
 //     quit                       (also: end of input, SIGINT, SIGTERM)
 //
 // Options: --passphrase-file FILE, --backoff-initial-ms N, --backoff-max-ms N.
@@ -35,6 +42,7 @@
 #include "common/base/log.h"
 #include "common/crypto/certificate.h"
 #include "common/crypto/key_file.h"
+#include "common/crypto/sealed_box.h"
 #include "common/crypto/sodium.h"
 #include "common/net/fd_reader.h"
 #include "common/net/loop.h"
@@ -99,6 +107,11 @@ class Probe final : public peer::TrackerLink::Delegate,
     }
   }
   void OnLookupResult(const proto::LookupResult& r) override {
+    if (auto seal = to_seal_.find(r.request_id()); seal != to_seal_.end()) {
+      std::string text = std::move(seal->second);
+      to_seal_.erase(seal);
+      return SealAndDeposit(r, text);
+    }
     json line{{"event", "lookup"},
               {"request_id", r.request_id()},
               {"found", r.found()},
@@ -130,6 +143,45 @@ class Probe final : public peer::TrackerLink::Delegate,
           {"name", notice.name()},
           {"endpoints", endpoints}});
   }
+  void OnMailboxDeposited(const proto::MailboxDepositAnswer& a) override {
+    Emit({{"event", "deposited"},
+          {"request_id", a.request_id()},
+          {"stored", a.stored()},
+          {"id", a.id()},
+          {"refusal", a.refusal()}});
+  }
+  void OnMailboxNotice(const proto::MailboxNotice& n) override {
+    Emit({{"event", "mailbox_notice"}, {"id", n.id()}, {"author", n.author()}});
+  }
+  void OnMailboxEnvelopes(const proto::MailboxEnvelopes& page) override {
+    for (const proto::MailboxEnvelope& e : page.envelopes()) {
+      json line{{"event", "envelope"}, {"id", e.id()}, {"author", e.author()}};
+      auto opened = crypto::OpenSealed(keys_, AsBytes(e.envelope()));
+      if (opened.ok())
+        line["text"] = std::string(AsChars(*opened));
+      else
+        line["open_error"] = opened.status().ToString();
+      Emit(line);
+    }
+    Emit({{"event", "envelopes"}, {"count", page.envelopes_size()}, {"more", page.more()}});
+  }
+  void SealAndDeposit(const proto::LookupResult& r, const std::string& text) {
+    if (!r.found())
+      return CommandError("deposit: " + r.error());
+    auto cert = crypto::VerifyCertificate(r.certificate(), org_key_, std::time(nullptr));
+    if (!cert.ok())
+      return CommandError("deposit: " + cert.status().ToString());
+    auto x = crypto::X25519FromEd25519(cert->identity_key);
+    if (!x.ok())
+      return CommandError("deposit: " + x.status().ToString());
+    auto sealed = crypto::Seal(*x, AsBytes(text));
+    if (!sealed.ok())
+      return CommandError("deposit: " + sealed.status().ToString());
+    auto id = link_->DepositMailbox(cert->name, *sealed);
+    if (!id.ok())
+      return CommandError(id.status().ToString());
+  }
+
   void OnTrackerError(std::string_view message) override {
     Emit({{"event", "error"}, {"message", std::string(message)}});
   }
@@ -246,6 +298,34 @@ class Probe final : public peer::TrackerLink::Delegate,
       auto id = link_->Punch(args[0]);
       if (!id.ok())
         return CommandError(id.status().ToString());
+    } else if ((verb == "deposit" || verb == "deposit-unsealed") && args.size() >= 2) {
+      std::string text;
+      for (size_t i = 1; i < args.size(); ++i)
+        text += (i > 1 ? " " : "") + args[i];
+      if (Status offered = link_->MailboxOffered(); !offered.ok())
+        return CommandError(offered.ToString());
+      if (verb == "deposit-unsealed") {
+        auto id = link_->DepositMailbox(args[0], ToBytes(AsBytes(text)));
+        if (!id.ok())
+          return CommandError(id.status().ToString());
+        return;
+      }
+      auto id = link_->Lookup(args[0]);
+      if (!id.ok())
+        return CommandError(id.status().ToString());
+      to_seal_[*id] = std::move(text);
+    } else if (verb == "fetch" && args.size() <= 1) {
+      Status s =
+          link_->FetchMailbox(args.empty() ? 0 : std::strtoull(args[0].c_str(), nullptr, 10));
+      if (!s.ok())
+        return CommandError(s.ToString());
+    } else if (verb == "ack" && !args.empty()) {
+      std::vector<uint64_t> ids;
+      for (const std::string& a : args)
+        ids.push_back(std::strtoull(a.c_str(), nullptr, 10));
+      Status s = link_->AckMailbox(ids);
+      if (!s.ok())
+        return CommandError(s.ToString());
     } else if (verb == "nat") {
       Status started = StartNat();
       if (!started.ok())
@@ -288,6 +368,7 @@ class Probe final : public peer::TrackerLink::Delegate,
 
  public:
   crypto::Ed25519PublicKey org_key_{};
+  crypto::X25519KeyPair keys_;  // ours: opens what is sealed to us
 
  private:
   std::unique_ptr<peer::TrackerLink> link_;
@@ -299,6 +380,7 @@ class Probe final : public peer::TrackerLink::Delegate,
   std::unique_ptr<net::UdpSocket> nat_socket_;
   std::unique_ptr<net::Timer> nat_timer_;
   std::string pending_;
+  std::map<uint64_t, std::string> to_seal_;  // lookup request id -> text to deposit
   bool quitting_ = false;
 };
 
@@ -364,6 +446,7 @@ int Main(int argc, char** argv) {
   {
     Probe probe;
     probe.org_key_ = enrollment->org_public_key;
+    probe.keys_ = key->DeriveX25519();
     Status started = probe.Start(**loop, std::move(params));
     if (!started.ok()) {
       (void)(*loop)->Close();

@@ -30,5 +30,31 @@ TEST_CASE("A node asks for a relay only from a tracker whose welcome offers one"
   }
 }
 
+TEST_CASE("A node asks to use the mailbox only of a tracker whose welcome offers it",
+          "[protocol][mailbox]") {
+  proto::SessionWelcome welcome;
+  welcome.set_accepted(true);
+  SECTION("a relay-era tracker (protocol 2) is too old, whatever it lists") {
+    welcome.set_protocol_version(kTrackerRelayVersion);
+    welcome.add_features(std::string(kFeatureMailbox));
+    Status s = MailboxOffered(welcome);
+    CHECK(s.code() == Status::Code::kFailedPrecondition);
+    CHECK(s.message() == "mailbox: the tracker is too old");
+  }
+  SECTION("a tracker from before the protocol version is too old") {
+    CHECK(MailboxOffered(welcome).message() == "mailbox: the tracker is too old");
+  }
+  SECTION("a current tracker without the feature has it disabled") {
+    welcome.set_protocol_version(kTrackerMailboxVersion);
+    welcome.add_features(std::string(kFeatureRelay));
+    CHECK(MailboxOffered(welcome).message() == "mailbox: disabled on the tracker");
+  }
+  SECTION("a current tracker that lists mailbox offers it") {
+    welcome.set_protocol_version(kTrackerProtocolVersion);
+    welcome.add_features(std::string(kFeatureMailbox));
+    CHECK(MailboxOffered(welcome).ok());
+  }
+}
+
 }  // namespace
 }  // namespace confab::protocol

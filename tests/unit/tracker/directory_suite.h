@@ -45,5 +45,7 @@ Result<Bytes> FakeIssue(const tracker::Issuance& in);
 // Runs every shared case, each in its own SECTION (so call it from a
 // TEST_CASE body; Catch runs the body once per section).
 void RunDirectorySuite(DirectoryBackend& backend);
+// The MailboxStore contract (mailbox_suite.cc), likewise.
+void RunMailboxSuite(DirectoryBackend& backend);
 
 }  // namespace confab::testing

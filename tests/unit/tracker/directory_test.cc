@@ -108,6 +108,11 @@ TEST_CASE("The SQLite directory passes the shared directory suite", "[directory]
   confab::testing::RunDirectorySuite(backend);
 }
 
+TEST_CASE("The SQLite directory passes the shared mailbox suite", "[directory][mailbox]") {
+  SqliteBackend backend;
+  confab::testing::RunMailboxSuite(backend);
+}
+
 // What only the SQLite directory does follows.
 
 TEST_CASE("A failing SQLite enrollment rolls its serial back with the transaction",

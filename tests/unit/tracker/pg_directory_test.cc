@@ -108,6 +108,14 @@ TEST_CASE("The PostgreSQL directory passes the shared directory suite", "[direct
   confab::testing::RunDirectorySuite(backend);
 }
 
+TEST_CASE("The PostgreSQL directory passes the shared mailbox suite", "[directory][pg][mailbox]") {
+  const std::string bin = PgServer::FindBinaries();
+  if (bin.empty())
+    CONFAB_SKIP("no PostgreSQL server binaries (install postgresql)");
+  PgBackend backend(SharedServer(bin));
+  confab::testing::RunMailboxSuite(backend);
+}
+
 TEST_CASE("PgDirectory reconnects by itself after the PostgreSQL server restarts",
           "[directory][pg]") {
   const std::string bin = PgServer::FindBinaries();

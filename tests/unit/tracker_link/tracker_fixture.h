@@ -182,6 +182,18 @@ struct Recorder final : TrackerLink::Delegate {
     Note();
     errors.emplace_back(message);
   }
+  void OnMailboxDeposited(const proto::MailboxDepositAnswer& answer) override {
+    Note();
+    deposits.push_back(answer);
+  }
+  void OnMailboxEnvelopes(const proto::MailboxEnvelopes& page) override {
+    Note();
+    pages.push_back(page);
+  }
+  void OnMailboxNotice(const proto::MailboxNotice& notice) override {
+    Note();
+    notices.push_back(notice);
+  }
   void OnDisconnected(const TrackerLink::Disconnect& d) override {
     Note();
     disconnects.push_back(d);
@@ -227,6 +239,9 @@ struct Recorder final : TrackerLink::Delegate {
   std::vector<proto::RelayOffer> relay_offers;
   std::vector<proto::RelayNotice> relay_notices;
   std::vector<std::string> errors;
+  std::vector<proto::MailboxDepositAnswer> deposits;
+  std::vector<proto::MailboxEnvelopes> pages;
+  std::vector<proto::MailboxNotice> notices;
 };
 
 // A member's link and what it heard.
