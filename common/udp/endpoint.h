@@ -158,6 +158,7 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   // net::UdpSocket::Delegate, net::Timer::Delegate.
   void OnDatagram(ByteView data, const net::Address& from) override;
   void OnError(Status status) override;
+  void OnDatagramsEnd() override;
   void OnTimer() override;
 
   void OnInitiation(ByteView data, const net::Address& from);
@@ -170,7 +171,10 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   void OnData(ByteView data, const net::Address& from);
 
   void SendInitiation(Session& s);
+  // Seals what session `s` may send now into send_batch_; sent at once,
+  // or at the end of the receive batch under way (receiving_).
   void Flush(Session& s);
+  void SendBatch();
   // Recomputes the deadlines of the sessions touched since the last call
   // (dirty_), then arms the one timer for the earliest of all.
   void Rearm();
@@ -204,6 +208,16 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   // OnSessionClosed only.
   std::map<SessionId, std::array<Bytes, datagram::kMaxStreams>> unread_;
   Bytes packet_buffer_;
+  // Flush's datagrams, all session batch_session_'s, to batch_to_, sent
+  // together (UdpSocket::SendBatch): the first batch_size_ of send_batch_,
+  // whose buffers are reused. While a receive batch is delivered (receiving_), the replies to
+  // all of it (the ACKs of a receiver, the packets a sender's window
+  // opened) wait for its end and leave in one system call.
+  std::vector<Bytes> send_batch_;
+  size_t batch_size_ = 0;
+  SessionId batch_session_ = 0;
+  std::optional<net::Address> batch_to_;
+  bool receiving_ = false;
   Bytes payload_buffer_;
   uint64_t load_window_start_us_ = 0;
   uint32_t initiations_in_window_ = 0;
