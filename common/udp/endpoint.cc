@@ -218,6 +218,12 @@ void Endpoint::SendBatch() {
   batch_size_ = 0;
 }
 
+Endpoint::SendCounters Endpoint::send_counters() const {
+  if (!socket_)
+    return {};
+  return {socket_->batched_calls(), socket_->batched_datagrams()};
+}
+
 void Endpoint::OnDatagramsEnd() {
   receiving_ = false;
   SendBatch();

@@ -143,6 +143,14 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   // NotFound for an unknown session.
   Result<SessionInfo> Info(SessionId id) const;
 
+  // Data packets sent in batches (UdpSocket::SendBatch's sendmmsg calls),
+  // and how many datagrams those carried.
+  struct SendCounters {
+    uint64_t batches = 0;
+    uint64_t datagrams = 0;
+  };
+  SendCounters send_counters() const;
+
   // Sends a datagram outside any session from the sessions' own socket (NAT
   // probes to the tracker must leave from it: its mapping is what peers
   // reach). FailedPrecondition once closed; the send error.
