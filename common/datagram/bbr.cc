@@ -206,13 +206,21 @@ void Bbr::AdvanceMode(uint64_t now_us, size_t bytes_in_flight, uint64_t delivere
 }
 
 void Bbr::SetCwnd(uint64_t delivered) {
-  const size_t floor = kMinWindowPackets * mds_;
   if (mode_ == Mode::kProbeRtt) {
-    cwnd_ = floor;
+    cwnd_ = kMinWindowPackets * mds_;
     return;
   }
+  // On a LAN or loopback the measured RTT (10-50 us) is far below what the
+  // sender can act on: the loop's timer has millisecond resolution, the
+  // pacer releases up to a millisecond's bytes at once, and ACKs wait for
+  // the peer's process to be scheduled. Two BDPs of a 20 us RTT are a few
+  // kilobytes, so the sender stalled on the window, not the pacer (loopback
+  // cwnd 8-10 KB). Keeping a millisecond of the bandwidth estimate in
+  // flight costs nothing on a WAN path, where two BDPs are far more.
+  const size_t floor = std::max(kMinWindowPackets * mds_,
+                                static_cast<size_t>(BtlBw() * static_cast<double>(kMinWindowUs)));
   // Two BDPs (cwnd gain) plus room for delayed and stretched ACKs.
-  const size_t target = Bdp(cwnd_gain_) + 3 * mds_;
+  const size_t target = std::max(Bdp(cwnd_gain_), floor) + 3 * mds_;
   if (filled_pipe_)
     cwnd_ = std::min(cwnd_ + acked_since_ack_, target);
   else if (cwnd_ < target || delivered < kInitialWindowPackets * mds_)

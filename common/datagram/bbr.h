@@ -40,6 +40,9 @@ class Bbr final : public CongestionController {
   static constexpr uint64_t kMinRttWindowUs = 10'000'000;
   static constexpr uint64_t kProbeRttUs = 200'000;
   static constexpr size_t kMinWindowPackets = 4;
+  // Outside ProbeRTT the window never falls below this much time at the
+  // bottleneck rate estimate (SetCwnd says why).
+  static constexpr uint64_t kMinWindowUs = 1000;
   static constexpr size_t kInitialWindowPackets = 10;
   // Startup ends after a round with at least this many losses, that are
   // more than this share of the round's packets.

@@ -3,7 +3,11 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <new>
@@ -17,6 +21,12 @@ namespace {
 // system call can read.
 constexpr size_t kRecvChunkBytes = 64 * 1024;
 constexpr size_t kRecvChunks = 16;
+
+#if defined(__linux__)
+// Cleared when the kernel says sendmmsg does not exist (ENOSYS): every
+// socket falls back to one datagram per call from then on.
+std::atomic<bool> g_sendmmsg_usable{true};
+#endif
 
 // One send: the request and the bytes it points at, freed together in
 // SendCb on every path, UV_ECANCELED included (Part C #4, #5).
@@ -151,6 +161,64 @@ Status UdpSocket::Send(Bytes data, const Address& to) {
   return Status::Ok();
 }
 
+Status UdpSocket::SendBatch(std::span<Bytes> datagrams, const Address& to) {
+  if (!handle_.open())
+    return Status::FailedPrecondition("udp socket is closed");
+  size_t next = 0;
+  Status first_error = Status::Ok();
+#if defined(__linux__)
+  // Behind datagrams libuv still holds, ours would overtake them.
+  if (g_sendmmsg_usable.load(std::memory_order_relaxed) &&
+      uv_udp_get_send_queue_count(handle_.get()) == 0) {
+    uv_os_fd_t fd;
+    CONFAB_RETURN_IF_ERROR(
+        FromUv(uv_fileno(reinterpret_cast<uv_handle_t*>(handle_.get()), &fd), "uv_fileno"));
+    const socklen_t to_length = to.is_ipv6() ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    std::array<mmsghdr, kMaxBatch> msgs{};
+    std::array<iovec, kMaxBatch> iovs{};
+    while (next < datagrams.size()) {
+      const size_t n = std::min(kMaxBatch, datagrams.size() - next);
+      for (size_t i = 0; i < n; ++i) {
+        Bytes& d = datagrams[next + i];
+        iovs[i] = {d.data(), d.size()};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(to.sockaddr_ptr());
+        msgs[i].msg_hdr.msg_namelen = to_length;
+        msgs[i].msg_hdr.msg_iov = &iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int rc = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(n), 0);
+      if (rc > 0) {
+        ++batched_calls_;
+        batched_datagrams_ += static_cast<uint64_t>(rc);
+        next += static_cast<size_t>(rc);
+        continue;
+      }
+      if (rc < 0 && errno == EINTR)
+        continue;
+      if (rc < 0 && errno == ENOSYS) {
+        g_sendmmsg_usable.store(false, std::memory_order_relaxed);  // old kernel: Send from now on
+        break;
+      }
+      if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+        break;  // the socket buffer is full: libuv's queue waits for room
+      // The first datagram was refused (sendmmsg reports an error only
+      // when none went): it is lost, the rest still go.
+      if (first_error.ok())
+        first_error = FromUv(rc < 0 ? -errno : UV_EIO, "udp sendmmsg to " + to.ToString());
+      ++next;
+    }
+  }
+#endif
+  for (; next < datagrams.size(); ++next) {
+    Status st = Send(std::move(datagrams[next]), to);
+    datagrams[next] = Bytes();
+    if (!st.ok() && first_error.ok())
+      first_error = st;
+  }
+  return first_error;
+}
+
 size_t UdpSocket::send_queue_bytes() const {
   return handle_.open() ? uv_udp_get_send_queue_size(handle_.get()) : 0;
 }
@@ -177,10 +245,16 @@ void UdpSocket::RecvCb(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, con
   // whatever the upcall destroys: a socket destroyed by the upcall takes its
   // buffer with it, and libuv stops handing out chunks of it once the handle
   // is closed. UV_UDP_MMSG_FREE (the end of a recvmmsg batch) has nothing
-  // to free.
+  // to free; it tells the delegate that the batch is over.
   UdpSocket* self = internal::OwnerOf<UdpSocket>(handle);
-  if (self == nullptr || (flags & UV_UDP_MMSG_FREE) != 0)
+  if (self == nullptr)
     return;
+  if ((flags & UV_UDP_MMSG_FREE) != 0) {
+    self->delegate_->OnDatagramsEnd();
+    return;
+  }
+  // A datagram read alone (no recvmmsg) is a read of its own.
+  const bool alone = (flags & UV_UDP_MMSG_CHUNK) == 0;
   if (nread < 0) {
     self->delegate_->OnError(FromUv(static_cast<int>(nread), "udp receive"));
     return;
@@ -200,6 +274,8 @@ void UdpSocket::RecvCb(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, con
   }
   self->delegate_->OnDatagram(
       ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)), *sender);
+  if (alone && internal::OwnerOf<UdpSocket>(handle) == self)
+    self->delegate_->OnDatagramsEnd();
 }
 
 void UdpSocket::SendCb(uv_udp_send_t* req, int status) noexcept {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 
 #include "common/base/bytes.h"
 #include "common/base/result.h"
@@ -49,6 +50,10 @@ class UdpSocket final : public internal::HandleOwner {
     // Unavailable), or a datagram was truncated to 64 KiB
     // (ResourceExhausted). The socket stays open; the owner decides.
     virtual void OnError(Status status) = 0;
+    // The datagrams of one read (one recvmmsg, or one recvmsg where the
+    // kernel has no recvmmsg) have all been delivered, so replies gathered
+    // meanwhile can leave together (SendBatch).
+    virtual void OnDatagramsEnd() {}
   };
 
   // Binds to `bind_to` (port 0 picks a free port; see local_address()) and
@@ -71,8 +76,23 @@ class UdpSocket final : public internal::HandleOwner {
   // completes. FailedPrecondition once closed; the uv_udp_send error.
   // Completion errors go to OnError.
   Status Send(Bytes data, const Address& to);
+  // Sends `datagrams`, in order, to `to` in as few system calls as the
+  // kernel allows: sendmmsg (kMaxBatch a call) straight from the caller's
+  // buffers, which the caller keeps and may reuse. What the kernel does not
+  // take at once (a full socket buffer), or everything while earlier sends
+  // still wait in libuv's queue, is moved into that queue as Send would
+  // (those elements are left empty). Without sendmmsg (not Linux, or
+  // ENOSYS at run time) each datagram goes through Send. A datagram the
+  // kernel refuses (say EMSGSIZE for a path MTU probe with don't-fragment)
+  // is dropped and the rest still go; the first such error is returned,
+  // and OnError is not called.
+  static constexpr size_t kMaxBatch = 64;
+  Status SendBatch(std::span<Bytes> datagrams, const Address& to);
   // Bytes queued in the kernel-bound send queue, for backpressure.
   size_t send_queue_bytes() const;
+  // System calls SendBatch made (sendmmsg), and datagrams they carried.
+  uint64_t batched_calls() const { return batched_calls_; }
+  uint64_t batched_datagrams() const { return batched_datagrams_; }
 
   // Kernel socket buffer sizes, as getsockopt reports them. On Linux that is
   // twice what was asked (the kernel counts its bookkeeping too), capped at
@@ -103,6 +123,8 @@ class UdpSocket final : public internal::HandleOwner {
 
   Delegate* const delegate_;
   bool receiving_ = false;
+  uint64_t batched_calls_ = 0;
+  uint64_t batched_datagrams_ = 0;
   // Where datagrams are read (AllocCb), allocated on the first read.
   std::unique_ptr<char[]> recv_buffer_;
   internal::OwnedHandle<uv_udp_t> handle_;

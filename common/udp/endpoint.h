@@ -143,6 +143,14 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   // NotFound for an unknown session.
   Result<SessionInfo> Info(SessionId id) const;
 
+  // Data packets sent in batches (UdpSocket::SendBatch's sendmmsg calls),
+  // and how many datagrams those carried.
+  struct SendCounters {
+    uint64_t batches = 0;
+    uint64_t datagrams = 0;
+  };
+  SendCounters send_counters() const;
+
   // Sends a datagram outside any session from the sessions' own socket (NAT
   // probes to the tracker must leave from it: its mapping is what peers
   // reach). FailedPrecondition once closed; the send error.
@@ -158,6 +166,7 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   // net::UdpSocket::Delegate, net::Timer::Delegate.
   void OnDatagram(ByteView data, const net::Address& from) override;
   void OnError(Status status) override;
+  void OnDatagramsEnd() override;
   void OnTimer() override;
 
   void OnInitiation(ByteView data, const net::Address& from);
@@ -170,7 +179,10 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   void OnData(ByteView data, const net::Address& from);
 
   void SendInitiation(Session& s);
+  // Seals what session `s` may send now into send_batch_; sent at once,
+  // or at the end of the receive batch under way (receiving_).
   void Flush(Session& s);
+  void SendBatch();
   // Recomputes the deadlines of the sessions touched since the last call
   // (dirty_), then arms the one timer for the earliest of all.
   void Rearm();
@@ -204,6 +216,16 @@ class Endpoint final : public net::UdpSocket::Delegate, public net::Timer::Deleg
   // OnSessionClosed only.
   std::map<SessionId, std::array<Bytes, datagram::kMaxStreams>> unread_;
   Bytes packet_buffer_;
+  // Flush's datagrams, all session batch_session_'s, to batch_to_, sent
+  // together (UdpSocket::SendBatch): the first batch_size_ of send_batch_,
+  // whose buffers are reused. While a receive batch is delivered (receiving_), the replies to
+  // all of it (the ACKs of a receiver, the packets a sender's window
+  // opened) wait for its end and leave in one system call.
+  std::vector<Bytes> send_batch_;
+  size_t batch_size_ = 0;
+  SessionId batch_session_ = 0;
+  std::optional<net::Address> batch_to_;
+  bool receiving_ = false;
   Bytes payload_buffer_;
   uint64_t load_window_start_us_ = 0;
   uint32_t initiations_in_window_ = 0;

@@ -6,6 +6,7 @@
 //   udp_transfer --bind 0.0.0.0:7651 --key a --peer-key b
 //                --peer 198.18.2.2:7651 --peer 10.200.2.2:7651 --send 67108864 --expect 0
 //
+// --cc cubic sends with CUBIC instead of BBR.
 // --idle S waits S seconds after the session opens before sending (only
 // keepalives, every --keepalive seconds, cross the NATs meanwhile).
 // Keys come from seeds (--key/--peer-key), which is fine for a test tool and
@@ -232,6 +233,7 @@ int Main(int argc, char** argv) {
   Transfer::Options options;
   double handshake_s = 10;
   double keepalive_s = 15;
+  std::string cc = "bbr";
   app.add_option("--bind", bind, "local address");
   app.add_option("--key", key, "seed of our static key")->required();
   app.add_option("--peer-key", peer_key, "seed of the peer's static key")->required();
@@ -242,6 +244,8 @@ int Main(int argc, char** argv) {
   app.add_option("--handshake-timeout", handshake_s, "seconds of handshake retries");
   app.add_option("--keepalive", keepalive_s, "seconds between keepalives when idle");
   app.add_option("--idle", options.idle_s, "seconds to stay idle after the session opens");
+  app.add_option("--cc", cc, "congestion control of our sending side")
+      ->check(CLI::IsMember({"bbr", "cubic"}));
   CLI11_PARSE(app, argc, argv);
 
   auto bind_address = net::Address::Parse(bind);
@@ -273,6 +277,8 @@ int Main(int argc, char** argv) {
                           .monotonic_us = {},
                           .wall_us = {}};
   eo.connection.keepalive_us = static_cast<uint64_t>(keepalive_s * 1e6);
+  eo.connection.congestion_control =
+      cc == "cubic" ? datagram::CongestionControl::kCubic : datagram::CongestionControl::kBbr;
   auto endpoint = udp::Endpoint::Create(**loop, eo, &transfer);
   auto ticker = net::Timer::Create(**loop, &transfer);
   if (!endpoint.ok() || !ticker.ok()) {

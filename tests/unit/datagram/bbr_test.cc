@@ -125,5 +125,59 @@ TEST_CASE("BBR goes through Startup, Drain and ProbeBW, and probes the RTT every
   CHECK(bbr.cwnd() >= 2 * 200'000);
 }
 
+TEST_CASE("BBR keeps a millisecond of the bottleneck rate in flight when the RTT is tens of us",
+          "[datagram][bbr]") {
+  // Loopback: 100 bytes/us (100 MB/s) at a 20 us RTT. Two BDPs are 4 kB,
+  // less than the pacer releases in one millisecond tick.
+  Bbr bbr(1200);
+  uint64_t now = 0, delivered = 0;
+  auto round = [&](size_t in_flight) {
+    RateSample s;
+    s.acked = true;
+    s.valid = true;
+    s.bytes_per_us = 100;
+    s.rtt_us = 20;
+    s.prior_delivered = delivered;
+    delivered += 2'000;
+    now += 20;
+    bbr.OnAcked(now, now - 20, 2'000, 20, true);
+    bbr.OnAckProcessed(now, s, delivered, in_flight);
+  };
+  for (int i = 0; i < 200 && bbr.mode() != Bbr::Mode::kProbeBw; ++i)
+    round(1'000);
+  REQUIRE(bbr.mode() == Bbr::Mode::kProbeBw);
+  for (int i = 0; i < 20; ++i)
+    round(1'000);
+  INFO("cwnd " << bbr.cwnd());
+  // 1 ms x 100 bytes/us = 100 kB, where 2 x BDP + 3 packets would be 7.6 kB.
+  CHECK(bbr.cwnd() >= 100'000);
+  CHECK(bbr.cwnd() <= 100'000 + 3 * 1200);
+}
+
+TEST_CASE("BBR's millisecond window floor does not lift ProbeRTT's four packets",
+          "[datagram][bbr]") {
+  Bbr bbr(1200);
+  uint64_t now = 0, delivered = 0;
+  uint64_t rtt = 20;
+  auto round = [&](size_t in_flight) {
+    RateSample s;
+    s.acked = true;
+    s.valid = true;
+    s.bytes_per_us = 100;
+    s.rtt_us = rtt;
+    s.prior_delivered = delivered;
+    delivered += 2'000;
+    now += 1'000;
+    bbr.OnAcked(now, now - 1'000, 2'000, rtt, true);
+    bbr.OnAckProcessed(now, s, delivered, in_flight);
+  };
+  round(1'000);
+  rtt = 21;  // never the minimum again: ProbeRTT after 10 s
+  while (bbr.mode() != Bbr::Mode::kProbeRtt && now < 11'000'000)
+    round(1'000);
+  REQUIRE(bbr.mode() == Bbr::Mode::kProbeRtt);
+  CHECK(bbr.cwnd() == Bbr::kMinWindowPackets * 1200);
+}
+
 }  // namespace
 }  // namespace confab::datagram
