@@ -410,6 +410,34 @@ Status Replicas::RemoveMembers(ByteView group, const std::vector<std::string>& m
   return PersistOwn(*r, std::move(written), true, now_ms);
 }
 
+Status Replicas::Promote(ByteView group, const std::vector<std::string>& members, int64_t now_ms) {
+  CONFAB_ASSIGN_OR_RETURN(Replica * r, Admin(group, "promote"));
+  const Membership m = r->conv.CurrentMembership();
+  std::set<std::string> fresh;
+  for (const std::string& p : members) {
+    if (!m.members.count(p))
+      return Status::InvalidArgument(p + " is not a member of " + Tag(r->info));
+    if (m.admins.count(p))
+      return Status::InvalidArgument(p + " is already an admin of " + Tag(r->info));
+    fresh.insert(p);
+  }
+  if (fresh.empty())
+    return Status::InvalidArgument("name at least one member to promote");
+  std::vector<VerifiedEntry> written;
+  for (const std::string& p : fresh) {
+    proto::EntryBody body;
+    body.set_kind(proto::ENTRY_GROUP_PROMOTE);
+    body.mutable_promote()->set_person(p);
+    Result<VerifiedEntry> e = Write(*r, std::move(body), now_ms);
+    if (!e.ok()) {
+      cache_.erase(r->info.id);
+      return e.status();
+    }
+    written.push_back(std::move(*e));
+  }
+  return PersistOwn(*r, std::move(written), true, now_ms);
+}
+
 Status Replicas::Leave(ByteView group, int64_t now_ms) {
   if (!IsGroupId(group))
     return Status::InvalidArgument("only a group can be left");
