@@ -5,7 +5,7 @@
   it writes afterwards (not knowing, since nothing after the removal is
   sent to it) is refused by every other member's node;
 - kill -9 of the receiving node, and of the sending node, while a backlog of
-  5,000 entries replicates: after the restart everything arrives, once, in
+  2,000 entries replicates: after the restart everything arrives, once, in
   order, and confab.db passes SQLite's integrity check;
 - two admins apart change the group (expected failure, reported), and a
   member added after creation learns the group (expected failure, reported).
@@ -20,7 +20,7 @@ import unittest
 
 from harness import OrgTest, binary, confab_env, wait_until
 
-BACKLOG = 5000
+BACKLOG = 2000
 
 
 def db_path(node):
