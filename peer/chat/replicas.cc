@@ -217,8 +217,7 @@ Result<VerifiedEntry> Replicas::Write(Replica& r, proto::EntryBody body, int64_t
   body.set_seq(r.conv.held(self()) + 1);
   body.set_lamport(r.conv.next_lamport());
   body.set_sent_unix_ms(now_ms);
-  CONFAB_ASSIGN_OR_RETURN(proto::Entry wire, SignEntry(*key_, std::move(body)));
-  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, VerifyEntry(wire));
+  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, SignOwnEntry(*key_, std::move(body)));
   VerifiedEntry copy = e;
   CONFAB_ASSIGN_OR_RETURN(AcceptOutcome outcome, r.conv.Accept(std::move(e), Lookup()));
   if (outcome != AcceptOutcome::kStored)
@@ -313,8 +312,7 @@ Result<Bytes> Replicas::CreateGroup(std::string_view name, const std::vector<std
   for (const std::string& m : all)
     body.mutable_create()->add_members(m);
   body.mutable_create()->add_admins(self());
-  CONFAB_ASSIGN_OR_RETURN(proto::Entry wire, SignEntry(*key_, std::move(body)));
-  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, VerifyEntry(wire));
+  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, SignOwnEntry(*key_, std::move(body)));
   VerifiedEntry copy = e;
   CONFAB_ASSIGN_OR_RETURN(Conversation conv, Conversation::FromCreate(std::move(e)));
   (void)conv.TakeNewlyStored();
