@@ -125,6 +125,18 @@ Result<proto::Entry> SignEntry(const crypto::SigningKey& key, proto::EntryBody b
   return e;
 }
 
+Result<VerifiedEntry> SignOwnEntry(const crypto::SigningKey& key, proto::EntryBody body) {
+  CONFAB_ASSIGN_OR_RETURN(proto::Entry wire, SignEntry(key, std::move(body)));
+  VerifiedEntry v;
+  // Parsed back from the bytes, so the body is what every other node sees.
+  if (!v.body.ParseFromString(wire.signed_()))
+    return Status::Corruption("our own entry body does not parse");
+  v.signed_bytes = ToBytes(AsBytes(wire.signed_()));
+  v.signature = ToBytes(AsBytes(wire.signature()));
+  v.id = EntryIdOf(v.signed_bytes);
+  return v;
+}
+
 Result<VerifiedEntry> VerifyEntry(const proto::Entry& entry) {
   const std::string& signed_bytes = entry.signed_();
   if (signed_bytes.size() > kMaxEntryBytes) {

@@ -217,8 +217,7 @@ Result<VerifiedEntry> Replicas::Write(Replica& r, proto::EntryBody body, int64_t
   body.set_seq(r.conv.held(self()) + 1);
   body.set_lamport(r.conv.next_lamport());
   body.set_sent_unix_ms(now_ms);
-  CONFAB_ASSIGN_OR_RETURN(proto::Entry wire, SignEntry(*key_, std::move(body)));
-  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, VerifyEntry(wire));
+  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, SignOwnEntry(*key_, std::move(body)));
   VerifiedEntry copy = e;
   CONFAB_ASSIGN_OR_RETURN(AcceptOutcome outcome, r.conv.Accept(std::move(e), Lookup()));
   if (outcome != AcceptOutcome::kStored)
@@ -313,8 +312,7 @@ Result<Bytes> Replicas::CreateGroup(std::string_view name, const std::vector<std
   for (const std::string& m : all)
     body.mutable_create()->add_members(m);
   body.mutable_create()->add_admins(self());
-  CONFAB_ASSIGN_OR_RETURN(proto::Entry wire, SignEntry(*key_, std::move(body)));
-  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, VerifyEntry(wire));
+  CONFAB_ASSIGN_OR_RETURN(VerifiedEntry e, SignOwnEntry(*key_, std::move(body)));
   VerifiedEntry copy = e;
   CONFAB_ASSIGN_OR_RETURN(Conversation conv, Conversation::FromCreate(std::move(e)));
   (void)conv.TakeNewlyStored();
@@ -400,6 +398,34 @@ Status Replicas::RemoveMembers(ByteView group, const std::vector<std::string>& m
     body.mutable_remove()->set_person(p);
     // What we hold of them: anything they write later is refused.
     body.mutable_remove()->set_cut_seq(r->conv.held(p));
+    Result<VerifiedEntry> e = Write(*r, std::move(body), now_ms);
+    if (!e.ok()) {
+      cache_.erase(r->info.id);
+      return e.status();
+    }
+    written.push_back(std::move(*e));
+  }
+  return PersistOwn(*r, std::move(written), true, now_ms);
+}
+
+Status Replicas::Promote(ByteView group, const std::vector<std::string>& members, int64_t now_ms) {
+  CONFAB_ASSIGN_OR_RETURN(Replica * r, Admin(group, "promote"));
+  const Membership m = r->conv.CurrentMembership();
+  std::set<std::string> fresh;
+  for (const std::string& p : members) {
+    if (!m.members.count(p))
+      return Status::InvalidArgument(p + " is not a member of " + Tag(r->info));
+    if (m.admins.count(p))
+      return Status::InvalidArgument(p + " is already an admin of " + Tag(r->info));
+    fresh.insert(p);
+  }
+  if (fresh.empty())
+    return Status::InvalidArgument("name at least one member to promote");
+  std::vector<VerifiedEntry> written;
+  for (const std::string& p : fresh) {
+    proto::EntryBody body;
+    body.set_kind(proto::ENTRY_GROUP_PROMOTE);
+    body.mutable_promote()->set_person(p);
     Result<VerifiedEntry> e = Write(*r, std::move(body), now_ms);
     if (!e.ok()) {
       cache_.erase(r->info.id);

@@ -110,6 +110,11 @@ class Replicas final : public ReplicaView {
   [[nodiscard]] Status RemoveMembers(ByteView group, const std::vector<std::string>& members,
                                      int64_t now_ms);
   [[nodiscard]] Status Leave(ByteView group, int64_t now_ms);
+  // Makes members admins, one promote entry per person. PermissionDenied
+  // unless we are an admin; InvalidArgument for a person not a member or
+  // already an admin.
+  [[nodiscard]] Status Promote(ByteView group, const std::vector<std::string>& members,
+                               int64_t now_ms);
 
   // ---- reading -------------------------------------------------------
   // Every entry shown, in order: migrated (legacy) entries first in the

@@ -111,6 +111,8 @@ void RegisterGroups(CLI::App& app, Runner* runner) {
        false},
       {"add", "Add members (admins only)", proto::GroupRequest::ACTION_ADD, true, true},
       {"remove", "Remove members (admins only)", proto::GroupRequest::ACTION_REMOVE, true, true},
+      {"promote", "Make members admins (admins only)", proto::GroupRequest::ACTION_PROMOTE, true,
+       true},
       {"leave", "Leave a group", proto::GroupRequest::ACTION_LEAVE, false, false},
       {"show", "Members, admins and your role", proto::GroupRequest::ACTION_SHOW, false, false},
   };

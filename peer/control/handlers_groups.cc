@@ -109,6 +109,9 @@ proto::Response GroupHandlers::Group(const proto::GroupRequest& request) {
       case proto::GroupRequest::ACTION_LEAVE:
         done = p_.replicas.Leave(g->id, now);
         break;
+      case proto::GroupRequest::ACTION_PROMOTE:
+        done = p_.replicas.Promote(g->id, members, now);
+        break;
       default:
         break;
     }

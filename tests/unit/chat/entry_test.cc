@@ -44,6 +44,30 @@ TEST_CASE("A signed entry verifies, and its id is the hash of its exact signed b
   CHECK(v->author_key() == p.key("alice").public_key());
 }
 
+TEST_CASE("An entry we sign ourselves comes back checked, as any node's verification sees it",
+          "[chat][entry]") {
+  People p;
+  proto::EntryBody b;
+  b.set_conversation(std::string(AsChars(GroupIdOf(1))));
+  b.set_author("alice");
+  b.set_seq(1);
+  b.set_lamport(2);
+  b.set_kind(proto::ENTRY_TEXT);
+  b.set_text("hello");
+  auto own = SignOwnEntry(p.key("alice"), b);
+  REQUIRE(own.ok());
+  proto::Entry wire;
+  wire.set_signed_(std::string(AsChars(own->signed_bytes)));
+  wire.set_signature(std::string(AsChars(own->signature)));
+  auto checked = VerifyEntry(wire);
+  REQUIRE(checked.ok());
+  CHECK(checked->id == own->id);
+  CHECK(checked->body.SerializeAsString() == own->body.SerializeAsString());
+  CHECK(own->author_key() == p.key("alice").public_key());
+  b.set_author("");
+  CHECK(SignOwnEntry(p.key("alice"), b).status().code() == Status::Code::kInvalidArgument);
+}
+
 TEST_CASE("An entry with any flipped byte in its signed bytes or signature is refused",
           "[chat][entry][error]") {
   People p;

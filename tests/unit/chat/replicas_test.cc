@@ -335,6 +335,30 @@ TEST_CASE("Only an admin changes membership, and a removed member's later entrie
   CHECK(bob.r().Compose(*team, "gone", 1008).status().code() == Status::Code::kFailedPrecondition);
 }
 
+TEST_CASE("An admin promotes a member, who then changes membership on every node alike") {
+  Dir dir;
+  People people;
+  Node alice(dir, people, "alice");
+  Node bob(dir, people, "bob");
+  Node carol(dir, people, "carol");
+  auto team = alice.r().CreateGroup("team", {"bob", "carol"}, 1000);
+  REQUIRE(team.ok());
+  CHECK(bob.r().Promote(*team, {"carol"}, 1001).code() == Status::Code::kNotFound);
+  Sync(alice, bob);
+  CHECK(bob.r().Promote(*team, {"carol"}, 1001).code() == Status::Code::kPermissionDenied);
+  CHECK(alice.r().Promote(*team, {"dave"}, 1001).code() == Status::Code::kInvalidArgument);
+  CHECK(alice.r().Promote(*team, {"alice"}, 1001).code() == Status::Code::kInvalidArgument);
+  REQUIRE(alice.r().Promote(*team, {"bob"}, 1002).ok());
+  Sync(alice, bob);
+  Sync(alice, carol);
+  CHECK(bob.r().Group(*team)->membership.admins == std::set<std::string>{"alice", "bob"});
+  REQUIRE(bob.r().RemoveMembers(*team, {"carol"}, 1003).ok());
+  Sync(bob, alice);
+  const std::set<std::string> left{"alice", "bob"};
+  CHECK(alice.r().Group(*team)->membership.members == left);
+  CHECK(bob.r().Group(*team)->membership.members == left);
+}
+
 TEST_CASE("Receive refuses hostile entries, stores nothing of them and keeps the rest") {
   Dir dir;
   People people;
