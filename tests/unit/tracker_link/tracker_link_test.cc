@@ -182,7 +182,10 @@ TEST_CASE(
 
   // The measured gap between two failed attempts is the announced delay (a
   // refused loopback connect adds well under a millisecond; the slack is
-  // for a loaded machine).
+  // for a loaded machine). Below it by a few ms too: libuv starts the retry
+  // timer from the loop time cached when the iteration began, while the
+  // callback's timestamp is taken later in that iteration (2.9 ms later
+  // once, under load with the sanitizers).
   const auto ms = [](Clock::duration d) {
     return std::chrono::duration<double, std::milli>(d).count();
   };
@@ -191,7 +194,7 @@ TEST_CASE(
     const double gap = ms(a.rec.disconnect_times[i] - a.rec.disconnect_times[i - 1]);
     const double announced = static_cast<double>(a.rec.disconnects[i - 1].retry_in_ms);
     INFO("gap " << i << ": " << gap << " ms, announced " << announced << " ms");
-    CHECK(gap >= announced - 1);
+    CHECK(gap >= announced - 5);
     CHECK(gap <= announced + 60);
   }
   CHECK_FALSE(a.link->connected());
