@@ -163,7 +163,7 @@ class RelayRefusedTest(RelayBase):
         self.alice.start()
         self.bob.start()
         self.assertEqual(self.alice.cli("msg", "bob", "for later").returncode, 0)
-        path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" else None)(
+        path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" and p["path_reason"] != "not tried yet" else None)(
             self.who(self.alice, "bob")), 30, interval=0.3, what="the relay refused")
         self.assertIn("no direct path", path["path_reason"])
         self.assertIn("too many relayed pairs", path["path_reason"])
@@ -182,7 +182,7 @@ class RelayDisabledTest(RelayBase):
         self.alice.start()
         self.bob.start()
         self.assertEqual(self.alice.cli("msg", "bob", "stays queued").returncode, 0)
-        path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" else None)(
+        path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" and p["path_reason"] != "not tried yet" else None)(
             self.who(self.alice, "bob")), 30, interval=0.3, what="no path")
         self.assertIn("no direct path", path["path_reason"])
         self.assertIn("disabled on the tracker", path["path_reason"])

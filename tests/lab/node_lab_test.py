@@ -261,7 +261,9 @@ class Run:
 
         def gave_up():
             c = self.alice.contact("bob") or {}
-            return c if c.get("path") == "none" else None
+            # "none" / "not tried yet" comes first; wait for what was tried.
+            return c if c.get("path") == "none" and c.get("path_reason") != "not tried yet" \
+                else None
         c = wait_until(gave_up, self.giveup_s, 0.5)
         dt = time.monotonic() - t0
         if c is None:
