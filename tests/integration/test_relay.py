@@ -28,6 +28,12 @@ def metric(port, name):
     return total
 
 
+
+def gave_up_on(path):
+    """The who entry when it says none after trying ("not tried yet" comes first)."""
+    return path if path and path["path"] == "none" and path["path_reason"] != "not tried yet" \
+        else None
+
 class RelayBase(PairTest):
     def relay_only(self, auto_accept=False):
         for node in (self.alice, self.bob):
@@ -163,7 +169,7 @@ class RelayRefusedTest(RelayBase):
         self.alice.start()
         self.bob.start()
         self.assertEqual(self.alice.cli("msg", "bob", "for later").returncode, 0)
-        path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" and p["path_reason"] != "not tried yet" else None)(
+        path = wait_until(lambda: gave_up_on(
             self.who(self.alice, "bob")), 30, interval=0.3, what="the relay refused")
         self.assertIn("no direct path", path["path_reason"])
         self.assertIn("too many relayed pairs", path["path_reason"])
@@ -182,7 +188,7 @@ class RelayDisabledTest(RelayBase):
         self.alice.start()
         self.bob.start()
         self.assertEqual(self.alice.cli("msg", "bob", "stays queued").returncode, 0)
-        path = wait_until(lambda: (lambda p: p if p and p["path"] == "none" and p["path_reason"] != "not tried yet" else None)(
+        path = wait_until(lambda: gave_up_on(
             self.who(self.alice, "bob")), 30, interval=0.3, what="no path")
         self.assertIn("no direct path", path["path_reason"])
         self.assertIn("disabled on the tracker", path["path_reason"])
