@@ -68,9 +68,11 @@ class ReplicaView {
 
   // Step 5, receiving: checks and stores a batch from `peer` (any member
   // may pass on any member's entries) in ONE durable commit, then says what
-  // to acknowledge. A learnt group (its creation entry naming us) is
-  // created here. An error (the store failed) means nothing was stored and
-  // nothing may be acknowledged; the session closes the connection.
+  // to acknowledge. A learnt group is created here: its creation entry and
+  // what follows wait in memory, unacknowledged, until the fold counts us
+  // and `peer` as members (the add entry naming us may come in a later
+  // batch of the round), and are dropped unwritten if it never does. An error (the store failed)
+  // means nothing was stored and nothing may be acknowledged; the session closes the connection.
   [[nodiscard]] virtual Result<ReceivedBatch> Receive(const std::string& peer,
                                                       const proto::EntryBatch& batch,
                                                       int64_t now_ms) = 0;

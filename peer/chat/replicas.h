@@ -41,6 +41,11 @@ namespace confab::peer::chat {
 // A group's name: 1 to kMaxGroupNameBytes of letters, digits, '-', '_', '.'.
 inline constexpr size_t kMaxGroupNameBytes = 64;
 
+// Groups being learnt from one peer (not yet counting us as a member), and
+// the bytes of their entries held in memory meanwhile.
+inline constexpr size_t kMaxLearningGroups = 16;
+inline constexpr size_t kMaxLearningBytes = 16 * 1024 * 1024;
+
 // One entry as history shows it.
 struct HistoryEntry {
   StoredEntry entry;
@@ -192,6 +197,21 @@ class Replicas final : public ReplicaView {
     std::vector<std::pair<Bytes, MessageState>> moved;  // our states, by RefreshStates
   };
 
+  // A group we do not hold, as one peer passes it on: its creation entry
+  // and what followed, in memory only. It is learnt (persisted) once the
+  // fold counts us and that peer as members, so a person added after the
+  // creation learns the group from the add entry, which may come batches
+  // after the creation entry; it is dropped when a new round with that
+  // peer begins (SharedWith) or it outgrows kMaxLearningBytes.
+  struct Learning {
+    std::unique_ptr<Replica> replica;
+    std::string name;  // as the creation entry names it
+    std::vector<VerifiedEntry> stored;
+    std::vector<VerifiedEntry> pending;
+    std::vector<EntryId> unacked;  // acknowledged once learnt
+    size_t bytes = 0;
+  };
+
   KeyLookup Lookup() const;
   [[nodiscard]] Result<Replica*> Load(ByteView id);
   [[nodiscard]] Result<std::unique_ptr<Replica>> Read(const ConversationInfo& info);
@@ -224,6 +244,8 @@ class Replicas final : public ReplicaView {
   const crypto::SigningKey* key_;
   KeyLookup keys_;
   std::map<Bytes, std::unique_ptr<Replica>> cache_;
+  // peer -> group id -> the group `peer` is passing on (Learning).
+  std::map<std::string, std::map<Bytes, Learning>> learning_;
 };
 
 }  // namespace confab::peer::chat

@@ -128,6 +128,9 @@ void Replicas::Notify(const std::map<Bytes, Change>& changes, int64_t now_ms) co
 }
 
 Result<DigestMap> Replicas::SharedWith(const std::string& peer) {
+  // A round with `peer` begins here: a group the last one passed on that
+  // never counted us as a member is dropped, unwritten.
+  learning_.erase(peer);
   CONFAB_ASSIGN_OR_RETURN(std::vector<Bytes> ids, store_->ConversationsWith(peer));
   DigestMap out;
   for (const Bytes& id : ids) {
@@ -192,6 +195,7 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
   auto ack = [&](const EntryId& id) { out.ack.add_ids(std::string(AsChars(id))); };
   CONFAB_ASSIGN_OR_RETURN(std::vector<ConversationInfo> known, store_->Conversations());
   size_t conversations = known.size();
+  std::map<Bytes, Learning>& learning = learning_[peer];
   for (const proto::Entry& wire : batch.entries()) {
     Result<VerifiedEntry> v = VerifyEntry(wire);
     if (!v.ok()) {
@@ -200,9 +204,13 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
     }
     const proto::EntryBody& b = v->body;
     const Bytes cid = ToBytes(AsBytes(b.conversation()));
-    Result<Replica*> loaded = Load(cid);
     Replica* r = nullptr;
-    if (loaded.ok()) {
+    Learning* l = nullptr;
+    if (auto it = learning.find(cid); it != learning.end()) {
+      // Whether `peer` may pass it on is known once we are a member.
+      l = &it->second;
+      r = l->replica.get();
+    } else if (Result<Replica*> loaded = Load(cid); loaded.ok()) {
       r = *loaded;
       if (!r->conv.CurrentMembership().members.count(peer)) {
         refuse(Status::PermissionDenied("passed on by " + peer + ", not a member of it"));
@@ -212,7 +220,8 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
       return loaded.status();
     } else {
       // A conversation we do not hold: the direct one with `peer`, or a
-      // group from its creation entry, by a member, naming us and `peer`.
+      // group from its creation entry, learnt once the fold counts us and
+      // `peer` as members (below, after the batch).
       if (conversations >= kMaxConversations) {
         refuse(Status::ResourceExhausted("this node holds " + std::to_string(kMaxConversations) +
                                          " conversations"));
@@ -220,17 +229,20 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
       }
       ConversationInfo info;
       info.id = cid;
-      std::optional<Conversation> conv;
       Result<Bytes> direct = DirectConversationId(self(), peer);
       if (direct.ok() && SameId(*direct, cid)) {
         info.peer = peer;
-        conv.emplace(*Conversation::Direct(self(), peer));
+        auto fresh = std::unique_ptr<Replica>(
+            new Replica{info, std::move(*Conversation::Direct(self(), peer)), {}, {}});
+        r = fresh.get();
+        cache_.emplace(cid, std::move(fresh));
+        ++conversations;
+        changes[cid].replica = r;
+        changes[cid].created = true;
       } else if (IsGroupId(cid) && b.kind() == proto::ENTRY_GROUP_CREATE) {
-        const auto& ms = b.create().members();
-        if (std::find(ms.begin(), ms.end(), self()) == ms.end() ||
-            std::find(ms.begin(), ms.end(), peer) == ms.end()) {
-          refuse(
-              Status::InvalidArgument("a group creation entry that does not name us and " + peer));
+        if (learning.size() >= kMaxLearningGroups) {
+          refuse(Status::ResourceExhausted(
+              "already learning " + std::to_string(kMaxLearningGroups) + " groups from " + peer));
           continue;
         }
         std::optional<crypto::Ed25519PublicKey> k = Lookup()(b.author());
@@ -239,32 +251,24 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
                                     " but is not signed by that person's key"));
           continue;
         }
-        Result<std::string> name = LearntName(b.create().name(), cid);
-        if (!name.ok())
-          return name.status();
-        VerifiedEntry create = *v;
+        const std::string author = b.author();
+        Learning fresh;
+        fresh.name = b.create().name();
+        fresh.bytes = v->signed_bytes.size();
         Result<Conversation> c = Conversation::FromCreate(std::move(*v));
         if (!c.ok()) {
           refuse(c.status());
           continue;
         }
-        info.name = *name;
-        conv.emplace(std::move(*c));
-        auto fresh = std::unique_ptr<Replica>(new Replica{info, std::move(*conv), {}, {}});
-        r = fresh.get();
-        cache_.emplace(cid, std::move(fresh));
-        ++conversations;
-        Change& ch = changes[cid];
-        ch.replica = r;
-        ch.created = true;
-        ch.membership = true;
-        for (const EntryId& id : r->conv.TakeNewlyStored()) {
-          ch.stored.push_back(*r->conv.Find(id));
-          ack(id);
+        fresh.replica = std::unique_ptr<Replica>(new Replica{info, std::move(*c), {}, {}});
+        Replica& n = *fresh.replica;
+        for (const EntryId& id : n.conv.TakeNewlyStored()) {
+          fresh.stored.push_back(*n.conv.Find(id));
+          fresh.unacked.push_back(id);
         }
-        Vector& theirs = r->held_by[peer];
-        theirs[create.body.author()] = std::max<uint64_t>(theirs[create.body.author()], 1);
-        ch.vectors.insert(peer);
+        Vector& theirs = n.held_by[peer];
+        theirs[author] = std::max<uint64_t>(theirs[author], 1);
+        learning.emplace(cid, std::move(fresh));
         continue;
       } else {
         refuse(
@@ -272,23 +276,19 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
                                     "creation entry"));
         continue;
       }
-      auto fresh = std::unique_ptr<Replica>(new Replica{info, std::move(*conv), {}, {}});
-      r = fresh.get();
-      cache_.emplace(cid, std::move(fresh));
-      ++conversations;
-      changes[cid].replica = r;
-      changes[cid].created = true;
     }
     const EntryId id = v->id;
     const std::string author = b.author();
     const uint64_t seq = b.seq();
     VerifiedEntry copy = *v;
+    const size_t size = copy.signed_bytes.size();
     Result<AcceptOutcome> outcome = r->conv.Accept(std::move(*v), Lookup());
     if (!outcome.ok()) {
       refuse(outcome.status());
       continue;
     }
-    Change& ch = changes[cid];
+    Change scratch;
+    Change& ch = l != nullptr ? scratch : changes[cid];
     ch.replica = r;
     switch (*outcome) {
       case AcceptOutcome::kDuplicate:
@@ -307,7 +307,6 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
         }
         break;
     }
-    ack(id);
     // `peer` passes on what it holds, and it holds every earlier entry of
     // that author (it stores in seq order).
     Vector& theirs = r->held_by[peer];
@@ -315,7 +314,71 @@ Result<ReceivedBatch> Replicas::Receive(const std::string& peer, const proto::En
       theirs[author] = seq;
       ch.vectors.insert(peer);
     }
+    if (l == nullptr) {
+      ack(id);
+      continue;
+    }
+    // Nothing of a group being learnt is durable yet, so nothing is acked.
+    l->unacked.push_back(id);
+    if (*outcome != AcceptOutcome::kDuplicate)
+      l->bytes += size;
+    for (VerifiedEntry& e : scratch.pending)
+      l->pending.push_back(std::move(e));
+    for (VerifiedEntry& e : scratch.stored)
+      l->stored.push_back(std::move(e));
+    if (l->bytes > kMaxLearningBytes) {
+      refuse(Status::ResourceExhausted("a group passed on by " + peer + " that does not count us " +
+                                       "as a member within " + std::to_string(kMaxLearningBytes) +
+                                       " bytes"));
+      learning.erase(cid);
+    }
   }
+  // A group being learnt is ours once the fold counts us and `peer` as
+  // members (a person added later: the add entry came); until then nothing
+  // of it is written, and it waits for the rest of the round.
+  for (auto it = learning.begin(); it != learning.end();) {
+    Learning& l = it->second;
+    const Membership m = l.replica->conv.CurrentMembership();
+    if (!m.members.count(self()) || !m.members.count(peer)) {
+      ++it;
+      continue;
+    }
+    const Bytes cid = it->first;
+    Result<Replica*> held = Load(cid);
+    if (held.ok()) {
+      // Learnt meanwhile from another member: `peer` passes it on again.
+      it = learning.erase(it);
+      continue;
+    }
+    if (held.status().code() != Status::Code::kNotFound)
+      return held.status();
+    if (conversations >= kMaxConversations) {
+      refuse(Status::ResourceExhausted("this node holds " + std::to_string(kMaxConversations) +
+                                       " conversations"));
+      it = learning.erase(it);
+      continue;
+    }
+    CONFAB_ASSIGN_OR_RETURN(std::string name, LearntName(l.name, cid));
+    Replica* r = l.replica.get();
+    r->info.name = std::move(name);
+    Change& ch = changes[cid];
+    ch.replica = r;
+    ch.created = true;
+    ch.membership = true;
+    ch.vectors.insert(peer);
+    ch.stored = std::move(l.stored);
+    for (VerifiedEntry& e : l.pending) {
+      if (r->conv.Find(e.id) == nullptr)  // not released meanwhile
+        ch.pending.push_back(std::move(e));
+    }
+    for (const EntryId& id : l.unacked)
+      ack(id);
+    cache_.emplace(cid, std::move(l.replica));
+    ++conversations;
+    it = learning.erase(it);
+  }
+  if (learning.empty())
+    learning_.erase(peer);
   for (auto it = changes.begin(); it != changes.end();) {
     const Change& c = it->second;
     if (!c.created && c.stored.empty() && c.pending.empty() && c.vectors.empty())

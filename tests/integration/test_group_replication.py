@@ -7,8 +7,8 @@
 - kill -9 of the receiving node, and of the sending node, while a backlog of
   2,000 entries replicates: after the restart everything arrives, once, in
   order, and confab.db passes SQLite's integrity check;
-- two admins apart change the group (expected failure, reported), and a
-  member added after creation learns the group (expected failure, reported).
+- two admins apart change the group (expected failure, reported);
+- a member added after creation learns the group, its history and writes in it.
 
 test_group_delivery.py has the ordinary paths."""
 import json
@@ -244,19 +244,30 @@ class GroupReplicationTest(OrgTest):
 
         wait_until(folded, timeout=30, what="every member folds the same membership")
 
-    @unittest.expectedFailure
     def test_a_member_added_after_creation_learns_the_group(self):
-        # Known failure (reported): Replicas::Receive learns an unknown group
-        # only from a creation entry that names us, so a person added later
-        # refuses the creation entry and never holds the group.
+        # The creation entry does not name carol; the add entry that follows
+        # it does (Replicas::Receive learns a group once the fold counts us).
         nodes = self.start("alice", "bob", "carol")
         alice = nodes["alice"]
         r = alice.cli("group", "create", "team", "bob")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.learn(nodes, "bob")
+        r = alice.cli("msg", "#team", "before carol")
+        self.assertEqual(r.returncode, 0, r.stderr)
         r = alice.cli("group", "add", "team", "carol")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.learn(nodes, "carol", timeout=30)
+        for n in ("alice", "bob", "carol"):
+            wait_until(lambda n=n: self.members(nodes[n]) == ["alice", "bob", "carol"],
+                       timeout=30, what=f"{n} folds carol's add\n{self.logs()}")
+        wait_until(lambda: ("alice", "before carol") in self.texts(nodes["carol"]), timeout=30,
+                   what=f"carol holds the history from before her add\n{self.logs()}")
+        # carol writes as a member: both others take it.
+        r = nodes["carol"].cli("msg", "#team", "carol is in")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for n in ("alice", "bob"):
+            wait_until(lambda n=n: ("carol", "carol is in") in self.texts(nodes[n]), timeout=30,
+                       what=f"{n} gets carol's message\n{self.logs()}")
 
 
 if __name__ == "__main__":
