@@ -3,8 +3,6 @@
 // and acknowledgements of one's own envelopes only, the frame bounds,
 // expiry and the counters. Sans-I/O: the service is driven directly, over a
 // real directory.db.
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,87 +15,22 @@
 #include "common/protocol/tracker_features.h"
 #include "tracker/service.h"
 
-#include "../store/temp_dir.h"
+#include "service_world.h"
 
 namespace confab::tracker {
 namespace {
 
-constexpr int64_t kNow = 1'800'000'000;
+using testing::kNow;
+using testing::Serialize;
 
-template <typename Message>
-Bytes Serialize(const Message& m) {
-  std::string s = m.SerializeAsString();
-  return ToBytes(AsBytes(s));
-}
+struct MailWorld : testing::ServiceWorld {
+  using ServiceWorld::ServiceWorld;
 
-struct MailWorld {
-  explicit MailWorld(const std::string& extra_toml = "") {
-    dir = tmp.File("t");
-    REQUIRE(TrackerState::Init(dir, "Example", "127.0.0.1:7650").ok());
-    if (!extra_toml.empty()) {
-      std::string original;
-      {
-        std::ifstream in(dir + "/tracker.toml");
-        original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      }
-      std::ofstream(dir + "/tracker.toml") << original << "\n" << extra_toml << "\n";
-    }
-    Restart();
-  }
-
-  // A new service over the state directory opened again, as after a
-  // restart of the tracker.
-  void Restart() {
-    service.reset();
-    state.reset();
-    auto opened = TrackerState::Open(dir);
-    INFO(opened.status().ToString());
-    REQUIRE(opened.ok());
-    state = std::move(opened).value();
-    service = std::make_unique<TrackerService>(*state);
-  }
-
-  struct Member {
-    std::string name;
-    crypto::X25519KeyPair x;
-    proto::Certificate cert;
-  };
-
-  Member Enroll(const std::string& name) {
-    auto secret = crypto::NewInviteSecret();
-    const auto hash = crypto::HashInviteSecret(secret.view());
-    REQUIRE(state->directory().CreateInvite(name, hash, kNow, 3600).ok());
-    auto key = crypto::SigningKey::Generate();
-    REQUIRE(key.ok());
-    const crypto::OrgKey& org = state->org_key();
-    // A full year: no renewal is pushed on the session's first message.
-    auto member = state->directory().Enroll(hash, key->public_key(), kNow, [&](const Issuance& in) {
-      return org.Issue(in.name, key->public_key(), in.serial, in.issued_at, 365 * 86400);
-    });
-    REQUIRE(member.ok());
-    proto::Certificate cert;
-    REQUIRE(cert.ParseFromArray(member->certificate.data(),
-                                static_cast<int>(member->certificate.size())));
-    return Member{name, key->DeriveX25519(), std::move(cert)};
-  }
-
+  // A protocol 2 session, with what its first frame brings out of the way.
   SessionId Connect(const Member& m) {
-    SessionId id = next_id++;
-    proto::SessionHello hello;
-    *hello.mutable_certificate() = m.cert;
-    hello.set_protocol_version(2);
-    auto reply = service->OnHello(id, proto::PURPOSE_TRACKER, m.x.public_key, Serialize(hello),
-                                  "192.0.2.7", kNow);
-    REQUIRE(reply.ok());
-    REQUIRE(welcome.ParseFromArray(reply->payload.data(), static_cast<int>(reply->payload.size())));
-    INFO(welcome.refusal());
-    REQUIRE(welcome.accepted());
+    SessionId id = ServiceWorld::Connect(m, 2);
     service->TakeOutgoing();
     return id;
-  }
-
-  Status Send(SessionId id, const proto::ToTracker& m, int64_t now = kNow) {
-    return service->OnMessage(id, Serialize(m), now);
   }
 
   // Deposits and returns the answer (the first outgoing message, to `from`).
@@ -137,13 +70,7 @@ struct MailWorld {
     REQUIRE(Send(who, m).ok());
   }
 
-  store::TempDir tmp;
-  std::string dir;
-  std::unique_ptr<TrackerState> state;
-  std::unique_ptr<TrackerService> service;
-  proto::SessionWelcome welcome;
   std::vector<Outgoing> last;
-  SessionId next_id = 1;
   uint64_t request_id = 0;
 };
 

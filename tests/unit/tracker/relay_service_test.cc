@@ -1,8 +1,6 @@
 // The relay's requests through TrackerService (issue 15): the protocol
 // version in the welcome, relay requests, offers and notices, the relay
 // hello's checks, revocation. Sans-I/O: the service is driven directly.
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 
@@ -13,90 +11,17 @@
 #include "common/protocol/tracker_features.h"
 #include "tracker/service.h"
 
-#include "../store/temp_dir.h"
+#include "service_world.h"
 
 namespace confab::tracker {
 namespace {
 
-constexpr int64_t kNow = 1'800'000'000;
+using testing::kNow;
+using testing::Serialize;
 
-template <typename Message>
-Bytes Serialize(const Message& m) {
-  std::string s = m.SerializeAsString();
-  return ToBytes(AsBytes(s));
-}
-
-// A tracker state directory (tracker.toml with `extra_toml` prepended) and
-// members enrolled in it.
-struct RelayWorld {
-  explicit RelayWorld(const std::string& extra_toml = "") {
-    const std::string dir = tmp.File("t");
-    REQUIRE(TrackerState::Init(dir, "Example", "127.0.0.1:7650").ok());
-    if (!extra_toml.empty()) {
-      std::string original;
-      {
-        std::ifstream in(dir + "/tracker.toml");
-        original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      }
-      // Appended: tracker.toml's own tables come first, so a new table
-      // added last cannot capture its keys.
-      std::ofstream(dir + "/tracker.toml") << original << "\n" << extra_toml << "\n";
-    }
-    auto opened = TrackerState::Open(dir);
-    INFO(opened.status().ToString());
-    REQUIRE(opened.ok());
-    state = std::move(opened).value();
-    service = std::make_unique<TrackerService>(*state);
-  }
-
-  struct Member {
-    std::string name;
-    crypto::SigningKey key;
-    crypto::X25519KeyPair x;
-    proto::Certificate cert;
-  };
-
-  Member Enroll(const std::string& name) {
-    auto secret = crypto::NewInviteSecret();
-    const auto hash = crypto::HashInviteSecret(secret.view());
-    REQUIRE(state->directory().CreateInvite(name, hash, kNow, 3600).ok());
-    auto key = crypto::SigningKey::Generate();
-    REQUIRE(key.ok());
-    const crypto::OrgKey& org = state->org_key();
-    auto member = state->directory().Enroll(hash, key->public_key(), kNow, [&](const Issuance& in) {
-      return org.Issue(in.name, key->public_key(), in.serial, in.issued_at, 3600 * 24);
-    });
-    REQUIRE(member.ok());
-    proto::Certificate cert;
-    REQUIRE(cert.ParseFromArray(member->certificate.data(),
-                                static_cast<int>(member->certificate.size())));
-    auto x = key->DeriveX25519();
-    return Member{name, std::move(key).value(), std::move(x), std::move(cert)};
-  }
-
-  // Opens a tracker session; returns its id and keeps the welcome.
-  SessionId Connect(const Member& m) {
-    SessionId id = next_id++;
-    proto::SessionHello hello;
-    *hello.mutable_certificate() = m.cert;
-    auto reply = service->OnHello(id, proto::PURPOSE_TRACKER, m.x.public_key, Serialize(hello),
-                                  "192.0.2.7", kNow);
-    REQUIRE(reply.ok());
-    REQUIRE(welcome.ParseFromArray(reply->payload.data(), static_cast<int>(reply->payload.size())));
-    INFO(welcome.refusal());
-    REQUIRE(welcome.accepted());
-    return id;
-  }
-
-  Status Send(SessionId id, const proto::ToTracker& m) {
-    return service->OnMessage(id, Serialize(m), kNow);
-  }
-
-  store::TempDir tmp;
-  std::unique_ptr<TrackerState> state;
-  std::unique_ptr<TrackerService> service;
-  proto::SessionWelcome welcome;  // the last one
-  SessionId next_id = 1;
+// Members' certificates last a day here.
+struct RelayWorld : testing::ServiceWorld {
+  explicit RelayWorld(const std::string& extra_toml = "") : ServiceWorld(extra_toml, 86400) {}
 };
 
 TEST_CASE("The welcome names the tracker's protocol version and offers the relay",
