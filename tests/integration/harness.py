@@ -430,3 +430,28 @@ class PairTest(OrgTest):
         """config.toml with `text` as its [transfers] table."""
         self.write_config(node, "[transfers]\n" + text)
 
+    def path_only(self, path, auto_accept=False):
+        """Both nodes dial only over `path` (network.path); with auto_accept,
+        bob takes alice's files into self.downloads unasked."""
+        for node in (self.alice, self.bob):
+            text = f'[network]\npath = "{path}"\n'
+            if node is self.bob and auto_accept:
+                text += ('[transfers]\nauto_accept_from = ["alice"]\n'
+                         f'auto_accept_max_size = {128 * MIB}\n'
+                         f'download_dir = "{self.downloads}"\n')
+            self.write_config(node, text)
+
+    def who(self, node, name):
+        """`name`'s entry in node's `who --verbose --json`, or None."""
+        for c in node.cli_json("who", "--verbose"):
+            if c["name"] == name:
+                return c
+        return None
+
+    def delivered(self, node, contact, count):
+        """A check: node wrote at least `count` messages to contact, all delivered."""
+        def check():
+            mine = [m for m in node.history(contact) if m["from"] == node.name]
+            return len(mine) >= count and all(m["state"] == "delivered" for m in mine)
+        return check
+

@@ -36,25 +36,7 @@ def gave_up_on(path):
 
 class RelayBase(PairTest):
     def relay_only(self, auto_accept=False):
-        for node in (self.alice, self.bob):
-            text = '[network]\npath = "relay"\n'
-            if node is self.bob and auto_accept:
-                text += ('[transfers]\nauto_accept_from = ["alice"]\n'
-                         f'auto_accept_max_size = {128 * MIB}\n'
-                         f'download_dir = "{self.downloads}"\n')
-            self.write_config(node, text)
-
-    def who(self, node, name):
-        for c in node.cli_json("who", "--verbose"):
-            if c["name"] == name:
-                return c
-        return None
-
-    def delivered(self, node, contact, count):
-        def check():
-            mine = [m for m in node.history(contact) if m["from"] == node.name]
-            return len(mine) >= count and all(m["state"] == "delivered" for m in mine)
-        return check
+        self.path_only("relay", auto_accept)
 
     def metrics_port(self):
         return int(wait_until(

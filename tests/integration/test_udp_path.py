@@ -16,26 +16,7 @@ from harness import MIB, PairTest, make_file, sha256_file, wait_until
 
 class UdpPathTest(PairTest):
     def udp_only(self, auto_accept=False):
-        for node in (self.alice, self.bob):
-            text = '[network]\npath = "udp"\n'
-            if node is self.bob and auto_accept:
-                text += ('[transfers]\nauto_accept_from = ["alice"]\n'
-                         f'auto_accept_max_size = {128 * MIB}\n'
-                         f'download_dir = "{self.downloads}"\n')
-            self.write_config(node, text)
-
-    def who(self, node, name):
-        for c in node.cli_json("who", "--verbose"):
-            if c["name"] == name:
-                return c
-        return None
-
-    def delivered(self, node, contact, count):
-        def check():
-            h = node.history(contact)
-            mine = [m for m in h if m["from"] == node.name]
-            return len(mine) >= count and all(m["state"] == "delivered" for m in mine)
-        return check
+        self.path_only("udp", auto_accept)
 
     def test_chat_and_a_file_over_udp_only(self):
         self.udp_only(auto_accept=True)
