@@ -440,10 +440,11 @@ Result<std::map<std::string, int64_t>> HistoryStore::UnreadCounts() {
       store::Statement st,
       // Legacy and signed entries alike (chat protocol 2 writes the
       // latter): received text not yet read, purged bodies aside.
-      // A group counts under "#name" (names are unique on a node).
+      // A group counts under "#name" (names are unique on a node); every
+      // direct conversation has its peer (conv's CHECK).
       db_->Prepare("SELECT coalesce(c.peer, '#' || c.name) AS label, count(*) FROM entries e "
                    "JOIN conv c ON c.row = e.conv LEFT JOIN conv_read r ON r.conv = e.conv "
-                   "WHERE (c.peer IS NOT NULL OR c.kind = 1) AND e.direction = 0 AND "
+                   "WHERE e.direction = 0 AND "
                    "e.kind = 1 AND e.purged = 0 AND e.row > coalesce(r.read_row, 0) "
                    "GROUP BY label"));
   std::map<std::string, int64_t> counts;

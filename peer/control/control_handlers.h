@@ -74,9 +74,11 @@ class MessageHandlers {
   const ControlParts& p_;
 };
 
+// A group's name as typed: "#team" or "team" -> "team".
+std::string GroupName(std::string_view typed);
+
 // `confab group ...`, `confab groups`, and messages and history of
-// "#NAME" (handlers_groups.cc). Groups are local until the reconcile wire
-// lands: entries are stored and shown, not yet sent.
+// "#NAME" (handlers_groups.cc); entries reach the members by reconcile.
 class GroupHandlers {
  public:
   explicit GroupHandlers(const ControlParts& parts) : p_(parts) {}

@@ -12,14 +12,14 @@
 #include "peer/control/control_response.h"
 
 namespace confab::peer {
-namespace {
 
-// "#team" or "team" -> "team".
 std::string GroupName(std::string_view typed) {
   if (!typed.empty() && typed.front() == '#')
     typed.remove_prefix(1);
   return std::string(typed);
 }
+
+namespace {
 
 void Fill(const chat::GroupInfo& g, const std::string& self, proto::GroupEntry* e) {
   e->set_name(g.name);

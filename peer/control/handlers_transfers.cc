@@ -40,29 +40,29 @@ proto::Response TransferHandlers::Send(const proto::TransferSendRequest& request
 // first member (the file cannot be read, say) refuses the whole request; a
 // later one is named in the notice, and the offers made stand.
 proto::Response TransferHandlers::SendToGroup(const proto::TransferSendRequest& request) {
-  std::string_view typed = request.to();
-  typed.remove_prefix(1);
-  Result<chat::GroupInfo> g = p_.replicas.GroupNamed(typed);
+  Result<chat::GroupInfo> g = p_.replicas.GroupNamed(GroupName(request.to()));
   if (!g.ok())
     return Failure(g.status());
   proto::Response response;
+  size_t offered = 0;
   std::string refused;
   for (const std::string& member : g->membership.members) {
     if (member == p_.self_name)
       continue;
     Result<transfer::TransferId> id = p_.transfers.Send(member, request.path(), request.name());
     if (!id.ok()) {
-      if (response.transfers_size() == 0 && refused.empty())
+      if (offered == 0 && refused.empty())
         return Failure(id.status());
       refused += (refused.empty() ? "" : "; ") + member + ": " + std::string(id.status().message());
       continue;
     }
+    ++offered;
     p_.correspondents.Follow(member);
     Result<std::vector<transfer::TransferView>> view = p_.transfers.List(*id);
     if (view.ok() && view->size() == 1)
       FillTransfer(view->front(), p_.self_name, response.add_transfers());
   }
-  if (response.transfers_size() == 0 && refused.empty())
+  if (offered == 0 && refused.empty())
     return Failure(
         Status::FailedPrecondition("#" + g->name + " has no other member to offer it to"));
   response.set_ok(true);
