@@ -15,6 +15,9 @@ namespace {
 // A relay slot whose two legs have not both arrived by then is dropped.
 constexpr uint64_t kRelaySlotMaxAgeMs = 15000;
 
+// Tries at a TCP port whose number is also free for UDP, for `listen` port 0.
+constexpr int kPortPicks = 8;
+
 }  // namespace
 
 TrackerServer::TrackerServer(net::Loop& loop, TrackerState& state)
@@ -32,17 +35,25 @@ TrackerServer::~TrackerServer() {
 Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, TrackerState& state) {
   std::unique_ptr<TrackerServer> server(new TrackerServer(loop, state));
   CONFAB_ASSIGN_OR_RETURN(net::Address listen, net::Address::Parse(state.config().listen));
-  auto listener = net::TcpListener::Create(loop, listen, server.get(), 1024);
-  if (!listener.ok())
-    return listener.status().WithContext("listen " + listen.ToString() + " (TCP)");
-  server->listener_ = std::move(listener).value();
-  // UDP on the same port number as TCP (port 0: the one TCP got).
-  CONFAB_ASSIGN_OR_RETURN(net::Address udp_at,
-                          net::Address::FromIp(listen.ip(), server->listener_->port()));
-  auto udp = net::UdpSocket::Create(loop, udp_at, server.get());
-  if (!udp.ok())
-    return udp.status().WithContext("listen " + udp_at.ToString() + " (UDP)");
-  server->udp_ = std::move(udp).value();
+  // UDP on the same port number as TCP. With port 0 the kernel picks a port
+  // free for TCP, which some other socket may hold for UDP: then pick again.
+  const int picks = listen.port() == 0 ? kPortPicks : 1;
+  for (int pick = 1;; ++pick) {
+    auto listener = net::TcpListener::Create(loop, listen, server.get(), 1024);
+    if (!listener.ok())
+      return listener.status().WithContext("listen " + listen.ToString() + " (TCP)");
+    server->listener_ = std::move(listener).value();
+    CONFAB_ASSIGN_OR_RETURN(net::Address udp_at,
+                            net::Address::FromIp(listen.ip(), server->listener_->port()));
+    auto udp = net::UdpSocket::Create(loop, udp_at, server.get());
+    if (udp.ok()) {
+      server->udp_ = std::move(udp).value();
+      break;
+    }
+    if (pick == picks)
+      return udp.status().WithContext("listen " + udp_at.ToString() + " (UDP)");
+    server->listener_.reset();  // its handle closes on its own (STYLE.md A4)
+  }
   CONFAB_RETURN_IF_ERROR(server->udp_->StartReceiving());
   CONFAB_ASSIGN_OR_RETURN(net::Address probe_at,
                           net::Address::FromIp(listen.ip(), state.config().second_probe_port));
