@@ -15,9 +15,6 @@ namespace {
 // A relay slot whose two legs have not both arrived by then is dropped.
 constexpr uint64_t kRelaySlotMaxAgeMs = 15000;
 
-// Tries at a TCP port whose number is also free for UDP, for `listen` port 0.
-constexpr int kPortPicks = 8;
-
 }  // namespace
 
 TrackerServer::TrackerServer(net::Loop& loop, TrackerState& state)
@@ -37,7 +34,7 @@ Result<std::unique_ptr<TrackerServer>> TrackerServer::Start(net::Loop& loop, Tra
   CONFAB_ASSIGN_OR_RETURN(net::Address listen, net::Address::Parse(state.config().listen));
   // UDP on the same port number as TCP. With port 0 the kernel picks a port
   // free for TCP, which some other socket may hold for UDP: then pick again.
-  const int picks = listen.port() == 0 ? kPortPicks : 1;
+  const int picks = listen.port() == 0 ? net::kSamePortPicks : 1;
   for (int pick = 1;; ++pick) {
     auto listener = net::TcpListener::Create(loop, listen, server.get(), 1024);
     if (!listener.ok())

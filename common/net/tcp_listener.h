@@ -18,6 +18,11 @@
 
 namespace confab::net {
 
+// For a listener on port 0 whose number must bind for UDP too (the tracker,
+// the peer port): the kernel picks a port free for TCP, which another socket
+// may hold for UDP, so the caller picks again, at most this many times.
+inline constexpr int kSamePortPicks = 8;
+
 class TcpListener final : public internal::HandleOwner {
  public:
   class Delegate {

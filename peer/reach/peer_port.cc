@@ -24,17 +24,25 @@ Result<std::unique_ptr<PeerPort>> PeerPort::Create(net::Loop& loop, const net::A
                                                    PeerPortParams params, ContactBook& contacts,
                                                    Delegate* delegate) {
   std::unique_ptr<PeerPort> port(new PeerPort(loop, std::move(params), contacts, delegate));
-  CONFAB_ASSIGN_OR_RETURN(port->listener_, net::TcpListener::Create(loop, listen, port.get()));
-  CONFAB_ASSIGN_OR_RETURN(net::Address bound, port->listener_->local_address());
-  port->local_address_ = bound;
   UdpPathsParams udp = port->params_.udp;
   udp.local_static = port->params_.local_static;
   udp.certificate = port->params_.certificate;
-  Result<std::unique_ptr<UdpPaths>> paths =
-      UdpPaths::Create(loop, bound, std::move(udp), port.get());
-  if (!paths.ok())
-    return paths.status().WithContext("listen " + bound.ToString() + " (UDP)");
-  port->udp_ = std::move(*paths);
+  // UDP on the TCP port's number; with port 0, pick again while another
+  // socket holds that number for UDP.
+  const int picks = listen.port() == 0 ? net::kSamePortPicks : 1;
+  for (int pick = 1;; ++pick) {
+    CONFAB_ASSIGN_OR_RETURN(port->listener_, net::TcpListener::Create(loop, listen, port.get()));
+    CONFAB_ASSIGN_OR_RETURN(net::Address bound, port->listener_->local_address());
+    Result<std::unique_ptr<UdpPaths>> paths = UdpPaths::Create(loop, bound, udp, port.get());
+    if (paths.ok()) {
+      port->local_address_ = bound;
+      port->udp_ = std::move(*paths);
+      break;
+    }
+    if (pick == picks)
+      return paths.status().WithContext("listen " + bound.ToString() + " (UDP)");
+    port->listener_.reset();  // its handle closes on its own (STYLE.md A4)
+  }
   CONFAB_ASSIGN_OR_RETURN(port->deadline_timer_, net::Timer::Create(loop, port.get()));
   return port;
 }
